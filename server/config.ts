@@ -1,0 +1,220 @@
+/**
+ * The one reader of the environment. Everything the server needs from outside is parsed and validated here,
+ * once, and handed on as a typed object; no other module touches `process.env`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Written by scripts/bootstrap: where the locally built or installed service binaries are. */
+export const STACK_MANIFEST_PATH = path.join(REPO_ROOT, '.ucc', 'stack.json');
+
+const stackManifestSchema = z.object({
+  mediasoupWorkerBin: z.string(),
+  ferretdbBin: z.string(),
+  synapsePython: z.string(),
+  turnserverBin: z.string().optional(),
+  chromiumBin: z.string().optional(),
+});
+
+export type StackManifest = z.infer<typeof stackManifestSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { variable: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const WORKER_LOG_LEVELS = ['debug', 'warn', 'error', 'none'] as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+/** Raw environment schema: one key per variable, so that a failure names the variable. */
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  UCC_DATA_DIR: z.string().trim().min(1).default('./data'),
+  UCC_SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
+  UCC_STACK_START_TIMEOUT_MS: positiveMs.default(180_000),
+
+  MONGODB_URI: optionalString.pipe(
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI')
+      .optional(),
+  ),
+
+  MATRIX_HOMESERVER_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  MATRIX_SERVER_NAME: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'must be a Matrix server name such as example.org')
+    .default('ucc.localhost'),
+  MATRIX_AS_TOKEN: optionalString,
+  MATRIX_HS_TOKEN: optionalString,
+  MATRIX_BRIDGE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+
+  MEDIASOUP_WORKER_BIN: optionalString,
+  MEDIASOUP_NUM_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  MEDIASOUP_LISTEN_IP: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+  MEDIASOUP_ANNOUNCED_IP: optionalString,
+  MEDIASOUP_WEBRTC_PORT: port.default(0),
+  MEDIASOUP_LOG_LEVEL: z.enum(WORKER_LOG_LEVELS).default('warn'),
+
+  UCC_ADMIN_EXTENSION: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{2,10}$/, 'must be 2-10 digits')
+      .optional(),
+  ),
+  UCC_ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
+  UCC_DEMO_PASSWORD: optionalString.pipe(z.string().min(6, 'must be at least 6 characters').optional()),
+});
+
+export interface Config {
+  http: { port: number; host: string; publicUrl: string };
+  logLevel: (typeof LOG_LEVELS)[number];
+  dataDir: string;
+  shutdownTimeoutMs: number;
+  stackStartTimeoutMs: number;
+  /** Set when an external MongoDB is used; otherwise the embedded FerretDB is started. */
+  mongodbUri: string | undefined;
+  matrix:
+    | { mode: 'external'; homeserverUrl: string; serverName: string; asToken: string; hsToken: string }
+    | { mode: 'embedded'; serverName: string; bridgeUrl: string };
+  mediasoup: {
+    workerBin: string;
+    numWorkers: number;
+    listenIp: string;
+    announcedAddress: string | undefined;
+    /** 0 lets each WebRtcServer take a free port; otherwise worker i listens on port + i. */
+    webRtcPort: number;
+    logLevel: (typeof WORKER_LOG_LEVELS)[number];
+  };
+  admin: { extension: string; password: string } | undefined;
+  demoPassword: string | undefined;
+  /** Binaries of the embedded stack; undefined until scripts/bootstrap has run. */
+  stack: StackManifest | undefined;
+}
+
+export function readStackManifest(file = STACK_MANIFEST_PATH): StackManifest | undefined {
+  if (!existsSync(file)) return undefined;
+  const parsed = stackManifestSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Parses the environment. Throws a ConfigError whose message names every bad variable; the caller decides how
+ * to stop.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  manifest: StackManifest | undefined = readStackManifest(),
+): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({
+      variable: issue.path.map(String).join('.'),
+      message: issue.message,
+    }));
+    throw configError(issues);
+  }
+  const e = parsed.data;
+  const issues: { variable: string; message: string }[] = [];
+
+  if (Boolean(e.UCC_ADMIN_EXTENSION) !== Boolean(e.UCC_ADMIN_PASSWORD)) {
+    issues.push({
+      variable: e.UCC_ADMIN_EXTENSION ? 'UCC_ADMIN_PASSWORD' : 'UCC_ADMIN_EXTENSION',
+      message: 'UCC_ADMIN_EXTENSION and UCC_ADMIN_PASSWORD must be set together',
+    });
+  }
+
+  let matrix: Config['matrix'];
+  if (e.MATRIX_HOMESERVER_URL) {
+    if (!e.MATRIX_AS_TOKEN)
+      issues.push({ variable: 'MATRIX_AS_TOKEN', message: 'required with MATRIX_HOMESERVER_URL' });
+    if (!e.MATRIX_HS_TOKEN)
+      issues.push({ variable: 'MATRIX_HS_TOKEN', message: 'required with MATRIX_HOMESERVER_URL' });
+    matrix = {
+      mode: 'external',
+      homeserverUrl: e.MATRIX_HOMESERVER_URL,
+      serverName: e.MATRIX_SERVER_NAME,
+      asToken: e.MATRIX_AS_TOKEN ?? '',
+      hsToken: e.MATRIX_HS_TOKEN ?? '',
+    };
+  } else {
+    // Synapse pushes appservice transactions to us; on the embedded stack that is this process on loopback.
+    const bridgeUrl = e.MATRIX_BRIDGE_URL ?? `http://127.0.0.1:${e.PORT}`;
+    matrix = { mode: 'embedded', serverName: e.MATRIX_SERVER_NAME, bridgeUrl };
+  }
+
+  const workerBin = e.MEDIASOUP_WORKER_BIN ?? manifest?.mediasoupWorkerBin;
+  if (!workerBin) {
+    issues.push({
+      variable: 'MEDIASOUP_WORKER_BIN',
+      message: 'not set and no worker built yet: run scripts/bootstrap',
+    });
+  } else if (!existsSync(workerBin)) {
+    issues.push({ variable: 'MEDIASOUP_WORKER_BIN', message: `no such file: ${workerBin}` });
+  }
+
+  const unspecified = e.MEDIASOUP_LISTEN_IP === '0.0.0.0' || e.MEDIASOUP_LISTEN_IP === '::';
+  if (unspecified && !e.MEDIASOUP_ANNOUNCED_IP) {
+    issues.push({
+      variable: 'MEDIASOUP_ANNOUNCED_IP',
+      message: 'required when MEDIASOUP_LISTEN_IP listens on every interface',
+    });
+  }
+
+  if (issues.length > 0) throw configError(issues);
+
+  return {
+    http: { port: e.PORT, host: e.HOST, publicUrl: stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`) },
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.UCC_DATA_DIR),
+    shutdownTimeoutMs: e.UCC_SHUTDOWN_TIMEOUT_MS,
+    stackStartTimeoutMs: e.UCC_STACK_START_TIMEOUT_MS,
+    mongodbUri: e.MONGODB_URI,
+    matrix,
+    mediasoup: {
+      workerBin: workerBin ?? '',
+      numWorkers: e.MEDIASOUP_NUM_WORKERS ?? availableParallelism(),
+      listenIp: e.MEDIASOUP_LISTEN_IP,
+      announcedAddress: e.MEDIASOUP_ANNOUNCED_IP,
+      webRtcPort: e.MEDIASOUP_WEBRTC_PORT,
+      logLevel: e.MEDIASOUP_LOG_LEVEL,
+    },
+    admin:
+      e.UCC_ADMIN_EXTENSION && e.UCC_ADMIN_PASSWORD
+        ? { extension: e.UCC_ADMIN_EXTENSION, password: e.UCC_ADMIN_PASSWORD }
+        : undefined,
+    demoPassword: e.UCC_DEMO_PASSWORD,
+    stack: manifest,
+  };
+}
+
+function configError(issues: { variable: string; message: string }[]): ConfigError {
+  const lines = issues.map((i) => `  ${i.variable}: ${i.message}`);
+  return new ConfigError(`Invalid configuration:\n${lines.join('\n')}`, issues);
+}
+
+function stripSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}

@@ -1,0 +1,42 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { Logger } from '../logger.js';
+
+/**
+ * One mongoose connection per server instance (never the global default), so that tests can run several
+ * servers against separate databases in one process.
+ */
+export class Database {
+  readonly connection: Connection;
+  #closed = false;
+
+  private constructor(connection: Connection) {
+    this.connection = connection;
+  }
+
+  static async connect(uri: string, options: { dbName: string; logger: Logger }): Promise<Database> {
+    const connection = mongoose.createConnection(uri, {
+      dbName: options.dbName,
+      serverSelectionTimeoutMS: 5_000,
+      // FerretDB v1 has no retryable writes; MongoDB does not need them for our single-document writes.
+      retryWrites: false,
+    });
+    await connection.asPromise();
+    const log = options.logger.child({ component: 'db' });
+    connection.on('disconnected', () => log.warn('database disconnected'));
+    connection.on('reconnected', () => log.info('database reconnected'));
+    return new Database(connection);
+  }
+
+  /** A real round trip to the server. */
+  async ping(): Promise<void> {
+    const db = this.connection.db;
+    if (!db) throw new Error('not connected');
+    await db.admin().command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,47 @@
+import type { ErrorBody, ErrorCode, ErrorDetail } from '../shared/errors.js';
+
+/**
+ * The few error classes of the server. Each carries an HTTP status and a stable code; they are turned into
+ * responses in exactly one place for HTTP (http/errorMiddleware.ts) and one for socket acks (signaling/toAck.ts).
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  toBody(): ErrorBody {
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details: ErrorDetail[]) {
+    super(400, 'VALIDATION_FAILED', message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found', code: ErrorCode = 'NOT_FOUND') {
+    super(404, code, message);
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, code: ErrorCode = 'SERVICE_UNAVAILABLE') {
+    super(503, code, message);
+  }
+}
+
+/** Anything that is not an AppError becomes a 500 whose message reveals nothing internal. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError(500, 'INTERNAL', 'Internal server error');
+}

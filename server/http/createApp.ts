@@ -1,0 +1,48 @@
+import path from 'node:path';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Registry } from 'prom-client';
+import { REPO_ROOT } from '../config.js';
+import type { Logger } from '../logger.js';
+import { apiNotFound, errorMiddleware } from './errorMiddleware.js';
+import { runProbes, type ReadinessProbe } from './readiness.js';
+
+export interface AppDependencies {
+  logger: Logger;
+  metrics: Registry;
+  probes: readonly ReadinessProbe[];
+  probeTimeoutMs: number;
+}
+
+/** The express app: operational endpoints, the REST API under /api, and the client's static files. */
+export function createApp(deps: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(helmet());
+
+  // Liveness: the event loop answers. Nothing else is checked, so a slow dependency never restarts us.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const report = await runProbes(deps.probes, deps.probeTimeoutMs);
+    res
+      .status(report.ready ? 200 : 503)
+      .json({ status: report.ready ? 'ready' : 'unavailable', checks: report.checks });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '1mb' }));
+  api.use(apiNotFound);
+  app.use('/api', api);
+
+  app.use(express.static(path.join(REPO_ROOT, 'client', 'public'), { index: 'index.html' }));
+  app.use(errorMiddleware(deps.logger.child({ component: 'http' })));
+  return app;
+}

@@ -1,0 +1,97 @@
+/**
+ * The composition root: reads the configuration, starts what is missing of the stack, and serves. Nothing else
+ * in the code base starts processes or reads the environment.
+ */
+import { WorkerPool } from '../sfu/WorkerPool.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { Database } from './db/Database.js';
+import { seedDirectory, type SeedResult } from './directory/seedDirectory.js';
+import { createLogger } from './logger.js';
+import { EmbeddedStack } from './stack/EmbeddedStack.js';
+import { UccServer } from './UccServer.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee .env.example for every variable.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const closers: (() => Promise<void>)[] = [];
+  let shuttingDown = false;
+
+  const shutdown = async (reason: string, code: number): Promise<never> => {
+    if (shuttingDown) process.exit(code);
+    shuttingDown = true;
+    logger.info({ reason }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(code || 1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    for (const close of closers.reverse()) {
+      await close().catch((err: unknown) => logger.error({ err }, 'error while closing'));
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+  try {
+    logger.info({ dataDir: config.dataDir }, 'starting the service stack');
+    const stack = await EmbeddedStack.create(config, logger);
+    closers.push(() => stack.stop());
+    stack.on('crashed', (service, info) => {
+      logger.error(
+        { service, code: info.code, signal: info.signal, lastOutput: info.lastOutput },
+        `${service} crashed`,
+      );
+    });
+
+    const db = await Database.connect(stack.endpoints.mongodbUri, { dbName: 'ucc', logger });
+    closers.push(() => db.close());
+    const seed = await seedDirectory(db.connection, {
+      demoPassword: config.demoPassword,
+      admin: config.admin,
+      logger,
+    });
+
+    const pool = await WorkerPool.create({
+      numWorkers: config.mediasoup.numWorkers,
+      listenIp: config.mediasoup.listenIp,
+      announcedAddress: config.mediasoup.announcedAddress,
+      webRtcPort: config.mediasoup.webRtcPort,
+      logLevel: config.mediasoup.logLevel,
+      logger: logger.child({ component: 'sfu' }),
+    });
+    closers.push(() => Promise.resolve(pool.close()));
+
+    const server = await UccServer.create({ config, logger, db, pool, matrix: stack.endpoints.matrix });
+    closers.push(() => server.close());
+
+    printWelcome(config, server.port, seed, Boolean(config.demoPassword));
+    logger.info({ port: server.port, publicUrl: config.http.publicUrl }, 'OpiVoice UCC is ready');
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await shutdown('start-up failed', 1);
+  }
+}
+
+function printWelcome(config: Config, port: number, seed: SeedResult, fixedPassword: boolean): void {
+  const out: string[] = ['', `OpiVoice UCC listening on port ${port} (${config.http.publicUrl})`];
+  if (seed.demoCredentials && seed.demoCredentials.length > 0) {
+    out.push('Demo directory created. These passwords are shown only now:');
+    for (const c of seed.demoCredentials) {
+      const password = fixedPassword ? '(UCC_DEMO_PASSWORD)' : c.password;
+      out.push(`  ${c.extension}  ${c.name.padEnd(20)} ${c.plan.padEnd(6)} ${password}`);
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n\n`);
+}
+
+void main();

@@ -1,0 +1,38 @@
+/**
+ * Stable error codes shared by the server and every client. HTTP answers carry them as
+ * `{ error: { code, message, details? } }`; socket acks carry the same body under `error`.
+ */
+export const ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'MEETING_NOT_FOUND',
+  'MEETING_EXPIRED',
+  'MEETING_ENDED',
+  'MEETING_CANCELLED',
+  'REMOVED_FROM_MEETING',
+  'CHAT_UNAVAILABLE',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetail[];
+}
+
+export interface ErrorResponse {
+  error: ErrorBody;
+}

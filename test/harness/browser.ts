@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { testStack } from './testStack.js';
+
+/**
+ * Debian's Chromium, headless, with fake camera and microphone. The networking flags keep it from reaching for
+ * Google's services, which this closed network refuses.
+ */
+export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
+  const executablePath = testStack().config.stack?.chromiumBin;
+  if (!executablePath) throw new Error('chromium is not installed: run scripts/bootstrap');
+  const profile = await mkdtemp(path.join(tmpdir(), 'ucc-chromium-'));
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { verifyPassword } from '../../server/auth/passwords.js';
+import { Database } from '../../server/db/Database.js';
+import { DEMO_USERS, seedDirectory } from '../../server/directory/seedDirectory.js';
+import { userModel } from '../../server/directory/User.js';
+import { testStack } from '../harness/testStack.js';
+
+describe('first-run directory seeding', () => {
+  let db: Database;
+
+  beforeEach(async () => {
+    const stack = testStack();
+    db = await Database.connect(stack.ferret.uri, {
+      dbName: `t_${randomUUID().slice(0, 8)}`,
+      logger: stack.logger,
+    });
+  });
+
+  afterEach(async () => {
+    await db.connection.dropDatabase();
+    await db.close();
+  });
+
+  it('creates extensions 200-205 once, with one PRO organizer and working passwords', async () => {
+    const { logger } = testStack();
+    const first = await seedDirectory(db.connection, { logger });
+    assert.deepEqual(
+      first.demoCredentials?.map((c) => c.extension),
+      DEMO_USERS.map((u) => u.extension),
+    );
+    const Users = userModel(db.connection);
+    const pro = await Users.find({ plan: 'pro' }).lean();
+    assert.deepEqual(
+      pro.map((u) => u.extension),
+      ['200'],
+    );
+    const giulia = await Users.findOne({ extension: '201' }).lean();
+    const password = first.demoCredentials?.find((c) => c.extension === '201')?.password ?? '';
+    assert.ok(giulia && (await verifyPassword(password, giulia.passwordHash)));
+
+    // Deleted demo users stay deleted: the demo is seeded once per database.
+    await Users.deleteOne({ extension: '205' });
+    const second = await seedDirectory(db.connection, { logger });
+    assert.equal(second.demoCredentials, undefined);
+    assert.equal(await Users.countDocuments(), 5);
+  });
+
+  it('uses UCC_DEMO_PASSWORD for every demo user when given', async () => {
+    await seedDirectory(db.connection, { logger: testStack().logger, demoPassword: 'demo-pass' });
+    const users = await userModel(db.connection).find().lean();
+    assert.equal(users.length, 6);
+    for (const u of users) assert.ok(await verifyPassword('demo-pass', u.passwordHash), u.extension);
+  });
+
+  it('creates the admin account, and refreshes its password on the next start', async () => {
+    const { logger } = testStack();
+    await seedDirectory(db.connection, { logger, admin: { extension: '900', password: 'first-password' } });
+    await seedDirectory(db.connection, { logger, admin: { extension: '900', password: 'second-password' } });
+    const admins = await userModel(db.connection).find({ extension: '900' }).lean();
+    assert.equal(admins.length, 1);
+    assert.equal(admins[0]?.role, 'admin');
+    assert.ok(await verifyPassword('second-password', admins[0]?.passwordHash ?? ''));
+  });
+});

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { io, type Socket } from 'socket.io-client';
+import type { Ack, ClientToServerEvents, ServerInfo, ServerToClientEvents } from '../../shared/protocol.js';
+import { startServer, type ServerFixture } from '../harness/serverFixture.js';
+import { testStack } from '../harness/testStack.js';
+
+describe('UccServer over HTTP and socket.io', () => {
+  let fx: ServerFixture;
+  let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
+
+  beforeEach(async () => {
+    fx = await startServer();
+  });
+
+  afterEach(async () => {
+    socket?.disconnect();
+    socket = undefined;
+    await fx.close();
+  });
+
+  it('answers /healthz while the process is alive', async () => {
+    const res = await fetch(`${fx.baseUrl}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('reports ready when the database, Synapse and every worker answer', async () => {
+    const res = await fetch(`${fx.baseUrl}/readyz`);
+    const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.status, 'ready');
+    assert.deepEqual(Object.keys(body.checks).sort(), ['database', 'matrix', 'mediasoup']);
+  });
+
+  it('exposes worker count and per-worker resource usage in /metrics', async () => {
+    const text = await (await fetch(`${fx.baseUrl}/metrics`)).text();
+    const workers = testStack().pool.workers.length;
+    assert.match(text, new RegExp(`^ucc_mediasoup_workers ${workers}$`, 'm'));
+    for (const w of testStack().pool.workers) {
+      assert.match(
+        text,
+        new RegExp(
+          `^ucc_mediasoup_worker_max_rss_bytes\\{worker="${w.index}",pid="${w.worker.pid}"\\} [1-9]`,
+          'm',
+        ),
+      );
+      assert.match(text, new RegExp(`^ucc_mediasoup_worker_cpu_user_seconds\\{worker="${w.index}"`, 'm'));
+    }
+    assert.match(text, /^ucc_node_process_cpu_user_seconds_total/m);
+  });
+
+  it('answers an unknown API route with a NOT_FOUND error body', async () => {
+    const res = await fetch(`${fx.baseUrl}/api/nothing-here`);
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.ok(body.error.message.length > 0);
+  });
+
+  it('answers a malformed JSON body with VALIDATION_FAILED, not a 500', async () => {
+    const res = await fetch(`${fx.baseUrl}/api/anything`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"extension": ',
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { error: { code: string } };
+    assert.equal(body.error.code, 'VALIDATION_FAILED');
+  });
+
+  it('serves the client page', async () => {
+    const res = await fetch(`${fx.baseUrl}/`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /<title>OpiVoice UCC<\/title>/);
+  });
+
+  it('acks a socket hello with the server identity, and a bad one with VALIDATION_FAILED', async () => {
+    const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(fx.baseUrl, {
+      transports: ['websocket'],
+    });
+    socket = s;
+    const good = (await s.timeout(5_000).emitWithAck('hello', { client: 'test' })) as Ack<ServerInfo>;
+    assert.ok(good.ok);
+    assert.equal(good.data.name, 'OpiVoice UCC');
+
+    const bad = (await s.timeout(5_000).emitWithAck('hello', { client: 42 })) as Ack<ServerInfo>;
+    assert.equal(bad.ok, false);
+    if (!bad.ok) {
+      assert.equal(bad.error.code, 'VALIDATION_FAILED');
+      assert.equal(bad.error.details?.[0]?.path, 'client');
+    }
+  });
+});
+
+describe('readiness when a dependency fails', () => {
+  let fx: ServerFixture;
+
+  beforeEach(async () => {
+    // A homeserver that refuses our token: the probe must say which check failed.
+    fx = await startServer({ matrix: { ...testStack().matrix, asToken: 'not-the-token' } });
+  });
+
+  afterEach(async () => {
+    await fx.close();
+  });
+
+  it('answers 503 naming the failed check', async () => {
+    const res = await fetch(`${fx.baseUrl}/readyz`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as {
+      status: string;
+      checks: Record<string, { ok: boolean; error?: string }>;
+    };
+    assert.equal(body.status, 'unavailable');
+    assert.equal(body.checks.database?.ok, true);
+    assert.equal(body.checks.mediasoup?.ok, true);
+    assert.equal(body.checks.matrix?.ok, false);
+    assert.match(body.checks.matrix?.error ?? '', /token refused/);
+  });
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, type StackManifest } from '../../server/config.js';
+
+const manifest: StackManifest = {
+  mediasoupWorkerBin: process.execPath, // any file that exists
+  ferretdbBin: '/nonexistent/ferretdb',
+  synapsePython: '/nonexistent/python',
+};
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, manifest);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+describe('config', () => {
+  it('gives working defaults for an empty environment', () => {
+    const config = loadConfig({}, manifest);
+    assert.equal(config.http.port, 3000);
+    assert.equal(config.http.publicUrl, 'http://localhost:3000');
+    assert.equal(config.matrix.mode, 'embedded');
+    assert.equal(config.mongodbUri, undefined);
+    assert.equal(config.mediasoup.listenIp, '127.0.0.1');
+    assert.ok(config.mediasoup.numWorkers >= 1);
+    assert.equal(config.admin, undefined);
+  });
+
+  it('names the variable of a bad value', () => {
+    const err = configError({ PORT: 'abc' });
+    assert.deepEqual(
+      err.issues.map((i) => i.variable),
+      ['PORT'],
+    );
+    assert.match(err.message, /PORT/);
+  });
+
+  it('refuses a port out of range and an unknown log level together, naming both', () => {
+    const err = configError({ PORT: '70000', LOG_LEVEL: 'loud' });
+    assert.deepEqual(err.issues.map((i) => i.variable).sort(), ['LOG_LEVEL', 'PORT']);
+  });
+
+  it('requires the admin extension and password together', () => {
+    const err = configError({ UCC_ADMIN_EXTENSION: '900' });
+    assert.equal(err.issues[0]?.variable, 'UCC_ADMIN_PASSWORD');
+    const ok = loadConfig({ UCC_ADMIN_EXTENSION: '900', UCC_ADMIN_PASSWORD: 'long enough' }, manifest);
+    assert.deepEqual(ok.admin, { extension: '900', password: 'long enough' });
+  });
+
+  it('requires the appservice tokens with an external homeserver, and then starts no Synapse', () => {
+    const err = configError({ MATRIX_HOMESERVER_URL: 'https://matrix.example.org' });
+    assert.deepEqual(err.issues.map((i) => i.variable).sort(), ['MATRIX_AS_TOKEN', 'MATRIX_HS_TOKEN']);
+    const ok = loadConfig(
+      { MATRIX_HOMESERVER_URL: 'https://matrix.example.org', MATRIX_AS_TOKEN: 'a', MATRIX_HS_TOKEN: 'h' },
+      manifest,
+    );
+    assert.equal(ok.matrix.mode, 'external');
+  });
+
+  it('refuses a MONGODB_URI that is not a mongodb URI', () => {
+    assert.equal(configError({ MONGODB_URI: 'postgres://x' }).issues[0]?.variable, 'MONGODB_URI');
+    assert.equal(
+      loadConfig({ MONGODB_URI: 'mongodb://db:27017/ucc' }, manifest).mongodbUri,
+      'mongodb://db:27017/ucc',
+    );
+  });
+
+  it('needs an announced address when the SFU listens on every interface', () => {
+    assert.equal(
+      configError({ MEDIASOUP_LISTEN_IP: '0.0.0.0' }).issues[0]?.variable,
+      'MEDIASOUP_ANNOUNCED_IP',
+    );
+    const ok = loadConfig(
+      { MEDIASOUP_LISTEN_IP: '0.0.0.0', MEDIASOUP_ANNOUNCED_IP: '203.0.113.7' },
+      manifest,
+    );
+    assert.equal(ok.mediasoup.announcedAddress, '203.0.113.7');
+  });
+
+  it('refuses a worker binary that does not exist', () => {
+    assert.equal(
+      configError({ MEDIASOUP_WORKER_BIN: '/nonexistent/worker' }).issues[0]?.variable,
+      'MEDIASOUP_WORKER_BIN',
+    );
+  });
+});
