@@ -4,5 +4,5 @@ module.exports = {
   require: ['test/harness/hooks.ts'],
   spec: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
   timeout: 30000,
-  reporter: 'test/harness/SummaryReporter.ts',
+  reporter: 'test/harness/summary-reporter.cjs',
 };

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { WorkerPool } from '../../sfu/WorkerPool.js';
+import type { WorkerPool, WorkerUsage } from '../../sfu/WorkerPool.js';
 
 /**
  * A registry per server instance. Worker gauges are read from mediasoup on each scrape, so they are never stale.
@@ -24,38 +24,47 @@ export function createMetrics(pool: WorkerPool): Registry {
   });
   pool.on('workerdied', () => deaths.inc());
 
-  const labelNames = ['worker', 'pid'] as const;
-  // The first gauge's collect fills all three from one getResourceUsage round per worker; the registry
-  // serializes metrics in registration order, so the other two are read after it.
-  new Gauge({
-    name: 'ucc_mediasoup_worker_cpu_user_seconds',
-    help: 'User CPU time of each mediasoup worker',
-    labelNames,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      cpuSystem.reset();
-      maxRss.reset();
-      const usages = await pool.resourceUsage().catch(() => []);
-      for (const { index, pid, usage } of usages) {
-        const labels = { worker: String(index), pid: String(pid) };
-        this.set(labels, usage.ru_utime / 1000);
-        cpuSystem.set(labels, usage.ru_stime / 1000);
-        maxRss.set(labels, usage.ru_maxrss * 1024); // Linux reports kilobytes.
-      }
-    },
-  });
-  const cpuSystem = new Gauge({
-    name: 'ucc_mediasoup_worker_cpu_system_seconds',
-    help: 'System CPU time of each mediasoup worker',
-    labelNames,
-    registers: [registry],
-  });
-  const maxRss = new Gauge({
-    name: 'ucc_mediasoup_worker_max_rss_bytes',
-    help: 'Peak resident memory of each mediasoup worker',
-    labelNames,
-    registers: [registry],
-  });
+  // prom-client collects all metrics of a scrape concurrently; the three per-worker gauges share one
+  // getResourceUsage round per worker through this promise.
+  let round: Promise<WorkerUsage[]> | undefined;
+  const usages = (): Promise<WorkerUsage[]> => {
+    round ??= pool
+      .resourceUsage()
+      .catch(() => [])
+      .finally(() => {
+        round = undefined;
+      });
+    return round;
+  };
+  const perWorker = (name: string, help: string, value: (u: WorkerUsage['usage']) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker', 'pid'],
+      registers: [registry],
+      async collect() {
+        const all = await usages();
+        this.reset();
+        for (const { index, pid, usage } of all)
+          this.set({ worker: String(index), pid: String(pid) }, value(usage));
+      },
+    });
+  };
+  perWorker(
+    'ucc_mediasoup_worker_cpu_user_seconds',
+    'User CPU time of each mediasoup worker',
+    (u) => u.ru_utime / 1000,
+  );
+  perWorker(
+    'ucc_mediasoup_worker_cpu_system_seconds',
+    'System CPU time of each mediasoup worker',
+    (u) => u.ru_stime / 1000,
+  );
+  // Linux reports the peak resident set in kilobytes.
+  perWorker(
+    'ucc_mediasoup_worker_max_rss_bytes',
+    'Peak resident memory of each mediasoup worker',
+    (u) => u.ru_maxrss * 1024,
+  );
   return registry;
 }

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { testStack } from './testStack.js';
 
@@ -11,7 +8,6 @@ import { testStack } from './testStack.js';
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const executablePath = testStack().config.stack?.chromiumBin;
   if (!executablePath) throw new Error('chromium is not installed: run scripts/bootstrap');
-  const profile = await mkdtemp(path.join(tmpdir(), 'ucc-chromium-'));
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -25,14 +21,11 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
       '--disable-sync',
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
-      `--user-data-dir=${profile}`,
     ],
   });
   return {
     browser,
-    close: async () => {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
-    },
+    // playwright gives each launch a fresh temporary profile and removes it on close.
+    close: () => browser.close(),
   };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,9 @@ describe('ManagedProcess', () => {
   }
 
   it('reports a child that dies after start-up as crashed, with its last output', async () => {
-    proc = await start('console.log("serving"); setInterval(() => {}, 1000)', () => Promise.resolve(true));
+    const ready = path.join(dir, 'ready');
+    const script = `console.log("serving"); require("fs").writeFileSync(${JSON.stringify(ready)}, ""); setInterval(() => {}, 1000)`;
+    proc = await start(script, () => Promise.resolve(existsSync(ready)));
     const crashed = once(proc, 'crashed');
     assert.ok(proc.pid);
     process.kill(proc.pid, 'SIGKILL');
