@@ -11,6 +11,23 @@ import type { Logger } from './logger.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import type { MatrixEndpoint } from './stack/EmbeddedStack.js';
 import { VERSION } from './version.js';
+import path from 'node:path';
+import { authenticate, resolveAuth } from './auth/authMiddleware.js';
+import { authRouter } from './auth/authRouter.js';
+import { AuthService } from './auth/AuthService.js';
+import { loadOrCreateSecret } from './auth/secrets.js';
+import { TokenService } from './auth/TokenService.js';
+import { systemClock, type Clock } from './clock.js';
+import { DirectoryEvents } from './directory/DirectoryEvents.js';
+import { DirectoryService } from './directory/DirectoryService.js';
+import { directoryRouter } from './directory/directoryRouter.js';
+import { meRouter } from './directory/meRouter.js';
+import { userModel } from './directory/User.js';
+import { Mailer } from './mail/Mailer.js';
+import { AdmissionGate } from './meetings/AdmissionGate.js';
+import { meetingModel } from './meetings/Meeting.js';
+import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
+import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
 
 export interface UccServerDependencies {
   config: Config;
@@ -18,6 +35,7 @@ export interface UccServerDependencies {
   db: Database;
   pool: WorkerPool;
   matrix: MatrixEndpoint;
+  clock?: Clock;
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -31,9 +49,12 @@ export class UccServer {
   readonly #signaling: SignalingServer;
   #closed: Promise<void> | undefined;
 
-  private constructor(http: HttpServer, signaling: SignalingServer) {
+  readonly #closeServices: () => void;
+
+  private constructor(http: HttpServer, signaling: SignalingServer, closeServices: () => void) {
     this.#http = http;
     this.#signaling = signaling;
+    this.#closeServices = closeServices;
   }
 
   static async create(deps: UccServerDependencies): Promise<UccServer> {
@@ -51,9 +72,83 @@ export class UccServer {
         },
       },
     ];
-    const app = createApp({ logger, metrics: createMetrics(pool), probes, probeTimeoutMs: PROBE_TIMEOUT_MS });
+    const clock = deps.clock ?? systemClock;
+    const users = userModel(db.connection);
+    await users.init();
+    const events = new DirectoryEvents();
+    const directory = new DirectoryService({
+      users,
+      events,
+      logger: logger.child({ component: 'directory' }),
+    });
+    await directory.init();
+    const tokens = new TokenService({
+      secret: config.auth.jwtSecret ?? (await loadOrCreateSecret(path.join(config.dataDir, 'jwt.secret'))),
+      accessTtlMs: config.auth.accessTtlMs,
+      guestTtlMs: config.auth.guestTtlMs,
+      clock,
+    });
+    const mailer = new Mailer(config.mail, logger);
+    const auth = await AuthService.create({
+      connection: db.connection,
+      users,
+      events,
+      tokens,
+      mailer,
+      clock,
+      publicUrl: config.http.publicUrl,
+      refreshTtlMs: config.auth.refreshTtlMs,
+      resetTtlMs: config.auth.resetTtlMs,
+      logger: logger.child({ component: 'auth' }),
+    });
+    const meetingModelOfDb = meetingModel(db.connection);
+    await meetingModelOfDb.init();
+    // Signaling is created after the app; the meetings service reaches it through this late-bound notifier.
+    let notifier: MeetingNotifier = () => undefined;
+    const meetings = new MeetingService({
+      meetings: meetingModelOfDb,
+      users,
+      tokens,
+      mailer,
+      clock,
+      publicUrl: config.http.publicUrl,
+      notify: (userIds, event, meetingId) => {
+        notifier(userIds, event, meetingId);
+      },
+      logger: logger.child({ component: 'meetings' }),
+    });
+    const gate = new AdmissionGate({
+      meetings: meetingModelOfDb,
+      users,
+      clock,
+      rejoinGraceMs: config.rejoinGraceMs,
+      logger: logger.child({ component: 'admission' }),
+    });
+    await gate.recover();
+    const app = createApp({
+      logger,
+      metrics: createMetrics(pool),
+      probes,
+      probeTimeoutMs: PROBE_TIMEOUT_MS,
+      authenticate: authenticate({ tokens, users }),
+      routers: [
+        { path: '/auth', router: authRouter(auth, config) },
+        { path: '/me', router: meRouter(users) },
+        { path: '/directory', router: directoryRouter(directory) },
+        { path: '/meetings', router: meetingsRouter(meetings) },
+        { path: '/guest', router: guestRouter(meetings) },
+      ],
+    });
     const http = createServer(app);
-    const signaling = new SignalingServer(http, { logger, version: VERSION });
+    const signaling = new SignalingServer(http, {
+      logger,
+      version: VERSION,
+      authenticate: (token) => resolveAuth(token, { tokens, users }),
+      gate,
+    });
+    notifier = (userIds, event, meetingId) => {
+      signaling.notifyUsers(userIds, event, meetingId);
+    };
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(config.http.port, config.http.host, () => {
@@ -61,7 +156,10 @@ export class UccServer {
         resolve();
       });
     });
-    return new UccServer(http, signaling);
+    return new UccServer(http, signaling, () => {
+      auth.close();
+      mailer.close();
+    });
   }
 
   get port(): number {
@@ -71,6 +169,7 @@ export class UccServer {
   /** Idempotent; closes sockets, then the HTTP server. */
   async close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#closeServices();
       await this.#signaling.close();
       this.#http.closeAllConnections();
       if (this.#http.listening) {

@@ -86,6 +86,31 @@ const envSchema = z.object({
   ),
   UCC_ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
   UCC_DEMO_PASSWORD: optionalString.pipe(z.string().min(6, 'must be at least 6 characters').optional()),
+
+  UCC_JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  UCC_ACCESS_TOKEN_TTL_MS: positiveMs.default(15 * 60_000),
+  UCC_REFRESH_TOKEN_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(30 * 24 * 3_600_000),
+  UCC_GUEST_TOKEN_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(12 * 3_600_000),
+  UCC_RESET_TOKEN_TTL_MS: positiveMs.default(30 * 60_000),
+
+  UCC_REJOIN_GRACE_MS: positiveMs.default(120_000),
+
+  SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
+  MAIL_FROM: z.string().trim().min(3).default('OpiVoice UCC <no-reply@localhost>'),
+
+  UCC_RATE_LIMIT_WINDOW_MS: positiveMs.default(15 * 60_000),
+  UCC_RATE_LIMIT_LOGIN_PER_IP: z.coerce.number().int().min(1).default(100),
+  UCC_RATE_LIMIT_LOGIN_PER_EXTENSION: z.coerce.number().int().min(1).default(10),
+  UCC_RATE_LIMIT_RECOVER_PER_IP: z.coerce.number().int().min(1).default(20),
+  UCC_RATE_LIMIT_RECOVER_PER_EXTENSION: z.coerce.number().int().min(1).default(5),
 });
 
 export interface Config {
@@ -110,6 +135,25 @@ export interface Config {
   };
   admin: { extension: string; password: string } | undefined;
   demoPassword: string | undefined;
+  auth: {
+    /** When unset, a secret is generated once and kept in the data dir. */
+    jwtSecret: string | undefined;
+    accessTtlMs: number;
+    refreshTtlMs: number;
+    guestTtlMs: number;
+    resetTtlMs: number;
+  };
+  /** How long someone who dropped out of a meeting may come back, even after its end time. */
+  rejoinGraceMs: number;
+  /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
+  mail: { smtpUrl: string | undefined; from: string };
+  rateLimits: {
+    windowMs: number;
+    loginPerIp: number;
+    loginPerExtension: number;
+    recoverPerIp: number;
+    recoverPerExtension: number;
+  };
   /** Binaries of the embedded stack; undefined until scripts/bootstrap has run. */
   stack: StackManifest | undefined;
 }
@@ -206,6 +250,22 @@ export function loadConfig(
         ? { extension: e.UCC_ADMIN_EXTENSION, password: e.UCC_ADMIN_PASSWORD }
         : undefined,
     demoPassword: e.UCC_DEMO_PASSWORD,
+    auth: {
+      jwtSecret: e.UCC_JWT_SECRET,
+      accessTtlMs: e.UCC_ACCESS_TOKEN_TTL_MS,
+      refreshTtlMs: e.UCC_REFRESH_TOKEN_TTL_MS,
+      guestTtlMs: e.UCC_GUEST_TOKEN_TTL_MS,
+      resetTtlMs: e.UCC_RESET_TOKEN_TTL_MS,
+    },
+    rejoinGraceMs: e.UCC_REJOIN_GRACE_MS,
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    rateLimits: {
+      windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,
+      loginPerIp: e.UCC_RATE_LIMIT_LOGIN_PER_IP,
+      loginPerExtension: e.UCC_RATE_LIMIT_LOGIN_PER_EXTENSION,
+      recoverPerIp: e.UCC_RATE_LIMIT_RECOVER_PER_IP,
+      recoverPerExtension: e.UCC_RATE_LIMIT_RECOVER_PER_EXTENSION,
+    },
     stack: manifest,
   };
 }

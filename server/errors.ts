@@ -28,6 +28,30 @@ export class ValidationError extends AppError {
   }
 }
 
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Authentication required', code: ErrorCode = 'UNAUTHENTICATED') {
+    super(401, code, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed') {
+    super(403, 'FORBIDDEN', message);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(409, 'CONFLICT', message);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'RATE_LIMITED', `Too many attempts; retry in ${retryAfterSeconds} s`);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(message = 'Not found', code: ErrorCode = 'NOT_FOUND') {
     super(404, code, message);

@@ -1,3 +1,4 @@
+import type { Profile, PublicUser } from '../../shared/schemas/directory.js';
 import { Schema, type Connection, type HydratedDocument, type Model } from 'mongoose';
 
 export const ROLES = ['user', 'admin'] as const;
@@ -23,8 +24,46 @@ export interface User {
   disabled: boolean;
   preferences: UserPreferences;
   avatarUrl?: string;
+  /** Derived from the names and the extension for colleague search; see searchKeysOf. Never set by hand. */
+  search?: UserSearchKeys;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * Accent- and case-folded keys for colleague search. FerretDB v1 has no collations, so folding happens here, on
+ * write, and queries are plain anchored regexes on `tokens` and a sort on `sortKey`.
+ */
+export interface UserSearchKeys {
+  /** Folded name words (and each name run together, for "D'Angelo" or "De Luca"), plus the extension. */
+  tokens: string[];
+  /** Folded "lastName<SOH>firstName": sorts by last name, then first name, whatever the case or accents. */
+  sortKey: string;
+}
+
+/** "Nicolò" → "nicolo": compatibility decomposition, combining marks dropped, lower case. */
+export function foldForSearch(text: string): string {
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** The folded words of a text, split at anything that is not a letter or a digit. */
+export function searchWords(text: string): string[] {
+  return foldForSearch(text)
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length > 0);
+}
+
+export function searchKeysOf(user: Pick<User, 'extension' | 'firstName' | 'lastName'>): UserSearchKeys {
+  const tokens = new Set<string>();
+  for (const name of [user.firstName, user.lastName]) {
+    const words = searchWords(name);
+    for (const w of words) tokens.add(w);
+    if (words.length > 1) tokens.add(words.join(''));
+  }
+  tokens.add(user.extension);
+  // \u0001 sorts before any letter, so "De" + "Zeno" comes before "De Luca" + "Anna".
+  const sortKey = `${searchWords(user.lastName).join(' ')}\u0001${searchWords(user.firstName).join(' ')}`;
+  return { tokens: [...tokens], sortKey };
 }
 
 export type UserDocument = HydratedDocument<User>;
@@ -47,12 +86,27 @@ const userSchema = new Schema<User>(
       ringtones: { type: Boolean, default: true },
     },
     avatarUrl: { type: String, maxlength: 2048 },
+    search: {
+      type: new Schema<UserSearchKeys>({ tokens: [String], sortKey: String }, { _id: false }),
+      default: undefined,
+    },
   },
   { timestamps: true },
 );
 
+// Every document save keeps the search keys current; updateOne() writers must $set them (searchKeysOf).
+userSchema.pre('validate', function (next) {
+  const stale = this.isNew || !this.search || this.isModified(['firstName', 'lastName', 'extension']);
+  // Missing names are left for the `required` validators to report.
+  const complete = [this.firstName, this.lastName, this.extension].every((v) => typeof v === 'string');
+  if (stale && complete) this.search = searchKeysOf(this);
+  next();
+});
+
 // One account per extension: the invariant lives in the database, not only in code.
 userSchema.index({ extension: 1 }, { unique: true });
+userSchema.index({ 'search.tokens': 1 });
+userSchema.index({ 'search.sortKey': 1 });
 
 /** "Cognome Nome", as the manual shows colleagues. */
 export function displayName(user: Pick<User, 'firstName' | 'lastName'>): string {
@@ -61,4 +115,25 @@ export function displayName(user: Pick<User, 'firstName' | 'lastName'>): string 
 
 export function userModel(connection: Connection): UserModel {
   return (connection.models.User as UserModel | undefined) ?? connection.model<User>('User', userSchema);
+}
+
+/** The API's view of a user: never the password hash. */
+export function toPublicUser(user: User & { _id: unknown }): PublicUser {
+  const out: PublicUser = {
+    id: String(user._id),
+    extension: user.extension,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    displayName: displayName(user),
+    role: user.role,
+    plan: user.plan,
+    disabled: user.disabled,
+  };
+  if (user.email) out.email = user.email;
+  if (user.avatarUrl) out.avatarUrl = user.avatarUrl;
+  return out;
+}
+
+export function toProfile(user: User & { _id: unknown }): Profile {
+  return { ...toPublicUser(user), preferences: { ...user.preferences } };
 }

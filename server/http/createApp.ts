@@ -1,5 +1,6 @@
 import path from 'node:path';
-import express, { type Express } from 'express';
+import cookieParser from 'cookie-parser';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import { REPO_ROOT } from '../config.js';
@@ -12,6 +13,10 @@ export interface AppDependencies {
   metrics: Registry;
   probes: readonly ReadinessProbe[];
   probeTimeoutMs: number;
+  /** Resolves the caller from the bearer token for every /api route. */
+  authenticate: RequestHandler;
+  /** Domain routers, mounted under /api at their path. */
+  routers: readonly { path: string; router: Router }[];
 }
 
 /** The express app: operational endpoints, the REST API under /api, and the client's static files. */
@@ -39,6 +44,10 @@ export function createApp(deps: AppDependencies): Express {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
+  api.use(express.text({ type: ['text/csv', 'text/plain'], limit: '5mb' }));
+  api.use(cookieParser());
+  api.use(deps.authenticate);
+  for (const { path: mount, router } of deps.routers) api.use(mount, router);
   api.use(apiNotFound);
   app.use('/api', api);
 

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ErrorResponse } from '../../shared/errors.js';
-import { AppError, NotFoundError, toAppError } from '../errors.js';
+import { AppError, NotFoundError, RateLimitedError, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /** Unknown routes under /api answer in the same error shape as everything else. */
@@ -17,6 +17,8 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     }
     const appError = bodyParserError(err) ?? toAppError(err);
     if (appError.status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (appError instanceof RateLimitedError)
+      res.setHeader('Retry-After', String(appError.retryAfterSeconds));
     const body: ErrorResponse = { error: appError.toBody() };
     res.status(appError.status).json(body);
   };

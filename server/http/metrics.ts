@@ -17,12 +17,16 @@ export function createMetrics(pool: WorkerPool): Registry {
     },
   });
 
-  const deaths = new Counter({
+  // Read from the pool on scrape rather than by listening: a registry never outlives its pool's listeners.
+  new Counter({
     name: 'ucc_mediasoup_worker_deaths_total',
     help: 'mediasoup workers that died (each is replaced)',
     registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pool.deaths);
+    },
   });
-  pool.on('workerdied', () => deaths.inc());
 
   // prom-client collects all metrics of a scrape concurrently; the three per-worker gauges share one
   // getResourceUsage round per worker through this promise.

@@ -1,36 +1,123 @@
 import { randomUUID } from 'node:crypto';
+import { hashPassword } from '../../server/auth/passwords.js';
+import { TokenService } from '../../server/auth/TokenService.js';
+import { systemClock, type Clock } from '../../server/clock.js';
+import type { Config } from '../../server/config.js';
 import { Database } from '../../server/db/Database.js';
+import { userModel, type User, type UserModel } from '../../server/directory/User.js';
 import type { MatrixEndpoint } from '../../server/stack/EmbeddedStack.js';
 import { UccServer } from '../../server/UccServer.js';
-import { testStack } from './testStack.js';
+import { TEST_JWT_SECRET, testStack } from './testStack.js';
+
+export interface TestUser {
+  id: string;
+  extension: string;
+  password: string;
+  /** A valid access token for this user, fresh at each read. */
+  readonly token: string;
+}
 
 export interface ServerFixture {
   server: UccServer;
   db: Database;
+  users: UserModel;
   baseUrl: string;
+  /** Creates a directory user straight in the database and mints an access token for it. */
+  createUser: (fields?: Partial<Omit<User, 'passwordHash'>> & { password?: string }) => Promise<TestUser>;
+  /** fetch() against the server, JSON in and out, with an optional bearer token. */
+  api: (
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ) => Promise<{
+    status: number;
+    headers: Headers;
+    body: unknown;
+  }>;
   close: () => Promise<void>;
 }
 
+let nextExtension = 3000;
+
 /** A UccServer on port 0 against the suite's real services, with a database of its own. */
-export async function startServer(options: { matrix?: MatrixEndpoint } = {}): Promise<ServerFixture> {
+export async function startServer(
+  options: { matrix?: MatrixEndpoint; clock?: Clock; config?: Partial<Config>; reuseDb?: Database } = {},
+): Promise<ServerFixture> {
   const stack = testStack();
-  const db = await Database.connect(stack.ferret.uri, {
-    dbName: `t_${randomUUID().slice(0, 8)}`,
-    logger: stack.logger,
-  });
+  // reuseDb: a second server on the same data, as after a restart; the first fixture owns the database.
+  const db =
+    options.reuseDb ??
+    (await Database.connect(stack.ferret.uri, {
+      dbName: `t_${randomUUID().slice(0, 8)}`,
+      logger: stack.logger,
+    }));
+  const clock = options.clock ?? systemClock;
   const server = await UccServer.create({
-    config: stack.config,
+    config: { ...stack.config, ...options.config },
     logger: stack.logger,
     db,
     pool: stack.pool,
     matrix: options.matrix ?? stack.matrix,
+    clock,
   });
+  const baseUrl = `http://127.0.0.1:${server.port}`;
+  const users = userModel(db.connection);
+  const tokens = new TokenService({
+    secret: TEST_JWT_SECRET,
+    accessTtlMs: 15 * 60_000,
+    guestTtlMs: 3_600_000,
+    clock,
+  });
+
   return {
     server,
     db,
-    baseUrl: `http://127.0.0.1:${server.port}`,
+    users,
+    baseUrl,
+    createUser: async (fields = {}) => {
+      const { password = 'password-123', ...rest } = fields;
+      const doc = await users.create({
+        extension: String(nextExtension++),
+        firstName: 'Test',
+        lastName: 'User',
+        ...rest,
+        passwordHash: await hashPassword(password),
+      });
+      const id = String(doc._id);
+      const extension = doc.extension;
+      // Signed on each read, by the server's clock: a test that moves its clock never holds an expired token.
+      return {
+        id,
+        extension,
+        password,
+        get token() {
+          return tokens.signAccess({ userId: id, extension }).token;
+        },
+      };
+    },
+    api: async (method, path, { token, body, headers = {} } = {}) => {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (token) (init.headers as Record<string, string>).Authorization = `Bearer ${token}`;
+      if (body !== undefined) {
+        if (typeof body === 'string') init.body = body;
+        else {
+          init.body = JSON.stringify(body);
+          (init.headers as Record<string, string>)['Content-Type'] ??= 'application/json';
+        }
+      }
+      const res = await fetch(`${baseUrl}${path}`, init);
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Not JSON: keep the text.
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
     close: async () => {
       await server.close();
+      if (options.reuseDb) return;
       await db.connection.dropDatabase();
       await db.close();
     },

@@ -23,6 +23,9 @@ export interface TestStack {
 
 let current: TestStack | undefined;
 
+/** Fixed in tests so that fixtures can mint tokens the server accepts. */
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
 /** Tests call this to reach the shared services; the root hooks have started them. */
 export function testStack(): TestStack {
   if (!current) throw new Error('the test stack is not running (root hooks not loaded?)');
@@ -37,6 +40,7 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
     LOG_LEVEL: 'silent',
     UCC_DATA_DIR: dataDir,
     MEDIASOUP_NUM_WORKERS: '2',
+    UCC_JWT_SECRET: TEST_JWT_SECRET,
     ...env,
   });
 }

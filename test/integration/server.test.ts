@@ -75,15 +75,21 @@ describe('UccServer over HTTP and socket.io', () => {
   });
 
   it('acks a socket hello with the server identity, and a bad one with VALIDATION_FAILED', async () => {
+    const { token } = await fx.createUser();
     const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(fx.baseUrl, {
       transports: ['websocket'],
+      auth: { token },
     });
     socket = s;
-    const good = (await s.timeout(5_000).emitWithAck('hello', { client: 'test' })) as Ack<ServerInfo>;
+    const good = (await s
+      .timeout(5_000)
+      .emitWithAck('request', { type: 'hello', client: 'test' })) as Ack<ServerInfo>;
     assert.ok(good.ok);
     assert.equal(good.data.name, 'OpiVoice UCC');
 
-    const bad = (await s.timeout(5_000).emitWithAck('hello', { client: 42 })) as Ack<ServerInfo>;
+    const bad = (await s
+      .timeout(5_000)
+      .emitWithAck('request', { type: 'hello', client: 42 })) as Ack<ServerInfo>;
     assert.equal(bad.ok, false);
     if (!bad.ok) {
       assert.equal(bad.error.code, 'VALIDATION_FAILED');

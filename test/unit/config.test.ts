@@ -80,6 +80,18 @@ describe('config', () => {
     assert.equal(ok.mediasoup.announcedAddress, '203.0.113.7');
   });
 
+  it('refuses a short JWT secret and a non-SMTP mail URL', () => {
+    assert.deepEqual(
+      configError({ UCC_JWT_SECRET: 'short', SMTP_URL: 'http://mail' })
+        .issues.map((i) => i.variable)
+        .sort(),
+      ['SMTP_URL', 'UCC_JWT_SECRET'],
+    );
+    const ok = loadConfig({ SMTP_URL: 'smtp://mail.example.com:587' }, manifest);
+    assert.equal(ok.mail.smtpUrl, 'smtp://mail.example.com:587');
+    assert.equal(ok.auth.accessTtlMs, 15 * 60_000);
+  });
+
   it('refuses a worker binary that does not exist', () => {
     assert.equal(
       configError({ MEDIASOUP_WORKER_BIN: '/nonexistent/worker' }).issues[0]?.variable,

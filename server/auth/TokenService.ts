@@ -1,0 +1,111 @@
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import { UnauthenticatedError } from '../errors.js';
+
+/** Separate audiences: an access token is never a guest token, and the reverse. */
+export const USER_AUDIENCE = 'ucc:user';
+export const GUEST_AUDIENCE = 'ucc:guest';
+const ISSUER = 'opivoice-ucc';
+
+const accessClaimsSchema = z.object({ sub: z.string(), ext: z.string() });
+const guestClaimsSchema = z.object({
+  sub: z.string(),
+  mid: z.string(),
+  name: z.string(),
+  v: z.number().int(),
+});
+
+export interface AccessClaims {
+  userId: string;
+  extension: string;
+}
+
+export interface GuestClaims {
+  guestId: string;
+  meetingId: string;
+  displayName: string;
+  /** The meeting's guest-link version when the token was issued: rotating the link retires older tokens. */
+  linkVersion: number;
+}
+
+export interface TokenServiceOptions {
+  secret: string;
+  accessTtlMs: number;
+  guestTtlMs: number;
+  clock: Clock;
+}
+
+/** Signs and checks the short-lived JWTs (HS256). Refresh tokens are opaque and live in the database instead. */
+export class TokenService {
+  readonly #options: TokenServiceOptions;
+
+  constructor(options: TokenServiceOptions) {
+    this.#options = options;
+  }
+
+  get accessTtlMs(): number {
+    return this.#options.accessTtlMs;
+  }
+
+  signAccess(claims: AccessClaims): { token: string; expiresInMs: number } {
+    const token = this.#sign(
+      { sub: claims.userId, ext: claims.extension },
+      USER_AUDIENCE,
+      this.#options.accessTtlMs,
+    );
+    return { token, expiresInMs: this.#options.accessTtlMs };
+  }
+
+  verifyAccess(token: string): AccessClaims {
+    const payload = claims(accessClaimsSchema, this.#verify(token, USER_AUDIENCE));
+    return { userId: payload.sub, extension: payload.ext };
+  }
+
+  signGuest(claims: GuestClaims): { token: string; expiresInMs: number } {
+    const token = this.#sign(
+      { sub: claims.guestId, mid: claims.meetingId, name: claims.displayName, v: claims.linkVersion },
+      GUEST_AUDIENCE,
+      this.#options.guestTtlMs,
+    );
+    return { token, expiresInMs: this.#options.guestTtlMs };
+  }
+
+  verifyGuest(token: string): GuestClaims {
+    const payload = claims(guestClaimsSchema, this.#verify(token, GUEST_AUDIENCE));
+    return {
+      guestId: payload.sub,
+      meetingId: payload.mid,
+      displayName: payload.name,
+      linkVersion: payload.v,
+    };
+  }
+
+  #sign(payload: object, audience: string, ttlMs: number): string {
+    const iat = Math.floor(this.#options.clock.now() / 1000);
+    return jwt.sign({ ...payload, iat, exp: iat + Math.floor(ttlMs / 1000) }, this.#options.secret, {
+      algorithm: 'HS256',
+      audience,
+      issuer: ISSUER,
+    });
+  }
+
+  #verify(token: string, audience: string): unknown {
+    try {
+      return jwt.verify(token, this.#options.secret, {
+        algorithms: ['HS256'],
+        audience,
+        issuer: ISSUER,
+        clockTimestamp: Math.floor(this.#options.clock.now() / 1000),
+      });
+    } catch {
+      throw new UnauthenticatedError('Invalid or expired token');
+    }
+  }
+}
+
+function claims<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) throw new UnauthenticatedError('Invalid token');
+  return parsed.data;
+}

@@ -1,0 +1,89 @@
+import { Router, type CookieOptions, type Response } from 'express';
+import {
+  changePasswordSchema,
+  loginRequestSchema,
+  recoverRequestSchema,
+  resetRequestSchema,
+} from '../../shared/schemas/auth.js';
+import type { Config } from '../config.js';
+import { parseInput } from '../http/validate.js';
+import { requireUser, userOf } from './authMiddleware.js';
+import type { AuthService, Session } from './AuthService.js';
+import { byExtension, byIp, limiter } from './rateLimits.js';
+
+export const REFRESH_COOKIE = 'ucc_refresh';
+
+/** /api/auth: login, refresh, logout, password change and recovery. */
+export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rateLimits'>): Router {
+  const router = Router();
+  const limits = config.rateLimits;
+  const cookie: CookieOptions = {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: config.http.publicUrl.startsWith('https:'),
+    path: '/api/auth',
+  };
+  const sendSession = (res: Response, session: Session): void => {
+    res.cookie(REFRESH_COOKIE, session.refreshToken, { ...cookie, expires: session.refreshExpiresAt });
+    res.json(session.response);
+  };
+  const presentedRefresh = (cookies: unknown): string | undefined => {
+    const value = (cookies as Record<string, unknown> | undefined)?.[REFRESH_COOKIE];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  router.post(
+    '/login',
+    limiter({ windowMs: limits.windowMs, limit: limits.loginPerIp, key: byIp('login') }),
+    limiter({
+      windowMs: limits.windowMs,
+      limit: limits.loginPerExtension,
+      key: byExtension('login'),
+      failuresOnly: true,
+    }),
+    async (req, res) => {
+      const { extension, password } = parseInput(loginRequestSchema, req.body);
+      sendSession(res, await auth.login(extension, password));
+    },
+  );
+
+  router.post('/refresh', async (req, res) => {
+    sendSession(res, await auth.refresh(presentedRefresh(req.cookies)));
+  });
+
+  router.post('/logout', async (req, res) => {
+    await auth.logout(presentedRefresh(req.cookies));
+    res.clearCookie(REFRESH_COOKIE, cookie);
+    res.status(204).end();
+  });
+
+  router.post('/password', requireUser(), async (req, res) => {
+    const body = parseInput(changePasswordSchema, req.body);
+    await auth.changePassword(
+      userOf(res).userId,
+      body.currentPassword,
+      body.newPassword,
+      presentedRefresh(req.cookies),
+    );
+    res.status(204).end();
+  });
+
+  router.post(
+    '/recover',
+    limiter({ windowMs: limits.windowMs, limit: limits.recoverPerIp, key: byIp('recover') }),
+    limiter({ windowMs: limits.windowMs, limit: limits.recoverPerExtension, key: byExtension('recover') }),
+    (req, res) => {
+      const { extension } = parseInput(recoverRequestSchema, req.body);
+      auth.recover(extension);
+      res.status(202).json({ status: 'accepted' });
+    },
+  );
+
+  router.post('/reset', async (req, res) => {
+    const { token, password } = parseInput(resetRequestSchema, req.body);
+    await auth.resetPassword(token, password);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import { updatePreferencesSchema } from '../../shared/schemas/directory.js';
+import { requireUser, userOf } from '../auth/authMiddleware.js';
+import { NotFoundError } from '../errors.js';
+import { parseInput } from '../http/validate.js';
+import { toProfile, type UserModel } from './User.js';
+
+/** /api/me: the caller's own profile ("Il tuo profilo") and the preferences the settings screen keeps. */
+export function meRouter(users: UserModel): Router {
+  const router = Router();
+  router.use(requireUser());
+
+  router.get('/', async (_req, res) => {
+    const user = await users.findById(userOf(res).userId).lean();
+    if (!user) throw new NotFoundError();
+    res.json(toProfile(user));
+  });
+
+  router.patch('/preferences', async (req, res) => {
+    const changes = parseInput(updatePreferencesSchema, req.body);
+    const $set = Object.fromEntries(Object.entries(changes).map(([k, v]) => [`preferences.${k}`, v]));
+    const user = await users.findByIdAndUpdate(userOf(res).userId, { $set }, { new: true }).lean();
+    if (!user) throw new NotFoundError();
+    res.json(toProfile(user));
+  });
+
+  return router;
+}

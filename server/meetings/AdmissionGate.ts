@@ -1,0 +1,389 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ErrorBody } from '../../shared/errors.js';
+import type { JoinedInfo, JoinOutcome, ParticipantView, RemovalReason } from '../../shared/protocol.js';
+import type { Auth } from '../auth/authMiddleware.js';
+import type { Clock } from '../clock.js';
+import { displayName, type UserModel } from '../directory/User.js';
+import { AppError, ForbiddenError, toAppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  isObjectId,
+  meetingEndsAt,
+  type MeetingDocument,
+  type MeetingModel,
+  type Participant,
+} from './Meeting.js';
+import { meetingNotFound } from './MeetingService.js';
+
+export interface JoinRequest {
+  meetingId: string;
+  guestCode?: string | undefined;
+  rejoinToken?: string | undefined;
+}
+
+/** What the gate tells the transport layer; socket.io wiring lives in signaling/. */
+export interface AdmissionGateEvents {
+  admitted: [socketId: string, info: JoinedInfo];
+  rejected: [socketId: string, error: ErrorBody];
+  participantJoined: [meetingId: string, participant: ParticipantView, socketId: string];
+  participantLeft: [meetingId: string, participantId: string];
+  removed: [socketId: string, meetingId: string, reason: RemovalReason];
+}
+
+export interface AdmissionGateOptions {
+  meetings: MeetingModel;
+  users: UserModel;
+  clock: Clock;
+  /** How long someone who dropped may come back, even after the meeting's end time. */
+  rejoinGraceMs: number;
+  logger: Logger;
+}
+
+const expired = (): AppError =>
+  new AppError(410, 'MEETING_EXPIRED', 'This meeting has ended its scheduled time');
+const ended = (): AppError => new AppError(410, 'MEETING_ENDED', 'The organizer ended this meeting');
+const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
+const removedError = (): AppError =>
+  new AppError(403, 'REMOVED_FROM_MEETING', 'The organizer removed you from this meeting');
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+interface Identity {
+  userId?: string;
+  guestId?: string;
+}
+
+function identityOf(auth: Auth): Identity {
+  return auth.kind === 'user' ? { userId: auth.userId } : { guestId: auth.guestId };
+}
+
+function viewOf(meeting: MeetingDocument, p: Participant): ParticipantView {
+  return {
+    participantId: p.participantId,
+    displayName: p.displayName,
+    kind: p.kind,
+    isOrganizer: p.userId !== undefined && p.userId === meeting.organizerId,
+  };
+}
+
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return a.userId !== undefined ? a.userId === b.userId : a.guestId !== undefined && a.guestId === b.guestId;
+}
+
+/**
+ * The authoritative admission rules of a meeting: organizer first, waiting room, expiry, rejoin grace, removal
+ * and end. The session state (live, who is in, the denylist) is kept in the meeting document, so it survives a
+ * restart; only the mapping of sockets to participants and the waiting sockets live in memory.
+ *
+ * All decisions about one meeting run one at a time (a per-meeting queue), so a join racing the organizer's is
+ * either admitted by it or sees the live session: nobody is left waiting. This holds within one server process.
+ */
+export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
+  readonly #o: AdmissionGateOptions;
+  readonly #joined = new Map<string, { meetingId: string; participantId: string }>();
+  readonly #waiting = new Map<string, Map<string, { auth: Auth; req: JoinRequest }>>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(options: AdmissionGateOptions) {
+    super();
+    this.#o = options;
+  }
+
+  /**
+   * After a restart no socket is connected: everyone still "in" a live session is marked as dropped, with the
+   * full grace window to come back.
+   */
+  async recover(): Promise<void> {
+    const now = this.#o.clock.now();
+    const live = await this.#o.meetings.find({ live: true });
+    for (const meeting of live) {
+      for (const p of meeting.participants) {
+        if (!p.leftAt) {
+          p.leftAt = new Date(now);
+          p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
+        }
+      }
+      await meeting.save();
+    }
+  }
+
+  /** The meeting a socket is in, if any. */
+  meetingOf(socketId: string): string | undefined {
+    return this.#joined.get(socketId)?.meetingId;
+  }
+
+  async join(socketId: string, auth: Auth, req: JoinRequest): Promise<JoinOutcome> {
+    if (!isObjectId(req.meetingId)) throw meetingNotFound();
+    return this.#serial(req.meetingId, async () => {
+      const current = this.#joined.get(socketId);
+      if (current && current.meetingId !== req.meetingId) {
+        throw new AppError(409, 'CONFLICT', 'This connection is already in another meeting');
+      }
+      const meeting = await this.#load(req.meetingId);
+      const outcome = await this.#admit(meeting, socketId, auth, req);
+      if (outcome.state === 'waiting') {
+        const waiting =
+          this.#waiting.get(req.meetingId) ?? new Map<string, { auth: Auth; req: JoinRequest }>();
+        waiting.set(socketId, { auth, req });
+        this.#waiting.set(req.meetingId, waiting);
+        return outcome;
+      }
+      // The organizer's arrival opens the session: everyone waiting comes in, in arrival order, and the
+      // organizer's answer lists them (its socket is not in the meeting's room yet to hear them arrive).
+      if (outcome.isOrganizer && this.#waiting.has(req.meetingId)) {
+        await this.#admitWaiting(meeting);
+        return { ...outcome, participants: this.#present(meeting) };
+      }
+      return outcome;
+    });
+  }
+
+  /** An explicit leave or a dropped connection: the same thing, with the rejoin grace window. */
+  async leave(socketId: string): Promise<boolean> {
+    for (const [meetingId, waiting] of this.#waiting) {
+      if (waiting.delete(socketId)) {
+        if (waiting.size === 0) this.#waiting.delete(meetingId);
+        return true;
+      }
+    }
+    const entry = this.#joined.get(socketId);
+    if (!entry) return false;
+    await this.#serial(entry.meetingId, async () => {
+      // Re-read under the queue: the socket may have been replaced or removed meanwhile.
+      if (this.#joined.get(socketId) !== entry) return;
+      this.#joined.delete(socketId);
+      const meeting = await this.#o.meetings.findById(entry.meetingId);
+      if (!meeting) return;
+      const now = this.#o.clock.now();
+      const p = meeting.participants.find((x) => x.participantId === entry.participantId);
+      if (p && !p.leftAt) {
+        p.leftAt = new Date(now);
+        p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
+      }
+      // The last one out ends the session; the next arrival waits for the organizer again.
+      if (meeting.live && !meeting.participants.some((x) => !x.leftAt)) {
+        meeting.live = false;
+        meeting.sessionEndedAt = new Date(now);
+      }
+      await meeting.save();
+      this.emit('participantLeft', entry.meetingId, entry.participantId);
+    });
+    return true;
+  }
+
+  /** The organizer removes someone; that person can never come back, whatever token they hold. */
+  async removeParticipant(socketId: string, auth: Auth, participantId: string): Promise<void> {
+    const meetingId = this.#requireOrganizerSocket(socketId);
+    await this.#serial(meetingId, async () => {
+      const meeting = await this.#load(meetingId);
+      this.#requireOrganizer(meeting, auth);
+      const p = meeting.participants.find((x) => x.participantId === participantId);
+      if (!p) throw new AppError(404, 'NOT_FOUND', 'No such participant');
+      if (p.userId === meeting.organizerId)
+        throw new ForbiddenError('The organizer cannot remove themselves');
+      meeting.denylist.push({ userId: p.userId, guestId: p.guestId, at: new Date(this.#o.clock.now()) });
+      p.leftAt = new Date(this.#o.clock.now());
+      p.rejoinUntil = undefined;
+      await meeting.save();
+      for (const [sid, entry] of this.#joined) {
+        if (entry.meetingId === meetingId && entry.participantId === participantId) {
+          this.#joined.delete(sid);
+          this.emit('removed', sid, meetingId, 'removed');
+        }
+      }
+      this.emit('participantLeft', meetingId, participantId);
+    });
+  }
+
+  /** The organizer ends the meeting for everyone; later joins get MEETING_ENDED. */
+  async endMeeting(socketId: string, auth: Auth): Promise<void> {
+    const meetingId = this.#requireOrganizerSocket(socketId);
+    await this.#serial(meetingId, async () => {
+      const meeting = await this.#load(meetingId);
+      this.#requireOrganizer(meeting, auth);
+      const now = new Date(this.#o.clock.now());
+      meeting.status = 'ended';
+      meeting.live = false;
+      meeting.endedAt = now;
+      meeting.sessionEndedAt = now;
+      for (const p of meeting.participants) {
+        p.leftAt ??= now;
+        p.rejoinUntil = undefined;
+      }
+      await meeting.save();
+      for (const [sid, entry] of [...this.#joined]) {
+        if (entry.meetingId !== meetingId) continue;
+        this.#joined.delete(sid);
+        this.emit('removed', sid, meetingId, 'ended');
+      }
+      for (const sid of this.#waiting.get(meetingId)?.keys() ?? [])
+        this.emit('removed', sid, meetingId, 'ended');
+      this.#waiting.delete(meetingId);
+    });
+  }
+
+  /** Runs `task` after every earlier task of the same meeting. */
+  #serial<T>(meetingId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(meetingId) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(meetingId, settled);
+    void settled.then(() => {
+      if (this.#queues.get(meetingId) === settled) this.#queues.delete(meetingId);
+    });
+    return run;
+  }
+
+  async #load(meetingId: string): Promise<MeetingDocument> {
+    const meeting = await this.#o.meetings.findById(meetingId);
+    if (!meeting) throw meetingNotFound();
+    return meeting;
+  }
+
+  #requireOrganizerSocket(socketId: string): string {
+    const entry = this.#joined.get(socketId);
+    if (!entry) throw new ForbiddenError('Join the meeting first');
+    return entry.meetingId;
+  }
+
+  #requireOrganizer(meeting: MeetingDocument, auth: Auth): void {
+    if (auth.kind !== 'user' || auth.userId !== meeting.organizerId) {
+      throw new ForbiddenError('Only the organizer can do this');
+    }
+  }
+
+  /** Decides one join against the meeting as it is now; saves and announces an admission. */
+  async #admit(
+    meeting: MeetingDocument,
+    socketId: string,
+    auth: Auth,
+    req: JoinRequest,
+  ): Promise<JoinOutcome> {
+    const now = this.#o.clock.now();
+    if (meeting.status === 'cancelled') throw cancelled();
+    if (meeting.status === 'ended') throw ended();
+
+    if (auth.kind === 'guest') {
+      if (auth.meetingId !== String(meeting._id))
+        throw new ForbiddenError('This guest link is for another meeting');
+      if (auth.linkVersion !== meeting.guestCodeVersion)
+        throw new ForbiddenError('This guest link was replaced');
+    } else {
+      const invited = auth.userId === meeting.organizerId || meeting.inviteeIds.includes(auth.userId);
+      if (!invited && req.guestCode !== meeting.guestCode) {
+        throw new ForbiddenError('You are not invited to this meeting');
+      }
+    }
+    const identity = identityOf(auth);
+    if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedError();
+
+    const isOrganizer = auth.kind === 'user' && auth.userId === meeting.organizerId;
+    const existing = meeting.participants.find((p) => sameIdentity(identity, p));
+    const stillIn = existing !== undefined && !existing.leftAt;
+    const canRejoin =
+      existing?.leftAt !== undefined &&
+      existing.rejoinUntil !== undefined &&
+      existing.rejoinUntil.getTime() > now &&
+      req.rejoinToken !== undefined &&
+      sha256(req.rejoinToken) === existing.rejoinTokenHash;
+    if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw expired();
+
+    // A session whose people all dropped (a restart) and never came back within the grace window is over.
+    if (
+      meeting.live &&
+      !meeting.participants.some((p) => !p.leftAt || (p.rejoinUntil?.getTime() ?? 0) > now)
+    ) {
+      meeting.live = false;
+      meeting.sessionEndedAt = new Date(now);
+    }
+    if (!meeting.live && !isOrganizer) return { state: 'waiting' };
+
+    if (!meeting.live) {
+      meeting.live = true;
+      meeting.sessionStartedAt = new Date(now);
+    }
+    const rejoinToken = randomBytes(24).toString('base64url');
+    let participant: Participant;
+    if (existing) {
+      participant = existing;
+      participant.leftAt = undefined;
+      participant.rejoinUntil = undefined;
+      participant.rejoinTokenHash = sha256(rejoinToken);
+    } else {
+      participant = {
+        participantId: randomUUID(),
+        kind: auth.kind,
+        ...identity,
+        displayName: await this.#nameOf(auth),
+        joinedAt: new Date(now),
+        rejoinTokenHash: sha256(rejoinToken),
+      };
+      meeting.participants.push(participant);
+    }
+    await meeting.save();
+
+    const meetingId = String(meeting._id);
+    // One socket per participant: an older connection of the same person is replaced, never left as a ghost.
+    for (const [sid, entry] of [...this.#joined]) {
+      if (
+        sid !== socketId &&
+        entry.meetingId === meetingId &&
+        entry.participantId === participant.participantId
+      ) {
+        this.#joined.delete(sid);
+        this.emit('removed', sid, meetingId, 'replaced');
+      }
+    }
+    this.#joined.set(socketId, { meetingId, participantId: participant.participantId });
+    this.#waiting.get(meetingId)?.delete(socketId);
+
+    if (!stillIn) this.emit('participantJoined', meetingId, viewOf(meeting, participant), socketId);
+    return {
+      state: 'joined',
+      meetingId,
+      participantId: participant.participantId,
+      isOrganizer,
+      rejoinToken,
+      rejoinWindowMs: this.#o.rejoinGraceMs,
+      participants: this.#present(meeting),
+    };
+  }
+
+  #present(meeting: MeetingDocument): ParticipantView[] {
+    return meeting.participants.filter((p) => !p.leftAt).map((p) => viewOf(meeting, p));
+  }
+
+  async #admitWaiting(meeting: MeetingDocument): Promise<void> {
+    const meetingId = String(meeting._id);
+    const waiting = this.#waiting.get(meetingId);
+    if (!waiting) return;
+    this.#waiting.delete(meetingId);
+    for (const [socketId, { auth, req }] of waiting) {
+      try {
+        const outcome = await this.#admit(meeting, socketId, auth, req);
+        if (outcome.state === 'joined') {
+          this.emit('admitted', socketId, {
+            meetingId: outcome.meetingId,
+            participantId: outcome.participantId,
+            isOrganizer: outcome.isOrganizer,
+            rejoinToken: outcome.rejoinToken,
+            rejoinWindowMs: outcome.rejoinWindowMs,
+            participants: outcome.participants,
+          });
+        }
+      } catch (err) {
+        this.emit('rejected', socketId, toAppError(err).toBody());
+      }
+    }
+  }
+
+  async #nameOf(auth: Auth): Promise<string> {
+    if (auth.kind === 'guest') return auth.displayName;
+    const user = await this.#o.users.findById(auth.userId, { firstName: 1, lastName: 1 }).lean();
+    return user ? displayName(user) : auth.extension;
+  }
+}

@@ -1,0 +1,324 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type {
+  CreateMeetingRequest,
+  GuestMeetingView,
+  MeetingState,
+  MeetingView,
+  UpdateMeetingRequest,
+} from '../../shared/schemas/meetings.js';
+import type { UserAuth } from '../auth/authMiddleware.js';
+import type { TokenService } from '../auth/TokenService.js';
+import type { Clock } from '../clock.js';
+import { displayName, type UserModel } from '../directory/User.js';
+import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Mailer } from '../mail/Mailer.js';
+import { buildInvitation } from './invitation.js';
+import {
+  isObjectId,
+  meetingEndsAt,
+  type Meeting,
+  type MeetingDocument,
+  type MeetingModel,
+} from './Meeting.js';
+
+/** Realtime notices to directory users' personal socket rooms; wired to socket.io by the server. */
+export type MeetingNotifier = (
+  userIds: string[],
+  event: 'meeting.invited' | 'meeting.updated' | 'meeting.cancelled',
+  meetingId: string,
+) => void;
+
+export interface MeetingServiceOptions {
+  meetings: MeetingModel;
+  users: UserModel;
+  tokens: TokenService;
+  mailer: Mailer;
+  clock: Clock;
+  publicUrl: string;
+  notify: MeetingNotifier;
+  logger: Logger;
+}
+
+export const meetingNotFound = (): AppError => new NotFoundError('No such meeting', 'MEETING_NOT_FOUND');
+const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
+
+/** 144 random bits, URL-safe: the guest link's secret. */
+function newGuestCode(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export function meetingState(meeting: Meeting, now: number): MeetingState {
+  if (meeting.status === 'cancelled') return 'cancelled';
+  if (meeting.status === 'ended') return 'ended';
+  if (meeting.live) return 'live';
+  if (now >= meetingEndsAt(meeting).getTime()) return 'expired';
+  return 'waiting';
+}
+
+/** Scheduling: create, list, change, cancel, guest links and invitations. Admission is AdmissionGate's job. */
+export class MeetingService {
+  readonly #o: MeetingServiceOptions;
+
+  constructor(options: MeetingServiceOptions) {
+    this.#o = options;
+  }
+
+  joinUrl(meetingId: string): string {
+    return `${this.#o.publicUrl}/meetings/${meetingId}`;
+  }
+
+  guestUrl(guestCode: string): string {
+    return `${this.#o.publicUrl}/m/${guestCode}`;
+  }
+
+  async create(organizer: UserAuth, req: CreateMeetingRequest): Promise<MeetingView> {
+    const inviteeIds = await this.#activeInvitees(req.inviteeIds.filter((id) => id !== organizer.userId));
+    const meeting = await this.#o.meetings.create({
+      title: req.title,
+      description: req.description,
+      startAt: new Date(req.startAt),
+      durationMinutes: req.durationMinutes,
+      organizerId: organizer.userId,
+      inviteeIds,
+      guestCode: newGuestCode(),
+    });
+    await this.#invite(meeting, inviteeIds, 'REQUEST');
+    this.#o.notify(inviteeIds, 'meeting.invited', String(meeting._id));
+    return this.#view(meeting, organizer.userId);
+  }
+
+  async list(user: UserAuth, scope: 'upcoming' | 'past'): Promise<MeetingView[]> {
+    const now = this.#o.clock.now();
+    const mine = await this.#o.meetings
+      .find({
+        $or: [{ organizerId: user.userId }, { inviteeIds: user.userId }],
+        status: { $ne: 'cancelled' },
+      })
+      .sort({ startAt: 1 });
+    // "Past" is derived (end time or an ended session), so it is filtered here rather than in the query.
+    const isPast = (m: Meeting): boolean =>
+      m.status === 'ended' || (!m.live && now >= meetingEndsAt(m).getTime());
+    const selected = mine.filter((m) => (scope === 'past' ? isPast(m) : !isPast(m)));
+    if (scope === 'past') selected.reverse();
+    return Promise.all(selected.map((m) => this.#view(m, user.userId)));
+  }
+
+  async get(user: UserAuth, id: string): Promise<MeetingView> {
+    const meeting = await this.#find(id);
+    if (meeting.organizerId !== user.userId && !meeting.inviteeIds.includes(user.userId)) {
+      throw new ForbiddenError('You are not invited to this meeting');
+    }
+    return this.#view(meeting, user.userId);
+  }
+
+  async update(user: UserAuth, id: string, req: UpdateMeetingRequest): Promise<MeetingView> {
+    const meeting = await this.#ownMeeting(user, id);
+    if (meeting.status === 'cancelled') throw cancelled();
+    const before = new Set(meeting.inviteeIds);
+    if (req.title !== undefined) meeting.title = req.title;
+    if (req.description !== undefined) meeting.description = req.description;
+    if (req.startAt !== undefined) meeting.startAt = new Date(req.startAt);
+    if (req.durationMinutes !== undefined) meeting.durationMinutes = req.durationMinutes;
+    if (req.inviteeIds !== undefined) {
+      meeting.inviteeIds = await this.#activeInvitees(req.inviteeIds.filter((i) => i !== user.userId));
+    }
+    meeting.sequence += 1;
+    await meeting.save();
+
+    const after = meeting.inviteeIds;
+    const removed = [...before].filter((i) => !after.includes(i));
+    const added = after.filter((i) => !before.has(i));
+    const kept = after.filter((i) => before.has(i));
+    await this.#invite(meeting, after, 'REQUEST');
+    await this.#invite(meeting, removed, 'CANCEL');
+    const meetingId = String(meeting._id);
+    this.#o.notify(kept, 'meeting.updated', meetingId);
+    this.#o.notify(added, 'meeting.invited', meetingId);
+    this.#o.notify(removed, 'meeting.cancelled', meetingId);
+    return this.#view(meeting, user.userId);
+  }
+
+  /** DELETE is a cancel: the meeting stays on record, invitees get a CANCEL. */
+  async cancel(user: UserAuth, id: string): Promise<void> {
+    const meeting = await this.#ownMeeting(user, id);
+    if (meeting.status === 'cancelled') return;
+    meeting.status = 'cancelled';
+    meeting.live = false;
+    meeting.sequence += 1;
+    await meeting.save();
+    await this.#invite(meeting, meeting.inviteeIds, 'CANCEL');
+    this.#o.notify(meeting.inviteeIds, 'meeting.cancelled', String(meeting._id));
+  }
+
+  async rotateGuestLink(user: UserAuth, id: string): Promise<MeetingView> {
+    const meeting = await this.#ownMeeting(user, id);
+    meeting.guestCode = newGuestCode();
+    meeting.guestCodeVersion += 1;
+    await meeting.save();
+    return this.#view(meeting, user.userId);
+  }
+
+  async invitationIcs(user: UserAuth, id: string): Promise<string> {
+    const meeting = await this.#find(id);
+    if (meeting.organizerId !== user.userId && !meeting.inviteeIds.includes(user.userId)) {
+      throw new ForbiddenError('You are not invited to this meeting');
+    }
+    return (await this.#invitation(meeting, meeting.inviteeIds, 'REQUEST')).toString();
+  }
+
+  async guestView(guestCode: string): Promise<GuestMeetingView> {
+    const meeting = await this.#byGuestCode(guestCode);
+    const organizer = await this.#o.users.findById(meeting.organizerId, { firstName: 1, lastName: 1 }).lean();
+    return {
+      title: meeting.title,
+      organizerName: organizer ? displayName(organizer) : '',
+      startAt: meeting.startAt.toISOString(),
+      state: meetingState(meeting, this.#o.clock.now()),
+    };
+  }
+
+  /** Issues a guest token scoped to this one meeting and to the current link. */
+  async guestJoin(
+    guestCode: string,
+    displayNameOfGuest: string,
+  ): Promise<{ guestToken: string; expiresInMs: number; meetingId: string; guestId: string }> {
+    const meeting = await this.#byGuestCode(guestCode);
+    if (meeting.status === 'cancelled') throw cancelled();
+    const guestId = randomUUID();
+    const meetingId = String(meeting._id);
+    const { token, expiresInMs } = this.#o.tokens.signGuest({
+      guestId,
+      meetingId,
+      displayName: displayNameOfGuest,
+      linkVersion: meeting.guestCodeVersion,
+    });
+    return { guestToken: token, expiresInMs, meetingId, guestId };
+  }
+
+  async #find(id: string): Promise<MeetingDocument> {
+    if (!isObjectId(id)) throw meetingNotFound();
+    const meeting = await this.#o.meetings.findById(id);
+    if (!meeting) throw meetingNotFound();
+    return meeting;
+  }
+
+  async #ownMeeting(user: UserAuth, id: string): Promise<MeetingDocument> {
+    const meeting = await this.#find(id);
+    if (meeting.organizerId !== user.userId) throw new ForbiddenError('Only the organizer can do this');
+    return meeting;
+  }
+
+  async #byGuestCode(code: string): Promise<MeetingDocument> {
+    const meeting = await this.#o.meetings.findOne({ guestCode: code });
+    if (!meeting) throw new NotFoundError('This meeting link is not valid', 'MEETING_NOT_FOUND');
+    return meeting;
+  }
+
+  /** Invitees must be active directory users; unknown ids are a validation error, not silently dropped. */
+  async #activeInvitees(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const found = await this.#o.users.find({ _id: { $in: ids }, disabled: false }, { _id: 1 }).lean();
+    const known = new Set(found.map((u) => String(u._id)));
+    const unknown = ids.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new ValidationError('Some invitees are not active colleagues', [
+        { path: 'inviteeIds', message: `unknown or disabled: ${unknown.join(', ')}` },
+      ]);
+    }
+    return ids;
+  }
+
+  async #invitation(meeting: MeetingDocument, attendeeIds: string[], method: 'REQUEST' | 'CANCEL') {
+    const people = await this.#o.users
+      .find(
+        { _id: { $in: [meeting.organizerId, ...attendeeIds] } },
+        { extension: 1, firstName: 1, lastName: 1, email: 1 },
+      )
+      .lean();
+    const byId = new Map(people.map((p) => [String(p._id), p]));
+    const organizer = byId.get(meeting.organizerId);
+    return buildInvitation({
+      meetingId: String(meeting._id),
+      method,
+      title: meeting.title,
+      description: meeting.description,
+      startAt: meeting.startAt,
+      endAt: meetingEndsAt(meeting),
+      sequence: meeting.sequence,
+      joinUrl: this.joinUrl(String(meeting._id)),
+      organizer: { name: organizer ? displayName(organizer) : 'OpiVoice UCC', email: organizer?.email },
+      attendees: attendeeIds.flatMap((id) => {
+        const p = byId.get(id);
+        return p ? [{ name: displayName(p), extension: p.extension, email: p.email }] : [];
+      }),
+    });
+  }
+
+  /** Mails the invitation (or its cancellation) to every attendee who has an email. Failures are logged. */
+  async #invite(
+    meeting: MeetingDocument,
+    attendeeIds: string[],
+    method: 'REQUEST' | 'CANCEL',
+  ): Promise<void> {
+    if (attendeeIds.length === 0 || !this.#o.mailer.enabled) return;
+    const ics = (await this.#invitation(meeting, meeting.inviteeIds, method)).toString();
+    const recipients = await this.#o.users
+      .find({ _id: { $in: attendeeIds }, email: { $exists: true } }, { email: 1 })
+      .lean();
+    const subject = method === 'CANCEL' ? `Annullato: ${meeting.title}` : `Invito: ${meeting.title}`;
+    const text = [
+      meeting.title,
+      `${meeting.startAt.toISOString()} (${meeting.durationMinutes} min)`,
+      '',
+      meeting.description,
+      '',
+      method === 'CANCEL'
+        ? 'Il meeting è stato annullato.'
+        : `Partecipa: ${this.joinUrl(String(meeting._id))}`,
+    ].join('\n');
+    await Promise.all(
+      recipients.map(async (r) => {
+        if (!r.email) return;
+        try {
+          await this.#o.mailer.send({
+            to: r.email,
+            subject,
+            text,
+            icalEvent: { method, content: ics, filename: 'invite.ics' },
+          });
+        } catch (err) {
+          this.#o.logger.error({ err, meetingId: String(meeting._id) }, 'invitation mail failed');
+        }
+      }),
+    );
+  }
+
+  async #view(meeting: MeetingDocument, viewerId: string): Promise<MeetingView> {
+    const ids = [meeting.organizerId, ...meeting.inviteeIds];
+    const people = await this.#o.users
+      .find({ _id: { $in: ids } }, { extension: 1, firstName: 1, lastName: 1 })
+      .lean();
+    const brief = (id: string) => {
+      const p = people.find((u) => String(u._id) === id);
+      return { id, extension: p?.extension ?? '', displayName: p ? displayName(p) : '' };
+    };
+    const id = String(meeting._id);
+    return {
+      id,
+      title: meeting.title,
+      description: meeting.description,
+      startAt: meeting.startAt.toISOString(),
+      durationMinutes: meeting.durationMinutes,
+      endsAt: meetingEndsAt(meeting).toISOString(),
+      organizer: brief(meeting.organizerId),
+      invitees: meeting.inviteeIds.map(brief),
+      invitedCount: meeting.inviteeIds.length,
+      myRole: meeting.organizerId === viewerId ? 'organizer' : 'invitee',
+      state: meetingState(meeting, this.#o.clock.now()),
+      joinUrl: this.joinUrl(id),
+      guestUrl: this.guestUrl(meeting.guestCode),
+      sequence: meeting.sequence,
+    };
+  }
+}

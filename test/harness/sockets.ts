@@ -1,0 +1,59 @@
+import { io, type Socket } from 'socket.io-client';
+import type {
+  Ack,
+  ClientToServerEvents,
+  RequestResponses,
+  ServerToClientEvents,
+} from '../../shared/protocol.js';
+import type { ClientRequestType } from '../../shared/schemas/requests.js';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** socket.io clients for tests: connected with a token, all closed by `closeAll`. */
+export class SocketPool {
+  readonly #sockets: ClientSocket[] = [];
+
+  constructor(readonly baseUrl: string) {}
+
+  async connect(token: string): Promise<ClientSocket> {
+    const socket: ClientSocket = io(this.baseUrl, {
+      transports: ['websocket'],
+      auth: { token },
+      reconnection: false,
+    });
+    this.#sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  }
+
+  closeAll(): void {
+    for (const s of this.#sockets.splice(0)) s.disconnect();
+  }
+}
+
+/** Sends one request and returns its ack. */
+export async function request<T extends ClientRequestType>(
+  socket: ClientSocket,
+  payload: { type: T } & Record<string, unknown>,
+): Promise<Ack<RequestResponses[T]>> {
+  return (await socket.timeout(5_000).emitWithAck('request', payload)) as Ack<RequestResponses[T]>;
+}
+
+/** Resolves with the next payload of `event` on `socket`. */
+export function nextEvent<E extends keyof ServerToClientEvents>(
+  socket: ClientSocket,
+  event: E,
+  timeoutMs = 5_000,
+): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    // socket.io's typed `once` cannot express a generic event name; the listener is typed by the map above.
+    (socket.once as (e: string, l: (p: unknown) => void) => void)(event, (payload: unknown) => {
+      clearTimeout(timer);
+      resolve(payload as Parameters<ServerToClientEvents[E]>[0]);
+    });
+  });
+}
