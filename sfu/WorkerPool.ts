@@ -43,6 +43,8 @@ export interface WorkerPoolEvents {
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #options: WorkerPoolOptions;
   readonly #slots: (PooledWorker | undefined)[];
+  /** Routers and consumers placed on each worker slot, as reported by the meetings using it. */
+  readonly #load: number[];
   #closed = false;
   #deaths = 0;
 
@@ -50,6 +52,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     super();
     this.#options = options;
     this.#slots = new Array<PooledWorker | undefined>(options.numWorkers).fill(undefined);
+    this.#load = new Array<number>(options.numWorkers).fill(0);
   }
 
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
@@ -66,6 +69,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   get workers(): readonly PooledWorker[] {
     return this.#slots.filter((w): w is PooledWorker => w !== undefined);
+  }
+
+  /** The load of a worker slot: routers plus consumers placed on it. */
+  load(index: number): number {
+    return this.#load[index] ?? 0;
+  }
+
+  addLoad(index: number, delta: number): void {
+    this.#load[index] = Math.max(0, (this.#load[index] ?? 0) + delta);
   }
 
   /** How many workers died since start (each one was replaced). */
@@ -128,6 +140,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     worker.on('died', (error) => {
       this.#deaths++;
       this.#slots[index] = undefined;
+      this.#load[index] = 0;
       logger.error({ index, pid: worker.pid, err: error }, 'mediasoup worker died; starting a replacement');
       this.emit('workerdied', { index, pid: worker.pid, error });
       if (this.#closed) return;

@@ -1,0 +1,161 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { MEDIA_CODECS } from './mediaCodecs.js';
+import type { PooledWorker, WorkerPool } from './WorkerPool.js';
+
+export interface MeetingMediaOptions {
+  pool: WorkerPool;
+  /** Past this many consumers on a router, newcomers are placed on a router on another worker. */
+  consumerThreshold: number;
+  logger: Logger;
+}
+
+export interface MeetingMediaEvents {
+  /** The loudest audio producer changed. */
+  activespeaker: [producerId: string];
+  /** A router died with its worker; participants placed on it must rebuild their transports. */
+  routerlost: [routerId: string];
+  close: [];
+}
+
+interface RouterSlot {
+  router: types.Router;
+  worker: PooledWorker;
+  consumers: number;
+}
+
+/**
+ * The routers of one meeting. It starts on the least-loaded worker; when that router holds more consumers than
+ * the threshold, newcomers go to a router on another worker, and every producer is piped to every router
+ * (pipeToRouter), so anyone can consume anyone. At most one router per worker, which lets piped producers keep
+ * their ids. It knows media ids only: nothing of users or meeting rules.
+ */
+export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
+  readonly #o: MeetingMediaOptions;
+  readonly #slots: RouterSlot[] = [];
+  /** Every producer of the meeting, by id, with the router it was produced on. */
+  readonly #producers = new Map<string, { producer: types.Producer; router: types.Router }>();
+  #observer: types.ActiveSpeakerObserver | undefined;
+  #closed = false;
+
+  private constructor(options: MeetingMediaOptions) {
+    super();
+    this.#o = options;
+  }
+
+  static async create(options: MeetingMediaOptions): Promise<MeetingMedia> {
+    const media = new MeetingMedia(options);
+    await media.#addRouter(media.#leastLoadedWorker([]));
+    return media;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    const home = this.#slots[0];
+    if (!home) throw new Error('meeting media has no router');
+    return home.router.rtpCapabilities;
+  }
+
+  get routers(): readonly types.Router[] {
+    return this.#slots.map((s) => s.router);
+  }
+
+  /** Where a new participant's transports go: the first router under the threshold, or a new one. */
+  async placeParticipant(): Promise<{ router: types.Router; webRtcServer: types.WebRtcServer }> {
+    const open = this.#slots.find((s) => s.consumers < this.#o.consumerThreshold && !s.router.closed);
+    if (open) return { router: open.router, webRtcServer: open.worker.webRtcServer };
+    const used = this.#slots.map((s) => s.worker.index);
+    const spare = this.#o.pool.workers.filter((w) => !used.includes(w.index));
+    if (spare.length === 0) {
+      // Every worker already has a router of this meeting: use the least busy one.
+      const least = [...this.#slots].sort((a, b) => a.consumers - b.consumers)[0];
+      if (!least) throw new Error('meeting media has no router');
+      return { router: least.router, webRtcServer: least.worker.webRtcServer };
+    }
+    const slot = await this.#addRouter(this.#leastLoadedWorker(used));
+    return { router: slot.router, webRtcServer: slot.worker.webRtcServer };
+  }
+
+  /** Makes a new producer consumable from every router of the meeting. */
+  async publish(producer: types.Producer, on: types.Router): Promise<void> {
+    this.#producers.set(producer.id, { producer, router: on });
+    producer.observer.once('close', () => this.#producers.delete(producer.id));
+    await Promise.all(
+      this.#slots.filter((s) => s.router !== on).map((s) => this.#pipe(producer.id, on, s.router)),
+    );
+    if (producer.kind === 'audio') await this.#observer?.addProducer({ producerId: producer.id });
+  }
+
+  /** The producers a participant can consume (everyone's but their own). */
+  producers(): types.Producer[] {
+    return [...this.#producers.values()].map((p) => p.producer);
+  }
+
+  consumerAdded(router: types.Router): void {
+    const slot = this.#slots.find((s) => s.router === router);
+    if (!slot) return;
+    slot.consumers++;
+    this.#o.pool.addLoad(slot.worker.index, 1);
+  }
+
+  consumerRemoved(router: types.Router): void {
+    const slot = this.#slots.find((s) => s.router === router);
+    if (!slot || slot.consumers === 0) return;
+    slot.consumers--;
+    this.#o.pool.addLoad(slot.worker.index, -1);
+  }
+
+  /** Idempotent: closes every router, and with them every transport, producer and consumer on them. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const slot of this.#slots.splice(0)) slot.router.close();
+    this.#producers.clear();
+    this.emit('close');
+  }
+
+  #leastLoadedWorker(exclude: number[]): PooledWorker {
+    const candidates = this.#o.pool.workers.filter((w) => !exclude.includes(w.index));
+    const sorted = candidates.sort((a, b) => this.#o.pool.load(a.index) - this.#o.pool.load(b.index));
+    const first = sorted[0];
+    if (!first) throw new Error('no mediasoup worker available');
+    return first;
+  }
+
+  async #addRouter(worker: PooledWorker): Promise<RouterSlot> {
+    const router = await worker.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    const slot: RouterSlot = { router, worker, consumers: 0 };
+    this.#slots.push(slot);
+    this.#o.pool.addLoad(worker.index, 1);
+    router.observer.once('close', () => this.#o.pool.addLoad(worker.index, -1));
+    router.once('workerclose', () => {
+      const i = this.#slots.indexOf(slot);
+      if (i >= 0) this.#slots.splice(i, 1);
+      this.#o.logger.warn({ routerId: router.id }, 'a meeting router died with its worker');
+      this.emit('routerlost', router.id);
+      if (this.#slots.length === 0 && !this.#closed) {
+        void this.#addRouter(this.#leastLoadedWorker([])).catch((err: unknown) =>
+          this.#o.logger.error({ err }, 'could not rebuild the meeting router'),
+        );
+      }
+    });
+    // Existing producers become consumable here too.
+    await Promise.all([...this.#producers.values()].map((p) => this.#pipe(p.producer.id, p.router, router)));
+    if (this.#slots.length === 1) await this.#observe(router);
+    return slot;
+  }
+
+  async #observe(router: types.Router): Promise<void> {
+    this.#observer = await router.createActiveSpeakerObserver({ interval: 300 });
+    this.#observer.on('dominantspeaker', ({ producer }) => this.emit('activespeaker', producer.id));
+  }
+
+  async #pipe(producerId: string, from: types.Router, to: types.Router): Promise<void> {
+    if (from.closed || to.closed) return;
+    await from.pipeToRouter({ producerId, router: to });
+  }
+}
