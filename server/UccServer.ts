@@ -25,6 +25,7 @@ import { meRouter } from './directory/meRouter.js';
 import { userModel } from './directory/User.js';
 import { Mailer } from './mail/Mailer.js';
 import { AdmissionGate } from './meetings/AdmissionGate.js';
+import { MediaRooms } from './meetings/MediaRooms.js';
 import { meetingModel } from './meetings/Meeting.js';
 import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
@@ -125,6 +126,13 @@ export class UccServer {
       logger: logger.child({ component: 'admission' }),
     });
     await gate.recover();
+    const media = new MediaRooms({
+      pool,
+      consumerThreshold: config.mediasoup.consumerThreshold,
+      logger: logger.child({ component: 'media' }),
+      // TURN is not wired yet: on loopback and on a host with a public address, direct ICE is enough.
+      iceServers: () => [],
+    });
     const app = createApp({
       logger,
       metrics: createMetrics(pool),
@@ -145,6 +153,7 @@ export class UccServer {
       version: VERSION,
       authenticate: (token) => resolveAuth(token, { tokens, users }),
       gate,
+      media,
     });
     notifier = (userIds, event, meetingId) => {
       signaling.notifyUsers(userIds, event, meetingId);
@@ -157,6 +166,7 @@ export class UccServer {
       });
     });
     return new UccServer(http, signaling, () => {
+      media.close();
       auth.close();
       mailer.close();
     });

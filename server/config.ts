@@ -77,6 +77,7 @@ const envSchema = z.object({
   MEDIASOUP_ANNOUNCED_IP: optionalString,
   MEDIASOUP_WEBRTC_PORT: port.default(0),
   MEDIASOUP_LOG_LEVEL: z.enum(WORKER_LOG_LEVELS).default('warn'),
+  MEDIASOUP_CONSUMER_THRESHOLD: z.coerce.number().int().min(1).max(5_000).default(400),
 
   UCC_ADMIN_EXTENSION: optionalString.pipe(
     z
@@ -102,6 +103,13 @@ const envSchema = z.object({
   UCC_RESET_TOKEN_TTL_MS: positiveMs.default(30 * 60_000),
 
   UCC_REJOIN_GRACE_MS: positiveMs.default(120_000),
+
+  UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(50 * 1024 * 1024)
+    .default(20 * 1024 * 1024),
 
   SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
   MAIL_FROM: z.string().trim().min(3).default('OpiVoice UCC <no-reply@localhost>'),
@@ -132,6 +140,8 @@ export interface Config {
     /** 0 lets each WebRtcServer take a free port; otherwise worker i listens on port + i. */
     webRtcPort: number;
     logLevel: (typeof WORKER_LOG_LEVELS)[number];
+    /** Consumers on one router before newcomers go to a router on another worker. */
+    consumerThreshold: number;
   };
   admin: { extension: string; password: string } | undefined;
   demoPassword: string | undefined;
@@ -145,6 +155,8 @@ export interface Config {
   };
   /** How long someone who dropped out of a meeting may come back, even after its end time. */
   rejoinGraceMs: number;
+  /** Chat files above this size are refused with 413 FILE_TOO_LARGE (Synapse itself takes up to 50 MB). */
+  chat: { maxUploadBytes: number };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
   mail: { smtpUrl: string | undefined; from: string };
   rateLimits: {
@@ -244,6 +256,7 @@ export function loadConfig(
       announcedAddress: e.MEDIASOUP_ANNOUNCED_IP,
       webRtcPort: e.MEDIASOUP_WEBRTC_PORT,
       logLevel: e.MEDIASOUP_LOG_LEVEL,
+      consumerThreshold: e.MEDIASOUP_CONSUMER_THRESHOLD,
     },
     admin:
       e.UCC_ADMIN_EXTENSION && e.UCC_ADMIN_PASSWORD
@@ -258,6 +271,7 @@ export function loadConfig(
       resetTtlMs: e.UCC_RESET_TOKEN_TTL_MS,
     },
     rejoinGraceMs: e.UCC_REJOIN_GRACE_MS,
+    chat: { maxUploadBytes: e.UCC_CHAT_MAX_UPLOAD_BYTES },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {
       windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,

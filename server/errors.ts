@@ -64,6 +64,19 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+/** The homeserver cannot be reached or failed: the chat request was not carried out (nothing is faked). */
+export class ChatUnavailableError extends AppError {
+  constructor(message = 'Chat is temporarily unavailable') {
+    super(503, 'CHAT_UNAVAILABLE', message);
+  }
+}
+
+export class FileTooLargeError extends AppError {
+  constructor(readonly limitBytes: number) {
+    super(413, 'FILE_TOO_LARGE', `The file is larger than the limit of ${limitBytes} bytes`);
+  }
+}
+
 /** Anything that is not an AppError becomes a 500 whose message reveals nothing internal. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;

@@ -32,6 +32,37 @@ export interface JoinedInfo {
 
 export type JoinOutcome = { state: 'waiting' } | ({ state: 'joined' } & JoinedInfo);
 
+export type MediaSource = 'mic' | 'camera' | 'screen';
+
+/** ICE servers for RTCPeerConnection: TURN with short-lived credentials when configured. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** What mediasoup-client's Device.createSendTransport/createRecvTransport need. */
+export interface TransportInfo {
+  id: string;
+  iceParameters: object;
+  iceCandidates: object[];
+  dtlsParameters: object;
+  iceServers: IceServer[];
+}
+
+/** What mediasoup-client's RecvTransport.consume needs, plus who and what it is. */
+export interface ConsumerInfo {
+  id: string;
+  producerId: string;
+  kind: 'audio' | 'video';
+  rtpParameters: object;
+  /** The participant who produces it. */
+  participantId: string;
+  source: MediaSource;
+  /** Consumers start paused; send `media.resumeConsumer` once the track is attached. */
+  paused: true;
+}
+
 /** The ack data of each request type. */
 export interface RequestResponses {
   hello: ServerInfo;
@@ -39,6 +70,20 @@ export interface RequestResponses {
   'meeting.leave': { left: boolean };
   'meeting.removeParticipant': { removed: true };
   'meeting.end': { ended: true };
+  'media.getRouterRtpCapabilities': { rtpCapabilities: object };
+  'media.createTransport': TransportInfo;
+  'media.connectTransport': { connected: true };
+  'media.restartIce': { iceParameters: object };
+  'media.produce': { producerId: string };
+  'media.ready': { consumers: ConsumerInfo[] };
+  'media.resumeConsumer': { resumed: true };
+  'media.setPreferredLayers': { set: true };
+  'media.pauseProducer': { paused: true };
+  'media.resumeProducer': { paused: false };
+  'media.closeProducer': { closed: true };
+  'media.muteParticipant': { muted: number };
+  'media.unlockParticipant': { unlocked: true };
+  'media.stopCamera': { stopped: number };
 }
 
 // Compile-time check: every request type has a response type, and nothing else does.
@@ -63,6 +108,22 @@ export interface ServerToClientEvents {
   'meeting.participantLeft': (payload: { participantId: string }) => void;
   /** This socket is out of the meeting: removed by the organizer, meeting ended, or replaced by a newer socket. */
   'meeting.removed': (payload: { reason: RemovalReason }) => void;
+  /** Another participant started producing: consume it (it starts paused). */
+  'media.newConsumer': (payload: ConsumerInfo) => void;
+  'media.consumerClosed': (payload: { consumerId: string }) => void;
+  /** The producer behind a consumer was paused or resumed (e.g. that person muted). */
+  'media.consumerPaused': (payload: { consumerId: string; paused: boolean }) => void;
+  'media.layersChanged': (payload: {
+    consumerId: string;
+    spatialLayer: number | null;
+    temporalLayer: number | null;
+  }) => void;
+  'media.activeSpeaker': (payload: { participantId: string }) => void;
+  /** The organizer muted this participant's microphone; with `locked`, unmuting is refused until unlocked. */
+  'media.mutedByOrganizer': (payload: { locked: boolean }) => void;
+  'media.cameraStoppedByOrganizer': (payload: Record<string, never>) => void;
+  /** This participant's router was lost (a worker died): close the transports and run the media flow again. */
+  'media.restart': (payload: { reason: string }) => void;
   'meeting.invited': (payload: { meetingId: string }) => void;
   'meeting.updated': (payload: { meetingId: string }) => void;
   'meeting.cancelled': (payload: { meetingId: string }) => void;

@@ -81,7 +81,7 @@ function sameIdentity(a: Identity, b: Identity): boolean {
  */
 export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
-  readonly #joined = new Map<string, { meetingId: string; participantId: string }>();
+  readonly #joined = new Map<string, { meetingId: string; participantId: string; isOrganizer: boolean }>();
   readonly #waiting = new Map<string, Map<string, { auth: Auth; req: JoinRequest }>>();
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -111,6 +111,20 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** The meeting a socket is in, if any. */
   meetingOf(socketId: string): string | undefined {
     return this.#joined.get(socketId)?.meetingId;
+  }
+
+  /** Who a socket is in its meeting, if it was admitted. */
+  participantOf(
+    socketId: string,
+  ): { meetingId: string; participantId: string; isOrganizer: boolean } | undefined {
+    const entry = this.#joined.get(socketId);
+    return entry ? { ...entry } : undefined;
+  }
+
+  /** The socket currently carrying a participant, if connected. */
+  socketOf(participantId: string): string | undefined {
+    for (const [socketId, entry] of this.#joined) if (entry.participantId === participantId) return socketId;
+    return undefined;
   }
 
   async join(socketId: string, auth: Auth, req: JoinRequest): Promise<JoinOutcome> {
@@ -338,7 +352,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         this.emit('removed', sid, meetingId, 'replaced');
       }
     }
-    this.#joined.set(socketId, { meetingId, participantId: participant.participantId });
+    this.#joined.set(socketId, { meetingId, participantId: participant.participantId, isOrganizer });
     this.#waiting.get(meetingId)?.delete(socketId);
 
     if (!stillIn) this.emit('participantJoined', meetingId, viewOf(meeting, participant), socketId);

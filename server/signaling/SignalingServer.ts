@@ -14,9 +14,10 @@ import {
 } from '../../shared/schemas/requests.js';
 import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
 import type { Auth } from '../auth/authMiddleware.js';
-import { toAppError, UnauthenticatedError, ValidationError } from '../errors.js';
+import { ForbiddenError, toAppError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdmissionGate } from '../meetings/AdmissionGate.js';
+import type { MediaRooms } from '../meetings/MediaRooms.js';
 import { errorAck } from './toAck.js';
 
 export interface SocketData {
@@ -41,6 +42,7 @@ export interface SignalingOptions {
   version: string;
   authenticate: (token: string) => Promise<Auth>;
   gate: AdmissionGate;
+  media: MediaRooms;
 }
 
 /** socket.io on the HTTP server, typed against the shared event maps; one handler per request type. */
@@ -132,6 +134,96 @@ export class SignalingServer {
       case 'meeting.end':
         await this.#o.gate.endMeeting(socket.id, auth);
         return { ended: true };
+      case 'media.getRouterRtpCapabilities': {
+        const seat = this.#seat(socket);
+        return { rtpCapabilities: await this.#o.media.rtpCapabilities(seat.meetingId) };
+      }
+      case 'media.createTransport': {
+        const seat = this.#seat(socket);
+        return this.#o.media.createTransport(seat.meetingId, seat.participantId, request.direction);
+      }
+      case 'media.connectTransport': {
+        const seat = this.#seat(socket);
+        await this.#o.media.connectTransport(
+          seat.meetingId,
+          seat.participantId,
+          request.transportId,
+          request.dtlsParameters,
+        );
+        return { connected: true };
+      }
+      case 'media.restartIce': {
+        const seat = this.#seat(socket);
+        return {
+          iceParameters: await this.#o.media.restartIce(
+            seat.meetingId,
+            seat.participantId,
+            request.transportId,
+          ),
+        };
+      }
+      case 'media.produce': {
+        const seat = this.#seat(socket);
+        const producerId = await this.#o.media.produce(
+          seat.meetingId,
+          seat.participantId,
+          request.transportId,
+          request.kind,
+          request.rtpParameters,
+          request.source,
+        );
+        return { producerId };
+      }
+      case 'media.ready': {
+        const seat = this.#seat(socket);
+        return {
+          consumers: await this.#o.media.ready(seat.meetingId, seat.participantId, request.rtpCapabilities),
+        };
+      }
+      case 'media.resumeConsumer': {
+        const seat = this.#seat(socket);
+        await this.#o.media.resumeConsumer(seat.meetingId, seat.participantId, request.consumerId);
+        return { resumed: true };
+      }
+      case 'media.setPreferredLayers': {
+        const seat = this.#seat(socket);
+        await this.#o.media.setPreferredLayers(
+          seat.meetingId,
+          seat.participantId,
+          request.consumerId,
+          request.spatialLayer,
+          request.temporalLayer,
+        );
+        return { set: true };
+      }
+      case 'media.pauseProducer': {
+        const seat = this.#seat(socket);
+        await this.#o.media.pauseProducer(seat.meetingId, seat.participantId, request.producerId, true);
+        return { paused: true };
+      }
+      case 'media.resumeProducer': {
+        const seat = this.#seat(socket);
+        await this.#o.media.pauseProducer(seat.meetingId, seat.participantId, request.producerId, false);
+        return { paused: false };
+      }
+      case 'media.closeProducer': {
+        const seat = this.#seat(socket);
+        await this.#o.media.closeProducer(seat.meetingId, seat.participantId, request.producerId);
+        return { closed: true };
+      }
+      case 'media.muteParticipant': {
+        const seat = this.#organizerSeat(socket);
+        return { muted: await this.#o.media.mute(seat.meetingId, request.participantId, request.lock) };
+      }
+      case 'media.unlockParticipant': {
+        const seat = this.#organizerSeat(socket);
+        await this.#o.media.unlock(seat.meetingId, request.participantId);
+        return { unlocked: true };
+      }
+      case 'media.stopCamera': {
+        const seat = this.#organizerSeat(socket);
+        return { stopped: await this.#o.media.stopCamera(seat.meetingId, request.participantId) };
+      }
       default: {
         const unknownRequest: never = request;
         throw new ValidationError('Unknown request', [{ path: 'type', message: String(unknownRequest) }]);
@@ -139,10 +231,56 @@ export class SignalingServer {
     }
   }
 
+  /** Media requests need an admitted participant. */
+  #seat(socket: UccSocket): { meetingId: string; participantId: string; isOrganizer: boolean } {
+    const seat = this.#o.gate.participantOf(socket.id);
+    if (!seat) throw new ForbiddenError('Join the meeting first');
+    return seat;
+  }
+
+  #organizerSeat(socket: UccSocket): { meetingId: string; participantId: string } {
+    const seat = this.#seat(socket);
+    if (!seat.isOrganizer) throw new ForbiddenError('Only the organizer can do this');
+    return seat;
+  }
+
   /** The gate decides; this turns its decisions into socket messages and room membership. */
   #wireGate(): void {
     const gate = this.#o.gate;
+    const media = this.#o.media;
     const socketById = (id: string): UccSocket | undefined => this.io.sockets.sockets.get(id);
+    const toParticipant = (participantId: string): UccSocket | undefined => {
+      const socketId = gate.socketOf(participantId);
+      return socketId ? socketById(socketId) : undefined;
+    };
+    const logged = (p: Promise<void>): void => {
+      p.catch((err: unknown) => this.#logger.error({ err }, 'media clean-up failed'));
+    };
+
+    media.on('newConsumer', (pid, consumer) => toParticipant(pid)?.emit('media.newConsumer', consumer));
+    media.on('consumerClosed', (pid, consumerId) =>
+      toParticipant(pid)?.emit('media.consumerClosed', { consumerId }),
+    );
+    media.on('consumerPaused', (pid, consumerId, paused) =>
+      toParticipant(pid)?.emit('media.consumerPaused', { consumerId, paused }),
+    );
+    media.on('layersChanged', (pid, consumerId, layers) =>
+      toParticipant(pid)?.emit('media.layersChanged', {
+        consumerId,
+        spatialLayer: layers?.spatialLayer ?? null,
+        temporalLayer: layers?.temporalLayer ?? null,
+      }),
+    );
+    media.on('activeSpeaker', (meetingId, participantId) =>
+      this.io.to(meetingRoom(meetingId)).emit('media.activeSpeaker', { participantId }),
+    );
+    media.on('mutedByOrganizer', (pid, locked) =>
+      toParticipant(pid)?.emit('media.mutedByOrganizer', { locked }),
+    );
+    media.on('cameraStopped', (pid) => toParticipant(pid)?.emit('media.cameraStoppedByOrganizer', {}));
+    media.on('restart', (pid, reason) => toParticipant(pid)?.emit('media.restart', { reason }));
+    // Whoever is out of the meeting loses their media; the last one out closes the meeting's routers.
+    gate.on('participantLeft', (meetingId, participantId) => logged(media.leave(meetingId, participantId)));
     gate.on('admitted', (socketId, info) => {
       const socket = socketById(socketId);
       if (!socket) return;
@@ -159,6 +297,7 @@ export class SignalingServer {
       this.io.to(meetingRoom(meetingId)).emit('meeting.participantLeft', { participantId });
     });
     gate.on('removed', (socketId, meetingId, reason) => {
+      if (reason === 'ended') logged(media.endMeeting(meetingId));
       const socket = socketById(socketId);
       if (!socket) return;
       void socket.leave(meetingRoom(meetingId));

@@ -1,0 +1,328 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { ConsumerInfo, IceServer, MediaSource, TransportInfo } from '../../shared/protocol.js';
+import { MeetingMedia } from '../../sfu/MeetingMedia.js';
+import { ParticipantMedia, UnknownMediaError, type TransportDirection } from '../../sfu/ParticipantMedia.js';
+import type { WorkerPool } from '../../sfu/WorkerPool.js';
+import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export interface MediaRoomsOptions {
+  pool: WorkerPool;
+  consumerThreshold: number;
+  logger: Logger;
+  /** ICE servers (TURN with short-lived credentials) handed to a participant's transports. */
+  iceServers: (participantId: string) => IceServer[];
+}
+
+/** Everything the transport layer must tell one participant, or a whole meeting. */
+export interface MediaRoomsEvents {
+  newConsumer: [participantId: string, consumer: ConsumerInfo];
+  consumerClosed: [participantId: string, consumerId: string];
+  consumerPaused: [participantId: string, consumerId: string, paused: boolean];
+  layersChanged: [participantId: string, consumerId: string, layers: types.ConsumerLayers | undefined];
+  activeSpeaker: [meetingId: string, participantId: string];
+  mutedByOrganizer: [participantId: string, locked: boolean];
+  cameraStopped: [participantId: string];
+  restart: [participantId: string, reason: string];
+}
+
+interface Seat {
+  meetingId: string;
+  media: ParticipantMedia;
+  /** Set by `media.ready`: from then on, new producers are consumed for this participant automatically. */
+  ready: boolean;
+  /** The organizer locked this participant's microphone. */
+  micLocked: boolean;
+}
+
+/**
+ * The media of admitted participants, by meeting: one MeetingMedia (routers) per live meeting and one
+ * ParticipantMedia per participant, created on demand and closed when they leave. It applies the meeting's media
+ * rules (who consumes what, organizer mutes) on top of sfu/, which knows only media ids.
+ */
+export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
+  readonly #o: MediaRoomsOptions;
+  readonly #meetings = new Map<string, Promise<MeetingMedia>>();
+  readonly #seats = new Map<string, Promise<Seat>>();
+
+  constructor(options: MediaRoomsOptions) {
+    super();
+    this.#o = options;
+  }
+
+  async rtpCapabilities(meetingId: string): Promise<types.RtpCapabilities> {
+    return (await this.#meeting(meetingId)).rtpCapabilities;
+  }
+
+  async createTransport(
+    meetingId: string,
+    participantId: string,
+    direction: TransportDirection,
+  ): Promise<TransportInfo> {
+    const seat = await this.#seat(meetingId, participantId);
+    const info = await guard(() => seat.media.createTransport(direction));
+    return { ...info, iceServers: this.#o.iceServers(participantId) };
+  }
+
+  async connectTransport(
+    meetingId: string,
+    participantId: string,
+    transportId: string,
+    dtls: unknown,
+  ): Promise<void> {
+    const seat = await this.#seat(meetingId, participantId);
+    await guard(() => seat.media.connectTransport(transportId, dtls as types.DtlsParameters));
+  }
+
+  async restartIce(
+    meetingId: string,
+    participantId: string,
+    transportId: string,
+  ): Promise<types.IceParameters> {
+    const seat = await this.#seat(meetingId, participantId);
+    return guard(() => seat.media.restartIce(transportId));
+  }
+
+  /** A new producer, consumed at once by every other participant who is ready. */
+  async produce(
+    meetingId: string,
+    participantId: string,
+    transportId: string,
+    kind: types.MediaKind,
+    rtpParameters: unknown,
+    source: MediaSource,
+  ): Promise<string> {
+    const seat = await this.#seat(meetingId, participantId);
+    if (source === 'mic' && seat.micLocked) throw new ForbiddenError('The organizer muted your microphone');
+    const producer = await guard(() =>
+      seat.media.produce(transportId, kind, rtpParameters as types.RtpParameters, source),
+    );
+    for (const [otherId, other] of await this.#seatsOf(meetingId)) {
+      if (otherId === participantId || !other.ready) continue;
+      await this.#consumeFor(otherId, other, producer);
+    }
+    return producer.id;
+  }
+
+  /** The receiver is set up: consumers for every producer already in the meeting (others' only). */
+  async ready(meetingId: string, participantId: string, rtpCapabilities: unknown): Promise<ConsumerInfo[]> {
+    const seat = await this.#seat(meetingId, participantId);
+    seat.media.setRtpCapabilities(rtpCapabilities as types.RtpCapabilities);
+    seat.ready = true;
+    const meeting = await this.#meeting(meetingId);
+    const consumers: ConsumerInfo[] = [];
+    for (const producer of meeting.producers()) {
+      if (ownerOf(producer) === participantId) continue;
+      const info = await this.#consume(participantId, seat, producer);
+      if (info) consumers.push(info);
+    }
+    return consumers;
+  }
+
+  async resumeConsumer(meetingId: string, participantId: string, consumerId: string): Promise<void> {
+    const seat = await this.#seat(meetingId, participantId);
+    await guard(() => seat.media.resumeConsumer(consumerId));
+  }
+
+  async setPreferredLayers(
+    meetingId: string,
+    participantId: string,
+    consumerId: string,
+    spatialLayer: number,
+    temporalLayer?: number,
+  ): Promise<void> {
+    const seat = await this.#seat(meetingId, participantId);
+    await guard(() => seat.media.setPreferredLayers(consumerId, spatialLayer, temporalLayer));
+  }
+
+  async pauseProducer(
+    meetingId: string,
+    participantId: string,
+    producerId: string,
+    paused: boolean,
+  ): Promise<void> {
+    const seat = await this.#seat(meetingId, participantId);
+    const producer = await guard(() => Promise.resolve(seat.media.producer(producerId)));
+    if (!paused && seat.micLocked && sourceOf(producer) === 'mic') {
+      throw new ForbiddenError('The organizer muted your microphone');
+    }
+    await (paused ? producer.pause() : producer.resume());
+  }
+
+  async closeProducer(meetingId: string, participantId: string, producerId: string): Promise<void> {
+    const seat = await this.#seat(meetingId, participantId);
+    await guard(() => Promise.resolve(seat.media.closeProducer(producerId)));
+  }
+
+  /** Organizer moderation: pause the microphone, optionally locked. Returns how many producers were paused. */
+  async mute(meetingId: string, participantId: string, lock: boolean): Promise<number> {
+    const seat = await this.#existingSeat(meetingId, participantId);
+    seat.micLocked = lock;
+    const mics = seat.media.producersBySource('mic');
+    await Promise.all(mics.map((p) => p.pause()));
+    this.emit('mutedByOrganizer', participantId, lock);
+    return mics.length;
+  }
+
+  async unlock(meetingId: string, participantId: string): Promise<void> {
+    const seat = await this.#existingSeat(meetingId, participantId);
+    seat.micLocked = false;
+  }
+
+  async stopCamera(meetingId: string, participantId: string): Promise<number> {
+    const seat = await this.#existingSeat(meetingId, participantId);
+    const cameras = seat.media.producersBySource('camera');
+    for (const camera of cameras) camera.close();
+    this.emit('cameraStopped', participantId);
+    return cameras.length;
+  }
+
+  /** The participant is gone (left, dropped, removed): everything of theirs closes; an empty meeting too. */
+  async leave(meetingId: string, participantId: string): Promise<void> {
+    const seat = await this.#seats.get(participantId)?.catch(() => undefined);
+    this.#seats.delete(participantId);
+    seat?.media.close();
+    if ((await this.#seatsOf(meetingId)).length === 0) await this.endMeeting(meetingId);
+  }
+
+  async endMeeting(meetingId: string): Promise<void> {
+    for (const [participantId, seat] of await this.#seatsOf(meetingId)) {
+      this.#seats.delete(participantId);
+      seat.media.close();
+    }
+    const meeting = await this.#meetings.get(meetingId)?.catch(() => undefined);
+    this.#meetings.delete(meetingId);
+    meeting?.close();
+  }
+
+  /** Counts for leak checks: live meetings, seats, and transports across all seats. */
+  async counts(): Promise<{ meetings: number; participants: number; transports: number }> {
+    const seats = await Promise.all([...this.#seats.values()].map((s) => s.catch(() => undefined)));
+    const transports = seats.reduce((n, s) => n + (s ? s.media.counts.transports : 0), 0);
+    return { meetings: this.#meetings.size, participants: this.#seats.size, transports };
+  }
+
+  close(): void {
+    for (const meetingId of [...this.#meetings.keys()]) void this.endMeeting(meetingId);
+  }
+
+  #meeting(meetingId: string): Promise<MeetingMedia> {
+    let pending = this.#meetings.get(meetingId);
+    if (!pending) {
+      pending = MeetingMedia.create({
+        pool: this.#o.pool,
+        consumerThreshold: this.#o.consumerThreshold,
+        logger: this.#o.logger.child({ meetingId }),
+      }).then((media) => {
+        media.on('activespeaker', (producerId) => {
+          const owner = media.producers().find((p) => p.id === producerId);
+          if (owner) this.emit('activeSpeaker', meetingId, ownerOf(owner));
+        });
+        media.on('routerlost', (routerId) => void this.#routerLost(meetingId, routerId));
+        return media;
+      });
+      this.#meetings.set(meetingId, pending);
+      pending.catch(() => this.#meetings.delete(meetingId));
+    }
+    return pending;
+  }
+
+  #seat(meetingId: string, participantId: string): Promise<Seat> {
+    let pending = this.#seats.get(participantId);
+    if (!pending) {
+      pending = this.#meeting(meetingId).then(async (meeting) => {
+        const media = await ParticipantMedia.create(participantId, meeting);
+        const seat: Seat = { meetingId, media, ready: false, micLocked: false };
+        media.on('consumerclosed', (id) => this.emit('consumerClosed', participantId, id));
+        media.on('consumerpaused', (id, paused) => this.emit('consumerPaused', participantId, id, paused));
+        media.on('layerschange', (id, layers) => this.emit('layersChanged', participantId, id, layers));
+        return seat;
+      });
+      this.#seats.set(participantId, pending);
+      pending.catch(() => this.#seats.delete(participantId));
+    }
+    return pending.then((seat) => {
+      if (seat.meetingId !== meetingId) throw new ForbiddenError('This participant is in another meeting');
+      return seat;
+    });
+  }
+
+  async #existingSeat(meetingId: string, participantId: string): Promise<Seat> {
+    const seat = await this.#seats.get(participantId)?.catch(() => undefined);
+    if (seat?.meetingId !== meetingId)
+      throw new NotFoundError('That participant has no media in this meeting');
+    return seat;
+  }
+
+  async #seatsOf(meetingId: string): Promise<[string, Seat][]> {
+    const entries = await Promise.all(
+      [...this.#seats].map(async ([id, s]) => [id, await s.catch(() => undefined)] as const),
+    );
+    return entries.filter((e): e is [string, Seat] => e[1]?.meetingId === meetingId);
+  }
+
+  async #consumeFor(participantId: string, seat: Seat, producer: types.Producer): Promise<void> {
+    const info = await this.#consume(participantId, seat, producer);
+    if (info) this.emit('newConsumer', participantId, info);
+  }
+
+  async #consume(
+    participantId: string,
+    seat: Seat,
+    producer: types.Producer,
+  ): Promise<ConsumerInfo | undefined> {
+    try {
+      const consumer = await seat.media.consume(producer);
+      if (!consumer) return undefined;
+      return {
+        id: consumer.id,
+        producerId: consumer.producerId,
+        kind: consumer.kind,
+        rtpParameters: consumer.rtpParameters,
+        participantId: consumer.producerOwner,
+        source: consumer.source,
+        paused: true,
+      };
+    } catch (err) {
+      // One failed consumer must not break the others (e.g. the producer closed meanwhile).
+      this.#o.logger.warn({ err, participantId, producerId: producer.id }, 'could not create a consumer');
+      return undefined;
+    }
+  }
+
+  /** A worker died: the participants placed on its router rebuild their media from scratch. */
+  async #routerLost(meetingId: string, routerId: string): Promise<void> {
+    for (const [participantId, seat] of await this.#seatsOf(meetingId)) {
+      if (seat.media.routerId !== routerId) continue;
+      this.#seats.delete(participantId);
+      seat.media.close();
+      this.emit('restart', participantId, 'media server restarted');
+    }
+  }
+}
+
+function ownerOf(producer: types.Producer): string {
+  return (producer.appData as { participantId?: string }).participantId ?? '';
+}
+
+function sourceOf(producer: types.Producer): string | undefined {
+  return (producer.appData as { source?: string }).source;
+}
+
+/**
+ * mediasoup rejects bad parameters with TypeError or UnsupportedError: those are the client's fault (400), and
+ * an id the participant does not own is a 404. Anything else stays an internal error.
+ */
+async function guard<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (err instanceof UnknownMediaError) throw new NotFoundError(err.message);
+    if (err instanceof TypeError || (err instanceof Error && err.name === 'UnsupportedError')) {
+      throw new ValidationError(err.message, [{ path: '', message: err.message }]);
+    }
+    throw err;
+  }
+}
