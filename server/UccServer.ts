@@ -26,6 +26,7 @@ import { userModel } from './directory/User.js';
 import { Mailer } from './mail/Mailer.js';
 import { AdmissionGate } from './meetings/AdmissionGate.js';
 import { MediaRooms } from './meetings/MediaRooms.js';
+import { turnIceServers, type TurnSettings } from './meetings/turnCredentials.js';
 import { meetingModel } from './meetings/Meeting.js';
 import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
@@ -36,6 +37,8 @@ export interface UccServerDependencies {
   db: Database;
   pool: WorkerPool;
   matrix: MatrixEndpoint;
+  /** TURN for clients; undefined when off. */
+  turn?: TurnSettings | undefined;
   clock?: Clock;
 }
 
@@ -130,8 +133,7 @@ export class UccServer {
       pool,
       consumerThreshold: config.mediasoup.consumerThreshold,
       logger: logger.child({ component: 'media' }),
-      // TURN is not wired yet: on loopback and on a host with a public address, direct ICE is enough.
-      iceServers: () => [],
+      iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });
     const app = createApp({
       logger,

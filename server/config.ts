@@ -104,6 +104,11 @@ const envSchema = z.object({
 
   UCC_REJOIN_GRACE_MS: positiveMs.default(120_000),
 
+  TURN_URLS: optionalString,
+  TURN_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  TURN_CREDENTIAL_TTL_MS: positiveMs.default(3_600_000),
+  UCC_TURN: z.enum(['embedded', 'off']).default('embedded'),
+
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -155,6 +160,11 @@ export interface Config {
   };
   /** How long someone who dropped out of a meeting may come back, even after its end time. */
   rejoinGraceMs: number;
+  /** TURN for clients behind restrictive networks: an external coturn, the embedded one, or none. */
+  turn:
+    | { mode: 'external'; urls: string[]; secret: string; credentialTtlMs: number }
+    | { mode: 'embedded'; credentialTtlMs: number }
+    | { mode: 'off' };
   /** Chat files above this size are refused with 413 FILE_TOO_LARGE (Synapse itself takes up to 50 MB). */
   chat: { maxUploadBytes: number };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
@@ -221,6 +231,23 @@ export function loadConfig(
     matrix = { mode: 'embedded', serverName: e.MATRIX_SERVER_NAME, bridgeUrl };
   }
 
+  let turn: Config['turn'];
+  if (e.TURN_URLS) {
+    const urls = e.TURN_URLS.split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+    if (urls.some((u) => !/^turns?:/.test(u))) {
+      issues.push({ variable: 'TURN_URLS', message: 'must be comma-separated turn: or turns: URLs' });
+    }
+    if (!e.TURN_SECRET) issues.push({ variable: 'TURN_SECRET', message: 'required with TURN_URLS' });
+    turn = { mode: 'external', urls, secret: e.TURN_SECRET ?? '', credentialTtlMs: e.TURN_CREDENTIAL_TTL_MS };
+  } else {
+    turn =
+      e.UCC_TURN === 'off'
+        ? { mode: 'off' }
+        : { mode: 'embedded', credentialTtlMs: e.TURN_CREDENTIAL_TTL_MS };
+  }
+
   const workerBin = e.MEDIASOUP_WORKER_BIN ?? manifest?.mediasoupWorkerBin;
   if (!workerBin) {
     issues.push({
@@ -271,6 +298,7 @@ export function loadConfig(
       resetTtlMs: e.UCC_RESET_TOKEN_TTL_MS,
     },
     rejoinGraceMs: e.UCC_REJOIN_GRACE_MS,
+    turn,
     chat: { maxUploadBytes: e.UCC_CHAT_MAX_UPLOAD_BYTES },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {

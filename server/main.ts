@@ -71,7 +71,14 @@ async function main(): Promise<void> {
     });
     closers.push(() => Promise.resolve(pool.close()));
 
-    const server = await UccServer.create({ config, logger, db, pool, matrix: stack.endpoints.matrix });
+    const server = await UccServer.create({
+      config,
+      logger,
+      db,
+      pool,
+      matrix: stack.endpoints.matrix,
+      turn: stack.endpoints.turn,
+    });
     closers.push(() => server.close());
 
     printWelcome(config, server.port, seed, Boolean(config.demoPassword));

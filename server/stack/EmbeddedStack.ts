@@ -2,6 +2,10 @@ import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import path from 'node:path';
+import { loadOrCreateSecret } from '../auth/secrets.js';
+import type { TurnSettings } from '../meetings/turnCredentials.js';
+import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
 import { SynapseService } from './SynapseService.js';
 
@@ -17,6 +21,8 @@ export interface MatrixEndpoint {
 export interface StackEndpoints {
   mongodbUri: string;
   matrix: MatrixEndpoint;
+  /** Undefined when TURN is off (or coturn is not installed). */
+  turn: TurnSettings | undefined;
 }
 
 export interface EmbeddedStackEvents {
@@ -28,19 +34,28 @@ export interface EmbeddedStackEvents {
 
 /**
  * Starts whatever the configuration does not point at: FerretDB when MONGODB_URI is unset, Synapse when
- * MATRIX_HOMESERVER_URL is unset. Services that are configured from outside are used as they are.
+ * MATRIX_HOMESERVER_URL is unset, coturn when TURN_URLS is unset (unless UCC_TURN=off). Services that are
+ * configured from outside are used as they are.
  */
 export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
   readonly endpoints: StackEndpoints;
   readonly #ferret: FerretDbService | undefined;
   readonly #synapse: SynapseService | undefined;
+  readonly #coturn: CoturnService | undefined;
   #stopped: Promise<void> | undefined;
 
-  private constructor(endpoints: StackEndpoints, ferret?: FerretDbService, synapse?: SynapseService) {
+  private constructor(
+    endpoints: StackEndpoints,
+    ferret?: FerretDbService,
+    synapse?: SynapseService,
+    coturn?: CoturnService,
+  ) {
     super();
     this.endpoints = endpoints;
     this.#ferret = ferret;
     this.#synapse = synapse;
+    this.#coturn = coturn;
+    coturn?.on('crashed', (info) => this.emit('crashed', 'coturn', info));
     ferret?.on('crashed', (info) => this.emit('crashed', 'FerretDB', info));
     synapse?.on('crashed', (info) => this.emit('crashed', 'Synapse', info));
   }
@@ -54,7 +69,8 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     await mkdir(config.dataDir, { recursive: true });
     const log = logger.child({ component: 'stack' });
 
-    const [ferretResult, synapseResult] = await Promise.allSettled([
+    const turnBin = config.stack?.turnserverBin;
+    const [ferretResult, synapseResult, coturnResult] = await Promise.allSettled([
       needsDb && config.stack
         ? FerretDbService.create({
             bin: config.stack.ferretdbBin,
@@ -73,13 +89,42 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             startTimeoutMs: config.stackStartTimeoutMs,
           })
         : Promise.resolve(undefined),
+      config.turn.mode === 'embedded' && turnBin
+        ? loadOrCreateSecret(path.join(config.dataDir, 'turn.secret')).then((secret) =>
+            CoturnService.create({
+              bin: turnBin,
+              dataDir: config.dataDir,
+              secret,
+              realm: config.matrix.serverName,
+              logger: log,
+              startTimeoutMs: config.stackStartTimeoutMs,
+            }).then((coturn) => ({ coturn, secret })),
+          )
+        : Promise.resolve(undefined),
     ]);
     const ferret = ferretResult.status === 'fulfilled' ? ferretResult.value : undefined;
     const synapse = synapseResult.status === 'fulfilled' ? synapseResult.value : undefined;
-    const failure = [ferretResult, synapseResult].find((r) => r.status === 'rejected');
+    const coturn = coturnResult.status === 'fulfilled' ? coturnResult.value : undefined;
+    const failure = [ferretResult, synapseResult, coturnResult].find((r) => r.status === 'rejected');
     if (failure) {
-      await Promise.all([ferret?.stop(), synapse?.stop()]);
+      await Promise.all([ferret?.stop(), synapse?.stop(), coturn?.coturn.stop()]);
       throw failure.reason;
+    }
+    let turn: TurnSettings | undefined;
+    if (config.turn.mode === 'external') {
+      turn = {
+        urls: config.turn.urls,
+        secret: config.turn.secret,
+        credentialTtlMs: config.turn.credentialTtlMs,
+      };
+    } else if (config.turn.mode === 'embedded' && coturn) {
+      turn = {
+        urls: [coturn.coturn.url, `turn:127.0.0.1:${coturn.coturn.port}?transport=tcp`],
+        secret: coturn.secret,
+        credentialTtlMs: config.turn.credentialTtlMs,
+      };
+    } else if (config.turn.mode === 'embedded') {
+      log.warn('coturn is not installed: no TURN server for clients (run scripts/bootstrap)');
     }
 
     const mongodbUri = config.mongodbUri ?? ferret?.uri ?? '';
@@ -98,12 +143,14 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             hsToken: synapse?.secrets.hsToken ?? '',
             registrationSharedSecret: synapse?.secrets.registrationSharedSecret ?? '',
           };
-    return new EmbeddedStack({ mongodbUri, matrix }, ferret, synapse);
+    return new EmbeddedStack({ mongodbUri, matrix, turn }, ferret, synapse, coturn?.coturn);
   }
 
   /** Idempotent; stops every child this stack started. */
   async stop(): Promise<void> {
-    this.#stopped ??= Promise.all([this.#ferret?.stop(), this.#synapse?.stop()]).then(() => undefined);
+    this.#stopped ??= Promise.all([this.#ferret?.stop(), this.#synapse?.stop(), this.#coturn?.stop()]).then(
+      () => undefined,
+    );
     await this.#stopped;
   }
 }

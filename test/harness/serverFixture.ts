@@ -58,6 +58,7 @@ export async function startServer(
     db,
     pool: stack.pool,
     matrix: options.matrix ?? stack.matrix,
+    turn: stack.turn,
     clock,
   });
   const baseUrl = `http://127.0.0.1:${server.port}`;

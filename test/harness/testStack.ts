@@ -9,6 +9,8 @@ import type { MatrixEndpoint } from '../../server/stack/EmbeddedStack.js';
 import { FerretDbService } from '../../server/stack/FerretDbService.js';
 import { freePort } from '../../server/stack/ports.js';
 import { SynapseService } from '../../server/stack/SynapseService.js';
+import { CoturnService } from '../../server/stack/CoturnService.js';
+import type { TurnSettings } from '../../server/meetings/turnCredentials.js';
 
 /** The real services the suite runs against, each on a random loopback port with a temporary data dir. */
 export interface TestStack {
@@ -18,6 +20,8 @@ export interface TestStack {
   ferret: FerretDbService;
   synapse: SynapseService;
   matrix: MatrixEndpoint;
+  coturn: CoturnService;
+  turn: TurnSettings;
   pool: WorkerPool;
 }
 
@@ -57,7 +61,10 @@ export async function startTestStack(): Promise<TestStack> {
 
   const started: { stop: () => Promise<void> }[] = [];
   try {
-    const [ferret, synapse] = await Promise.all([
+    const turnBin = stack.turnserverBin;
+    if (!turnBin) throw new Error('coturn is not installed: run scripts/bootstrap');
+    const turnSecret = 'test-turn-secret-0123456789';
+    const [ferret, synapse, coturn] = await Promise.all([
       FerretDbService.create({ bin: stack.ferretdbBin, dataDir, logger, startTimeoutMs: 60_000 }).then(
         (s) => {
           started.push(s);
@@ -71,6 +78,17 @@ export async function startTestStack(): Promise<TestStack> {
         bridgeUrl: config.matrix.bridgeUrl,
         logger,
         startTimeoutMs: 120_000,
+      }).then((s) => {
+        started.push(s);
+        return s;
+      }),
+      CoturnService.create({
+        bin: turnBin,
+        dataDir,
+        secret: turnSecret,
+        realm: 'ucc.test',
+        logger,
+        startTimeoutMs: 30_000,
       }).then((s) => {
         started.push(s);
         return s;
@@ -89,6 +107,8 @@ export async function startTestStack(): Promise<TestStack> {
       logger,
       ferret,
       synapse,
+      coturn,
+      turn: { urls: [coturn.url], secret: turnSecret, credentialTtlMs: 3_600_000 },
       pool,
       matrix: {
         homeserverUrl: synapse.url,
@@ -111,6 +131,6 @@ export async function stopTestStack(): Promise<void> {
   current = undefined;
   if (!stack) return;
   stack.pool.close();
-  await Promise.allSettled([stack.ferret.stop(), stack.synapse.stop()]);
+  await Promise.allSettled([stack.ferret.stop(), stack.synapse.stop(), stack.coturn.stop()]);
   await rm(stack.dataDir, { recursive: true, force: true });
 }

@@ -92,7 +92,7 @@ describe('npm start (server/main.ts as a process)', () => {
     assert.match(s.output(), /Invalid configuration:\n\s+PORT: /);
   });
 
-  it('runs two stacks side by side, each ready with its own FerretDB, Synapse and worker, and stops cleanly', async function () {
+  it('runs two stacks side by side, each ready with its own FerretDB, Synapse, coturn and worker, and stops cleanly', async function () {
     this.timeout(240_000);
     const a = await startMain({ UCC_DEMO_PASSWORD: 'demo-pass' });
     const b = await startMain({ UCC_ADMIN_EXTENSION: '900', UCC_ADMIN_PASSWORD: 'admin-password' });
@@ -103,8 +103,8 @@ describe('npm start (server/main.ts as a process)', () => {
     // Without UCC_DEMO_PASSWORD a random password is printed once per user.
     assert.match(b.output(), /201\s+Bianchi Giulia\s+basic\s+\S{6,}/);
 
-    // FerretDB and Synapse of stack a: both mention its data dir on their command line.
-    assert.equal(processesMentioning(a.dataDir).length, 2);
+    // FerretDB, Synapse and coturn of stack a: each mentions its data dir on its command line.
+    assert.equal(processesMentioning(a.dataDir).length, 3);
     a.child.kill('SIGINT');
     const [code] = (await once(a.child, 'exit')) as [number];
     assert.equal(code, 0, a.output());
