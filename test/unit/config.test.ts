@@ -92,6 +92,19 @@ describe('config', () => {
     assert.equal(ok.auth.accessTtlMs, 15 * 60_000);
   });
 
+  it('needs a secret with external TURN URLs, and starts the embedded coturn otherwise', () => {
+    assert.deepEqual(
+      configError({ TURN_URLS: 'turn:turn.example.com:3478' }).issues.map((i) => i.variable),
+      ['TURN_SECRET'],
+    );
+    assert.equal(
+      configError({ TURN_URLS: 'http://x', TURN_SECRET: 'long-enough-secret' }).issues[0]?.variable,
+      'TURN_URLS',
+    );
+    assert.deepEqual(loadConfig({}, manifest).turn, { mode: 'embedded', credentialTtlMs: 3_600_000 });
+    assert.deepEqual(loadConfig({ UCC_TURN: 'off' }, manifest).turn, { mode: 'off' });
+  });
+
   it('refuses a worker binary that does not exist', () => {
     assert.equal(
       configError({ MEDIASOUP_WORKER_BIN: '/nonexistent/worker' }).issues[0]?.variable,
