@@ -1,7 +1,11 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkerPool } from '../sfu/WorkerPool.js';
+import { chatModels } from './chat/chatModels.js';
+import { chatRouter } from './chat/chatRouter.js';
+import { ChatService } from './chat/ChatService.js';
 import { checkHomeserver } from './chat/homeserverHealth.js';
+import { MatrixBridge } from './chat/MatrixBridge.js';
 import type { Config } from './config.js';
 import type { Database } from './db/Database.js';
 import { createApp } from './http/createApp.js';
@@ -135,6 +139,31 @@ export class UccServer {
       logger: logger.child({ component: 'media' }),
       iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });
+    const chatLogger = logger.child({ component: 'chat' });
+    const chatDb = await chatModels(db.connection);
+    const bridge = await MatrixBridge.create({
+      endpoint: matrix,
+      users,
+      events,
+      models: chatDb,
+      clock,
+      logger: chatLogger,
+    });
+    // Like the meetings' notifier: signaling exists only after the app, so the chat reaches it late-bound.
+    const chatSockets: { signaling?: SignalingServer } = {};
+    const chat = new ChatService({
+      bridge,
+      models: chatDb,
+      users,
+      clock,
+      logger: chatLogger,
+      notify: {
+        message: (userIds, message) => chatSockets.signaling?.emitToUsers(userIds, 'chat.message', message),
+        room: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.room', payload),
+        typing: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.typing', payload),
+        read: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.read', payload),
+      },
+    });
     const app = createApp({
       logger,
       metrics: createMetrics(pool),
@@ -147,7 +176,9 @@ export class UccServer {
         { path: '/directory', router: directoryRouter(directory) },
         { path: '/meetings', router: meetingsRouter(meetings) },
         { path: '/guest', router: guestRouter(meetings) },
+        { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes }) },
       ],
+      rootRouters: [bridge.router()],
     });
     const http = createServer(app);
     const signaling = new SignalingServer(http, {
@@ -157,6 +188,7 @@ export class UccServer {
       gate,
       media,
     });
+    chatSockets.signaling = signaling;
     notifier = (userIds, event, meetingId) => {
       signaling.notifyUsers(userIds, event, meetingId);
     };
@@ -168,6 +200,7 @@ export class UccServer {
       });
     });
     return new UccServer(http, signaling, () => {
+      bridge.close();
       media.close();
       auth.close();
       mailer.close();

@@ -1,4 +1,5 @@
 import type { ErrorBody } from './errors.js';
+import type { ChatMessageView, ChatTypingView } from './schemas/chat.js';
 import type { ClientRequestType } from './schemas/requests.js';
 
 /** Every socket request is answered through an ack of this shape. */
@@ -127,6 +128,13 @@ export interface ServerToClientEvents {
   'meeting.invited': (payload: { meetingId: string }) => void;
   'meeting.updated': (payload: { meetingId: string }) => void;
   'meeting.cancelled': (payload: { meetingId: string }) => void;
+  /** A chat message (or an edit, with `edits`) in a room this user is a member of. */
+  'chat.message': (payload: ChatMessageView) => void;
+  /** A room's members, name or topic changed, or the user was added to or removed from it: fetch it again. */
+  'chat.room': (payload: { roomId: string }) => void;
+  'chat.typing': (payload: ChatTypingView) => void;
+  /** This user read a room up to `eventId` (from another of their devices). */
+  'chat.read': (payload: { roomId: string; eventId: string }) => void;
 }
 
 export interface InterServerEvents {

@@ -17,6 +17,8 @@ export interface AppDependencies {
   authenticate: RequestHandler;
   /** Domain routers, mounted under /api at their path. */
   routers: readonly { path: string; router: Router }[];
+  /** Routers mounted at the root, outside /api (the Matrix application-service API Synapse calls). */
+  rootRouters?: readonly Router[];
 }
 
 /** The express app: operational endpoints, the REST API under /api, and the client's static files. */
@@ -42,6 +44,8 @@ export function createApp(deps: AppDependencies): Express {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
+  for (const router of deps.rootRouters ?? []) app.use(router);
+
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(express.text({ type: ['text/csv', 'text/plain'], limit: '5mb' }));
@@ -51,6 +55,8 @@ export function createApp(deps: AppDependencies): Express {
   api.use(apiNotFound);
   app.use('/api', api);
 
+  // The built client (scripts/build-client.mjs) first, then the static files it does not replace.
+  app.use(express.static(path.join(REPO_ROOT, 'client', 'dist'), { index: 'index.html' }));
   app.use(express.static(path.join(REPO_ROOT, 'client', 'public'), { index: 'index.html' }));
   app.use(errorMiddleware(deps.logger.child({ component: 'http' })));
   return app;

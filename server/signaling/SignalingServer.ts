@@ -91,6 +91,16 @@ export class SignalingServer {
     this.io.to(userIds.map(userRoom)).emit(event, { meetingId });
   }
 
+  /** Chat events to every socket of these users (the chat's fan-out). */
+  emitToUsers<E extends 'chat.message' | 'chat.room' | 'chat.typing' | 'chat.read'>(
+    userIds: string[],
+    event: E,
+    ...payload: Parameters<ServerToClientEvents[E]>
+  ): void {
+    if (userIds.length === 0) return;
+    this.io.to(userIds.map(userRoom)).emit(event, ...payload);
+  }
+
   #onConnection(socket: UccSocket): void {
     socket.on('request', (payload: unknown, ack: AckCallback<RequestResponses[ClientRequestType]>) => {
       // A client that sends no callback gets nothing back; there is nobody to tell.

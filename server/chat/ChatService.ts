@@ -1,0 +1,725 @@
+import { randomUUID } from 'node:crypto';
+import { Method, Preset } from 'matrix-js-sdk';
+import type {
+  AddMembersRequest,
+  ChatMemberView,
+  ChatMessageView,
+  ChatRoomView,
+  ChatTypingView,
+  CreateGroupRequest,
+  EditMessageRequest,
+  HistoryQuery,
+  SendMessageRequest,
+  UpdateGroupRequest,
+} from '../../shared/schemas/chat.js';
+import type { PublicUser } from '../../shared/schemas/directory.js';
+import type { UserAuth } from '../auth/authMiddleware.js';
+import type { Clock } from '../clock.js';
+import { toPublicUser, type UserModel } from '../directory/User.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ChatModels, ChatRoom } from './chatModels.js';
+import { renderMarkdown } from './markdown.js';
+import { MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
+
+/** How the chat reaches users' sockets (bound to the signaling server by the composition root). */
+export interface ChatNotifier {
+  message: (userIds: string[], message: ChatMessageView) => void;
+  room: (userIds: string[], payload: { roomId: string }) => void;
+  typing: (userIds: string[], payload: ChatTypingView) => void;
+  read: (userIds: string[], payload: { roomId: string; eventId: string }) => void;
+}
+
+export interface ChatServiceOptions {
+  bridge: MatrixBridge;
+  models: ChatModels;
+  users: UserModel;
+  notify: ChatNotifier;
+  clock: Clock;
+  logger: Logger;
+}
+
+interface Me {
+  user: PublicUser;
+  mxid: string;
+}
+
+type RoomDoc = Omit<ChatRoom, 'unread'> & { unread?: Record<string, number> };
+
+const PROFILE_TTL_MS = 5 * 60_000;
+const TYPING_TIMEOUT_MS = 30_000;
+
+/**
+ * Rooms and messages. Every message lives in Matrix: sending goes to Synapse as the user, and what users see in
+ * realtime comes back through the bridge's transactions, fanned out here to the sockets of the room's directory
+ * members. Our database only caches room state (members, names, last message, unread counts) from those events.
+ */
+export class ChatService {
+  readonly #o: ChatServiceOptions;
+  readonly #bridge: MatrixBridge;
+  readonly #logger: Logger;
+  readonly #dmLocks = new Map<string, Promise<unknown>>();
+  readonly #profiles = new Map<string, { name: string; at: number }>();
+
+  constructor(options: ChatServiceOptions) {
+    this.#o = options;
+    this.#bridge = options.bridge;
+    this.#logger = options.logger;
+    this.#bridge.onEvents((events) => this.#inbound(events));
+  }
+
+  // --- rooms ---
+
+  /** Finds or creates the DM room of the caller and a colleague; `created` tells which. */
+  async openDm(auth: UserAuth, otherId: string): Promise<{ room: ChatRoomView; created: boolean }> {
+    if (otherId === auth.userId) {
+      throw new ValidationError('Invalid request', [
+        { path: 'userId', message: 'cannot chat with yourself' },
+      ]);
+    }
+    const me = await this.#me(auth);
+    const other = await this.#colleague(otherId);
+    const otherMxid = await this.#bridge.ensureUser(other);
+    const pairKey = [auth.userId, otherId].sort().join('|');
+    // One creation at a time per pair in this process; the unique index covers other processes.
+    const previous = this.#dmLocks.get(pairKey) ?? Promise.resolve();
+    const work = previous.catch(() => undefined).then(() => this.#openDmLocked(me, otherMxid, pairKey));
+    this.#dmLocks.set(pairKey, work);
+    try {
+      return await work;
+    } finally {
+      if (this.#dmLocks.get(pairKey) === work) this.#dmLocks.delete(pairKey);
+    }
+  }
+
+  async #openDmLocked(
+    me: Me,
+    otherMxid: string,
+    pairKey: string,
+  ): Promise<{ room: ChatRoomView; created: boolean }> {
+    const existing = await this.#o.models.dms.findOne({ pairKey }).lean();
+    if (existing && (await this.#rejoinDm(existing.roomId, me.mxid, otherMxid))) {
+      return { room: await this.#viewFor(existing.roomId, me), created: false };
+    }
+    const { room_id: roomId } = await this.#bridge.call(() =>
+      this.#bridge.client(me.mxid).createRoom({
+        is_direct: true,
+        preset: Preset.TrustedPrivateChat,
+        invite: [otherMxid],
+      }),
+    );
+    await this.#join(otherMxid, roomId);
+    await this.#upsertRoom(roomId, { kind: 'dm', joined: [me.mxid, otherMxid] });
+    await Promise.all([
+      this.#addDirect(me.mxid, otherMxid, roomId),
+      this.#addDirect(otherMxid, me.mxid, roomId),
+    ]);
+    const userIds = pairKey.split('|');
+    if (existing) {
+      await this.#o.models.dms.updateOne({ pairKey }, { $set: { roomId } });
+    } else {
+      try {
+        await this.#o.models.dms.create({ pairKey, userIds, roomId });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        // Another instance won the race: use its room and leave ours.
+        const winner = await this.#o.models.dms.findOne({ pairKey }).lean();
+        await Promise.allSettled([me.mxid, otherMxid].map((m) => this.#bridge.client(m).leave(roomId)));
+        if (winner) return { room: await this.#viewFor(winner.roomId, me), created: false };
+        throw err;
+      }
+    }
+    this.#o.notify.room(userIds, { roomId });
+    return { room: await this.#viewFor(roomId, me), created: true };
+  }
+
+  /** Brings both people back into an existing DM (one may have left); false when the room is beyond repair. */
+  async #rejoinDm(roomId: string, mine: string, theirs: string): Promise<boolean> {
+    const room = await this.#o.models.rooms.findOne({ roomId }).lean();
+    const joined = new Set(room?.joined ?? []);
+    if (joined.has(mine) && joined.has(theirs)) return true;
+    const inviter = joined.has(mine) ? mine : joined.has(theirs) ? theirs : undefined;
+    if (!inviter) return false;
+    const missing = inviter === mine ? theirs : mine;
+    try {
+      await this.#bridge.request(inviter, Method.Post, `/rooms/${enc(roomId)}/invite`, undefined, {
+        user_id: missing,
+      });
+      await this.#join(missing, roomId);
+      return true;
+    } catch (err) {
+      if (err instanceof ForbiddenError || err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /** "Inizia chat di gruppo": the caller and at least two colleagues; the description becomes the topic. */
+  async createGroup(auth: UserAuth, req: CreateGroupRequest): Promise<ChatRoomView> {
+    if (req.memberIds.includes(auth.userId)) {
+      throw new ValidationError('Invalid request', [
+        { path: 'memberIds', message: 'must not include yourself' },
+      ]);
+    }
+    const me = await this.#me(auth);
+    const members = await Promise.all(req.memberIds.map((id) => this.#colleague(id)));
+    const mxids = await Promise.all(members.map((u) => this.#bridge.ensureUser(u)));
+    const bot = this.#bridge.botMxid;
+    const { room_id: roomId } = await this.#bridge.call(() =>
+      this.#bridge.client(me.mxid).createRoom({
+        name: req.name,
+        ...(req.description ? { topic: req.description } : {}),
+        preset: Preset.PrivateChat,
+        invite: [...mxids, bot],
+        // The bridge's sender administers the group (kick, rename) for whichever member asks. The creator
+        // already ranks above everyone (and, from room version 12, must not be listed).
+        power_level_content_override: { users: { [bot]: 100 } },
+      }),
+    );
+    await Promise.all([...mxids, bot].map((m) => this.#join(m, roomId)));
+    await this.#upsertRoom(roomId, {
+      kind: 'group',
+      name: req.name,
+      ...(req.description ? { topic: req.description } : {}),
+      joined: [me.mxid, ...mxids, bot],
+    });
+    this.#o.notify.room([auth.userId, ...req.memberIds], { roomId });
+    return this.#viewFor(roomId, me);
+  }
+
+  async updateGroup(auth: UserAuth, roomId: string, req: UpdateGroupRequest): Promise<ChatRoomView> {
+    const me = await this.#me(auth);
+    const room = await this.#memberRoom(roomId, me.mxid, 'group');
+    const admin = this.#adminOf(room, me.mxid);
+    const client = this.#bridge.client(admin);
+    const set: Partial<ChatRoom> = {};
+    if (req.name !== undefined) {
+      await this.#bridge.call(() => client.setRoomName(roomId, req.name ?? ''));
+      set.name = req.name;
+    }
+    if (req.description !== undefined) {
+      await this.#bridge.call(() => client.setRoomTopic(roomId, req.description));
+      set.topic = req.description;
+    }
+    await this.#o.models.rooms.updateOne({ roomId }, { $set: set });
+    this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
+    return this.#viewFor(roomId, me);
+  }
+
+  async addMembers(auth: UserAuth, roomId: string, req: AddMembersRequest): Promise<ChatRoomView> {
+    const me = await this.#me(auth);
+    const room = await this.#memberRoom(roomId, me.mxid, 'group');
+    const admin = this.#adminOf(room, me.mxid);
+    const users = await Promise.all(req.userIds.map((id) => this.#colleague(id)));
+    for (const user of users) {
+      const mxid = await this.#bridge.ensureUser(user);
+      if (room.joined.includes(mxid)) continue;
+      await this.#bridge.request(admin, Method.Post, `/rooms/${enc(roomId)}/invite`, undefined, {
+        user_id: mxid,
+      });
+      await this.#join(mxid, roomId);
+      await this.#o.models.rooms.updateOne(
+        { roomId },
+        { $addToSet: { joined: mxid }, $pull: { invited: mxid } },
+      );
+    }
+    this.#o.notify.room([...(await this.#directoryIds(room.joined)), ...req.userIds], { roomId });
+    return this.#viewFor(roomId, me);
+  }
+
+  async removeMember(auth: UserAuth, roomId: string, userId: string): Promise<ChatRoomView> {
+    if (userId === auth.userId) {
+      throw new ValidationError('Invalid request', [{ path: 'userId', message: 'leave the chat instead' }]);
+    }
+    const me = await this.#me(auth);
+    const room = await this.#memberRoom(roomId, me.mxid, 'group');
+    const target = await this.#o.users.findById(userId, { extension: 1 }).lean();
+    const mxid = target ? this.#bridge.mxidOf(target.extension) : undefined;
+    if (!mxid || !room.joined.includes(mxid)) throw new NotFoundError('Not a member of this chat');
+    await this.#bridge.call(() => this.#bridge.client(this.#adminOf(room, me.mxid)).kick(roomId, mxid));
+    await this.#o.models.rooms.updateOne({ roomId }, { $pull: { joined: mxid, invited: mxid } });
+    this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
+    return this.#viewFor(roomId, me);
+  }
+
+  async leave(auth: UserAuth, roomId: string): Promise<void> {
+    const me = await this.#me(auth);
+    const room = await this.#memberRoom(roomId, me.mxid);
+    await this.#bridge.call(() => this.#bridge.client(me.mxid).leave(roomId));
+    await this.#o.models.rooms.updateOne({ roomId }, { $pull: { joined: me.mxid, invited: me.mxid } });
+    this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
+  }
+
+  /** The caller's rooms: unread ones first, then by last activity. */
+  async listRooms(auth: UserAuth): Promise<ChatRoomView[]> {
+    const me = await this.#me(auth);
+    const docs = (await this.#o.models.rooms.find({ joined: me.mxid }).lean()) as RoomDoc[];
+    const views = await Promise.all(docs.map((doc) => this.#view(doc, me)));
+    return views.sort(
+      (a, b) => Number(b.unread > 0) - Number(a.unread > 0) || b.lastActivityAt - a.lastActivityAt,
+    );
+  }
+
+  async getRoom(auth: UserAuth, roomId: string): Promise<ChatRoomView> {
+    const me = await this.#me(auth);
+    await this.#memberRoom(roomId, me.mxid);
+    return this.#viewFor(roomId, me);
+  }
+
+  // --- messages ---
+
+  /** Newest first; pass `next` as `from` for older messages. */
+  async history(
+    auth: UserAuth,
+    roomId: string,
+    query: HistoryQuery,
+  ): Promise<{ items: ChatMessageView[]; next?: string }> {
+    const me = await this.#me(auth);
+    await this.#memberRoom(roomId, me.mxid);
+    const params: Record<string, string> = {
+      dir: 'b',
+      limit: String(query.limit),
+      filter: JSON.stringify({ types: ['m.room.message'] }),
+    };
+    if (query.from) params.from = query.from;
+    const page = await this.#bridge.request<{ chunk: unknown[]; end?: string }>(
+      me.mxid,
+      Method.Get,
+      `/rooms/${enc(roomId)}/messages`,
+      params,
+    );
+    const events = page.chunk.filter(isRoomEvent).filter((e) => e.type === 'm.room.message');
+    const senders = await this.#members([...new Set(events.map((e) => e.sender))]);
+    const items = events
+      .map((e) => toMessageView(e, senders.get(e.sender) ?? { mxid: e.sender, displayName: e.sender }))
+      .filter((m): m is ChatMessageView => m !== undefined);
+    return page.end && page.chunk.length > 0 ? { items, next: page.end } : { items };
+  }
+
+  async send(auth: UserAuth, roomId: string, req: SendMessageRequest): Promise<{ eventId: string }> {
+    const me = await this.#me(auth);
+    await this.#memberRoom(roomId, me.mxid);
+    const content: Record<string, unknown> = textContent(req.body);
+    if (req.replyTo) content['m.relates_to'] = { 'm.in_reply_to': { event_id: req.replyTo } };
+    return this.#sendEvent(me.mxid, roomId, content, req.clientTxnId);
+  }
+
+  /** An edit of one's own message (`m.replace`); others' messages cannot be edited. */
+  async edit(
+    auth: UserAuth,
+    roomId: string,
+    eventId: string,
+    req: EditMessageRequest,
+  ): Promise<{ eventId: string }> {
+    const me = await this.#me(auth);
+    await this.#memberRoom(roomId, me.mxid);
+    const original = await this.#bridge.request<{ sender?: string; type?: string }>(
+      me.mxid,
+      Method.Get,
+      `/rooms/${enc(roomId)}/event/${enc(eventId)}`,
+    );
+    if (original.sender !== me.mxid || original.type !== 'm.room.message') {
+      throw new ForbiddenError('Only your own messages can be edited');
+    }
+    const next = textContent(req.body);
+    return this.#sendEvent(me.mxid, roomId, {
+      ...textContent(`* ${req.body}`),
+      'm.new_content': next,
+      'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
+    });
+  }
+
+  /** A file or image through the Matrix media repository, then an m.file / m.image message. */
+  async upload(
+    auth: UserAuth,
+    roomId: string,
+    file: { data: Uint8Array; type: string; name: string },
+  ): Promise<{ eventId: string; url: string }> {
+    const me = await this.#me(auth);
+    await this.#memberRoom(roomId, me.mxid);
+    const { content_uri: url } = await this.#bridge.call(() =>
+      this.#bridge.client(me.mxid).uploadContent(file.data, { type: file.type, name: file.name }),
+    );
+    const msgtype = file.type.startsWith('image/') ? 'm.image' : 'm.file';
+    const sent = await this.#sendEvent(me.mxid, roomId, {
+      msgtype,
+      body: file.name,
+      filename: file.name,
+      url,
+      info: { mimetype: file.type, size: file.data.byteLength },
+    });
+    return { ...sent, url };
+  }
+
+  /** A read receipt up to `eventId`; the caller's unread count of the room goes back to 0. */
+  async markRead(auth: UserAuth, roomId: string, eventId: string): Promise<void> {
+    const me = await this.#me(auth);
+    await this.#memberRoom(roomId, me.mxid);
+    await this.#bridge.request(
+      me.mxid,
+      Method.Post,
+      `/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`,
+      undefined,
+      {},
+    );
+    await this.#o.models.rooms.updateOne({ roomId }, { $set: { [`unread.${auth.userId}`]: 0 } });
+    this.#o.notify.read([auth.userId], { roomId, eventId });
+  }
+
+  async typing(auth: UserAuth, roomId: string, typing: boolean): Promise<void> {
+    const me = await this.#me(auth);
+    const room = await this.#memberRoom(roomId, me.mxid);
+    await this.#bridge.call(() =>
+      this.#bridge.client(me.mxid).sendTyping(roomId, typing, typing ? TYPING_TIMEOUT_MS : 0),
+    );
+    const others = (await this.#directoryIds(room.joined)).filter((id) => id !== auth.userId);
+    const sender = (await this.#members([me.mxid])).get(me.mxid) ?? { mxid: me.mxid, displayName: me.mxid };
+    this.#o.notify.typing(others, { roomId, user: sender, typing });
+  }
+
+  // --- inbound: events Synapse pushed to the bridge ---
+
+  async #inbound(events: MatrixRoomEvent[]): Promise<void> {
+    for (const event of events) {
+      switch (event.type) {
+        case 'm.room.message':
+          await this.#onMessage(event);
+          break;
+        case 'm.room.member':
+          await this.#onMember(event);
+          break;
+        case 'm.room.name':
+        case 'm.room.topic':
+          await this.#onNameOrTopic(event);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  async #onMessage(event: MatrixRoomEvent): Promise<void> {
+    const room = (await this.#o.models.rooms.findOne({ roomId: event.room_id }).lean()) as RoomDoc | null;
+    if (!room) {
+      this.#logger.debug({ roomId: event.room_id }, 'message in a room the bridge does not know');
+      return;
+    }
+    const sender = (await this.#members([event.sender])).get(event.sender) ?? {
+      mxid: event.sender,
+      displayName: event.sender,
+    };
+    const view = toMessageView(event, sender);
+    if (!view) return;
+    const recipients = await this.#directoryIds(room.joined);
+    if (!view.edits) {
+      const inc: Record<string, number> = {};
+      for (const id of recipients) if (id !== sender.userId) inc[`unread.${id}`] = 1;
+      const ts = new Date(event.origin_server_ts);
+      await this.#o.models.rooms.updateOne(
+        { roomId: event.room_id },
+        {
+          $set: {
+            lastActivityAt: ts,
+            lastMessage: { eventId: event.event_id, sender: sender.displayName, body: view.body, ts },
+          },
+          ...(Object.keys(inc).length > 0 ? { $inc: inc } : {}),
+        },
+      );
+    }
+    this.#o.notify.message(recipients, view);
+  }
+
+  async #onMember(event: MatrixRoomEvent): Promise<void> {
+    const target = event.state_key;
+    if (target === undefined) return;
+    const membership = typeof event.content.membership === 'string' ? event.content.membership : '';
+    const displayName = event.content.displayname;
+    if (typeof displayName === 'string' && displayName !== '') {
+      this.#profiles.set(target, { name: displayName, at: this.#o.clock.now() });
+    }
+    const roomId = event.room_id;
+    let update: object;
+    if (membership === 'join') update = { $addToSet: { joined: target }, $pull: { invited: target } };
+    else if (membership === 'invite') update = { $addToSet: { invited: target } };
+    else if (membership === 'leave' || membership === 'ban')
+      update = { $pull: { joined: target, invited: target } };
+    else return;
+
+    const exists = await this.#o.models.rooms.exists({ roomId });
+    if (!exists) {
+      if (membership !== 'invite' && membership !== 'join') return;
+      if (!this.#bridge.isBridged(target)) return;
+      await this.#upsertRoom(roomId, { kind: event.content.is_direct === true ? 'dm' : 'group', joined: [] });
+    }
+    // A joined member cannot be invited: an invite for someone already joined is older than the join we wrote
+    // optimistically, and must not undo it.
+    const filter = membership === 'invite' ? { roomId, joined: { $ne: target } } : { roomId };
+    await this.#o.models.rooms.updateOne(filter, update);
+
+    // Someone outside the bridge (an Element user) invited one of our colleagues: accept on their behalf.
+    if (membership === 'invite' && !this.#bridge.isBridged(event.sender) && target !== this.#bridge.botMxid) {
+      const extension = this.#bridge.extensionOf(target);
+      const active = extension ? await this.#o.users.exists({ extension, disabled: false }) : null;
+      if (active) {
+        this.#join(target, roomId).catch((err: unknown) => {
+          this.#logger.warn({ roomId, err: String(err) }, 'auto-join of an invited colleague failed');
+        });
+      }
+    }
+    const room = await this.#o.models.rooms.findOne({ roomId }, { joined: 1 }).lean();
+    this.#o.notify.room(await this.#directoryIds([...(room?.joined ?? []), target]), { roomId });
+  }
+
+  async #onNameOrTopic(event: MatrixRoomEvent): Promise<void> {
+    const field = event.type === 'm.room.name' ? 'name' : 'topic';
+    const value = event.content[field];
+    const update =
+      typeof value === 'string' && value !== '' ? { $set: { [field]: value } } : { $unset: { [field]: 1 } };
+    const room = await this.#o.models.rooms.findOneAndUpdate({ roomId: event.room_id }, update).lean();
+    if (room) this.#o.notify.room(await this.#directoryIds(room.joined), { roomId: event.room_id });
+  }
+
+  // --- helpers ---
+
+  async #me(auth: UserAuth): Promise<Me> {
+    const doc = await this.#o.users.findById(auth.userId, { passwordHash: 0, preferences: 0 }).lean();
+    if (!doc || doc.disabled) throw new UnauthenticatedError('This account is no longer active');
+    const user = toPublicUser(doc);
+    return { user, mxid: await this.#bridge.ensureUser(user) };
+  }
+
+  async #colleague(id: string): Promise<PublicUser> {
+    const doc = await this.#o.users.findById(id, { passwordHash: 0, preferences: 0 }).lean();
+    if (!doc || doc.disabled) throw new NotFoundError('No such colleague');
+    return toPublicUser(doc);
+  }
+
+  /** The room, when the caller is joined to it (and of the given kind); otherwise it does not exist for them. */
+  async #memberRoom(roomId: string, mxid: string, kind?: 'dm' | 'group'): Promise<RoomDoc> {
+    const room = (await this.#o.models.rooms.findOne({ roomId }).lean()) as RoomDoc | null;
+    if (!room?.joined.includes(mxid)) throw new NotFoundError('No such chat');
+    if (kind && room.kind !== kind) {
+      throw new ValidationError('Invalid request', [{ path: 'roomId', message: `not a ${kind} chat` }]);
+    }
+    return room;
+  }
+
+  /** Who performs administrative changes: the bridge's sender when it is in the room, else the caller. */
+  #adminOf(room: RoomDoc, mxid: string): string | undefined {
+    return room.joined.includes(this.#bridge.botMxid) ? undefined : mxid;
+  }
+
+  async #join(mxid: string, roomId: string): Promise<void> {
+    await this.#bridge.request(
+      mxid === this.#bridge.botMxid ? undefined : mxid,
+      Method.Post,
+      `/rooms/${enc(roomId)}/join`,
+      undefined,
+      {},
+    );
+  }
+
+  async #sendEvent(
+    mxid: string,
+    roomId: string,
+    content: Record<string, unknown>,
+    txnId: string = randomUUID(),
+  ): Promise<{ eventId: string }> {
+    const { event_id: eventId } = await this.#bridge.request<{ event_id: string }>(
+      mxid,
+      Method.Put,
+      `/rooms/${enc(roomId)}/send/m.room.message/${enc(txnId)}`,
+      undefined,
+      content,
+    );
+    return { eventId };
+  }
+
+  async #upsertRoom(
+    roomId: string,
+    fields: { kind: 'dm' | 'group'; joined: string[]; name?: string; topic?: string },
+  ): Promise<void> {
+    const { joined, ...rest } = fields;
+    await this.#o.models.rooms.updateOne(
+      { roomId },
+      {
+        $set: rest,
+        $addToSet: { joined: { $each: joined } },
+        $setOnInsert: { lastActivityAt: new Date(this.#o.clock.now()), invited: [], unread: {} },
+      },
+      { upsert: true },
+    );
+  }
+
+  /** Adds a room to `m.direct` account data, so Matrix clients show it as a DM with `other`. */
+  async #addDirect(mxid: string, other: string, roomId: string): Promise<void> {
+    const path = `/user/${enc(mxid)}/account_data/m.direct`;
+    let current: Record<string, string[]> = {};
+    try {
+      current = await this.#bridge.request<Record<string, string[]>>(mxid, Method.Get, path);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    const rooms = Array.isArray(current[other]) ? current[other] : [];
+    if (rooms.includes(roomId)) return;
+    await this.#bridge.request(mxid, Method.Put, path, undefined, {
+      ...current,
+      [other]: [...rooms, roomId],
+    });
+  }
+
+  async #viewFor(roomId: string, me: Me): Promise<ChatRoomView> {
+    const doc = (await this.#o.models.rooms.findOne({ roomId }).lean()) as RoomDoc | null;
+    if (!doc) throw new NotFoundError('No such chat');
+    return this.#view(doc, me);
+  }
+
+  async #view(doc: RoomDoc, me: Me): Promise<ChatRoomView> {
+    const mxids = doc.joined.filter((m) => m !== this.#bridge.botMxid);
+    const byMxid = await this.#members(mxids);
+    const members = mxids.map((m) => byMxid.get(m) ?? { mxid: m, displayName: m });
+    const others = members.filter((m) => m.mxid !== me.mxid);
+    const name =
+      doc.kind === 'group'
+        ? (doc.name ?? others.map((m) => m.displayName).join(', '))
+        : (others[0]?.displayName ?? doc.name ?? '');
+    const view: ChatRoomView = {
+      roomId: doc.roomId,
+      kind: doc.kind,
+      name,
+      members,
+      unread: doc.unread?.[me.user.id] ?? 0,
+      lastActivityAt: new Date(doc.lastActivityAt).getTime(),
+    };
+    if (doc.topic) view.topic = doc.topic;
+    if (doc.lastMessage) {
+      const { eventId, sender, body, ts } = doc.lastMessage;
+      view.lastMessage = { eventId, sender, body, ts: new Date(ts).getTime() };
+    }
+    return view;
+  }
+
+  /** Who these mxids are: directory colleagues by extension ("Nome Cognome (200)"), others by Matrix profile. */
+  async #members(mxids: string[]): Promise<Map<string, ChatMemberView>> {
+    const out = new Map<string, ChatMemberView>();
+    const byExtension = new Map<string, string>();
+    for (const mxid of mxids) {
+      const extension = this.#bridge.extensionOf(mxid);
+      if (extension) byExtension.set(extension, mxid);
+    }
+    if (byExtension.size > 0) {
+      const docs = await this.#o.users
+        .find(
+          { extension: { $in: [...byExtension.keys()] } },
+          { extension: 1, firstName: 1, lastName: 1, disabled: 1 },
+        )
+        .lean();
+      for (const doc of docs) {
+        const mxid = byExtension.get(doc.extension);
+        if (!mxid) continue;
+        out.set(mxid, {
+          mxid,
+          userId: String(doc._id),
+          extension: doc.extension,
+          displayName: MatrixBridge.displayNameOf(doc),
+        });
+      }
+    }
+    await Promise.all(
+      mxids
+        .filter((m) => !out.has(m))
+        .map(async (mxid) => out.set(mxid, { mxid, displayName: await this.#profileName(mxid) })),
+    );
+    return out;
+  }
+
+  /** A Matrix user's display name (from member events, or their profile), the mxid when they have none. */
+  async #profileName(mxid: string): Promise<string> {
+    const cached = this.#profiles.get(mxid);
+    if (cached && this.#o.clock.now() - cached.at < PROFILE_TTL_MS) return cached.name;
+    let name = mxid;
+    try {
+      const profile = await this.#bridge.call(() =>
+        this.#bridge.client().getProfileInfo(mxid, 'displayname'),
+      );
+      if (profile.displayname) name = profile.displayname;
+    } catch {
+      // No profile (or Synapse unreachable): the mxid is still a truthful name.
+    }
+    this.#profiles.set(mxid, { name, at: this.#o.clock.now() });
+    return name;
+  }
+
+  /** Directory user ids of the active colleagues among these mxids. */
+  async #directoryIds(mxids: string[]): Promise<string[]> {
+    const extensions = [
+      ...new Set(mxids.map((m) => this.#bridge.extensionOf(m)).filter((e) => e !== undefined)),
+    ];
+    if (extensions.length === 0) return [];
+    const docs = await this.#o.users
+      .find({ extension: { $in: extensions }, disabled: false }, { _id: 1 })
+      .lean();
+    return docs.map((d) => String(d._id));
+  }
+}
+
+function textContent(body: string): Record<string, unknown> {
+  const html = renderMarkdown(body);
+  return html
+    ? { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html }
+    : { msgtype: 'm.text', body };
+}
+
+function toMessageView(event: MatrixRoomEvent, sender: ChatMemberView): ChatMessageView | undefined {
+  const relation = asRecord(event.content['m.relates_to']);
+  const isEdit = relation?.rel_type === 'm.replace' && typeof relation.event_id === 'string';
+  const content = isEdit ? (asRecord(event.content['m.new_content']) ?? event.content) : event.content;
+  const { msgtype, body } = content;
+  if (typeof msgtype !== 'string' || typeof body !== 'string') return undefined;
+  const view: ChatMessageView = {
+    roomId: event.room_id,
+    eventId: event.event_id,
+    sender,
+    msgtype,
+    body,
+    ts: event.origin_server_ts,
+  };
+  if (content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string') {
+    view.formattedBody = content.formatted_body;
+  }
+  if (isEdit) view.edits = relation.event_id as string;
+  const replyTo = asRecord(relation?.['m.in_reply_to'])?.event_id;
+  if (typeof replyTo === 'string') view.replyTo = replyTo;
+  if ((msgtype === 'm.file' || msgtype === 'm.image') && typeof content.url === 'string') {
+    const info = asRecord(content.info);
+    view.file = { url: content.url, name: typeof content.filename === 'string' ? content.filename : body };
+    if (typeof info?.mimetype === 'string') view.file.mimetype = info.mimetype;
+    if (typeof info?.size === 'number') view.file.size = info.size;
+  }
+  return view;
+}
+
+function isRoomEvent(value: unknown): value is MatrixRoomEvent {
+  const e = asRecord(value);
+  return (
+    typeof e?.type === 'string' &&
+    typeof e.event_id === 'string' &&
+    typeof e.sender === 'string' &&
+    typeof e.room_id === 'string' &&
+    typeof e.origin_server_ts === 'number' &&
+    asRecord(e.content) !== undefined
+  );
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
+}

@@ -1,0 +1,513 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
+import { MatrixClient, Method } from 'matrix-js-sdk';
+import { z } from 'zod';
+import type { PublicUser } from '../../shared/schemas/directory.js';
+import type { Clock } from '../clock.js';
+import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
+import { toPublicUser, type UserModel } from '../directory/User.js';
+import { AppError, toAppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { APPSERVICE_SENDER_LOCALPART, APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
+import type { MatrixEndpoint } from '../stack/EmbeddedStack.js';
+import type { ChatModels } from './chatModels.js';
+import { matrixErrcode, toChatError } from './matrixErrors.js';
+
+/** A room event as Synapse pushes it in a transaction (the client-server event format). */
+export interface MatrixRoomEvent {
+  type: string;
+  room_id: string;
+  sender: string;
+  event_id: string;
+  origin_server_ts: number;
+  content: Record<string, unknown>;
+  state_key?: string;
+}
+
+const roomEventSchema = z.looseObject({
+  type: z.string().min(1),
+  room_id: z.string().min(1),
+  sender: z.string().min(1),
+  event_id: z.string().min(1),
+  origin_server_ts: z.number(),
+  content: z.record(z.string(), z.unknown()),
+  state_key: z.string().optional(),
+});
+
+const transactionSchema = z.looseObject({ events: z.array(z.unknown()).default([]) });
+
+/** Handles the room events of one transaction; a throw makes Synapse send the transaction again. */
+export type InboundHandler = (events: MatrixRoomEvent[]) => Promise<void>;
+
+/** Shown after the name of a disabled colleague, in every Matrix client. */
+export const DISABLED_MARK = ' [disattivato]';
+
+const MAX_CACHED_CLIENTS = 500;
+const AVATAR_MAX_BYTES = 2 * 1024 * 1024;
+const RECONCILE_CONCURRENCY = 4;
+/** Handled transaction ids are kept this long; Synapse never replays older ones. */
+const TXN_RETENTION_MS = 30 * 24 * 3_600_000;
+
+export interface MatrixBridgeOptions {
+  endpoint: MatrixEndpoint;
+  users: UserModel;
+  events: DirectoryEvents;
+  models: ChatModels;
+  clock: Clock;
+  logger: Logger;
+  /** Bound on every homeserver call, so a hung Synapse becomes CHAT_UNAVAILABLE instead of a stuck request. */
+  requestTimeoutMs?: number;
+}
+
+/** An error in the Matrix application-service API's own shape (`{ errcode, error }`). */
+class AppserviceError extends AppError {
+  constructor(
+    status: number,
+    readonly errcode: string,
+    message: string,
+  ) {
+    super(status, status === 403 ? 'FORBIDDEN' : status === 401 ? 'UNAUTHENTICATED' : 'NOT_FOUND', message);
+  }
+}
+
+/**
+ * The application service between the directory and Matrix.
+ *
+ * - Provisioning: every active directory user has a Matrix account `@ucc_<extension>:<server>` named
+ *   "Nome Cognome (200)", kept current from the directory's events and reconciled at each start.
+ * - Outbound: every call is made with the `as_token`, as the user (`?user_id=` masquerading, added by the
+ *   client's fetch) or as the bridge's own sender.
+ * - Inbound: Synapse's transactions are verified (hs_token), handled once per txnId (remembered in the
+ *   database), and their events handed to the registered handler (the ChatService).
+ */
+export class MatrixBridge {
+  readonly botMxid: string;
+  readonly #o: MatrixBridgeOptions;
+  readonly #logger: Logger;
+  readonly #clients = new Map<string, MatrixClient>();
+  readonly #inFlight = new Map<string, Promise<string>>();
+  readonly #mxidPattern: RegExp;
+  readonly #unsubscribe: () => void;
+  #handler: InboundHandler | undefined;
+  #closed = false;
+  /** Settles when the start-up reconciliation is over (it never rejects). */
+  readonly reconciled: Promise<void>;
+
+  private constructor(options: MatrixBridgeOptions) {
+    this.#o = options;
+    this.#logger = options.logger;
+    const server = options.endpoint.serverName;
+    this.botMxid = `@${APPSERVICE_SENDER_LOCALPART}:${server}`;
+    this.#mxidPattern = new RegExp(`^@${APPSERVICE_USER_PREFIX}(\\d{2,10}):${escapeRegex(server)}$`);
+    this.#unsubscribe = this.#subscribe();
+    this.reconciled = this.reconcile().catch((err: unknown) => {
+      this.#logger.warn(
+        { err: describe(err) },
+        'start-up reconciliation with Matrix failed; will retry lazily',
+      );
+    });
+  }
+
+  static async create(options: MatrixBridgeOptions): Promise<MatrixBridge> {
+    const cutoff = new Date(options.clock.now() - TXN_RETENTION_MS);
+    await options.models.txns.deleteMany({ at: { $lt: cutoff } });
+    return new MatrixBridge(options);
+  }
+
+  /** Where inbound room events go (set once by the ChatService). */
+  onEvents(handler: InboundHandler): void {
+    this.#handler = handler;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe();
+    for (const client of this.#clients.values()) client.stopClient();
+    this.#clients.clear();
+  }
+
+  // --- identities ---
+
+  mxidOf(extension: string): string {
+    return `@${APPSERVICE_USER_PREFIX}${extension}:${this.#o.endpoint.serverName}`;
+  }
+
+  /** The extension behind one of our users' mxids; undefined for anyone else (Element users, the bot). */
+  extensionOf(mxid: string): string | undefined {
+    return this.#mxidPattern.exec(mxid)?.[1];
+  }
+
+  /** Ours: a directory user's account or the bridge's sender. */
+  isBridged(mxid: string): boolean {
+    return mxid === this.botMxid || this.extensionOf(mxid) !== undefined;
+  }
+
+  /** "Nome Cognome (200)", the name every Matrix client shows; marked when the account is disabled. */
+  static displayNameOf(user: Pick<PublicUser, 'firstName' | 'lastName' | 'extension' | 'disabled'>): string {
+    const name = `${user.firstName} ${user.lastName} (${user.extension})`;
+    return user.disabled ? `${name}${DISABLED_MARK}` : name;
+  }
+
+  // --- outbound ---
+
+  /**
+   * A matrix-js-sdk client acting as `mxid` (or as the bridge's sender). matrix-js-sdk's `queryParams` option is
+   * not applied to requests in this version, so the masquerading `user_id` is added by the client's fetch.
+   */
+  client(mxid?: string): MatrixClient {
+    const key = mxid ?? this.botMxid;
+    const cached = this.#clients.get(key);
+    if (cached) {
+      // Least recently used goes first: re-insert on use.
+      this.#clients.delete(key);
+      this.#clients.set(key, cached);
+      return cached;
+    }
+    const { homeserverUrl, asToken } = this.#o.endpoint;
+    const timeoutMs = this.#o.requestTimeoutMs ?? 15_000;
+    const fetchFn: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (mxid) url.searchParams.set('user_id', mxid);
+      return fetch(url, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+    };
+    const client = new MatrixClient({
+      baseUrl: homeserverUrl,
+      accessToken: asToken,
+      userId: key,
+      useAuthorizationHeader: true,
+      localTimeoutMs: timeoutMs,
+      fetchFn,
+    });
+    this.#clients.set(key, client);
+    if (this.#clients.size > MAX_CACHED_CLIENTS) {
+      const oldest = this.#clients.keys().next().value;
+      if (oldest !== undefined) this.#clients.delete(oldest);
+    }
+    return client;
+  }
+
+  /** A homeserver call whose failures come out as our errors (CHAT_UNAVAILABLE, 403, 404). */
+  async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toChatError(err);
+    }
+  }
+
+  /** A raw client-server request as `mxid` (or the bridge), for endpoints matrix-js-sdk has no method for. */
+  async request<T>(
+    mxid: string | undefined,
+    method: Method,
+    path: string,
+    query?: Record<string, string>,
+    body?: object,
+  ): Promise<T> {
+    return this.call(() => this.client(mxid).http.authedRequest<T>(method, path, query, body));
+  }
+
+  // --- provisioning ---
+
+  /**
+   * Makes sure a directory user has their Matrix account with the current name and avatar, and returns its
+   * mxid. Cheap when nothing changed (the last provisioned state is cached in the database); `force` checks
+   * Matrix itself (start-up reconciliation).
+   */
+  async ensureUser(user: PublicUser, force = false): Promise<string> {
+    const running = this.#inFlight.get(user.id);
+    if (running && !force) return running;
+    const attempt = this.#provision(user, force).finally(() => {
+      if (this.#inFlight.get(user.id) === attempt) this.#inFlight.delete(user.id);
+    });
+    this.#inFlight.set(user.id, attempt);
+    return attempt;
+  }
+
+  async #provision(user: PublicUser, force: boolean): Promise<string> {
+    const mxid = this.mxidOf(user.extension);
+    const displayName = MatrixBridge.displayNameOf(user);
+    const known = await this.#o.models.users.findOne({ userId: user.id }).lean();
+    const avatarSource = user.avatarUrl;
+    if (
+      !force &&
+      known?.mxid === mxid &&
+      known.displayName === displayName &&
+      known.avatarSource === avatarSource
+    ) {
+      return mxid;
+    }
+    if (!known || known.mxid !== mxid || force) await this.#register(user.extension);
+
+    const client = this.client(mxid);
+    const current = force
+      ? await this.call(() => client.getProfileInfo(mxid, 'displayname')).catch(() => undefined)
+      : undefined;
+    if (force ? current?.displayname !== displayName : known?.displayName !== displayName) {
+      await this.call(() => client.setDisplayName(displayName));
+    }
+    let avatarMxc = known?.avatarSource === avatarSource ? known?.avatarMxc : undefined;
+    if (avatarSource && !avatarMxc) {
+      avatarMxc = await this.#uploadAvatar(mxid, avatarSource);
+      if (avatarMxc) await this.call(() => client.setAvatarUrl(avatarMxc ?? ''));
+    } else if (!avatarSource && known?.avatarMxc) {
+      await this.call(() => client.setAvatarUrl(''));
+    }
+    const doc: Record<string, string> = { userId: user.id, mxid, displayName };
+    const unset: Record<string, 1> = {};
+    if (avatarSource) doc.avatarSource = avatarSource;
+    else unset.avatarSource = 1;
+    if (avatarMxc) doc.avatarMxc = avatarMxc;
+    else unset.avatarMxc = 1;
+    await this.#o.models.users.updateOne(
+      { userId: user.id },
+      Object.keys(unset).length > 0 ? { $set: doc, $unset: unset } : { $set: doc },
+      { upsert: true },
+    );
+    return mxid;
+  }
+
+  /** Registers `@ucc_<extension>` in our exclusive namespace; an account that already exists is fine. */
+  async #register(extension: string): Promise<void> {
+    try {
+      await this.request(undefined, Method.Post, '/register', undefined, {
+        type: 'm.login.application_service',
+        username: `${APPSERVICE_USER_PREFIX}${extension}`,
+        inhibit_login: true,
+      });
+    } catch (err) {
+      if (matrixErrcode(err) === 'M_USER_IN_USE') return;
+      throw err;
+    }
+  }
+
+  /** mxc:// avatars are used as they are; http(s) ones are fetched once and put in the media repository. */
+  async #uploadAvatar(mxid: string, source: string): Promise<string | undefined> {
+    if (source.startsWith('mxc://')) return source;
+    try {
+      const response = await fetch(source, { signal: AbortSignal.timeout(5_000), redirect: 'follow' });
+      const type = response.headers.get('content-type') ?? '';
+      if (!response.ok || !type.startsWith('image/'))
+        throw new Error(`avatar answered ${response.status} ${type}`);
+      const data = new Uint8Array(await response.arrayBuffer());
+      if (data.byteLength > AVATAR_MAX_BYTES) throw new Error('avatar too large');
+      const uploaded = await this.call(() => this.client(mxid).uploadContent(data, { type, name: 'avatar' }));
+      return uploaded.content_uri;
+    } catch (err) {
+      this.#logger.warn({ mxid, err: describe(err) }, 'avatar not set');
+      return undefined;
+    }
+  }
+
+  /** A disabled (or deleted) colleague leaves every room and is shown as disabled. */
+  async retire(user: PublicUser): Promise<void> {
+    const mxid = this.mxidOf(user.extension);
+    await this.#register(user.extension);
+    const client = this.client(mxid);
+    const { joined_rooms: rooms } = await this.call(() => client.getJoinedRooms());
+    for (const roomId of rooms) {
+      await this.call(() => client.leave(roomId));
+    }
+    const displayName = MatrixBridge.displayNameOf({ ...user, disabled: true });
+    await this.call(() => client.setDisplayName(displayName));
+    await this.#o.models.users.updateOne(
+      { userId: user.id },
+      { $set: { userId: user.id, mxid, displayName } },
+      { upsert: true },
+    );
+    this.#logger.info({ mxid, rooms: rooms.length }, 'Matrix account retired');
+  }
+
+  /** Every active user provisioned and every disabled one retired: fixes drift from while we were down. */
+  async reconcile(): Promise<void> {
+    const docs = await this.#o.users.find({}, { passwordHash: 0, preferences: 0, search: 0 }).lean();
+    let failed = 0;
+    let lastError: unknown;
+    await forEachLimit(docs, RECONCILE_CONCURRENCY, async (doc) => {
+      if (this.#closed) return;
+      const user = toPublicUser(doc);
+      try {
+        if (user.disabled) await this.#reconcileDisabled(user);
+        else await this.ensureUser(user, true);
+      } catch (err) {
+        failed++;
+        lastError = err;
+      }
+    });
+    if (failed > 0) {
+      this.#logger.warn(
+        { users: docs.length, failed, err: describe(lastError) },
+        'reconciliation incomplete',
+      );
+    } else {
+      this.#logger.info({ users: docs.length }, 'directory reconciled with Matrix');
+    }
+  }
+
+  async #reconcileDisabled(user: PublicUser): Promise<void> {
+    const known = await this.#o.models.users.findOne({ userId: user.id }).lean();
+    if (known?.displayName === MatrixBridge.displayNameOf(user)) return;
+    await this.retire(user);
+  }
+
+  #subscribe(): () => void {
+    const events = this.#o.events;
+    const run = (what: string, user: PublicUser, work: () => Promise<unknown>): void => {
+      if (this.#closed) return;
+      work().catch((err: unknown) => {
+        // The directory change is saved; the next start-up reconciliation or use will provision again.
+        this.#logger.warn(
+          { userId: user.id, err: describe(err) },
+          `Matrix provisioning after ${what} failed`,
+        );
+      });
+    };
+    const created = (user: PublicUser): void => run('user.created', user, () => this.ensureUser(user));
+    const updated = (user: PublicUser, changed: string[]): void => {
+      if (changed.some((f) => ['firstName', 'lastName', 'avatarUrl'].includes(f)) && !user.disabled) {
+        run('user.updated', user, () => this.ensureUser(user));
+      }
+    };
+    const disabled = (user: PublicUser): void => run('user.disabled', user, () => this.retire(user));
+    const enabled = (user: PublicUser): void => run('user.enabled', user, () => this.ensureUser(user, true));
+    const deleted = (user: PublicUser): void =>
+      run('user.deleted', user, () => this.retire({ ...user, disabled: true }));
+    events.on('user.created', created);
+    events.on('user.updated', updated);
+    events.on('user.disabled', disabled);
+    events.on('user.enabled', enabled);
+    events.on('user.deleted', deleted);
+    return () => {
+      events.off('user.created', created);
+      events.off('user.updated', updated);
+      events.off('user.disabled', disabled);
+      events.off('user.enabled', enabled);
+      events.off('user.deleted', deleted);
+    };
+  }
+
+  // --- inbound (the application-service API Synapse calls) ---
+
+  /** The routes Synapse calls, mounted at the app's root; errors answer in Matrix's `{ errcode, error }`. */
+  router(): Router {
+    const router = express.Router();
+    const prefix = '/_matrix/app/v1';
+    router.use('/_matrix/app', express.json({ limit: '20mb' }), this.#verifyHsToken);
+    router.put(`${prefix}/transactions/:txnId`, async (req, res) => {
+      await this.#transaction(String(req.params.txnId), req.body);
+      res.json({});
+    });
+    router.get(`${prefix}/users/:userId`, async (req, res) => {
+      const extension = this.extensionOf(String(req.params.userId));
+      const doc = extension ? await this.#o.users.findOne({ extension, disabled: false }).lean() : null;
+      if (!doc) throw new AppserviceError(404, 'M_NOT_FOUND', 'No such directory user');
+      await this.ensureUser(toPublicUser(doc));
+      res.json({});
+    });
+    router.get(`${prefix}/rooms/:alias`, () => {
+      throw new AppserviceError(404, 'M_NOT_FOUND', 'Rooms are not created on demand');
+    });
+    router.post(`${prefix}/ping`, (_req, res) => {
+      res.json({});
+    });
+    router.use('/_matrix/app', () => {
+      throw new AppserviceError(404, 'M_UNRECOGNIZED', 'Unrecognized request');
+    });
+    const errors: ErrorRequestHandler = (err: unknown, req, res, next) => {
+      if (res.headersSent) {
+        next(err);
+        return;
+      }
+      const known = err instanceof AppserviceError ? err : undefined;
+      const parseError =
+        typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.parse.failed';
+      const appError =
+        known ?? (parseError ? new AppserviceError(400, 'M_NOT_JSON', 'Bad JSON') : toAppError(err));
+      if (appError.status >= 500) this.#logger.error({ err, path: req.path }, 'appservice request failed');
+      const errcode = appError instanceof AppserviceError ? appError.errcode : 'M_UNKNOWN';
+      res.status(appError.status).json({ errcode, error: appError.message });
+    };
+    router.use('/_matrix/app', errors);
+    return router;
+  }
+
+  /** Synapse authenticates with the hs_token, as a bearer header (current spec) or `?access_token` (legacy). */
+  readonly #verifyHsToken: RequestHandler = (req, _res, next) => {
+    const token = presentedToken(req);
+    if (token === undefined) throw new AppserviceError(401, 'M_UNAUTHORIZED', 'No hs_token');
+    if (!sameSecret(token, this.#o.endpoint.hsToken)) {
+      throw new AppserviceError(403, 'M_FORBIDDEN', 'Bad hs_token');
+    }
+    next();
+  };
+
+  /**
+   * Handles a transaction once. The txnId is claimed in the database first (a unique _id), so a replay — even
+   * after a restart — is acknowledged and ignored; if handling fails the claim is released and Synapse retries.
+   */
+  async #transaction(txnId: string, body: unknown): Promise<void> {
+    const parsed = transactionSchema.safeParse(body);
+    if (!parsed.success) throw new AppserviceError(400, 'M_BAD_JSON', 'A transaction needs an events list');
+    try {
+      await this.#o.models.txns.create({ _id: txnId, at: new Date(this.#o.clock.now()) });
+    } catch (err) {
+      if (isDuplicateKey(err)) {
+        this.#logger.debug({ txnId }, 'transaction replay ignored');
+        return;
+      }
+      throw err;
+    }
+    const events: MatrixRoomEvent[] = [];
+    for (const raw of parsed.data.events) {
+      const event = roomEventSchema.safeParse(raw);
+      if (event.success) events.push(event.data);
+      else this.#logger.warn({ txnId }, 'malformed event in a transaction skipped');
+    }
+    try {
+      if (this.#handler && events.length > 0) await this.#handler(events);
+    } catch (err) {
+      await this.#o.models.txns.deleteOne({ _id: txnId });
+      throw err;
+    }
+  }
+}
+
+function presentedToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header) return /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? '';
+  const query: unknown = req.query.access_token;
+  return typeof query === 'string' ? query : undefined;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A short description for logs: never the request (its URL or headers could carry a token). */
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,107 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+
+/**
+ * What the chat keeps in our database. Messages live only in Matrix; these are mappings and caches that the
+ * bridge rebuilds from Matrix events (membership, names, last message) or that record a decision once (which
+ * room is the DM of a pair, which transaction was already handled).
+ */
+
+/** An appservice transaction already handled: a replay, even after a restart, is acknowledged and ignored. */
+export interface ChatTxn {
+  _id: string;
+  at: Date;
+}
+
+/** A directory user's Matrix account as provisioned by the bridge (user ↔ mxid, and what was last set). */
+export interface ChatUser {
+  userId: string;
+  mxid: string;
+  displayName: string;
+  /** The directory avatar URL last uploaded, and its mxc:// URI. */
+  avatarSource?: string;
+  avatarMxc?: string;
+}
+
+/** The one DM room of a pair of directory users; `pairKey` is the two user ids sorted and joined. */
+export interface ChatDm {
+  pairKey: string;
+  userIds: string[];
+  roomId: string;
+}
+
+/** A cache of a room's state, kept current from the events Synapse pushes (and optimistically by our calls). */
+export interface ChatRoom {
+  roomId: string;
+  kind: 'dm' | 'group';
+  name?: string;
+  topic?: string;
+  joined: string[];
+  invited: string[];
+  lastActivityAt: Date;
+  lastMessage?: { eventId: string; sender: string; body: string; ts: Date };
+  /** Unread messages per directory user id, reset by a read receipt. */
+  unread: Map<string, number>;
+}
+
+export interface ChatModels {
+  txns: Model<ChatTxn>;
+  users: Model<ChatUser>;
+  dms: Model<ChatDm>;
+  rooms: Model<ChatRoom>;
+}
+
+const txnSchema = new Schema<ChatTxn>({
+  _id: { type: String, required: true },
+  at: { type: Date, required: true },
+});
+txnSchema.index({ at: 1 });
+
+const userSchema = new Schema<ChatUser>({
+  userId: { type: String, required: true },
+  mxid: { type: String, required: true },
+  displayName: { type: String, required: true },
+  avatarSource: String,
+  avatarMxc: String,
+});
+userSchema.index({ userId: 1 }, { unique: true });
+userSchema.index({ mxid: 1 }, { unique: true });
+
+const dmSchema = new Schema<ChatDm>({
+  pairKey: { type: String, required: true },
+  userIds: { type: [String], required: true },
+  roomId: { type: String, required: true },
+});
+// One DM room per pair: the invariant lives in the database.
+dmSchema.index({ pairKey: 1 }, { unique: true });
+
+const roomSchema = new Schema<ChatRoom>({
+  roomId: { type: String, required: true },
+  kind: { type: String, enum: ['dm', 'group'], required: true },
+  name: String,
+  topic: String,
+  joined: { type: [String], default: [] },
+  invited: { type: [String], default: [] },
+  lastActivityAt: { type: Date, required: true },
+  lastMessage: {
+    type: new Schema({ eventId: String, sender: String, body: String, ts: Date }, { _id: false }),
+    default: undefined,
+  },
+  unread: { type: Map, of: Number, default: {} },
+});
+roomSchema.index({ roomId: 1 }, { unique: true });
+roomSchema.index({ joined: 1 });
+
+function model<T>(connection: Connection, name: string, schema: Schema<T>): Model<T> {
+  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
+}
+
+export async function chatModels(connection: Connection): Promise<ChatModels> {
+  const models: ChatModels = {
+    txns: model(connection, 'ChatTxn', txnSchema),
+    users: model(connection, 'ChatUser', userSchema),
+    dms: model(connection, 'ChatDm', dmSchema),
+    rooms: model(connection, 'ChatRoom', roomSchema),
+  };
+  await Promise.all(Object.values(models).map((m: Model<unknown>) => m.init()));
+  return models;
+}

@@ -1,0 +1,525 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createClient, Direction, type MatrixClient } from 'matrix-js-sdk';
+import type { ChatMessageView, ChatRoomView } from '../../shared/schemas/chat.js';
+import { registerMatrixUser } from '../harness/matrixUsers.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { SocketPool, type ClientSocket } from '../harness/sockets.js';
+import { testStack } from '../harness/testStack.js';
+
+const EVENT_TIMEOUT_MS = 10_000;
+const UPLOAD_LIMIT = 4_096;
+
+interface ErrorBody {
+  error: { code: string };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after the timeout. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Collects every `chat.message` a socket receives. */
+function collect(socket: ClientSocket): ChatMessageView[] {
+  const seen: ChatMessageView[] = [];
+  socket.on('chat.message', (m) => seen.push(m));
+  return seen;
+}
+
+/** The next chat.message on a socket whose body matches. */
+function nextMessage(socket: ClientSocket, body: string): Promise<ChatMessageView> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message "${body}"`)), EVENT_TIMEOUT_MS);
+    const listener = (m: ChatMessageView): void => {
+      if (m.body !== body) return;
+      clearTimeout(timer);
+      socket.off('chat.message', listener);
+      resolve(m);
+    };
+    socket.on('chat.message', listener);
+  });
+}
+
+describe('chat over Matrix (real Synapse, appservice bridge)', function () {
+  this.timeout(60_000);
+  let fx: ServerFixture;
+  let sockets: SocketPool;
+  const matrixClients: MatrixClient[] = [];
+
+  before(async () => {
+    const stack = testStack();
+    const bridgeUrl = stack.config.matrix.mode === 'embedded' ? stack.config.matrix.bridgeUrl : '';
+    // Synapse pushes transactions to the bridge URL it was started with: this server must listen there.
+    fx = await startServer({
+      config: {
+        http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) },
+        chat: { maxUploadBytes: UPLOAD_LIMIT },
+      },
+    });
+    sockets = new SocketPool(fx.baseUrl);
+  });
+
+  after(async () => {
+    await fx.close();
+  });
+
+  afterEach(() => {
+    sockets.closeAll();
+    for (const c of matrixClients.splice(0)) c.stopClient();
+  });
+
+  async function user(firstName: string, lastName: string): Promise<TestUser> {
+    return fx.createUser({ firstName, lastName });
+  }
+
+  async function openDm(a: TestUser, b: TestUser): Promise<{ status: number; room: ChatRoomView }> {
+    const res = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: b.id } });
+    assert.ok(res.status === 201 || res.status === 200, JSON.stringify(res.body));
+    return { status: res.status, room: res.body as ChatRoomView };
+  }
+
+  async function send(u: TestUser, roomId: string, body: Record<string, unknown>): Promise<string> {
+    const res = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+      token: u.token,
+      body,
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return (res.body as { eventId: string }).eventId;
+  }
+
+  async function rooms(u: TestUser): Promise<ChatRoomView[]> {
+    const res = await fx.api('GET', '/api/chat/rooms', { token: u.token });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return (res.body as { items: ChatRoomView[] }).items;
+  }
+
+  /** A client-server call as one of the bridge's users, the way a Matrix admin would look. */
+  async function asMatrixUser<T>(mxid: string, path: string): Promise<{ status: number; body: T }> {
+    const { matrix } = testStack();
+    const url = new URL(`${matrix.homeserverUrl}/_matrix/client/v3${path}`);
+    url.searchParams.set('user_id', mxid);
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${matrix.asToken}` } });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
+  function mxidOf(u: TestUser): string {
+    return `@ucc_${u.extension}:${testStack().matrix.serverName}`;
+  }
+
+  it('opens a DM that delivers to the other socket, and reopening returns the same room', async () => {
+    const mario = await user('Mario', 'Rossi');
+    const giulia = await user('Giulia', 'Bianchi');
+    const giuliaSocket = await sockets.connect(giulia.token);
+
+    const first = await openDm(mario, giulia);
+    assert.equal(first.status, 201);
+    assert.equal(first.room.kind, 'dm');
+    assert.equal(first.room.name, `Giulia Bianchi (${giulia.extension})`);
+    const again = await openDm(mario, giulia);
+    assert.equal(again.status, 200);
+    assert.equal(again.room.roomId, first.room.roomId);
+    const fromOtherSide = await openDm(giulia, mario);
+    assert.equal(fromOtherSide.room.roomId, first.room.roomId);
+
+    const received = nextMessage(giuliaSocket, 'ciao **Giulia**, <b>vedi</b> `x`');
+    const eventId = await send(mario, first.room.roomId, { body: 'ciao **Giulia**, <b>vedi</b> `x`' });
+    const message = await received;
+    assert.equal(message.eventId, eventId);
+    assert.equal(message.roomId, first.room.roomId);
+    assert.equal(message.sender.mxid, mxidOf(mario));
+    assert.equal(message.sender.userId, mario.id);
+    assert.equal(message.sender.extension, mario.extension);
+    assert.equal(message.sender.displayName, `Mario Rossi (${mario.extension})`);
+    assert.equal(
+      message.formattedBody,
+      'ciao <strong>Giulia</strong>, &lt;b&gt;vedi&lt;/b&gt; <code>x</code>',
+    );
+
+    // m.direct account data marks it as a DM for Matrix clients too.
+    const direct = await asMatrixUser<Record<string, string[]>>(
+      mxidOf(giulia),
+      `/user/${encodeURIComponent(mxidOf(giulia))}/account_data/m.direct`,
+    );
+    assert.deepEqual(direct.body[mxidOf(mario)], [first.room.roomId]);
+
+    // A reply and an edit arrive with their relations.
+    const reply = nextMessage(giuliaSocket, 'risposta');
+    await send(mario, first.room.roomId, { body: 'risposta', replyTo: eventId });
+    assert.equal((await reply).replyTo, eventId);
+    const edited = nextMessage(giuliaSocket, 'corretto');
+    const res = await fx.api(
+      'PUT',
+      `/api/chat/rooms/${encodeURIComponent(first.room.roomId)}/messages/${encodeURIComponent(eventId)}`,
+      { token: mario.token, body: { body: 'corretto' } },
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal((await edited).edits, eventId);
+    // Someone else's message cannot be edited.
+    const notMine = await fx.api(
+      'PUT',
+      `/api/chat/rooms/${encodeURIComponent(first.room.roomId)}/messages/${encodeURIComponent(eventId)}`,
+      { token: giulia.token, body: { body: 'hack' } },
+    );
+    assert.equal(notMine.status, 403);
+
+    // History goes backwards, newest first, page by page.
+    const page1 = await fx.api(
+      'GET',
+      `/api/chat/rooms/${encodeURIComponent(first.room.roomId)}/messages?limit=2`,
+      { token: giulia.token },
+    );
+    assert.equal(page1.status, 200, JSON.stringify(page1.body));
+    const p1 = page1.body as { items: ChatMessageView[]; next?: string };
+    assert.deepEqual(
+      p1.items.map((m) => m.body),
+      ['corretto', 'risposta'],
+    );
+    assert.ok(p1.next);
+    const page2 = await fx.api(
+      'GET',
+      `/api/chat/rooms/${encodeURIComponent(first.room.roomId)}/messages?limit=2&from=${encodeURIComponent(p1.next)}`,
+      { token: giulia.token },
+    );
+    const p2 = page2.body as { items: ChatMessageView[] };
+    assert.equal(p2.items[0]?.body, 'ciao **Giulia**, <b>vedi</b> `x`');
+  });
+
+  it('runs a group of three with name and topic, fans out to all, and stops delivery on removal', async () => {
+    const [anna, bruno, carla] = [
+      await user('Anna', 'Neri'),
+      await user('Bruno', 'Verdi'),
+      await user('Carla', 'Gialli'),
+    ] as [TestUser, TestUser, TestUser];
+    const [sa, sb, sc] = [
+      await sockets.connect(anna.token),
+      await sockets.connect(bruno.token),
+      await sockets.connect(carla.token),
+    ] as [ClientSocket, ClientSocket, ClientSocket];
+
+    const tooFew = await fx.api('POST', '/api/chat/rooms', {
+      token: anna.token,
+      body: { name: 'Solo', memberIds: [bruno.id] },
+    });
+    assert.equal(tooFew.status, 400);
+
+    const created = await fx.api('POST', '/api/chat/rooms', {
+      token: anna.token,
+      body: { name: 'Progetto X', description: 'Il gruppo del progetto', memberIds: [bruno.id, carla.id] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const room = created.body as ChatRoomView;
+    assert.equal(room.kind, 'group');
+    assert.equal(room.name, 'Progetto X');
+    assert.equal(room.topic, 'Il gruppo del progetto');
+    assert.deepEqual(room.members.map((m) => m.userId).sort(), [anna.id, bruno.id, carla.id].sort());
+
+    // Matrix has the name and topic.
+    const name = await asMatrixUser<{ name: string }>(
+      mxidOf(bruno),
+      `/rooms/${encodeURIComponent(room.roomId)}/state/m.room.name/`,
+    );
+    assert.equal(name.body.name, 'Progetto X');
+    const topic = await asMatrixUser<{ topic: string }>(
+      mxidOf(bruno),
+      `/rooms/${encodeURIComponent(room.roomId)}/state/m.room.topic/`,
+    );
+    assert.equal(topic.body.topic, 'Il gruppo del progetto');
+
+    const all = [nextMessage(sa, 'a tutti'), nextMessage(sb, 'a tutti'), nextMessage(sc, 'a tutti')];
+    await send(bruno, room.roomId, { body: 'a tutti' });
+    for (const m of await Promise.all(all)) assert.equal(m.sender.userId, bruno.id);
+
+    const removed = await fx.api(
+      'DELETE',
+      `/api/chat/rooms/${encodeURIComponent(room.roomId)}/members/${carla.id}`,
+      { token: bruno.token },
+    );
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.deepEqual(
+      (removed.body as ChatRoomView).members.map((m) => m.userId).sort(),
+      [anna.id, bruno.id].sort(),
+    );
+    const carlaSeen = collect(sc);
+    const after = [nextMessage(sa, 'senza Carla'), nextMessage(sb, 'senza Carla')];
+    await send(anna, room.roomId, { body: 'senza Carla' });
+    await Promise.all(after);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(carlaSeen, []);
+    // Carla can no longer write there, nor see it in her list.
+    const refused = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(room.roomId)}/messages`, {
+      token: carla.token,
+      body: { body: 'ci sono?' },
+    });
+    assert.equal(refused.status, 404);
+    assert.equal((await rooms(carla)).length, 0);
+
+    // Rename through the API reaches Matrix.
+    const renamed = await fx.api('PATCH', `/api/chat/rooms/${encodeURIComponent(room.roomId)}`, {
+      token: bruno.token,
+      body: { name: 'Progetto Y' },
+    });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    const newName = await asMatrixUser<{ name: string }>(
+      mxidOf(anna),
+      `/rooms/${encodeURIComponent(room.roomId)}/state/m.room.name/`,
+    );
+    assert.equal(newName.body.name, 'Progetto Y');
+  });
+
+  it('interoperates with a plain Matrix client in both directions', async () => {
+    const { matrix } = testStack();
+    const elena = await user('Elena', 'Russo');
+    const socket = await sockets.connect(elena.token);
+    const plain = await registerMatrixUser(matrix, `element_${randomUUID().slice(0, 8)}`, 'correct horse');
+    const client = createClient({
+      baseUrl: matrix.homeserverUrl,
+      userId: plain.userId,
+      accessToken: plain.accessToken,
+    });
+    matrixClients.push(client);
+    await client.setDisplayName('Ospite Element');
+
+    // The bridge's user must exist before an Element user can invite it: any API use provisions it.
+    assert.equal((await rooms(elena)).length, 0);
+    const { room_id: roomId } = await client.createRoom({ name: 'Da Element', invite: [mxidOf(elena)] });
+    // The bridge accepts the invitation on Elena's behalf; the room shows up in her list.
+    await waitFor('the room in Elena’s list', async () =>
+      (await rooms(elena)).find((r) => r.roomId === roomId),
+    );
+
+    const inbound = nextMessage(socket, 'ciao da Element');
+    await client.sendTextMessage(roomId, 'ciao da Element');
+    const message = await inbound;
+    assert.equal(message.sender.mxid, plain.userId);
+    assert.equal(message.sender.userId, undefined);
+    assert.equal(message.sender.displayName, 'Ospite Element');
+
+    await send(elena, roomId, { body: 'ciao da UCC' });
+    const page = await client.createMessagesRequest(roomId, null, 10, Direction.Backward);
+    const texts = page.chunk.filter((e) => e.type === 'm.room.message');
+    assert.equal((texts[0]?.content as { body?: string }).body, 'ciao da UCC');
+    assert.equal(texts[0]?.sender, mxidOf(elena));
+  });
+
+  it('verifies the hs_token and handles each transaction once, even when replayed', async () => {
+    const { matrix } = testStack();
+    const url = (txn: string): string => `${fx.baseUrl}/_matrix/app/v1/transactions/${txn}`;
+    const put = (txn: string, token: string, body: unknown): Promise<Response> =>
+      fetch(url(txn), {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    const bad = await put('x1', 'not-the-token', { events: [] });
+    assert.equal(bad.status, 403);
+    assert.equal(((await bad.json()) as { errcode: string }).errcode, 'M_FORBIDDEN');
+    const none = await fetch(url('x2'), { method: 'PUT', body: '{}' });
+    assert.equal(none.status, 401);
+
+    const luca = await user('Luca', 'Colombo');
+    const sara = await user('Sara', 'Fontana');
+    const { room } = await openDm(luca, sara);
+    const saraSocket = await sockets.connect(sara.token);
+    const seen = collect(saraSocket);
+    const event = {
+      type: 'm.room.message',
+      room_id: room.roomId,
+      sender: mxidOf(luca),
+      event_id: `$synthetic-${randomUUID()}`,
+      origin_server_ts: Date.now(),
+      content: { msgtype: 'm.text', body: 'una volta sola' },
+    };
+    const txnId = `test-${randomUUID()}`;
+    const first = await put(txnId, matrix.hsToken, { events: [event] });
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), {});
+    const replay = await put(txnId, matrix.hsToken, { events: [event] });
+    assert.equal(replay.status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(seen.filter((m) => m.body === 'una volta sola').length, 1);
+
+    // The user query and the ping.
+    const known = await fetch(`${fx.baseUrl}/_matrix/app/v1/users/${encodeURIComponent(mxidOf(luca))}`, {
+      headers: { Authorization: `Bearer ${matrix.hsToken}` },
+    });
+    assert.equal(known.status, 200);
+    const unknown = await fetch(
+      `${fx.baseUrl}/_matrix/app/v1/users/${encodeURIComponent(`@ucc_99999:${matrix.serverName}`)}`,
+      { headers: { Authorization: `Bearer ${matrix.hsToken}` } },
+    );
+    assert.equal(unknown.status, 404);
+    const ping = await fetch(`${fx.baseUrl}/_matrix/app/v1/ping`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${matrix.hsToken}`, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(ping.status, 200);
+  });
+
+  it('propagates a rename to Matrix and makes a disabled colleague leave every room', async () => {
+    const admin = await fx.createUser({ firstName: 'Ada', lastName: 'Admin', role: 'admin' });
+    const paolo = await user('Paolo', 'Greco');
+    const rita = await user('Rita', 'Marino');
+    const { room } = await openDm(paolo, rita);
+
+    const renamed = await fx.api('PATCH', `/api/directory/users/${paolo.id}`, {
+      token: admin.token,
+      body: { firstName: 'Paolino' },
+    });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    await waitFor('the new Matrix display name', async () => {
+      const profile = await asMatrixUser<{ displayname?: string }>(
+        mxidOf(paolo),
+        `/profile/${encodeURIComponent(mxidOf(paolo))}`,
+      );
+      return profile.body.displayname === `Paolino Greco (${paolo.extension})` ? true : undefined;
+    });
+
+    const disabled = await fx.api('PATCH', `/api/directory/users/${paolo.id}`, {
+      token: admin.token,
+      body: { disabled: true },
+    });
+    assert.equal(disabled.status, 200);
+    await waitFor('Paolo out of the room', async () => {
+      const members = await asMatrixUser<{ joined: Record<string, unknown> }>(
+        mxidOf(rita),
+        `/rooms/${encodeURIComponent(room.roomId)}/joined_members`,
+      );
+      return mxidOf(paolo) in members.body.joined ? undefined : true;
+    });
+    const profile = await asMatrixUser<{ displayname?: string }>(
+      mxidOf(rita),
+      `/profile/${encodeURIComponent(mxidOf(paolo))}`,
+    );
+    assert.match(profile.body.displayname ?? '', /disattivato/);
+
+    // Re-enabling restores the name; reopening the DM brings Paolo back into the same room.
+    await fx.api('PATCH', `/api/directory/users/${paolo.id}`, {
+      token: admin.token,
+      body: { disabled: false },
+    });
+    await waitFor('the restored display name', async () => {
+      const p = await asMatrixUser<{ displayname?: string }>(
+        mxidOf(rita),
+        `/profile/${encodeURIComponent(mxidOf(paolo))}`,
+      );
+      return p.body.displayname === `Paolino Greco (${paolo.extension})` ? true : undefined;
+    });
+    const reopened = await openDm(rita, paolo);
+    assert.equal(reopened.room.roomId, room.roomId);
+  });
+
+  it('counts unread messages, puts unread rooms on top, and resets them with a read receipt', async () => {
+    const ugo = await user('Ugo', 'Conti');
+    const vera = await user('Vera', 'Costa');
+    const zoe = await user('Zoe', 'Lombardi');
+    const veraSocket = await sockets.connect(vera.token);
+    const quiet = await openDm(vera, zoe);
+    const busy = await openDm(ugo, vera);
+
+    const both = [nextMessage(veraSocket, 'uno'), nextMessage(veraSocket, 'due')];
+    await send(ugo, busy.room.roomId, { body: 'uno' });
+    const last = await send(ugo, busy.room.roomId, { body: 'due' });
+    await Promise.all(both);
+    // Vera's own message in the quiet room is newer but not unread for her.
+    const own = nextMessage(veraSocket, 'mio');
+    await send(vera, quiet.room.roomId, { body: 'mio' });
+    await own;
+
+    const list = await rooms(vera);
+    assert.equal(list[0]?.roomId, busy.room.roomId);
+    assert.equal(list[0]?.unread, 2);
+    assert.equal(list[0]?.lastMessage?.body, 'due');
+    assert.equal(list[1]?.roomId, quiet.room.roomId);
+    assert.equal(list[1]?.unread, 0);
+
+    const read = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(busy.room.roomId)}/read`, {
+      token: vera.token,
+      body: { eventId: last },
+    });
+    assert.equal(read.status, 204, JSON.stringify(read.body));
+    const after = await rooms(vera);
+    assert.equal(after.find((r) => r.roomId === busy.room.roomId)?.unread, 0);
+    // Without unread rooms, the most recent activity comes first.
+    assert.equal(after[0]?.roomId, quiet.room.roomId);
+    // Matrix has the receipt.
+    const receipts = await asMatrixUser<{ content?: unknown }>(
+      mxidOf(vera),
+      `/rooms/${encodeURIComponent(busy.room.roomId)}/messages?dir=b&limit=1`,
+    );
+    assert.equal(receipts.status, 200);
+  });
+
+  it('sends files through the media repository and refuses one over the limit', async () => {
+    const ivo = await user('Ivo', 'Galli');
+    const lia = await user('Lia', 'Serra');
+    const { room } = await openDm(ivo, lia);
+    const liaSocket = await sockets.connect(lia.token);
+    const path = `/api/chat/rooms/${encodeURIComponent(room.roomId)}/files?name=nota.bin`;
+
+    const arrived = nextMessage(liaSocket, 'nota.bin');
+    const ok = await fx.api('POST', path, {
+      token: ivo.token,
+      body: 'x'.repeat(100),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    const message = await arrived;
+    assert.equal(message.msgtype, 'm.file');
+    assert.match(message.file?.url ?? '', /^mxc:\/\//);
+    assert.equal(message.file?.size, 100);
+
+    const tooBig = await fx.api('POST', path, {
+      token: ivo.token,
+      body: 'x'.repeat(UPLOAD_LIMIT + 1),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(tooBig.status, 413);
+    assert.equal((tooBig.body as ErrorBody).error.code, 'FILE_TOO_LARGE');
+  });
+
+  it('validates input and hides rooms the caller is not in', async () => {
+    const a = await user('Aldo', 'Moretti');
+    const bad = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: 'nope' } });
+    assert.equal(bad.status, 400);
+    const self = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: a.id } });
+    assert.equal(self.status, 400);
+    const other = await fx.api('GET', `/api/chat/rooms/${encodeURIComponent('!nope:ucc.localhost')}`, {
+      token: a.token,
+    });
+    assert.equal(other.status, 404);
+    const anonymous = await fx.api('GET', '/api/chat/rooms');
+    assert.equal(anonymous.status, 401);
+  });
+});
+
+describe('chat with the homeserver down', () => {
+  // The suite's Synapse is shared and must stay up, so "down" is a server pointed at a dead homeserver URL.
+  // This covers the 503 path; recovery after a real Synapse restart is not exercised here.
+  let fx: ServerFixture;
+
+  beforeEach(async () => {
+    fx = await startServer({ matrix: { ...testStack().matrix, homeserverUrl: 'http://127.0.0.1:1' } });
+  });
+
+  afterEach(async () => {
+    await fx.close();
+  });
+
+  it('answers 503 CHAT_UNAVAILABLE instead of pretending', async () => {
+    const a = await fx.createUser({ firstName: 'Nadia', lastName: 'Ferri' });
+    const b = await fx.createUser({ firstName: 'Oscar', lastName: 'Gatti' });
+    const res = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: b.id } });
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.equal((res.body as ErrorBody).error.code, 'CHAT_UNAVAILABLE');
+    const list = await fx.api('GET', '/api/chat/rooms', { token: a.token });
+    assert.equal(list.status, 503);
+  });
+});
