@@ -22,6 +22,11 @@ export default tseslint.config(
     },
   },
   {
+    // The browser client: DOM globals; projectService finds client/tsconfig.json (lib DOM) for these files.
+    files: ['client/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { ...globals.node } },
   },

@@ -21,6 +21,9 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
       '--disable-sync',
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
+      // Remote <audio> plays without a click; getDisplayMedia picks the (fake) screen without a picker.
+      '--autoplay-policy=no-user-gesture-required',
+      '--auto-select-desktop-capture-source=Entire screen',
     ],
   });
   return {

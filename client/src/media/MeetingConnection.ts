@@ -1,0 +1,258 @@
+import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
+import type { ErrorBody, ErrorCode } from '../../../shared/errors.js';
+import type {
+  Ack,
+  ClientToServerEvents,
+  JoinedInfo,
+  ParticipantView,
+  RemovalReason,
+  RequestResponses,
+  ServerToClientEvents,
+} from '../../../shared/protocol.js';
+import type { clientRequestSchema, ClientRequestType } from '../../../shared/schemas/requests.js';
+import { Emitter } from './Emitter.js';
+
+export type MeetingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A request as the client writes it (defaults such as `lock: false` may be left out). */
+export type RequestPayload = z.input<typeof clientRequestSchema>;
+export type RequestOf<T extends ClientRequestType> = Extract<RequestPayload, { type: T }>;
+
+/** An error answer of the server, with its stable code. */
+export class RequestError extends Error {
+  readonly code: ErrorCode | 'TIMEOUT' | 'DISCONNECTED';
+  readonly details: ErrorBody['details'];
+
+  constructor(code: RequestError['code'], message: string, details?: ErrorBody['details']) {
+    super(message);
+    this.name = 'RequestError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export type ConnectionState =
+  'connecting' | 'connected' | 'waiting' | 'joined' | 'reconnecting' | 'left' | 'closed';
+
+export interface MeetingConnectionEvents extends Record<string, unknown[]> {
+  state: [ConnectionState];
+  /** In the meeting: first admission, and again after each rejoin that followed a dropped socket. */
+  joined: [JoinedInfo, { rejoin: boolean }];
+  participantJoined: [ParticipantView];
+  participantLeft: [string];
+  /** Out of the meeting for good: removed, ended, replaced by another tab, or refused while waiting. */
+  removed: [RemovalReason | 'rejected' | 'rejoinFailed'];
+  error: [unknown];
+}
+
+export interface MeetingConnectionOptions {
+  /** The server's origin; the page's own origin when left out. */
+  url?: string;
+  /** An access token or a guest token; a function is asked again at each (re)connection. */
+  token: string | (() => string | Promise<string>);
+  /** How long one request may take. */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The signaling connection of one meeting: a socket.io client authenticated with a token, typed requests, and
+ * the join with its waiting room. When the socket drops and comes back, it rejoins with the rejoin token and emits
+ * `joined` with `rejoin: true` (the server closed this participant's media meanwhile: the media layer rebuilds).
+ */
+export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
+  readonly socket: MeetingSocket;
+  readonly #timeoutMs: number;
+  #state: ConnectionState = 'connecting';
+  #meetingId: string | undefined;
+  #guestCode: string | undefined;
+  #joined: JoinedInfo | undefined;
+  #participants = new Map<string, ParticipantView>();
+
+  private constructor(socket: MeetingSocket, timeoutMs: number) {
+    super();
+    this.socket = socket;
+    this.#timeoutMs = timeoutMs;
+    socket.on('connect', () => void this.#onConnect());
+    socket.on('disconnect', (reason) => {
+      // The server closed us (removed, shutdown) or we closed: socket.io will not reconnect.
+      if (reason === 'io server disconnect' || reason === 'io client disconnect') {
+        if (this.#state !== 'left') this.#setState('closed');
+      } else {
+        this.#setState('reconnecting');
+      }
+    });
+    socket.on('meeting.admitted', (info) => this.#admitted(info, false));
+    socket.on('meeting.rejected', () => {
+      this.#out();
+      this.emit('removed', 'rejected');
+    });
+    socket.on('meeting.removed', ({ reason }) => {
+      this.#out();
+      this.emit('removed', reason);
+    });
+    socket.on('meeting.participantJoined', (p) => {
+      this.#participants.set(p.participantId, p);
+      this.emit('participantJoined', p);
+    });
+    socket.on('meeting.participantLeft', ({ participantId }) => {
+      this.#participants.delete(participantId);
+      this.emit('participantLeft', participantId);
+    });
+  }
+
+  /** Connects and authenticates; rejects when the server refuses the token. */
+  static async connect(options: MeetingConnectionOptions): Promise<MeetingConnection> {
+    const { token } = options;
+    const socket: MeetingSocket = io(options.url ?? '', {
+      transports: ['websocket'],
+      autoConnect: false,
+      auth: (cb) => {
+        void Promise.resolve(typeof token === 'function' ? token() : token).then((t) => cb({ token: t }));
+      },
+    });
+    const connection = new MeetingConnection(socket, options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        socket.off('connect', onConnect);
+        socket.disconnect();
+        reject(err);
+      };
+      const onConnect = (): void => {
+        socket.off('connect_error', onError);
+        resolve();
+      };
+      socket.once('connect', onConnect);
+      socket.once('connect_error', onError);
+      socket.connect();
+    });
+    return connection;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** This participant, once in the meeting. */
+  get self(): JoinedInfo | undefined {
+    return this.#joined;
+  }
+
+  /** Everybody else in the meeting, as last told by the server. */
+  get participants(): ParticipantView[] {
+    return [...this.#participants.values()];
+  }
+
+  /** Sends one request; resolves with its data or rejects with a RequestError. */
+  async request<T extends ClientRequestType>(payload: RequestOf<T>): Promise<RequestResponses[T]> {
+    if (!this.socket.connected) throw new RequestError('DISCONNECTED', 'Not connected to the server');
+    let ack: Ack<RequestResponses[T]>;
+    try {
+      ack = (await this.socket.timeout(this.#timeoutMs).emitWithAck('request', payload)) as Ack<
+        RequestResponses[T]
+      >;
+    } catch {
+      throw new RequestError('TIMEOUT', `No answer to ${payload.type} within ${this.#timeoutMs} ms`);
+    }
+    if (!ack.ok) throw new RequestError(ack.error.code, ack.error.message, ack.error.details);
+    return ack.data;
+  }
+
+  /**
+   * Joins the meeting. Resolves once admitted: at once, or when the organizer arrives (state `waiting` meanwhile).
+   * Rejects when refused, or when the wait ends without admission.
+   */
+  async join(meetingId: string, options: { guestCode?: string } = {}): Promise<JoinedInfo> {
+    this.#meetingId = meetingId;
+    this.#guestCode = options.guestCode;
+    const admitted = new Promise<JoinedInfo>((resolve, reject) => {
+      const offJoined = this.once('joined', (info) => {
+        offRemoved();
+        resolve(info);
+      });
+      const offRemoved = this.once('removed', (reason) => {
+        offJoined();
+        reject(new RequestError('FORBIDDEN', `Not admitted: ${reason}`));
+      });
+    });
+    try {
+      const outcome = await this.request({ type: 'meeting.join', meetingId, ...this.#guestCodeField() });
+      if (outcome.state === 'joined') this.#admitted(outcome, false);
+      else this.#setState('waiting');
+    } catch (err) {
+      // Nobody will settle `admitted` now: detach it so its rejection is not reported as unhandled.
+      admitted.catch(() => undefined);
+      this.#out();
+      throw err;
+    }
+    return admitted;
+  }
+
+  async leave(): Promise<void> {
+    if (this.#state === 'joined' || this.#state === 'waiting') {
+      await this.request({ type: 'meeting.leave' }).catch(() => undefined);
+    }
+    this.#out();
+  }
+
+  close(): void {
+    this.socket.disconnect();
+    this.#joined = undefined;
+    this.#setState('closed');
+    this.removeAllListeners();
+  }
+
+  #guestCodeField(): { guestCode?: string } {
+    return this.#guestCode === undefined ? {} : { guestCode: this.#guestCode };
+  }
+
+  #admitted(info: JoinedInfo, rejoin: boolean): void {
+    this.#joined = info;
+    this.#participants = new Map(
+      info.participants
+        .filter((p) => p.participantId !== info.participantId)
+        .map((p) => [p.participantId, p]),
+    );
+    this.#setState('joined');
+    this.emit('joined', info, { rejoin });
+  }
+
+  /** A socket that came back after a drop joins again: with the rejoin token, as the same participant. */
+  async #onConnect(): Promise<void> {
+    const meetingId = this.#meetingId;
+    if (!meetingId) {
+      this.#setState('connected');
+      return;
+    }
+    const previous = this.#joined;
+    try {
+      const outcome = await this.request({
+        type: 'meeting.join',
+        meetingId,
+        ...(previous ? { rejoinToken: previous.rejoinToken } : {}),
+        ...this.#guestCodeField(),
+      });
+      if (outcome.state === 'joined') this.#admitted(outcome, previous !== undefined);
+      else this.#setState('waiting');
+    } catch (err) {
+      this.#out();
+      this.emit('error', err);
+      this.emit('removed', 'rejoinFailed');
+    }
+  }
+
+  /** Out of the meeting for good: a reconnection does not join again. */
+  #out(): void {
+    this.#joined = undefined;
+    this.#meetingId = undefined;
+    this.#setState('left');
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,38 @@
+// Bundles the browser client (client/src) with esbuild into client/dist, which the server serves at the root:
+// client/dist/<page>.html and client/dist/assets/<page>.js (+ .css, source maps).
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = path.join(root, 'client', 'src');
+const dist = path.join(root, 'client', 'dist');
+const pages = ['media-test'];
+
+const started = performance.now();
+await rm(dist, { recursive: true, force: true });
+await mkdir(path.join(dist, 'assets'), { recursive: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: pages.flatMap((page) => [
+    { in: path.join(src, page, 'main.ts'), out: page },
+    { in: path.join(src, page, `${page}.css`), out: page },
+  ]),
+  outdir: path.join(dist, 'assets'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  sourcemap: true,
+  tsconfig: path.join(root, 'client', 'tsconfig.json'),
+  define: { 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'warning',
+});
+await Promise.all(
+  pages.map((page) => copyFile(path.join(src, page, `${page}.html`), path.join(dist, `${page}.html`))),
+);
+
+process.stderr.write(`client built into client/dist in ${Math.round(performance.now() - started)} ms\n`);
