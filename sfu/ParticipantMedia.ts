@@ -20,6 +20,7 @@ export interface ConsumerOptions {
   /** The producing participant, from the producer's appData. */
   producerOwner: string;
   source: MediaSource;
+  producerPaused: boolean;
 }
 
 export interface ParticipantMediaEvents {
@@ -185,6 +186,7 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
       rtpParameters: consumer.rtpParameters,
       producerOwner: appData.participantId ?? '',
       source: appData.source ?? (producer.kind === 'audio' ? 'mic' : 'camera'),
+      producerPaused: consumer.producerPaused,
     };
   }
 

@@ -62,6 +62,8 @@ export interface ConsumerInfo {
   source: MediaSource;
   /** Consumers start paused; send `media.resumeConsumer` once the track is attached. */
   paused: true;
+  /** The producer is paused right now (e.g. that person is muted). */
+  producerPaused: boolean;
 }
 
 /** The ack data of each request type. */
@@ -123,6 +125,8 @@ export interface ServerToClientEvents {
   /** The organizer muted this participant's microphone; with `locked`, unmuting is refused until unlocked. */
   'media.mutedByOrganizer': (payload: { locked: boolean }) => void;
   'media.cameraStoppedByOrganizer': (payload: Record<string, never>) => void;
+  /** The organizer unlocked this participant's microphone: they may unmute again. */
+  'media.micUnlocked': (payload: Record<string, never>) => void;
   /** This participant's router was lost (a worker died): close the transports and run the media flow again. */
   'media.restart': (payload: { reason: string }) => void;
   'meeting.invited': (payload: { meetingId: string }) => void;

@@ -24,6 +24,7 @@ export interface MediaRoomsEvents {
   activeSpeaker: [meetingId: string, participantId: string];
   mutedByOrganizer: [participantId: string, locked: boolean];
   cameraStopped: [participantId: string];
+  micUnlocked: [participantId: string];
   restart: [participantId: string, reason: string];
 }
 
@@ -168,6 +169,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   async unlock(meetingId: string, participantId: string): Promise<void> {
     const seat = await this.#existingSeat(meetingId, participantId);
     seat.micLocked = false;
+    this.emit('micUnlocked', participantId);
   }
 
   async stopCamera(meetingId: string, participantId: string): Promise<number> {
@@ -283,6 +285,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
         participantId: consumer.producerOwner,
         source: consumer.source,
         paused: true,
+        producerPaused: consumer.producerPaused,
       };
     } catch (err) {
       // One failed consumer must not break the others (e.g. the producer closed meanwhile).

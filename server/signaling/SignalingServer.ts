@@ -288,6 +288,7 @@ export class SignalingServer {
       toParticipant(pid)?.emit('media.mutedByOrganizer', { locked }),
     );
     media.on('cameraStopped', (pid) => toParticipant(pid)?.emit('media.cameraStoppedByOrganizer', {}));
+    media.on('micUnlocked', (pid) => toParticipant(pid)?.emit('media.micUnlocked', {}));
     media.on('restart', (pid, reason) => toParticipant(pid)?.emit('media.restart', { reason }));
     // Whoever is out of the meeting loses their media; the last one out closes the meeting's routers.
     gate.on('participantLeft', (meetingId, participantId) => logged(media.leave(meetingId, participantId)));

@@ -222,8 +222,37 @@ describe('media in Chromium: an organizer and a guest', function () {
     assert.equal(audioLater, audioAtMute, 'no audio packets while muted');
     assert.ok(framesLater > framesAtMute, 'the video keeps flowing');
 
-    // Locked: the guest cannot unmute itself.
+    // Locked: the guest cannot unmute itself, until the organizer unlocks the mic.
     assert.equal(await guest.evaluate(() => window.ucc?.unmuteMic()), 'FORBIDDEN');
+    await org.evaluate((id) => window.ucc?.unlockParticipant(id), guestId);
+    await poll('micUnlocked at the guest', async () => {
+      const events = await guest.evaluate(() => window.ucc?.events() ?? []);
+      return events.some((e) => e.type === 'micUnlocked') ? true : undefined;
+    });
+    assert.equal(await guest.evaluate(() => window.ucc?.unmuteMic()), undefined);
+    await poll('audio to flow again', async () => ((await micPackets()) > audioLater ? true : undefined));
+  });
+
+  it('picks the simulcast layer from the size of the tile that shows it', async () => {
+    const { org, guest, orgId } = await call();
+    await poll('3 encoded simulcast streams', async () => {
+      const e = await org.evaluate(() => window.ucc?.producerEncodings('camera'));
+      return e && e.outbound.filter((o) => o.framesEncoded > 0).length === 3 ? e : undefined;
+    });
+    const { video } = await receiving(guest, orgId);
+    const layerAt = async (heightPx: number, expected: number): Promise<void> => {
+      await guest.evaluate(([id, h]) => window.ucc?.followDisplay(id, h), [
+        video.consumerId,
+        heightPx,
+      ] as const);
+      await poll(`spatial layer ${expected} for a ${heightPx} px tile`, async () => {
+        const s = (await stats(guest)).find((c) => c.consumerId === video.consumerId);
+        return s?.spatialLayer === expected ? true : undefined;
+      });
+    };
+    await layerAt(120, 0);
+    await layerAt(700, 2);
+    await layerAt(300, 1);
   });
 
   it('simulcast: the camera sends 3 encodings, and preferred layers switch the layer the guest receives', async () => {

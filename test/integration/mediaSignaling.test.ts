@@ -139,6 +139,7 @@ describe('media signaling (socket.io → mediasoup)', () => {
   it('lets the organizer mute a participant, locked, and stop their camera', async () => {
     const org = await join(organizer.token);
     const anna = await guest();
+    const caps = ok(await request(org.socket, { type: 'media.getRouterRtpCapabilities' })).rtpCapabilities;
     const send = ok(await request(anna.socket, { type: 'media.createTransport', direction: 'send' }));
     const mic = ok(
       await request(anna.socket, {
@@ -179,7 +180,15 @@ describe('media signaling (socket.io → mediasoup)', () => {
       code(await request(anna.socket, { type: 'media.resumeProducer', producerId: mic })),
       'FORBIDDEN',
     );
+    // Someone arriving now learns at once that Anna's mic is paused.
+    const late = await guest();
+    ok(await request(late.socket, { type: 'media.createTransport', direction: 'recv' }));
+    const seen = ok(await request(late.socket, { type: 'media.ready', rtpCapabilities: caps }));
+    assert.equal(seen.consumers.find((c) => c.producerId === mic)?.producerPaused, true);
+
+    const unlocked = nextEvent(anna.socket, 'media.micUnlocked');
     ok(await request(org.socket, { type: 'media.unlockParticipant', participantId: anna.participantId }));
+    await unlocked;
     ok(await request(anna.socket, { type: 'media.resumeProducer', producerId: mic }));
 
     const stopped = nextEvent(anna.socket, 'media.cameraStoppedByOrganizer');

@@ -75,6 +75,9 @@ function render(): void {
   statusEl.textContent = lines.join('\n');
 }
 
+/** Consumers whose layer follows their element, with the function that stops it. */
+const followed = new Map<string, () => void>();
+
 function tile(track: MediaStreamTrack, caption: string, id: string, muted: boolean): HTMLElement {
   const figure = document.createElement('figure');
   figure.id = id;
@@ -233,6 +236,14 @@ window.ucc = {
   },
   setPreferredLayers: (consumerId, spatialLayer, temporalLayer) =>
     requireSession().setPreferredLayers(consumerId, spatialLayer, temporalLayer),
+  followDisplay: (consumerId, heightPx) => {
+    const video = document.querySelector<HTMLVideoElement>(`#c-${consumerId} video`);
+    if (!video) throw new Error(`no video for consumer ${consumerId}`);
+    video.style.height = `${heightPx}px`;
+    video.style.width = 'auto';
+    if (!followed.has(consumerId))
+      followed.set(consumerId, requireSession().followDisplay(consumerId, video));
+  },
   muteMic: () => requireSession().muteMic(),
   unmuteMic: async () => {
     try {
@@ -245,6 +256,9 @@ window.ucc = {
   },
   muteParticipant: async (participantId, lock) =>
     (await requireConnection().request({ type: 'media.muteParticipant', participantId, lock })).muted,
+  unlockParticipant: async (participantId) => {
+    await requireConnection().request({ type: 'media.unlockParticipant', participantId });
+  },
   dropConnection: () => requireConnection().socket.io.engine.close(),
   leave: async () => {
     session?.close();
@@ -296,6 +310,7 @@ async function main(): Promise<void> {
   });
   media.on('localTrackRemoved', (l) => document.getElementById(`l-${l.source}`)?.remove());
   media.on('mutedByOrganizer', ({ locked }) => events.push({ type: 'mutedByOrganizer', locked }));
+  media.on('micUnlocked', () => events.push({ type: 'micUnlocked' }));
   media.on('cameraStoppedByOrganizer', () => events.push({ type: 'cameraStoppedByOrganizer' }));
   media.on('restarting', (reason) => events.push({ type: 'restarting', reason }));
   media.on('iceRestarted', (direction) => events.push({ type: 'iceRestarted', direction }));

@@ -60,6 +60,7 @@ export interface TransportView {
 /** An event the page received from the server or the media layer, in order. */
 export type PageEvent =
   | { type: 'mutedByOrganizer'; locked: boolean }
+  | { type: 'micUnlocked' }
   | { type: 'cameraStoppedByOrganizer' }
   | { type: 'layersChanged'; consumerId: string; spatialLayer: number | null; temporalLayer: number | null }
   | { type: 'remotePaused'; consumerId: string; paused: boolean }
@@ -82,11 +83,15 @@ export interface UccTestApi {
   startScreenShare(mode?: 'display' | 'canvas'): Promise<{ producerId: string | undefined }>;
   stopScreenShare(): Promise<void>;
   setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void>;
+  /** Shows a remote video `heightPx` tall and lets the media layer pick its simulcast layer from that size. */
+  followDisplay(consumerId: string, heightPx: number): void;
   muteMic(): Promise<void>;
   /** Resolves with the error code when the server refuses (e.g. FORBIDDEN while locked). */
   unmuteMic(): Promise<string | undefined>;
   /** Organizer only. */
   muteParticipant(participantId: string, lock: boolean): Promise<number>;
+  /** Organizer only. */
+  unlockParticipant(participantId: string): Promise<void>;
   /** Drops the socket's underlying connection, as a network blip would; socket.io reconnects by itself. */
   dropConnection(): void;
   leave(): Promise<void>;

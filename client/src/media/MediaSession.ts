@@ -51,6 +51,8 @@ export interface MediaSessionEvents extends Record<string, unknown[]> {
   localTrackRemoved: [LocalTrack];
   micState: [MicState];
   mutedByOrganizer: [{ locked: boolean }];
+  /** The organizer unlocked the mic: unmuting is allowed again. */
+  micUnlocked: [];
   cameraStoppedByOrganizer: [];
   activeSpeaker: [string];
   transportState: [Direction, types.ConnectionState];
@@ -274,6 +276,29 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     this.#setMic({ muted: false, locked: false });
   }
 
+  /**
+   * Keeps a remote video's simulcast layer matched to how it is shown: the layer whose height fits the element
+   * (180p, 360p, 720p), and the lowest one while the tab is hidden. Returns a function that stops following.
+   */
+  followDisplay(consumerId: string, element: HTMLElement): () => void {
+    let last: number | undefined;
+    const apply = (): void => {
+      const height = element.getBoundingClientRect().height * (window.devicePixelRatio || 1);
+      const layer = document.hidden ? 0 : layerForHeight(height);
+      if (layer === last) return;
+      last = layer;
+      this.setPreferredLayers(consumerId, layer).catch((err: unknown) => this.#report(err));
+    };
+    const resize = new ResizeObserver(apply);
+    resize.observe(element);
+    document.addEventListener('visibilitychange', apply);
+    apply();
+    return () => {
+      resize.disconnect();
+      document.removeEventListener('visibilitychange', apply);
+    };
+  }
+
   /** Asks the server for a simulcast layer of a remote video (e.g. a low one for a small tile). */
   async setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
     await this.#conn.request({
@@ -347,6 +372,10 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
       if (local) local.paused = true;
       this.#setMic({ muted: true, locked });
       this.emit('mutedByOrganizer', { locked });
+    });
+    on('media.micUnlocked', () => {
+      this.#setMic({ muted: this.#mic.muted, locked: false });
+      this.emit('micUnlocked');
     });
     on('media.cameraStoppedByOrganizer', () => {
       const local = this.#locals.get('camera');
@@ -471,7 +500,7 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
       source: info.source,
       kind: info.kind,
       track: consumer.track,
-      producerPaused: false,
+      producerPaused: info.producerPaused,
       layers: undefined,
       consumer,
     };
@@ -646,4 +675,11 @@ function publicRemote(r: Remote): RemoteTrack {
 
 function publicLocal(l: Local): LocalTrack {
   return { source: l.source, track: l.track, producerId: l.producerId, paused: l.paused };
+}
+
+/** The simulcast layer (0: 180p, 1: 360p, 2: 720p) whose height covers a tile of `height` device pixels. */
+export function layerForHeight(height: number): number {
+  if (height <= 200) return 0;
+  if (height <= 400) return 1;
+  return 2;
 }
