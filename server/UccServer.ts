@@ -6,6 +6,7 @@ import { chatRouter } from './chat/chatRouter.js';
 import { ChatService } from './chat/ChatService.js';
 import { checkHomeserver } from './chat/homeserverHealth.js';
 import { MatrixBridge } from './chat/MatrixBridge.js';
+import { MeetingChat } from './chat/MeetingChat.js';
 import type { Config } from './config.js';
 import type { Database } from './db/Database.js';
 import { createApp } from './http/createApp.js';
@@ -164,6 +165,14 @@ export class UccServer {
         read: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.read', payload),
       },
     });
+    const meetingChat = new MeetingChat({
+      bridge,
+      models: chatDb,
+      users,
+      meetings: meetingModelOfDb,
+      logger: chatLogger,
+      notify: (meetingId, message) => chatSockets.signaling?.emitToMeeting(meetingId, message),
+    });
     const app = createApp({
       logger,
       metrics: createMetrics(pool),
@@ -187,6 +196,8 @@ export class UccServer {
       authenticate: (token) => resolveAuth(token, { tokens, users }),
       gate,
       media,
+      chat,
+      meetingChat,
     });
     chatSockets.signaling = signaling;
     notifier = (userIds, event, meetingId) => {

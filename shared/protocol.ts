@@ -1,5 +1,5 @@
 import type { ErrorBody } from './errors.js';
-import type { ChatMessageView, ChatTypingView } from './schemas/chat.js';
+import type { ChatMessageView, ChatTypingView, MeetingChatMessageView } from './schemas/chat.js';
 import type { ClientRequestType } from './schemas/requests.js';
 
 /** Every socket request is answered through an ack of this shape. */
@@ -18,6 +18,7 @@ export interface ParticipantView {
   displayName: string;
   kind: 'user' | 'guest';
   isOrganizer: boolean;
+  handRaised: boolean;
 }
 
 /** Admitted into the live session. */
@@ -73,12 +74,14 @@ export interface RequestResponses {
   'meeting.leave': { left: boolean };
   'meeting.removeParticipant': { removed: true };
   'meeting.end': { ended: true };
+  'meeting.raiseHand': { raised: boolean };
   'media.getRouterRtpCapabilities': { rtpCapabilities: object };
   'media.createTransport': TransportInfo;
   'media.connectTransport': { connected: true };
   'media.restartIce': { iceParameters: object };
   'media.produce': { producerId: string };
-  'media.ready': { consumers: ConsumerInfo[] };
+  /** With the meeting's current active speaker, if there is one yet. */
+  'media.ready': { consumers: ConsumerInfo[]; activeSpeaker?: string };
   'media.resumeConsumer': { resumed: true };
   'media.setPreferredLayers': { set: true };
   'media.pauseProducer': { paused: true };
@@ -87,6 +90,9 @@ export interface RequestResponses {
   'media.muteParticipant': { muted: number };
   'media.unlockParticipant': { unlocked: true };
   'media.stopCamera': { stopped: number };
+  'chat.typing': { sent: true };
+  'meeting.chat.send': { eventId: string };
+  'meeting.chat.history': { items: MeetingChatMessageView[]; next?: string };
 }
 
 // Compile-time check: every request type has a response type, and nothing else does.
@@ -109,6 +115,8 @@ export interface ServerToClientEvents {
   'meeting.rejected': (payload: { error: ErrorBody }) => void;
   'meeting.participantJoined': (payload: ParticipantView) => void;
   'meeting.participantLeft': (payload: { participantId: string }) => void;
+  /** A participant's state changed (a raised hand). */
+  'meeting.participantUpdated': (payload: ParticipantView) => void;
   /** This socket is out of the meeting: removed by the organizer, meeting ended, or replaced by a newer socket. */
   'meeting.removed': (payload: { reason: RemovalReason }) => void;
   /** Another participant started producing: consume it (it starts paused). */
@@ -139,6 +147,8 @@ export interface ServerToClientEvents {
   'chat.typing': (payload: ChatTypingView) => void;
   /** This user read a room up to `eventId` (from another of their devices). */
   'chat.read': (payload: { roomId: string; eventId: string }) => void;
+  /** A message in the in-call chat of the meeting this socket is in (also the sender's own, once stored). */
+  'meeting.chat.message': (payload: MeetingChatMessageView) => void;
 }
 
 export interface InterServerEvents {

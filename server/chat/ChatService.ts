@@ -448,6 +448,10 @@ export class ChatService {
     if (!exists) {
       if (membership !== 'invite' && membership !== 'join') return;
       if (!this.#bridge.isBridged(target)) return;
+      // Rooms the bridge's sender sets up are ours and recorded by whoever created them (meeting chats live in
+      // their own collection); only rooms someone outside the bridge brought a colleague into are learned here.
+      if (event.sender === this.#bridge.botMxid) return;
+      if (await this.#o.models.meetingRooms.exists({ roomId })) return;
       await this.#upsertRoom(roomId, { kind: event.content.is_direct === true ? 'dm' : 'group', joined: [] });
     }
     // A joined member cannot be invited: an invite for someone already joined is older than the join we wrote
@@ -662,7 +666,8 @@ export class ChatService {
   }
 }
 
-function textContent(body: string): Record<string, unknown> {
+/** An m.text message, with the markdown subset rendered as `formatted_body` when it has markup. */
+export function textContent(body: string): Record<string, unknown> {
   const html = renderMarkdown(body);
   return html
     ? { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html }

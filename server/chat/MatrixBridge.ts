@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
 import { MatrixClient, Method } from 'matrix-js-sdk';
 import { z } from 'zod';
@@ -77,8 +77,8 @@ class AppserviceError extends AppError {
  *   "Nome Cognome (200)", kept current from the directory's events and reconciled at each start.
  * - Outbound: every call is made with the `as_token`, as the user (`?user_id=` masquerading, added by the
  *   client's fetch) or as the bridge's own sender.
- * - Inbound: Synapse's transactions are verified (hs_token), handled once per txnId (remembered in the
- *   database), and their events handed to the registered handler (the ChatService).
+ * - Inbound: Synapse's transactions are verified (hs_token), handled once per transaction (remembered in the
+ *   database), and their events handed to the registered handlers (the ChatService and the MeetingChat).
  */
 export class MatrixBridge {
   readonly botMxid: string;
@@ -88,7 +88,7 @@ export class MatrixBridge {
   readonly #inFlight = new Map<string, Promise<string>>();
   readonly #mxidPattern: RegExp;
   readonly #unsubscribe: () => void;
-  #handler: InboundHandler | undefined;
+  readonly #handlers: InboundHandler[] = [];
   #closed = false;
   /** Settles when the start-up reconciliation is over (it never rejects). */
   readonly reconciled: Promise<void>;
@@ -114,9 +114,12 @@ export class MatrixBridge {
     return new MatrixBridge(options);
   }
 
-  /** Where inbound room events go (set once by the ChatService). */
+  /**
+   * Where inbound room events go: the ChatService (directory chats) and the MeetingChat (in-call chats). Each
+   * handler gets every event of a transaction and ignores the rooms that are not its own.
+   */
   onEvents(handler: InboundHandler): void {
-    this.#handler = handler;
+    this.#handlers.push(handler);
   }
 
   close(): void {
@@ -127,6 +130,11 @@ export class MatrixBridge {
   }
 
   // --- identities ---
+
+  /** The homeserver's name, the part after the colon of every mxid and alias. */
+  get serverName(): string {
+    return this.#o.endpoint.serverName;
+  }
 
   mxidOf(extension: string): string {
     return `@${APPSERVICE_USER_PREFIX}${extension}:${this.#o.endpoint.serverName}`;
@@ -441,14 +449,20 @@ export class MatrixBridge {
   };
 
   /**
-   * Handles a transaction once. The txnId is claimed in the database first (a unique _id), so a replay — even
-   * after a restart — is acknowledged and ignored; if handling fails the claim is released and Synapse retries.
+   * Handles a transaction once. It is claimed in the database first (a unique _id), so a replay — even after our
+   * restart — is acknowledged and ignored; if handling fails the claim is released and Synapse retries.
+   *
+   * The claim is the txnId *and* a digest of the transaction's event ids. Synapse on SQLite numbers transactions
+   * from the highest one still pending, so after a Synapse restart it starts again at 1: a txnId alone would make
+   * the bridge drop every new transaction as a "replay". A real replay carries the same events (re-serialized,
+   * so only their ids are compared); a reused txnId with new events is a new transaction.
    */
   async #transaction(txnId: string, body: unknown): Promise<void> {
     const parsed = transactionSchema.safeParse(body);
     if (!parsed.success) throw new AppserviceError(400, 'M_BAD_JSON', 'A transaction needs an events list');
+    const claim = `${txnId}:${eventsDigest(parsed.data.events)}`;
     try {
-      await this.#o.models.txns.create({ _id: txnId, at: new Date(this.#o.clock.now()) });
+      await this.#o.models.txns.create({ _id: claim, at: new Date(this.#o.clock.now()) });
     } catch (err) {
       if (isDuplicateKey(err)) {
         this.#logger.debug({ txnId }, 'transaction replay ignored');
@@ -463,12 +477,22 @@ export class MatrixBridge {
       else this.#logger.warn({ txnId }, 'malformed event in a transaction skipped');
     }
     try {
-      if (this.#handler && events.length > 0) await this.#handler(events);
+      if (events.length > 0) for (const handler of this.#handlers) await handler(events);
     } catch (err) {
-      await this.#o.models.txns.deleteOne({ _id: txnId });
+      await this.#o.models.txns.deleteOne({ _id: claim });
       throw err;
     }
   }
+}
+
+/** What identifies a transaction's content across re-sends: its events' ids, in order. */
+function eventsDigest(events: unknown[]): string {
+  const ids = events.map((e) =>
+    typeof e === 'object' && e !== null && 'event_id' in e && typeof e.event_id === 'string'
+      ? e.event_id
+      : '',
+  );
+  return createHash('sha256').update(JSON.stringify(ids)).digest('base64url').slice(0, 22);
 }
 
 function presentedToken(req: Request): string | undefined {

@@ -8,6 +8,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 
 /** An appservice transaction already handled: a replay, even after a restart, is acknowledged and ignored. */
 export interface ChatTxn {
+  /** `<txnId>:<digest of its event ids>` (Synapse may reuse a txnId for new events after it restarts). */
   _id: string;
   at: Date;
 }
@@ -43,11 +44,22 @@ export interface ChatRoom {
   unread: Map<string, number>;
 }
 
+/**
+ * The Matrix room of a meeting's in-call chat (also reachable as `#ucc_meeting_<meetingId>`), owned by the
+ * bridge's sender. `joined` caches which directory participants' accounts were already brought in.
+ */
+export interface ChatMeetingRoom {
+  meetingId: string;
+  roomId: string;
+  joined: string[];
+}
+
 export interface ChatModels {
   txns: Model<ChatTxn>;
   users: Model<ChatUser>;
   dms: Model<ChatDm>;
   rooms: Model<ChatRoom>;
+  meetingRooms: Model<ChatMeetingRoom>;
 }
 
 const txnSchema = new Schema<ChatTxn>({
@@ -91,6 +103,15 @@ const roomSchema = new Schema<ChatRoom>({
 roomSchema.index({ roomId: 1 }, { unique: true });
 roomSchema.index({ joined: 1 });
 
+const meetingRoomSchema = new Schema<ChatMeetingRoom>({
+  meetingId: { type: String, required: true },
+  roomId: { type: String, required: true },
+  joined: { type: [String], default: [] },
+});
+// One room per meeting, and a room belongs to one meeting.
+meetingRoomSchema.index({ meetingId: 1 }, { unique: true });
+meetingRoomSchema.index({ roomId: 1 }, { unique: true });
+
 function model<T>(connection: Connection, name: string, schema: Schema<T>): Model<T> {
   return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
 }
@@ -101,6 +122,7 @@ export async function chatModels(connection: Connection): Promise<ChatModels> {
     users: model(connection, 'ChatUser', userSchema),
     dms: model(connection, 'ChatDm', dmSchema),
     rooms: model(connection, 'ChatRoom', roomSchema),
+    meetingRooms: model(connection, 'ChatMeetingRoom', meetingRoomSchema),
   };
   await Promise.all(Object.values(models).map((m: Model<unknown>) => m.init()));
   return models;

@@ -28,6 +28,7 @@ export interface AdmissionGateEvents {
   rejected: [socketId: string, error: ErrorBody];
   participantJoined: [meetingId: string, participant: ParticipantView, socketId: string];
   participantLeft: [meetingId: string, participantId: string];
+  participantUpdated: [meetingId: string, participant: ParticipantView];
   removed: [socketId: string, meetingId: string, reason: RemovalReason];
 }
 
@@ -64,6 +65,7 @@ function viewOf(meeting: MeetingDocument, p: Participant): ParticipantView {
     displayName: p.displayName,
     kind: p.kind,
     isOrganizer: p.userId !== undefined && p.userId === meeting.organizerId,
+    handRaised: p.handRaised ?? false,
   };
 }
 
@@ -174,6 +176,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       if (p && !p.leftAt) {
         p.leftAt = new Date(now);
         p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
+        p.handRaised = false;
       }
       // The last one out ends the session; the next arrival waits for the organizer again.
       if (meeting.live && !meeting.participants.some((x) => !x.leftAt)) {
@@ -184,6 +187,20 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       this.emit('participantLeft', entry.meetingId, entry.participantId);
     });
     return true;
+  }
+
+  /** Raises or lowers the caller's hand; everyone in the meeting is told. */
+  async raiseHand(socketId: string, raised: boolean): Promise<void> {
+    const entry = this.#joined.get(socketId);
+    if (!entry) throw new ForbiddenError('Join the meeting first');
+    await this.#serial(entry.meetingId, async () => {
+      const meeting = await this.#load(entry.meetingId);
+      const p = meeting.participants.find((x) => x.participantId === entry.participantId);
+      if (!p || p.handRaised === raised) return;
+      p.handRaised = raised;
+      await meeting.save();
+      this.emit('participantUpdated', entry.meetingId, viewOf(meeting, p));
+    });
   }
 
   /** The organizer removes someone; that person can never come back, whatever token they hold. */

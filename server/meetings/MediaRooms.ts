@@ -46,6 +46,8 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   readonly #o: MediaRoomsOptions;
   readonly #meetings = new Map<string, Promise<MeetingMedia>>();
   readonly #seats = new Map<string, Promise<Seat>>();
+  /** The last active speaker of each meeting, for those who arrive after it was announced. */
+  readonly #speakers = new Map<string, string>();
 
   constructor(options: MediaRoomsOptions) {
     super();
@@ -107,6 +109,10 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   }
 
   /** The receiver is set up: consumers for every producer already in the meeting (others' only). */
+  activeSpeaker(meetingId: string): string | undefined {
+    return this.#speakers.get(meetingId);
+  }
+
   async ready(meetingId: string, participantId: string, rtpCapabilities: unknown): Promise<ConsumerInfo[]> {
     const seat = await this.#seat(meetingId, participantId);
     seat.media.setRtpCapabilities(rtpCapabilities as types.RtpCapabilities);
@@ -195,6 +201,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     }
     const meeting = await this.#meetings.get(meetingId)?.catch(() => undefined);
     this.#meetings.delete(meetingId);
+    this.#speakers.delete(meetingId);
     meeting?.close();
   }
 
@@ -219,7 +226,9 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
       }).then((media) => {
         media.on('activespeaker', (producerId) => {
           const owner = media.producers().find((p) => p.id === producerId);
-          if (owner) this.emit('activeSpeaker', meetingId, ownerOf(owner));
+          if (!owner) return;
+          this.#speakers.set(meetingId, ownerOf(owner));
+          this.emit('activeSpeaker', meetingId, ownerOf(owner));
         });
         media.on('routerlost', (routerId) => void this.#routerLost(meetingId, routerId));
         return media;

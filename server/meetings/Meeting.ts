@@ -17,6 +17,7 @@ export interface Participant {
   leftAt?: Date;
   rejoinTokenHash: string;
   rejoinUntil?: Date;
+  handRaised?: boolean;
 }
 
 /** Who may never come back (the organizer removed them), by identity, not by connection. */
@@ -64,6 +65,7 @@ const participantSchema = new Schema<Participant>(
     leftAt: Date,
     rejoinTokenHash: { type: String, required: true },
     rejoinUntil: Date,
+    handRaised: Boolean,
   },
   { _id: false },
 );

@@ -14,10 +14,13 @@ import {
 } from '../../shared/schemas/requests.js';
 import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
 import type { Auth } from '../auth/authMiddleware.js';
+import type { ChatService } from '../chat/ChatService.js';
+import type { MeetingChat } from '../chat/MeetingChat.js';
 import { ForbiddenError, toAppError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdmissionGate } from '../meetings/AdmissionGate.js';
 import type { MediaRooms } from '../meetings/MediaRooms.js';
+import type { MeetingChatMessageView } from '../../shared/schemas/chat.js';
 import { errorAck } from './toAck.js';
 
 export interface SocketData {
@@ -43,6 +46,8 @@ export interface SignalingOptions {
   authenticate: (token: string) => Promise<Auth>;
   gate: AdmissionGate;
   media: MediaRooms;
+  chat: ChatService;
+  meetingChat: MeetingChat;
 }
 
 /** socket.io on the HTTP server, typed against the shared event maps; one handler per request type. */
@@ -101,6 +106,11 @@ export class SignalingServer {
     this.io.to(userIds.map(userRoom)).emit(event, ...payload);
   }
 
+  /** A meeting's in-call chat message to everyone in the meeting's room. */
+  emitToMeeting(meetingId: string, message: MeetingChatMessageView): void {
+    this.io.to(meetingRoom(meetingId)).emit('meeting.chat.message', message);
+  }
+
   #onConnection(socket: UccSocket): void {
     socket.on('request', (payload: unknown, ack: AckCallback<RequestResponses[ClientRequestType]>) => {
       // A client that sends no callback gets nothing back; there is nobody to tell.
@@ -129,7 +139,10 @@ export class SignalingServer {
         return { name: 'OpiVoice UCC', version: this.#o.version, serverTime: new Date().toISOString() };
       case 'meeting.join': {
         const outcome = await this.#o.gate.join(socket.id, auth, request);
-        if (outcome.state === 'joined') await socket.join(meetingRoom(outcome.meetingId));
+        if (outcome.state === 'joined') {
+          await socket.join(meetingRoom(outcome.meetingId));
+          this.#joinMeetingChat(outcome.meetingId, auth);
+        }
         return outcome;
       }
       case 'meeting.leave': {
@@ -144,6 +157,9 @@ export class SignalingServer {
       case 'meeting.end':
         await this.#o.gate.endMeeting(socket.id, auth);
         return { ended: true };
+      case 'meeting.raiseHand':
+        await this.#o.gate.raiseHand(socket.id, request.raised);
+        return { raised: request.raised };
       case 'media.getRouterRtpCapabilities': {
         const seat = this.#seat(socket);
         return { rtpCapabilities: await this.#o.media.rtpCapabilities(seat.meetingId) };
@@ -186,9 +202,13 @@ export class SignalingServer {
       }
       case 'media.ready': {
         const seat = this.#seat(socket);
-        return {
-          consumers: await this.#o.media.ready(seat.meetingId, seat.participantId, request.rtpCapabilities),
-        };
+        const consumers = await this.#o.media.ready(
+          seat.meetingId,
+          seat.participantId,
+          request.rtpCapabilities,
+        );
+        const activeSpeaker = this.#o.media.activeSpeaker(seat.meetingId);
+        return activeSpeaker ? { consumers, activeSpeaker } : { consumers };
       }
       case 'media.resumeConsumer': {
         const seat = this.#seat(socket);
@@ -234,6 +254,18 @@ export class SignalingServer {
         const seat = this.#organizerSeat(socket);
         return { stopped: await this.#o.media.stopCamera(seat.meetingId, request.participantId) };
       }
+      case 'chat.typing':
+        if (auth.kind !== 'user') throw new ForbiddenError('Chat is for directory users');
+        await this.#o.chat.typing(auth, request.roomId, request.typing);
+        return { sent: true };
+      case 'meeting.chat.send': {
+        const seat = this.#seat(socket);
+        return this.#o.meetingChat.send(seat, auth, request.body);
+      }
+      case 'meeting.chat.history': {
+        const seat = this.#seat(socket);
+        return this.#o.meetingChat.history(seat.meetingId, request);
+      }
       default: {
         const unknownRequest: never = request;
         throw new ValidationError('Unknown request', [{ path: 'type', message: String(unknownRequest) }]);
@@ -241,7 +273,14 @@ export class SignalingServer {
     }
   }
 
-  /** Media requests need an admitted participant. */
+  /** Brings an admitted colleague into the meeting's chat room; the chat itself retries at their first message. */
+  #joinMeetingChat(meetingId: string, auth: Auth): void {
+    this.#o.meetingChat.admitted(meetingId, auth).catch((err: unknown) => {
+      this.#logger.warn({ err: String(err), meetingId }, 'joining the meeting chat failed');
+    });
+  }
+
+  /** Media and meeting-chat requests need an admitted participant. */
   #seat(socket: UccSocket): { meetingId: string; participantId: string; isOrganizer: boolean } {
     const seat = this.#o.gate.participantOf(socket.id);
     if (!seat) throw new ForbiddenError('Join the meeting first');
@@ -297,12 +336,16 @@ export class SignalingServer {
       if (!socket) return;
       void socket.join(meetingRoom(info.meetingId));
       socket.emit('meeting.admitted', info);
+      this.#joinMeetingChat(info.meetingId, socket.data.auth);
     });
     gate.on('rejected', (socketId, error) => {
       socketById(socketId)?.emit('meeting.rejected', { error });
     });
     gate.on('participantJoined', (meetingId, participant, socketId) => {
       this.io.to(meetingRoom(meetingId)).except(socketId).emit('meeting.participantJoined', participant);
+    });
+    gate.on('participantUpdated', (meetingId, participant) => {
+      this.io.to(meetingRoom(meetingId)).emit('meeting.participantUpdated', participant);
     });
     gate.on('participantLeft', (meetingId, participantId) => {
       this.io.to(meetingRoom(meetingId)).emit('meeting.participantLeft', { participantId });

@@ -22,6 +22,8 @@ export interface SynapseOptions {
   bridgeUrl: string;
   logger: Logger;
   startTimeoutMs: number;
+  /** A fixed client-API port (a restart that keeps its URL); a free one otherwise. */
+  port?: number;
 }
 
 /** Secrets are generated once per data directory and kept, so tokens survive restarts. */
@@ -63,7 +65,7 @@ export class SynapseService extends EventEmitter<ManagedProcessEvents> {
     const dir = path.join(options.dataDir, 'synapse');
     await mkdir(path.join(dir, 'media_store'), { recursive: true });
     const secrets = await loadOrCreateSecrets(path.join(dir, 'secrets.json'));
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const url = `http://127.0.0.1:${port}`;
     const configPath = path.join(dir, 'homeserver.yaml');
 

@@ -57,7 +57,7 @@ export type UpdateGroupRequest = z.infer<typeof updateGroupSchema>;
 export const addMembersSchema = z.strictObject({ userIds: distinctIds(1) });
 export type AddMembersRequest = z.infer<typeof addMembersSchema>;
 
-const messageBodySchema = z
+export const messageBodySchema = z
   .string()
   .max(20_000)
   .refine((s) => s.trim().length > 0, 'must not be empty');
@@ -159,4 +159,30 @@ export interface ChatTypingView {
   roomId: string;
   user: ChatSender;
   typing: boolean;
+}
+
+/**
+ * Who wrote in a meeting's in-call chat: a directory colleague (as themselves in Matrix), a guest (relayed by the
+ * bridge's sender under their guest name), or any other member of the Matrix room (e.g. on Element).
+ */
+export interface MeetingChatSender {
+  kind: 'user' | 'guest' | 'matrix';
+  displayName: string;
+  /** Directory users and Matrix members. */
+  mxid?: string;
+  /** Directory users. */
+  userId?: string;
+  /** Guests: their participant id in the meeting. */
+  participantId?: string;
+}
+
+/** A message of a meeting's in-call chat (`meeting.chat.message`, `meeting.chat.history`). */
+export interface MeetingChatMessageView {
+  meetingId: string;
+  eventId: string;
+  sender: MeetingChatSender;
+  /** What the person wrote (a guest's text without the "Nome (ospite): " prefix that Matrix clients show). */
+  body: string;
+  formattedBody?: string;
+  ts: number;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { messageBodySchema, roomIdSchema } from './chat.js';
 import { objectIdSchema } from './directory.js';
 import { guestCodeSchema } from './meetings.js';
 
@@ -52,6 +53,7 @@ export const clientRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('meeting.leave') }),
   z.strictObject({ type: z.literal('meeting.removeParticipant'), participantId: z.uuid() }),
   z.strictObject({ type: z.literal('meeting.end') }),
+  z.strictObject({ type: z.literal('meeting.raiseHand'), raised: z.boolean() }),
 
   // Media, for admitted participants. The flow: capabilities → transports → connect → produce → ready.
   z.strictObject({ type: z.literal('media.getRouterRtpCapabilities') }),
@@ -90,6 +92,17 @@ export const clientRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('media.unlockParticipant'), participantId: z.uuid() }),
   /** Organizer: stop someone's camera. */
   z.strictObject({ type: z.literal('media.stopCamera'), participantId: z.uuid() }),
+
+  // Chat. Directory users only: typing in one of their chat rooms.
+  z.strictObject({ type: z.literal('chat.typing'), roomId: roomIdSchema, typing: z.boolean() }),
+  // The in-call chat of the socket's current meeting, for every admitted participant (users and guests).
+  z.strictObject({ type: z.literal('meeting.chat.send'), body: messageBodySchema }),
+  /** Newest first; pass the answer's `next` as `from` for older messages. */
+  z.strictObject({
+    type: z.literal('meeting.chat.history'),
+    limit: z.number().int().min(1).max(100).default(30),
+    from: z.string().min(1).max(500).optional(),
+  }),
 ]);
 
 export type ClientRequest = z.infer<typeof clientRequestSchema>;

@@ -157,6 +157,15 @@ describe('media in Chromium: an organizer and a guest', function () {
     await guest.screenshot({ path: path.join(ARTIFACTS, 'media-call-guest.png') });
     assert.ok(atGuest.video.framesDecoded > 0 && atOrg.video.framesDecoded > 0);
     assert.ok(atGuest.audio.packetsReceived > 0 && atOrg.audio.packetsReceived > 0);
+    // The fake microphones beep: the server's active-speaker observer names one of the two.
+    const speaker = await poll('an active speaker', async () => {
+      const events = [
+        ...(await org.evaluate(() => window.ucc?.events() ?? [])),
+        ...(await guest.evaluate(() => window.ucc?.events() ?? [])),
+      ];
+      return events.find((e) => e.type === 'activeSpeaker');
+    });
+    assert.ok(speaker.type === 'activeSpeaker' && [orgId, guestId].includes(speaker.participantId));
   });
 
   it('a shared screen (getDisplayMedia on the fake screen) reaches the other side', async () => {

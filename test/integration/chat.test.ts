@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createClient, Direction, type MatrixClient } from 'matrix-js-sdk';
-import type { ChatMessageView, ChatRoomView } from '../../shared/schemas/chat.js';
+import type { Ack } from '../../shared/protocol.js';
+import type { ChatMessageView, ChatRoomView, MeetingChatMessageView } from '../../shared/schemas/chat.js';
+import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { freePort } from '../../server/stack/ports.js';
+import { SynapseService } from '../../server/stack/SynapseService.js';
 import { registerMatrixUser } from '../harness/matrixUsers.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { SocketPool, type ClientSocket } from '../harness/sockets.js';
+import { nextEvent, request, SocketPool, type ClientSocket } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const EVENT_TIMEOUT_MS = 10_000;
@@ -23,6 +30,30 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+function ackData<T>(ack: Ack<T>): T {
+  assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);
+  return ack.data;
+}
+
+function ackError(ack: Ack<unknown>): string {
+  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
+  return ack.ok ? '' : ack.error.code;
+}
+
+/** The next meeting.chat.message on a socket whose body matches. */
+function nextMeetingMessage(socket: ClientSocket, body: string): Promise<MeetingChatMessageView> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no meeting message "${body}"`)), EVENT_TIMEOUT_MS);
+    const listener = (m: MeetingChatMessageView): void => {
+      if (m.body !== body) return;
+      clearTimeout(timer);
+      socket.off('meeting.chat.message', listener);
+      resolve(m);
+    };
+    socket.on('meeting.chat.message', listener);
+  });
 }
 
 /** Collects every `chat.message` a socket receives. */
@@ -106,6 +137,23 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     url.searchParams.set('user_id', mxid);
     const res = await fetch(url, { headers: { Authorization: `Bearer ${matrix.asToken}` } });
     return { status: res.status, body: (await res.json()) as T };
+  }
+
+  /** A link-only meeting starting now, lasting an hour. */
+  async function scheduleNow(organizer: TestUser): Promise<MeetingView> {
+    const res = await fx.api('POST', '/api/meetings', {
+      token: organizer.token,
+      body: { title: 'Riunione chat', startAt: new Date().toISOString(), durationMinutes: 60 },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as MeetingView;
+  }
+
+  async function guestSocketFor(meeting: MeetingView, name: string): Promise<ClientSocket> {
+    const code = meeting.guestUrl.split('/m/')[1] ?? '';
+    const res = await fx.api('POST', `/api/guest/${code}/join`, { body: { displayName: name } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return sockets.connect((res.body as { guestToken: string }).guestToken);
   }
 
   function mxidOf(u: TestUser): string {
@@ -485,6 +533,188 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.equal((tooBig.body as ErrorBody).error.code, 'FILE_TOO_LARGE');
   });
 
+  it('relays typing from a socket to the other member, and refuses it to guests', async () => {
+    const teo = await user('Teo', 'Sala');
+    const ines = await user('Ines', 'Riva');
+    const { room } = await openDm(teo, ines);
+    const [teoSocket, inesSocket] = [await sockets.connect(teo.token), await sockets.connect(ines.token)];
+
+    const typing = nextEvent(inesSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    const ack = await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: true });
+    assert.deepEqual(ackData(ack), { sent: true });
+    const seen = await typing;
+    assert.equal(seen.roomId, room.roomId);
+    assert.equal(seen.typing, true);
+    assert.equal(seen.user.userId, teo.id);
+    assert.equal(seen.user.displayName, `Teo Sala (${teo.extension})`);
+    const stopped = nextEvent(inesSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: false });
+    assert.equal((await stopped).typing, false);
+
+    // Validation, rooms the caller is not in, and guests.
+    assert.equal(
+      ackError(await request(teoSocket, { type: 'chat.typing', roomId: 'nope', typing: true })),
+      'VALIDATION_FAILED',
+    );
+    const outsider = await sockets.connect((await user('Oto', 'Fuori')).token);
+    assert.equal(
+      ackError(await request(outsider, { type: 'chat.typing', roomId: room.roomId, typing: true })),
+      'NOT_FOUND',
+    );
+    const organizer = await fx.createUser({ firstName: 'Olga', lastName: 'Pro', plan: 'pro' });
+    const meeting = await scheduleNow(organizer);
+    const guest = await guestSocketFor(meeting, 'Gina');
+    assert.equal(
+      ackError(await request(guest, { type: 'chat.typing', roomId: room.roomId, typing: true })),
+      'FORBIDDEN',
+    );
+  });
+
+  it('keeps a meeting’s in-call chat in Matrix: organizer and guest write both ways, and it persists', async () => {
+    const { matrix } = testStack();
+    const organizer = await fx.createUser({ firstName: 'Marta', lastName: 'Pro', plan: 'pro' });
+    const meeting = await scheduleNow(organizer);
+    let orgSocket = await sockets.connect(organizer.token);
+    ackData(await request(orgSocket, { type: 'meeting.join', meetingId: meeting.id }));
+    let guest = await guestSocketFor(meeting, 'Anna');
+    ackData(await request(guest, { type: 'meeting.join', meetingId: meeting.id }));
+
+    // Nothing said yet: no room, no history.
+    assert.deepEqual(ackData(await request(guest, { type: 'meeting.chat.history' })), { items: [] });
+
+    const toBoth = [
+      nextMeetingMessage(orgSocket, 'benvenuta **Anna**'),
+      nextMeetingMessage(guest, 'benvenuta **Anna**'),
+    ];
+    const sent = ackData(await request(orgSocket, { type: 'meeting.chat.send', body: 'benvenuta **Anna**' }));
+    for (const m of await Promise.all(toBoth)) {
+      assert.equal(m.eventId, sent.eventId);
+      assert.equal(m.meetingId, meeting.id);
+      assert.equal(m.sender.kind, 'user');
+      assert.equal(m.sender.userId, organizer.id);
+      assert.equal(m.sender.displayName, `Marta Pro (${organizer.extension})`);
+      assert.equal(m.formattedBody, 'benvenuta <strong>Anna</strong>');
+    }
+
+    const fromGuest = [nextMeetingMessage(orgSocket, 'ciao'), nextMeetingMessage(guest, 'ciao')];
+    const guestSent = ackData(await request(guest, { type: 'meeting.chat.send', body: 'ciao' }));
+    for (const m of await Promise.all(fromGuest)) {
+      assert.equal(m.eventId, guestSent.eventId);
+      assert.equal(m.sender.kind, 'guest');
+      assert.equal(m.sender.displayName, 'Anna');
+      assert.equal(m.sender.userId, undefined);
+    }
+
+    // Only admitted participants may write or read.
+    const outsider = await sockets.connect((await user('Ugo', 'Esterno')).token);
+    assert.equal(ackError(await request(outsider, { type: 'meeting.chat.send', body: 'x' })), 'FORBIDDEN');
+    assert.equal(ackError(await request(outsider, { type: 'meeting.chat.history' })), 'FORBIDDEN');
+    assert.equal(
+      ackError(await request(guest, { type: 'meeting.chat.send', body: '   ' })),
+      'VALIDATION_FAILED',
+    );
+
+    // Stored in Matrix: the meeting's room (#ucc_meeting_<id>), the colleague as themselves, the guest relayed
+    // by the bridge's sender under the guest name.
+    const alias = `#ucc_meeting_${meeting.id}:${matrix.serverName}`;
+    const resolved = await fetch(
+      `${matrix.homeserverUrl}/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`,
+      { headers: { Authorization: `Bearer ${matrix.asToken}` } },
+    );
+    assert.equal(resolved.status, 200);
+    const { room_id: roomId } = (await resolved.json()) as { room_id: string };
+    const stored = await fetch(
+      `${matrix.homeserverUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=10`,
+      { headers: { Authorization: `Bearer ${matrix.asToken}` } },
+    );
+    const chunk = (
+      (await stored.json()) as { chunk: { type: string; sender: string; content: Record<string, unknown> }[] }
+    ).chunk.filter((e) => e.type === 'm.room.message');
+    assert.equal(chunk[0]?.sender, `@ucc-bridge:${matrix.serverName}`);
+    assert.equal(chunk[0]?.content.body, 'Anna (ospite): ciao');
+    assert.equal(chunk[0]?.content['ucc.guest_name'], 'Anna');
+    assert.equal(chunk[1]?.sender, mxidOf(organizer));
+    assert.equal(chunk[1]?.content.body, 'benvenuta **Anna**');
+    // The meeting room is not one of the organizer's chats.
+    assert.equal((await rooms(organizer)).length, 0);
+
+    // Both reconnect: the history comes back from Matrix, newest first.
+    orgSocket.disconnect();
+    guest.disconnect();
+    orgSocket = await sockets.connect(organizer.token);
+    ackData(await request(orgSocket, { type: 'meeting.join', meetingId: meeting.id }));
+    guest = await guestSocketFor(meeting, 'Anna');
+    ackData(await request(guest, { type: 'meeting.join', meetingId: meeting.id }));
+    for (const socket of [orgSocket, guest]) {
+      const history = ackData(await request(socket, { type: 'meeting.chat.history', limit: 10 }));
+      assert.deepEqual(
+        history.items.map((m) => [m.sender.kind, m.sender.displayName, m.body]),
+        [
+          ['guest', 'Anna', 'ciao'],
+          ['user', `Marta Pro (${organizer.extension})`, 'benvenuta **Anna**'],
+        ],
+      );
+    }
+    const page = ackData(await request(guest, { type: 'meeting.chat.history', limit: 1 }));
+    assert.equal(page.items.length, 1);
+    assert.ok(page.next);
+    const older = ackData(await request(guest, { type: 'meeting.chat.history', limit: 1, from: page.next }));
+    assert.equal(older.items[0]?.body, 'benvenuta **Anna**');
+  });
+
+  it('still ignores a replayed transaction after a restart (a new server on the same database)', async () => {
+    const { matrix } = testStack();
+    const lea = await user('Lea', 'Pace');
+    const max = await user('Max', 'Ferro');
+    const { room } = await openDm(lea, max);
+    const txnId = `restart-${randomUUID()}`;
+    const transaction = (body: string): string =>
+      JSON.stringify({
+        events: [
+          {
+            type: 'm.room.message',
+            room_id: room.roomId,
+            sender: mxidOf(lea),
+            event_id: `$synthetic-${randomUUID()}`,
+            origin_server_ts: Date.now(),
+            content: { msgtype: 'm.text', body },
+          },
+        ],
+      });
+    const put = (baseUrl: string, txn: string, body: string): Promise<Response> =>
+      fetch(`${baseUrl}/_matrix/app/v1/transactions/${txn}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${matrix.hsToken}`, 'Content-Type': 'application/json' },
+        body,
+      });
+    const original = transaction('prima del riavvio');
+    assert.equal((await put(fx.baseUrl, txnId, original)).status, 200);
+
+    const restarted = await startServer({ reuseDb: fx.db });
+    try {
+      const restartedSockets = new SocketPool(restarted.baseUrl);
+      try {
+        const maxSocket = await restartedSockets.connect(max.token);
+        const seen = collect(maxSocket);
+        const replay = await put(restarted.baseUrl, txnId, original);
+        assert.equal(replay.status, 200);
+        // The same txnId with new events (what Synapse on SQLite sends after its own restart) is a new
+        // transaction, and is delivered: the socket would have seen the replay too.
+        const fresh = nextMessage(maxSocket, 'dopo il riavvio');
+        assert.equal((await put(restarted.baseUrl, txnId, transaction('dopo il riavvio'))).status, 200);
+        await fresh;
+        assert.deepEqual(
+          seen.map((m) => m.body),
+          ['dopo il riavvio'],
+        );
+      } finally {
+        restartedSockets.closeAll();
+      }
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('validates input and hides rooms the caller is not in', async () => {
     const a = await user('Aldo', 'Moretti');
     const bad = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: 'nope' } });
@@ -500,9 +730,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
   });
 });
 
-describe('chat with the homeserver down', () => {
-  // The suite's Synapse is shared and must stay up, so "down" is a server pointed at a dead homeserver URL.
-  // This covers the 503 path; recovery after a real Synapse restart is not exercised here.
+describe('chat with an unreachable homeserver URL', () => {
   let fx: ServerFixture;
 
   beforeEach(async () => {
@@ -521,5 +749,117 @@ describe('chat with the homeserver down', () => {
     assert.equal((res.body as ErrorBody).error.code, 'CHAT_UNAVAILABLE');
     const list = await fx.api('GET', '/api/chat/rooms', { token: a.token });
     assert.equal(list.status, 503);
+  });
+});
+
+describe('chat while Synapse is stopped and restarted (a Synapse of its own)', function () {
+  // The suite's Synapse is shared, so this test runs a second one on its own data directory, stops it mid-test
+  // and starts it again on the same directory and port; the same server keeps running throughout.
+  this.timeout(240_000);
+  let dataDir: string | undefined;
+  let synapse: SynapseService | undefined;
+  let fx: ServerFixture | undefined;
+  let sockets: SocketPool | undefined;
+
+  async function startSynapse(dir: string, bridgeUrl: string, port?: number): Promise<SynapseService> {
+    const stack = testStack();
+    if (!stack.config.stack) throw new Error('the embedded stack is not installed');
+    return SynapseService.create({
+      python: stack.config.stack.synapsePython,
+      dataDir: dir,
+      serverName: stack.matrix.serverName,
+      bridgeUrl,
+      logger: stack.logger,
+      startTimeoutMs: 120_000,
+      ...(port === undefined ? {} : { port }),
+    });
+  }
+
+  afterEach(async () => {
+    sockets?.closeAll();
+    await fx?.close();
+    await synapse?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    [sockets, fx, synapse, dataDir] = [undefined, undefined, undefined, undefined];
+  });
+
+  it('answers 503 CHAT_UNAVAILABLE while it is down, fakes nothing, and sends again after the restart', async () => {
+    const stack = testStack();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-synapse-restart-'));
+    const bridgePort = await freePort();
+    const bridgeUrl = `http://127.0.0.1:${bridgePort}`;
+    synapse = await startSynapse(dataDir, bridgeUrl);
+    const synapsePort = Number(new URL(synapse.url).port);
+    const endpoint = {
+      homeserverUrl: synapse.url,
+      serverName: synapse.serverName,
+      asToken: synapse.secrets.asToken,
+      hsToken: synapse.secrets.hsToken,
+      registrationSharedSecret: synapse.secrets.registrationSharedSecret,
+    };
+    fx = await startServer({
+      matrix: endpoint,
+      config: { http: { ...stack.config.http, port: bridgePort } },
+    });
+    sockets = new SocketPool(fx.baseUrl);
+    const a = await fx.createUser({ firstName: 'Rosa', lastName: 'Villa' });
+    const b = await fx.createUser({ firstName: 'Sergio', lastName: 'Monti' });
+    const bSocket = await sockets.connect(b.token);
+    const dm = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: b.id } });
+    assert.equal(dm.status, 201, JSON.stringify(dm.body));
+    const roomId = (dm.body as ChatRoomView).roomId;
+    const messages = `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`;
+    const seen = collect(bSocket);
+
+    const before = nextMessage(bSocket, 'prima');
+    const ok = await fx.api('POST', messages, { token: a.token, body: { body: 'prima' } });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    await before;
+
+    await synapse.stop();
+    const down = await fx.api('POST', messages, {
+      token: a.token,
+      body: { body: 'durante', clientTxnId: 'retry-0001' },
+    });
+    assert.equal(down.status, 503, JSON.stringify(down.body));
+    assert.equal((down.body as ErrorBody).error.code, 'CHAT_UNAVAILABLE');
+    const history = await fx.api('GET', messages, { token: b.token });
+    assert.equal(history.status, 503);
+    const typing = await request(bSocket, { type: 'chat.typing', roomId, typing: true });
+    assert.equal(ackError(typing), 'CHAT_UNAVAILABLE');
+    const readiness = await fx.api('GET', '/readyz');
+    assert.equal(readiness.status, 503);
+
+    // The same data directory and port: the running server's bridge follows without a restart of its own.
+    synapse = await startSynapse(dataDir, bridgeUrl, synapsePort);
+    // The client retries the refused message with its clientTxnId; a second retry is not sent twice.
+    const retried = nextMessage(bSocket, 'durante');
+    const again = await fx.api('POST', messages, {
+      token: a.token,
+      body: { body: 'durante', clientTxnId: 'retry-0001' },
+    });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    await retried;
+    const twice = await fx.api('POST', messages, {
+      token: a.token,
+      body: { body: 'durante', clientTxnId: 'retry-0001' },
+    });
+    assert.equal((twice.body as { eventId: string }).eventId, (again.body as { eventId: string }).eventId);
+    const after = nextMessage(bSocket, 'dopo');
+    assert.equal((await fx.api('POST', messages, { token: a.token, body: { body: 'dopo' } })).status, 201);
+    await after;
+
+    // Matrix has every accepted message once, and nothing that was refused appeared on its own.
+    const page = await fx.api('GET', `${messages}?limit=10`, { token: b.token });
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.deepEqual(
+      (page.body as { items: ChatMessageView[] }).items.map((m) => m.body),
+      ['dopo', 'durante', 'prima'],
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      seen.map((m) => m.body),
+      ['prima', 'durante', 'dopo'],
+    );
   });
 });

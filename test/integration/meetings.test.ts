@@ -481,6 +481,42 @@ describe('scheduled meetings', () => {
     });
   });
 
+  describe('raised hands', () => {
+    it('shows everyone in the meeting who raised a hand, and when it goes down', async () => {
+      const meeting = await schedule();
+      const org = await sockets.connect(organizer.token);
+      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+      const g = await sockets.connect(giulia.token);
+      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+
+      const up = nextEvent(org, 'meeting.participantUpdated');
+      assert.deepEqual(await request(g, { type: 'meeting.raiseHand', raised: true }), {
+        ok: true,
+        data: { raised: true },
+      });
+      const raised = await up;
+      assert.equal(raised.participantId, info.participantId);
+      assert.equal(raised.handRaised, true);
+
+      // A newcomer sees the raised hand in the participant list.
+      const l = await sockets.connect(luca.token);
+      const lucaInfo = joined(await request(l, { type: 'meeting.join', meetingId: meeting.id }));
+      assert.equal(
+        lucaInfo.participants.find((p) => p.participantId === info.participantId)?.handRaised,
+        true,
+      );
+
+      const down = nextEvent(l, 'meeting.participantUpdated');
+      await request(g, { type: 'meeting.raiseHand', raised: false });
+      assert.equal((await down).handRaised, false);
+      const outsider = await sockets.connect(basic.token);
+      assert.equal(
+        errorCode(await request(outsider, { type: 'meeting.raiseHand', raised: true })),
+        'FORBIDDEN',
+      );
+    });
+  });
+
   describe('moderation', () => {
     it('keeps a removed participant out, even with a fresh token', async () => {
       const meeting = await schedule();

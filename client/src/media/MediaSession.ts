@@ -189,11 +189,12 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     this.#send = this.#createTransport('send', sendInfo, generation);
     this.#recv = this.#createTransport('recv', recvInfo, generation);
 
-    const { consumers } = await this.#conn.request({
+    const { consumers, activeSpeaker } = await this.#conn.request({
       type: 'media.ready',
       rtpCapabilities: device.rtpCapabilities,
     });
     this.#check(generation);
+    if (activeSpeaker) this.emit('activeSpeaker', activeSpeaker);
     await Promise.all(consumers.map((info) => this.#consume(info, generation)));
 
     // After a restart: publish again what was published before.
