@@ -137,6 +137,7 @@ export class UccServer {
     const media = new MediaRooms({
       pool,
       consumerThreshold: config.mediasoup.consumerThreshold,
+      rejoinGraceMs: config.rejoinGraceMs,
       logger: logger.child({ component: 'media' }),
       iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });

@@ -190,6 +190,11 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
     };
   }
 
+  /** Closes every consumer (the transports and producers stay). */
+  closeConsumers(): void {
+    for (const consumer of [...this.#consumers.values()]) consumer.close();
+  }
+
   async resumeConsumer(consumerId: string): Promise<void> {
     await this.#consumer(consumerId).resume();
   }

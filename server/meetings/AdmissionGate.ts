@@ -27,7 +27,8 @@ export interface AdmissionGateEvents {
   admitted: [socketId: string, info: JoinedInfo];
   rejected: [socketId: string, error: ErrorBody];
   participantJoined: [meetingId: string, participant: ParticipantView, socketId: string];
-  participantLeft: [meetingId: string, participantId: string];
+  /** `dropped`: the connection was lost (not a leave), so the person may be back within the grace window. */
+  participantLeft: [meetingId: string, participantId: string, dropped: boolean];
   participantUpdated: [meetingId: string, participant: ParticipantView];
   removed: [socketId: string, meetingId: string, reason: RemovalReason];
 }
@@ -155,8 +156,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     });
   }
 
-  /** An explicit leave or a dropped connection: the same thing, with the rejoin grace window. */
-  async leave(socketId: string): Promise<boolean> {
+  /** An explicit leave or a dropped connection: both keep the rejoin grace window. */
+  async leave(socketId: string, how: 'left' | 'dropped' = 'left'): Promise<boolean> {
     for (const [meetingId, waiting] of this.#waiting) {
       if (waiting.delete(socketId)) {
         if (waiting.size === 0) this.#waiting.delete(meetingId);
@@ -184,7 +185,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         meeting.sessionEndedAt = new Date(now);
       }
       await meeting.save();
-      this.emit('participantLeft', entry.meetingId, entry.participantId);
+      this.emit('participantLeft', entry.meetingId, entry.participantId, how === 'dropped');
     });
     return true;
   }
@@ -223,7 +224,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
           this.emit('removed', sid, meetingId, 'removed');
         }
       }
-      this.emit('participantLeft', meetingId, participantId);
+      this.emit('participantLeft', meetingId, participantId, false);
     });
   }
 

@@ -127,7 +127,7 @@ export class SignalingServer {
     });
     socket.on('disconnect', () => {
       void this.#o.gate
-        .leave(socket.id)
+        .leave(socket.id, 'dropped')
         .catch((err: unknown) => this.#logger.error({ err }, 'leave on disconnect failed'));
     });
   }
@@ -330,7 +330,12 @@ export class SignalingServer {
     media.on('micUnlocked', (pid) => toParticipant(pid)?.emit('media.micUnlocked', {}));
     media.on('restart', (pid, reason) => toParticipant(pid)?.emit('media.restart', { reason }));
     // Whoever is out of the meeting loses their media; the last one out closes the meeting's routers.
-    gate.on('participantLeft', (meetingId, participantId) => logged(media.leave(meetingId, participantId)));
+    // A dropped participant keeps their media for the grace window: their producers stay consumable, and if
+    // they come back, their transports are still there. Whoever leaves for good loses it at once.
+    gate.on('participantLeft', (meetingId, participantId, dropped) => {
+      if (dropped) media.suspend(meetingId, participantId);
+      else logged(media.leave(meetingId, participantId));
+    });
     gate.on('admitted', (socketId, info) => {
       const socket = socketById(socketId);
       if (!socket) return;
@@ -342,6 +347,7 @@ export class SignalingServer {
       socketById(socketId)?.emit('meeting.rejected', { error });
     });
     gate.on('participantJoined', (meetingId, participant, socketId) => {
+      media.resume(participant.participantId);
       this.io.to(meetingRoom(meetingId)).except(socketId).emit('meeting.participantJoined', participant);
     });
     gate.on('participantUpdated', (meetingId, participant) => {

@@ -233,10 +233,72 @@ describe('media signaling (socket.io → mediasoup)', () => {
       ok(await request(p.socket, { type: 'media.createTransport', direction: 'recv' }));
     }
     assert.equal(await liveRouters(), before + 1);
-    anna.socket.disconnect();
+    ok(await request(anna.socket, { type: 'meeting.leave' }));
     ok(await request(org.socket, { type: 'meeting.leave' }));
     for (let i = 0; i < 50 && (await liveRouters()) > before; i++)
       await new Promise((r) => setTimeout(r, 20));
     assert.equal(await liveRouters(), before);
+  });
+
+  describe('a dropped participant', () => {
+    let short: ServerFixture;
+
+    beforeEach(async () => {
+      short = await startServer({ config: { rejoinGraceMs: 400 } });
+    });
+
+    afterEach(async () => {
+      await short.close();
+    });
+
+    it('keeps its producers for the grace window, then everything closes', async () => {
+      const pool = new SocketPool(short.baseUrl);
+      try {
+        const org = await short.createUser({ plan: 'pro' });
+        const res = await short.api('POST', '/api/meetings', {
+          token: org.token,
+          body: { title: 'Drop', startAt: new Date().toISOString(), durationMinutes: 60 },
+        });
+        const m = res.body as MeetingView;
+        const code = m.guestUrl.split('/m/')[1] ?? '';
+        const orgSocket = await pool.connect(org.token);
+        ok(await request(orgSocket, { type: 'meeting.join', meetingId: m.id }));
+        const caps = ok(await request(orgSocket, { type: 'media.getRouterRtpCapabilities' })).rtpCapabilities;
+        ok(await request(orgSocket, { type: 'media.createTransport', direction: 'recv' }));
+        ok(await request(orgSocket, { type: 'media.ready', rtpCapabilities: caps }));
+
+        const g = await short.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Anna' } });
+        const guestSocket = await pool.connect((g.body as { guestToken: string }).guestToken);
+        ok(await request(guestSocket, { type: 'meeting.join', meetingId: m.id }));
+        const send = ok(await request(guestSocket, { type: 'media.createTransport', direction: 'send' }));
+        const consumed = nextEvent(orgSocket, 'media.newConsumer');
+        ok(
+          await request(guestSocket, {
+            type: 'media.produce',
+            transportId: send.id,
+            kind: 'audio',
+            rtpParameters: OPUS,
+            source: 'mic',
+          }),
+        );
+        const consumer = await consumed;
+
+        // The guest's connection drops: nothing of its media closes yet.
+        let closedAt = 0;
+        const closed = nextEvent(orgSocket, 'media.consumerClosed', 5_000).then((e) => {
+          closedAt = Date.now();
+          return e;
+        });
+        const droppedAt = Date.now();
+        guestSocket.disconnect();
+        assert.deepEqual(await closed, { consumerId: consumer.id });
+        assert.ok(
+          closedAt - droppedAt >= 350,
+          `closed after ${closedAt - droppedAt} ms, before the grace window ended`,
+        );
+      } finally {
+        pool.closeAll();
+      }
+    });
   });
 });

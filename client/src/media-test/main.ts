@@ -313,6 +313,7 @@ async function main(): Promise<void> {
   media.on('micUnlocked', () => events.push({ type: 'micUnlocked' }));
   media.on('cameraStoppedByOrganizer', () => events.push({ type: 'cameraStoppedByOrganizer' }));
   media.on('restarting', (reason) => events.push({ type: 'restarting', reason }));
+  media.on('resumed', () => events.push({ type: 'resumed' }));
   media.on('iceRestarted', (direction) => events.push({ type: 'iceRestarted', direction }));
   media.on('activeSpeaker', (participantId) => events.push({ type: 'activeSpeaker', participantId }));
 

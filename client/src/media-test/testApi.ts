@@ -65,6 +65,7 @@ export type PageEvent =
   | { type: 'layersChanged'; consumerId: string; spatialLayer: number | null; temporalLayer: number | null }
   | { type: 'remotePaused'; consumerId: string; paused: boolean }
   | { type: 'restarting'; reason: string }
+  | { type: 'resumed' }
   | { type: 'iceRestarted'; direction: 'send' | 'recv' }
   | { type: 'activeSpeaker'; participantId: string }
   | { type: 'error'; message: string };

@@ -57,8 +57,10 @@ export interface MediaSessionEvents extends Record<string, unknown[]> {
   activeSpeaker: [string];
   transportState: [Direction, types.ConnectionState];
   iceRestarted: [Direction];
-  /** The media is rebuilt from scratch: a worker was lost, or the socket dropped and rejoined. */
+  /** The media is rebuilt from scratch: a worker was lost, or the server no longer had our transports. */
   restarting: [string];
+  /** After a dropped socket, the same transports and producers carry on; only the consumers are new. */
+  resumed: [];
   error: [unknown];
 }
 
@@ -389,7 +391,7 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     on('media.restart', ({ reason }) => this.#restart(reason));
     this.#unsubscribe.push(
       this.#conn.on('joined', (_info, { rejoin }) => {
-        if (rejoin && this.#state !== 'idle') this.#restart('reconnected');
+        if (rejoin && this.#state !== 'idle') this.#resume();
       }),
     );
   }
@@ -615,6 +617,45 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
       local.producer = undefined;
       local.producerId = undefined;
     }
+  }
+
+  /**
+   * The socket dropped and we rejoined within the grace window: the server kept our transports and producers,
+   * so the media we send never stopped. Check that the transports are still there (an ICE restart each), then
+   * ask for the consumers again. If the server no longer has them, rebuild everything.
+   */
+  #resume(): void {
+    const send = this.#send;
+    const recv = this.#recv;
+    const device = this.#device;
+    if (this.#state !== 'ready' || !send || !recv || !device) {
+      this.#restart('reconnected');
+      return;
+    }
+    const generation = this.#generation;
+    const run = async (): Promise<void> => {
+      for (const transport of [send, recv]) {
+        const { iceParameters } = await this.#conn.request({
+          type: 'media.restartIce',
+          transportId: transport.id,
+        });
+        this.#check(generation);
+        await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      }
+      for (const consumerId of [...this.#remotes.keys()]) this.#dropRemote(consumerId);
+      const { consumers, activeSpeaker } = await this.#conn.request({
+        type: 'media.ready',
+        rtpCapabilities: device.rtpCapabilities,
+      });
+      this.#check(generation);
+      if (activeSpeaker) this.emit('activeSpeaker', activeSpeaker);
+      await Promise.all(consumers.map((info) => this.#consume(info, generation)));
+      this.emit('resumed');
+    };
+    run().catch((err: unknown) => {
+      if (err instanceof StaleError) return;
+      this.#restart('reconnected');
+    });
   }
 
   #restart(reason: string): void {

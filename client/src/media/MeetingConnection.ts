@@ -60,7 +60,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /**
  * The signaling connection of one meeting: a socket.io client authenticated with a token, typed requests, and
  * the join with its waiting room. When the socket drops and comes back, it rejoins with the rejoin token and emits
- * `joined` with `rejoin: true` (the server closed this participant's media meanwhile: the media layer rebuilds).
+ * `joined` with `rejoin: true` (the server kept this participant's media for the grace window: the media layer
+ * resumes on the same transports, or rebuilds if they are gone).
  */
 export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
   readonly socket: MeetingSocket;
