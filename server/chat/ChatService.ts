@@ -46,7 +46,6 @@ interface Me {
 
 type RoomDoc = Omit<ChatRoom, 'unread'> & { unread?: Record<string, number> };
 
-const PROFILE_TTL_MS = 5 * 60_000;
 const TYPING_TIMEOUT_MS = 30_000;
 
 /**
@@ -59,7 +58,6 @@ export class ChatService {
   readonly #bridge: MatrixBridge;
   readonly #logger: Logger;
   readonly #dmLocks = new Map<string, Promise<unknown>>();
-  readonly #profiles = new Map<string, { name: string; at: number }>();
 
   constructor(options: ChatServiceOptions) {
     this.#o = options;
@@ -434,7 +432,7 @@ export class ChatService {
     const membership = typeof event.content.membership === 'string' ? event.content.membership : '';
     const displayName = event.content.displayname;
     if (typeof displayName === 'string' && displayName !== '') {
-      this.#profiles.set(target, { name: displayName, at: this.#o.clock.now() });
+      this.#bridge.rememberDisplayName(target, displayName);
     }
     const roomId = event.room_id;
     let update: object;
@@ -602,55 +600,8 @@ export class ChatService {
     return view;
   }
 
-  /** Who these mxids are: directory colleagues by extension ("Nome Cognome (200)"), others by Matrix profile. */
   async #members(mxids: string[]): Promise<Map<string, ChatMemberView>> {
-    const out = new Map<string, ChatMemberView>();
-    const byExtension = new Map<string, string>();
-    for (const mxid of mxids) {
-      const extension = this.#bridge.extensionOf(mxid);
-      if (extension) byExtension.set(extension, mxid);
-    }
-    if (byExtension.size > 0) {
-      const docs = await this.#o.users
-        .find(
-          { extension: { $in: [...byExtension.keys()] } },
-          { extension: 1, firstName: 1, lastName: 1, disabled: 1 },
-        )
-        .lean();
-      for (const doc of docs) {
-        const mxid = byExtension.get(doc.extension);
-        if (!mxid) continue;
-        out.set(mxid, {
-          mxid,
-          userId: String(doc._id),
-          extension: doc.extension,
-          displayName: MatrixBridge.displayNameOf(doc),
-        });
-      }
-    }
-    await Promise.all(
-      mxids
-        .filter((m) => !out.has(m))
-        .map(async (mxid) => out.set(mxid, { mxid, displayName: await this.#profileName(mxid) })),
-    );
-    return out;
-  }
-
-  /** A Matrix user's display name (from member events, or their profile), the mxid when they have none. */
-  async #profileName(mxid: string): Promise<string> {
-    const cached = this.#profiles.get(mxid);
-    if (cached && this.#o.clock.now() - cached.at < PROFILE_TTL_MS) return cached.name;
-    let name = mxid;
-    try {
-      const profile = await this.#bridge.call(() =>
-        this.#bridge.client().getProfileInfo(mxid, 'displayname'),
-      );
-      if (profile.displayname) name = profile.displayname;
-    } catch {
-      // No profile (or Synapse unreachable): the mxid is still a truthful name.
-    }
-    this.#profiles.set(mxid, { name, at: this.#o.clock.now() });
-    return name;
+    return this.#bridge.identify(mxids);
   }
 
   /** Directory user ids of the active colleagues among these mxids. */

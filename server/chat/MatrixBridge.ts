@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
 import { MatrixClient, Method } from 'matrix-js-sdk';
 import { z } from 'zod';
+import type { ChatMemberView } from '../../shared/schemas/chat.js';
 import type { PublicUser } from '../../shared/schemas/directory.js';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
@@ -14,6 +15,9 @@ import type { ChatModels } from './chatModels.js';
 import { matrixErrcode, toChatError } from './matrixErrors.js';
 
 /** A room event as Synapse pushes it in a transaction (the client-server event format). */
+
+/** How long a Matrix profile's display name is trusted before it is looked up again. */
+const PROFILE_TTL_MS = 5 * 60_000;
 export interface MatrixRoomEvent {
   type: string;
   room_id: string;
@@ -83,6 +87,8 @@ class AppserviceError extends AppError {
 export class MatrixBridge {
   readonly botMxid: string;
   readonly #o: MatrixBridgeOptions;
+  /** Matrix display names of people outside the directory. */
+  readonly #profiles = new Map<string, { name: string; at: number }>();
   readonly #logger: Logger;
   readonly #clients = new Map<string, MatrixClient>();
   readonly #inFlight = new Map<string, Promise<string>>();
@@ -143,6 +149,63 @@ export class MatrixBridge {
   /** The extension behind one of our users' mxids; undefined for anyone else (Element users, the bot). */
   extensionOf(mxid: string): string | undefined {
     return this.#mxidPattern.exec(mxid)?.[1];
+  }
+
+  /**
+   * Who these mxids are: directory colleagues by extension ("Nome Cognome (200)"), anyone else by their Matrix
+   * profile (cached a few minutes), or the mxid itself when they have none.
+   */
+  async identify(mxids: string[]): Promise<Map<string, ChatMemberView>> {
+    const out = new Map<string, ChatMemberView>();
+    const byExtension = new Map<string, string>();
+    for (const mxid of mxids) {
+      const extension = this.extensionOf(mxid);
+      if (extension) byExtension.set(extension, mxid);
+    }
+    if (byExtension.size > 0) {
+      const docs = await this.#o.users
+        .find(
+          { extension: { $in: [...byExtension.keys()] } },
+          { extension: 1, firstName: 1, lastName: 1, disabled: 1 },
+        )
+        .lean();
+      for (const doc of docs) {
+        const mxid = byExtension.get(doc.extension);
+        if (mxid) {
+          out.set(mxid, {
+            mxid,
+            userId: String(doc._id),
+            extension: doc.extension,
+            displayName: MatrixBridge.displayNameOf(doc),
+          });
+        }
+      }
+    }
+    await Promise.all(
+      mxids
+        .filter((m) => !out.has(m))
+        .map(async (mxid) => out.set(mxid, { mxid, displayName: await this.#profileName(mxid) })),
+    );
+    return out;
+  }
+
+  /** A display name seen in a membership event: fresher than a profile lookup. */
+  rememberDisplayName(mxid: string, name: string): void {
+    this.#profiles.set(mxid, { name, at: this.#o.clock.now() });
+  }
+
+  async #profileName(mxid: string): Promise<string> {
+    const cached = this.#profiles.get(mxid);
+    if (cached && this.#o.clock.now() - cached.at < PROFILE_TTL_MS) return cached.name;
+    let name = mxid;
+    try {
+      const profile = await this.call(() => this.client().getProfileInfo(mxid, 'displayname'));
+      if (profile.displayname) name = profile.displayname;
+    } catch {
+      // No profile (or Synapse unreachable): the mxid is still a truthful name.
+    }
+    this.#profiles.set(mxid, { name, at: this.#o.clock.now() });
+    return name;
   }
 
   /** Ours: a directory user's account or the bridge's sender. */

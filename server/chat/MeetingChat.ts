@@ -270,47 +270,17 @@ export class MeetingChat {
 
   /** Directory colleagues by extension ("Nome Cognome (200)"); anyone else by their Matrix profile. */
   async #senders(events: MatrixRoomEvent[]): Promise<Map<string, MeetingChatSender>> {
-    const out = new Map<string, MeetingChatSender>();
     const mxids = [...new Set(events.map((e) => e.sender))].filter((m) => m !== this.#bridge.botMxid);
-    const byExtension = new Map<string, string>();
-    for (const mxid of mxids) {
-      const extension = this.#bridge.extensionOf(mxid);
-      if (extension) byExtension.set(extension, mxid);
+    const known = await this.#bridge.identify(mxids);
+    const out = new Map<string, MeetingChatSender>();
+    for (const [mxid, who] of known) {
+      out.set(
+        mxid,
+        who.userId
+          ? { kind: 'user', mxid, userId: who.userId, displayName: who.displayName }
+          : { kind: 'matrix', mxid, displayName: who.displayName },
+      );
     }
-    if (byExtension.size > 0) {
-      const docs = await this.#o.users
-        .find(
-          { extension: { $in: [...byExtension.keys()] } },
-          { extension: 1, firstName: 1, lastName: 1, disabled: 1 },
-        )
-        .lean();
-      for (const doc of docs) {
-        const mxid = byExtension.get(doc.extension);
-        if (!mxid) continue;
-        out.set(mxid, {
-          kind: 'user',
-          mxid,
-          userId: String(doc._id),
-          displayName: MatrixBridge.displayNameOf(doc),
-        });
-      }
-    }
-    await Promise.all(
-      mxids
-        .filter((m) => !out.has(m))
-        .map(async (mxid) => {
-          let displayName = mxid;
-          try {
-            const profile = await this.#bridge.call(() =>
-              this.#bridge.client().getProfileInfo(mxid, 'displayname'),
-            );
-            if (profile.displayname) displayName = profile.displayname;
-          } catch {
-            // No profile, or Synapse unreachable: the mxid is still a truthful name.
-          }
-          out.set(mxid, { kind: 'matrix', mxid, displayName });
-        }),
-    );
     return out;
   }
 }

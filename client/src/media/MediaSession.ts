@@ -191,13 +191,7 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     this.#send = this.#createTransport('send', sendInfo, generation);
     this.#recv = this.#createTransport('recv', recvInfo, generation);
 
-    const { consumers, activeSpeaker } = await this.#conn.request({
-      type: 'media.ready',
-      rtpCapabilities: device.rtpCapabilities,
-    });
-    this.#check(generation);
-    if (activeSpeaker) this.emit('activeSpeaker', activeSpeaker);
-    await Promise.all(consumers.map((info) => this.#consume(info, generation)));
+    await this.#receiveAll(device, generation);
 
     // After a restart: publish again what was published before.
     for (const local of this.#locals.values()) {
@@ -643,19 +637,24 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
         await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
       }
       for (const consumerId of [...this.#remotes.keys()]) this.#dropRemote(consumerId);
-      const { consumers, activeSpeaker } = await this.#conn.request({
-        type: 'media.ready',
-        rtpCapabilities: device.rtpCapabilities,
-      });
-      this.#check(generation);
-      if (activeSpeaker) this.emit('activeSpeaker', activeSpeaker);
-      await Promise.all(consumers.map((info) => this.#consume(info, generation)));
+      await this.#receiveAll(device, generation);
       this.emit('resumed');
     };
     run().catch((err: unknown) => {
       if (err instanceof StaleError) return;
       this.#restart('reconnected');
     });
+  }
+
+  /** Tells the server we can receive, and consumes everything already in the meeting. */
+  async #receiveAll(device: Device, generation: number): Promise<void> {
+    const { consumers, activeSpeaker } = await this.#conn.request({
+      type: 'media.ready',
+      rtpCapabilities: device.rtpCapabilities,
+    });
+    this.#check(generation);
+    if (activeSpeaker) this.emit('activeSpeaker', activeSpeaker);
+    await Promise.all(consumers.map((info) => this.#consume(info, generation)));
   }
 
   #restart(reason: string): void {
