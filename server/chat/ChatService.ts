@@ -20,7 +20,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } 
 import type { Logger } from '../logger.js';
 import type { ChatModels, ChatRoom } from './chatModels.js';
 import { renderMarkdown } from './markdown.js';
-import { MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
+import { asRecord, enc, isRoomEvent, MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
 
 /** How the chat reaches users' sockets (bound to the signaling server by the composition root). */
 export interface ChatNotifier {
@@ -652,28 +652,6 @@ function toMessageView(event: MatrixRoomEvent, sender: ChatMemberView): ChatMess
     if (typeof info?.size === 'number') view.file.size = info.size;
   }
   return view;
-}
-
-function isRoomEvent(value: unknown): value is MatrixRoomEvent {
-  const e = asRecord(value);
-  return (
-    typeof e?.type === 'string' &&
-    typeof e.event_id === 'string' &&
-    typeof e.sender === 'string' &&
-    typeof e.room_id === 'string' &&
-    typeof e.origin_server_ts === 'number' &&
-    asRecord(e.content) !== undefined
-  );
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
 }
 
 function isDuplicateKey(err: unknown): boolean {

@@ -598,3 +598,28 @@ async function forEachLimit<T>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/** An object, as opposed to an array or a primitive; Matrix JSON is checked field by field from here. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/** A room event with the fields every handler relies on. */
+export function isRoomEvent(value: unknown): value is MatrixRoomEvent {
+  const e = asRecord(value);
+  return (
+    typeof e?.type === 'string' &&
+    typeof e.event_id === 'string' &&
+    typeof e.sender === 'string' &&
+    typeof e.room_id === 'string' &&
+    typeof e.origin_server_ts === 'number' &&
+    asRecord(e.content) !== undefined
+  );
+}
+
+/** A path segment of a Matrix API URL. */
+export function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}

@@ -9,7 +9,7 @@ import type { MeetingModel } from '../meetings/Meeting.js';
 import { APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
 import type { ChatMeetingRoom, ChatModels } from './chatModels.js';
 import { textContent } from './ChatService.js';
-import { MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
+import { asRecord, enc, isRoomEvent, MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
 import { matrixErrcode } from './matrixErrors.js';
 
 /** Custom content of a guest's message, relayed by the bridge's sender: who wrote it and what, unprefixed. */
@@ -286,23 +286,5 @@ export class MeetingChat {
 }
 
 function isMessageEvent(value: unknown): value is MatrixRoomEvent {
-  const e = asRecord(value);
-  return (
-    e?.type === 'm.room.message' &&
-    typeof e.event_id === 'string' &&
-    typeof e.sender === 'string' &&
-    typeof e.room_id === 'string' &&
-    typeof e.origin_server_ts === 'number' &&
-    asRecord(e.content) !== undefined
-  );
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
+  return isRoomEvent(value) && value.type === 'm.room.message';
 }
