@@ -8,7 +8,7 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'data/', '.ucc/', 'client/dist/', 'test/artifacts/', 'bench/results/'] },
   js.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // The browser client: DOM globals; projectService finds client/tsconfig.json (lib DOM) for these files.
-    files: ['client/src/**/*.ts'],
+    files: ['client/src/**/*.ts', 'client/src/**/*.tsx'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {

@@ -1,5 +1,6 @@
 // Bundles the browser client (client/src) with esbuild into client/dist, which the server serves at the root:
-// client/dist/<page>.html and client/dist/assets/<page>.js (+ .css, source maps).
+// client/dist/<page>.html and client/dist/assets/<page>.js (+ .css, source maps). The web app (client/src/app,
+// React) becomes client/dist/index.html with assets/app.js and assets/app.css.
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +17,14 @@ await mkdir(path.join(dist, 'assets'), { recursive: true });
 
 await build({
   absWorkingDir: root,
-  entryPoints: pages.flatMap((page) => [
-    { in: path.join(src, page, 'main.ts'), out: page },
-    { in: path.join(src, page, `${page}.css`), out: page },
-  ]),
+  entryPoints: [
+    ...pages.flatMap((page) => [
+      { in: path.join(src, page, 'main.ts'), out: page },
+      { in: path.join(src, page, `${page}.css`), out: page },
+    ]),
+    { in: path.join(src, 'app', 'main.tsx'), out: 'app' },
+    { in: path.join(src, 'app', 'app.css'), out: 'app' },
+  ],
   outdir: path.join(dist, 'assets'),
   bundle: true,
   format: 'esm',
@@ -31,8 +36,9 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
 });
-await Promise.all(
-  pages.map((page) => copyFile(path.join(src, page, `${page}.html`), path.join(dist, `${page}.html`))),
-);
+await Promise.all([
+  ...pages.map((page) => copyFile(path.join(src, page, `${page}.html`), path.join(dist, `${page}.html`))),
+  copyFile(path.join(src, 'app', 'index.html'), path.join(dist, 'index.html')),
+]);
 
 process.stderr.write(`client built into client/dist in ${Math.round(performance.now() - started)} ms\n`);

@@ -1,0 +1,347 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import type { MeetingState, MeetingView } from '../../../shared/schemas/meetings.js';
+import { api, ApiError, type Profile, type PublicUser } from './api.js';
+import { useI18n, type MessageKey } from './i18n.js';
+
+const STATE_KEY: Record<MeetingState, MessageKey> = {
+  waiting: 'stateWaiting',
+  live: 'stateLive',
+  expired: 'stateExpired',
+  ended: 'stateEnded',
+  cancelled: 'stateCancelled',
+};
+
+/** The Meeting tab: the agenda (upcoming and past) and, for PRO users, the creation form. */
+export function Meetings({
+  profile,
+  onStart,
+}: {
+  profile: Profile;
+  onStart: (meeting: MeetingView) => void;
+}): React.JSX.Element {
+  const { t, language } = useI18n();
+  const [scope, setScope] = useState<'upcoming' | 'past'>('upcoming');
+  const [items, setItems] = useState<MeetingView[] | undefined>();
+  const [error, setError] = useState(false);
+  const [creating, setCreating] = useState(false);
+  const [copied, setCopied] = useState<string | undefined>();
+  const isPro = profile.plan === 'pro';
+
+  const load = useCallback(() => {
+    setError(false);
+    api<{ items: MeetingView[] }>('GET', `/api/meetings?scope=${scope}`).then(
+      (r) => setItems(r.items),
+      () => setError(true),
+    );
+  }, [scope]);
+  useEffect(load, [load]);
+
+  const copy = (m: MeetingView): void => {
+    navigator.clipboard
+      .writeText(m.guestUrl)
+      .catch(() => undefined)
+      .finally(() => setCopied(m.id));
+  };
+  const when = (iso: string): string =>
+    new Date(iso).toLocaleString(language === 'it' ? 'it-IT' : 'en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+    });
+
+  return (
+    <div className="meetings">
+      <section aria-labelledby="agenda-title" className="agenda">
+        <div className="section-head">
+          <h2 id="agenda-title">{t('agenda')}</h2>
+          {isPro ? (
+            !creating && (
+              <button className="primary" onClick={() => setCreating(true)}>
+                {t('newMeeting')}
+              </button>
+            )
+          ) : (
+            <p className="notice" data-testid="pro-only">
+              {t('proOnly')}
+            </p>
+          )}
+        </div>
+        {creating && (
+          <CreateMeeting
+            onCancel={() => setCreating(false)}
+            onCreated={() => {
+              setCreating(false);
+              if (scope === 'upcoming') load();
+              else setScope('upcoming');
+            }}
+          />
+        )}
+        <div className="segmented" role="group" aria-label={t('agenda')}>
+          {(['upcoming', 'past'] as const).map((s) => (
+            <button key={s} aria-pressed={scope === s} onClick={() => setScope(s)}>
+              {s === 'upcoming' ? t('upcoming') : t('past')}
+            </button>
+          ))}
+        </div>
+        {error ? (
+          <p role="alert">{t('genericError')}</p>
+        ) : !items ? (
+          <p role="status">{t('loading')}</p>
+        ) : items.length === 0 ? (
+          <p className="muted">{t('noMeetings')}</p>
+        ) : (
+          <ul className="list" aria-label={t('agenda')}>
+            {items.map((m) => (
+              <li key={m.id} className="meeting card" data-meeting-id={m.id}>
+                <div className="grow">
+                  <h3>{m.title}</h3>
+                  <p className="muted">
+                    {when(m.startAt)} · {Math.round((m.durationMinutes / 60) * 100) / 100} h ·{' '}
+                    {t('organizer')}: {m.organizer.displayName}
+                  </p>
+                  <p>
+                    <span className="pill">{t(STATE_KEY[m.state])}</span>{' '}
+                    <span className="invited">{t('invitedCount', { n: m.invitedCount })}</span>
+                  </p>
+                  {m.myRole === 'organizer' && (
+                    <label className="guest-link">
+                      <span>{t('guestLink')}</span>
+                      <input readOnly value={m.guestUrl} onFocus={(e) => e.target.select()} />
+                    </label>
+                  )}
+                </div>
+                {scope === 'upcoming' && (
+                  <div className="actions">
+                    <button className="primary" onClick={() => onStart(m)}>
+                      {t('startMeeting')}
+                    </button>
+                    {m.myRole === 'organizer' && (
+                      <button onClick={() => copy(m)}>
+                        {copied === m.id ? t('linkCopied') : t('copyLink')}
+                      </button>
+                    )}
+                  </div>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function localNow(): string {
+  const d = new Date(Date.now() + 5 * 60_000);
+  d.setSeconds(0, 0);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+type Field = 'title' | 'startAt' | 'duration' | 'description' | 'inviteeIds';
+
+/** The manual's numbered fields: 1 Titolo, 2 Inizio, 3 Durata (ore), 4 Descrizione, 5 Seleziona i partecipanti. */
+function CreateMeeting({
+  onCancel,
+  onCreated,
+}: {
+  onCancel: () => void;
+  onCreated: (m: MeetingView) => void;
+}): React.JSX.Element {
+  const { t } = useI18n();
+  const [title, setTitle] = useState('');
+  const [start, setStart] = useState(localNow);
+  const [hours, setHours] = useState('1');
+  const [description, setDescription] = useState('');
+  const [query, setQuery] = useState('');
+  const [results, setResults] = useState<PublicUser[]>([]);
+  const [picked, setPicked] = useState<PublicUser[]>([]);
+  const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
+  const [pending, setPending] = useState(false);
+
+  useEffect(() => {
+    const q = query.trim();
+    if (!q) {
+      setResults([]);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      api<{ items: PublicUser[] }>('GET', `/api/directory?q=${encodeURIComponent(q)}&pageSize=8`).then(
+        (r) => {
+          if (live) setResults(r.items);
+        },
+        () => undefined,
+      );
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [query]);
+
+  async function submit(event: FormEvent): Promise<void> {
+    event.preventDefault();
+    const next: typeof errors = {};
+    const h = Number(hours.replace(',', '.'));
+    if (!title.trim()) next.title = t('required');
+    if (!start || Number.isNaN(new Date(start).getTime())) next.startAt = t('required');
+    if (!Number.isFinite(h) || h < 0.25 || h > 24) next.duration = t('durationInvalid');
+    setErrors(next);
+    if (Object.keys(next).length > 0) return;
+    setPending(true);
+    try {
+      const created = await api<MeetingView>('POST', '/api/meetings', {
+        title: title.trim(),
+        description,
+        startAt: new Date(start).toISOString(),
+        durationMinutes: Math.round(h * 60),
+        inviteeIds: picked.map((p) => p.id),
+      });
+      onCreated(created);
+    } catch (err) {
+      const out: typeof errors = {};
+      if (err instanceof ApiError && err.code === 'VALIDATION_FAILED') {
+        for (const d of err.details) {
+          const key = d.path === 'durationMinutes' ? 'duration' : d.path.split('.')[0];
+          if (key === 'title' || key === 'startAt' || key === 'duration' || key === 'description')
+            out[key] = d.message;
+          else if (key === 'inviteeIds') out.inviteeIds = d.message;
+        }
+      }
+      setErrors(Object.keys(out).length > 0 ? out : { form: t('genericError') });
+    } finally {
+      setPending(false);
+    }
+  }
+
+  const err = (name: Field): React.JSX.Element | null =>
+    errors[name] ? (
+      <p className="field-error" id={`m-${name}-error`} role="alert">
+        {errors[name]}
+      </p>
+    ) : null;
+  const described = (name: Field): { 'aria-invalid'?: true; 'aria-describedby'?: string } =>
+    errors[name] ? { 'aria-invalid': true, 'aria-describedby': `m-${name}-error` } : {};
+
+  return (
+    <form className="card create" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="create-title">
+      <h3 id="create-title">{t('createTitle')}</h3>
+      <ol className="numbered">
+        <li className="field">
+          <label htmlFor="m-title">{t('title')}</label>
+          <input
+            id="m-title"
+            value={title}
+            maxLength={200}
+            onChange={(e) => setTitle(e.target.value)}
+            {...described('title')}
+          />
+          {err('title')}
+        </li>
+        <li className="field">
+          <label htmlFor="m-start">{t('start')}</label>
+          <input
+            id="m-start"
+            type="datetime-local"
+            value={start}
+            onChange={(e) => setStart(e.target.value)}
+            {...described('startAt')}
+          />
+          {err('startAt')}
+        </li>
+        <li className="field">
+          <label htmlFor="m-duration">{t('durationHours')}</label>
+          <input
+            id="m-duration"
+            type="number"
+            min="0.25"
+            max="24"
+            step="0.25"
+            value={hours}
+            onChange={(e) => setHours(e.target.value)}
+            {...described('duration')}
+          />
+          {err('duration')}
+        </li>
+        <li className="field">
+          <label htmlFor="m-description">{t('description')}</label>
+          <textarea
+            id="m-description"
+            rows={3}
+            maxLength={5000}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            {...described('description')}
+          />
+          {err('description')}
+        </li>
+        <li className="field">
+          <label htmlFor="m-participants">{t('selectParticipants')}</label>
+          <input
+            id="m-participants"
+            type="search"
+            placeholder={t('searchColleagues')}
+            value={query}
+            autoComplete="off"
+            onChange={(e) => setQuery(e.target.value)}
+            {...described('inviteeIds')}
+          />
+          {err('inviteeIds')}
+          {query.trim() && (
+            <ul className="results" aria-label={t('selectParticipants')}>
+              {results.length === 0 ? (
+                <li className="muted">{t('noResults')}</li>
+              ) : (
+                results.map((u) => (
+                  <li key={u.id}>
+                    <button
+                      type="button"
+                      className="result"
+                      disabled={picked.some((p) => p.id === u.id)}
+                      onClick={() => {
+                        setPicked([...picked, u]);
+                        setQuery('');
+                      }}
+                    >
+                      {u.displayName} <span className="muted">({u.extension})</span>
+                    </button>
+                  </li>
+                ))
+              )}
+            </ul>
+          )}
+          {picked.length > 0 && (
+            <ul className="chips" aria-label={t('invitedCount', { n: picked.length })}>
+              {picked.map((u) => (
+                <li key={u.id} className="chip">
+                  {u.displayName}
+                  <button
+                    type="button"
+                    aria-label={`${t('remove')} ${u.displayName}`}
+                    onClick={() => setPicked(picked.filter((p) => p.id !== u.id))}
+                  >
+                    ×
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </li>
+      </ol>
+      {errors.form && (
+        <p className="form-error" role="alert">
+          {errors.form}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={pending} aria-busy={pending}>
+          {pending && <span className="spinner" aria-hidden="true" />}
+          {t('create')}
+        </button>
+        <button type="button" onClick={onCancel} disabled={pending}>
+          {t('cancel')}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * The REST client: the access token lives only in memory; the refresh token is the httpOnly cookie, rotated by
+ * POST /api/auth/refresh on load and shortly before the access token expires.
+ */
+import type { Profile, PublicUser } from '../../../shared/schemas/directory.js';
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface LoginAnswer {
+  accessToken: string;
+  expiresInMs: number;
+  user: Pick<PublicUser, 'id' | 'extension' | 'firstName' | 'lastName' | 'plan' | 'role'>;
+}
+
+/** Set while a refresh cookie is believed to exist, so a first visit does not fire a refresh bound to fail. */
+const SESSION_HINT = 'ucc.session';
+const REFRESH_MARGIN_MS = 60_000;
+
+let access: { token: string; expiresAt: number } | undefined;
+let refreshing: Promise<boolean> | undefined;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let onSignedOut: (() => void) | undefined;
+
+export function onSessionLost(listener: () => void): void {
+  onSignedOut = listener;
+}
+
+function hint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(SESSION_HINT, '1');
+    else localStorage.removeItem(SESSION_HINT);
+  } catch {
+    // Storage disabled: a reload asks for a new login.
+  }
+}
+
+function hasHint(): boolean {
+  try {
+    return localStorage.getItem(SESSION_HINT) === '1';
+  } catch {
+    return false;
+  }
+}
+
+function accept(answer: LoginAnswer): void {
+  access = { token: answer.accessToken, expiresAt: Date.now() + answer.expiresInMs };
+  hint(true);
+  if (timer) clearTimeout(timer);
+  timer = setTimeout(
+    () => {
+      void refresh().then((ok) => {
+        if (!ok) onSignedOut?.();
+      });
+    },
+    Math.max(5_000, answer.expiresInMs - REFRESH_MARGIN_MS),
+  );
+}
+
+function clear(): void {
+  access = undefined;
+  hint(false);
+  if (timer) clearTimeout(timer);
+  timer = undefined;
+}
+
+async function parse(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function toError(status: number, body: unknown): ApiError {
+  const err = (body as { error?: { code?: string; message?: string; details?: ErrorDetail[] } } | undefined)
+    ?.error;
+  return new ApiError(status, err?.code ?? 'INTERNAL', err?.message ?? `HTTP ${status}`, err?.details ?? []);
+}
+
+async function send<T>(method: string, path: string, body: unknown, token: string | undefined): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const parsed = await parse(res);
+  if (!res.ok) throw toError(res.status, parsed);
+  return parsed as T;
+}
+
+/** One refresh at a time: the cookie rotates, and presenting a rotated one would revoke the session. */
+export function refresh(): Promise<boolean> {
+  refreshing ??= send<LoginAnswer>('POST', '/api/auth/refresh', undefined, undefined)
+    .then((answer) => {
+      accept(answer);
+      return true;
+    })
+    .catch(() => {
+      clear();
+      return false;
+    })
+    .finally(() => {
+      refreshing = undefined;
+    });
+  return refreshing;
+}
+
+/** At load: a session comes back from the cookie when one is expected. */
+export async function resume(): Promise<boolean> {
+  if (!hasHint()) return false;
+  return refresh();
+}
+
+/** The current access token, refreshed first when it is about to expire. */
+export async function accessToken(): Promise<string> {
+  if (!access || access.expiresAt - Date.now() < 10_000) {
+    if (!(await refresh())) throw new ApiError(401, 'UNAUTHENTICATED', 'Not signed in');
+  }
+  if (!access) throw new ApiError(401, 'UNAUTHENTICATED', 'Not signed in');
+  return access.token;
+}
+
+export async function login(extension: string, password: string): Promise<void> {
+  accept(await send<LoginAnswer>('POST', '/api/auth/login', { extension, password }, undefined));
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await send<undefined>('POST', '/api/auth/logout', undefined, undefined);
+  } finally {
+    clear();
+  }
+}
+
+export async function recover(extension: string): Promise<void> {
+  await send<undefined>('POST', '/api/auth/recover', { extension }, undefined);
+}
+
+/** An authenticated call; a 401 triggers one refresh and one retry. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  try {
+    return await send<T>(method, path, body, await accessToken());
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401 || !(await refresh())) {
+      if (err instanceof ApiError && err.status === 401) onSignedOut?.();
+      throw err;
+    }
+    return send<T>(method, path, body, await accessToken());
+  }
+}
+
+/** A call that needs no user token (the guest endpoints). */
+export function publicApi<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return send<T>(method, path, body, undefined);
+}
+
+export type { Profile, PublicUser };

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { launchChromium } from '../harness/browser.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+
+/** The page's document, as page.evaluate sees it (this side has no DOM types). */
+declare const document: {
+  documentElement: { lang: string; dataset: Record<string, string | undefined> };
+  querySelector: (selector: string) => { dataset: Record<string, string | undefined> } | null;
+  querySelectorAll: (selector: string) => Iterable<{ videoWidth: number }>;
+};
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+
+describe('web client in Chromium', function () {
+  this.timeout(90_000);
+  let fx: ServerFixture;
+  let chromium: { browser: Browser; close: () => Promise<void> } | undefined;
+  let pro: TestUser;
+  const opened: { name: string; page: Page; errors: string[] }[] = [];
+
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+
+  beforeEach(async () => {
+    fx = await startServer();
+    chromium = await launchChromium();
+    pro = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
+  });
+
+  afterEach(async function () {
+    const failed = this.currentTest?.state === 'failed';
+    for (const { name, page, errors } of opened) {
+      if (failed) {
+        const file = `${(this.currentTest?.title ?? 'test').replace(/\W+/g, '-')}-${name}-failed.png`;
+        await page.screenshot({ path: path.join(ARTIFACTS, file) }).catch(() => undefined);
+        process.stderr.write(`--- ${name} console errors ---\n${errors.join('\n')}\n`);
+      }
+    }
+    opened.splice(0);
+    await chromium?.close();
+    chromium = undefined;
+    await fx.close();
+  });
+
+  /** Normal use logs no console errors and throws nothing. */
+  function assertNoConsoleErrors(): void {
+    const errors = opened.flatMap(({ name, errors: e }) => e.map((m) => `${name}: ${m}`));
+    assert.deepEqual(errors, [], 'no console errors in normal use');
+  }
+
+  async function open(name: string, urlPath: string): Promise<Page> {
+    if (!chromium) throw new Error('Chromium is not running');
+    const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(`[pageerror] ${e.message}`));
+    opened.push({ name, page, errors });
+    const res = await page.goto(`${fx.baseUrl}${urlPath}`);
+    assert.equal(res?.status(), 200);
+    return page;
+  }
+
+  async function signIn(page: Page, user: TestUser, screenshot?: string): Promise<void> {
+    await page.getByLabel('Nome utente').fill(user.extension);
+    await page.getByLabel('Password').fill(user.password);
+    if (screenshot) await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
+    await page.getByRole('button', { name: 'Accedi', exact: true }).click();
+    await page.getByRole('tab', { name: 'Meeting' }).waitFor();
+  }
+
+  async function apiMeeting(title: string): Promise<MeetingView> {
+    const res = await fx.api('POST', '/api/meetings', {
+      token: pro.token,
+      body: { title, startAt: new Date().toISOString(), durationMinutes: 60 },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as MeetingView;
+  }
+
+  it('a PRO user signs in, creates a meeting with two invitees and sees it in the agenda', async () => {
+    await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+    await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
+    const page = await open('organizer', '/');
+    await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
+
+    // Errors appear next to the fields.
+    await page.getByRole('button', { name: 'Accedi', exact: true }).click();
+    assert.equal(await page.locator('#extension-error').textContent(), 'Campo obbligatorio');
+    await signIn(page, pro, 'login.png');
+    await page.getByRole('heading', { name: 'Agenda' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'agenda-empty.png') });
+
+    await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
+    await page.getByLabel('Titolo').fill('Riunione di reparto');
+    await page.getByLabel('Durata (ore)').fill('1.5');
+    await page.getByLabel('Descrizione').fill('Ordine del giorno: budget');
+    const search = page.getByLabel('Seleziona i partecipanti', { exact: true });
+    for (const [query, name] of [
+      ['Bianchi', 'Bianchi Giulia'],
+      ['verdi', 'Verdi Luca'],
+    ] as const) {
+      await search.fill(query);
+      await page.getByRole('button', { name: new RegExp(name) }).click();
+    }
+    assert.equal(await page.locator('.chip').count(), 2);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'create-meeting.png') });
+    await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
+
+    const item = page.locator('li.meeting', { hasText: 'Riunione di reparto' });
+    await item.waitFor();
+    assert.equal(await item.locator('.invited').textContent(), 'Invitati: 2');
+    assert.equal(await item.getByRole('button', { name: 'Inizia meeting' }).count(), 1);
+    assert.match((await item.locator('.guest-link input').inputValue()) ?? '', /\/m\/[\w-]{22,}$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'agenda.png') });
+
+    const listed = await fx.api('GET', '/api/meetings?scope=upcoming', { token: pro.token });
+    const [meeting] = (listed.body as { items: MeetingView[] }).items;
+    assert.equal(meeting?.title, 'Riunione di reparto');
+    assert.equal(meeting.durationMinutes, 90);
+    assert.equal(meeting.invitedCount, 2);
+    assertNoConsoleErrors();
+  });
+
+  it('a basic user sees no create button, and why', async () => {
+    const basic = await fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
+    const page = await open('basic', '/');
+    await signIn(page, basic);
+    await page.getByRole('heading', { name: 'Agenda' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Crea meeting' }).count(), 0);
+    assert.match((await page.getByTestId('pro-only').textContent()) ?? '', /PRO/);
+    assertNoConsoleErrors();
+  });
+
+  it('a guest waits for the organizer and enters when the organizer starts the meeting', async () => {
+    const meeting = await apiMeeting('Demo cliente');
+    const code = meeting.guestUrl.split('/m/')[1] ?? '';
+    const guest = await open('guest', `/m/${code}`);
+    await guest.getByRole('heading', { name: 'Demo cliente' }).waitFor();
+    assert.match((await guest.locator('main').textContent()) ?? '', /Organizzato da Rossi Mario/);
+    await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
+    await guest.getByRole('button', { name: 'Partecipa' }).click();
+    await guest.getByText("In attesa dell'organizzatore…").waitFor();
+    await guest.screenshot({ path: path.join(ARTIFACTS, 'guest-waiting.png') });
+
+    const org = await open('organizer', '/');
+    await signIn(org, pro);
+    await org
+      .locator('li.meeting', { hasText: 'Demo cliente' })
+      .getByRole('button', { name: 'Inizia meeting' })
+      .click();
+
+    // Admitted by itself; each side decodes the other's camera.
+    const decoding = (): boolean =>
+      [...document.querySelectorAll('.tile.remote video')].some((v) => v.videoWidth > 0);
+    await guest.waitForFunction(decoding, undefined, { timeout: 20_000 });
+    await org.waitForFunction(decoding, undefined, { timeout: 20_000 });
+    assert.match((await guest.locator('.room-head').textContent()) ?? '', /Partecipanti: 2/);
+    await guest.screenshot({ path: path.join(ARTIFACTS, 'room-guest.png') });
+    await org.getByRole('button', { name: 'Esci dal meeting' }).click();
+    await org.getByRole('heading', { name: 'Hai lasciato il meeting' }).waitFor();
+    assert.match(org.url(), new RegExp(`/meetings/${meeting.id}$`));
+    await org.getByRole('button', { name: 'Torna all’agenda' }).click();
+    await org.getByRole('heading', { name: 'Agenda' }).waitFor();
+    assert.equal(new URL(org.url()).pathname, '/');
+    assertNoConsoleErrors();
+  });
+
+  it('shows clear pages for invalid, cancelled and expired links', async () => {
+    const invalid = await open('invalid', `/m/${'x'.repeat(24)}`);
+    await invalid.getByRole('heading', { name: 'Link non valido' }).waitFor();
+
+    const cancelled = await apiMeeting('Annullato');
+    assert.equal((await fx.api('DELETE', `/api/meetings/${cancelled.id}`, { token: pro.token })).status, 204);
+    const cancelledPage = await open('cancelled', `/m/${cancelled.guestUrl.split('/m/')[1] ?? ''}`);
+    await cancelledPage.getByRole('heading', { name: 'Meeting annullato' }).waitFor();
+
+    const res = await fx.api('POST', '/api/meetings', {
+      token: pro.token,
+      body: {
+        title: 'Ieri',
+        startAt: new Date(Date.now() - 3 * 3_600_000).toISOString(),
+        durationMinutes: 60,
+      },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const expired = res.body as MeetingView;
+    const expiredPage = await open('expired', `/m/${expired.guestUrl.split('/m/')[1] ?? ''}`);
+    await expiredPage.getByRole('heading', { name: 'Meeting scaduto' }).waitFor();
+    await expiredPage.screenshot({ path: path.join(ARTIFACTS, 'guest-expired.png') });
+    // The unknown code's lookup answers 404, which the browser logs as a failed load: expected there only.
+    assert.deepEqual(
+      opened.filter((o) => o.name !== 'invalid').flatMap((o) => o.errors),
+      [],
+    );
+  });
+
+  it('English and the dark theme persist across a reload and a new sign-in', async () => {
+    const page = await open('settings', '/');
+    await signIn(page, pro);
+    await page.getByRole('button', { name: 'Menu profilo' }).click();
+    await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
+    await page.getByLabel('Lingua').selectOption('en');
+    await page.getByRole('button', { name: 'Create meeting' }).waitFor();
+    await page.getByLabel('Dark theme').check();
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    await page.waitForFunction(() => document.querySelector('[data-saving]')?.dataset.saving === 'false');
+
+    await page.reload();
+    await page.getByRole('button', { name: 'Create meeting' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+
+    // A fresh browser profile: the preferences come from the server.
+    const fresh = await open('fresh', '/');
+    await fresh.getByRole('heading', { name: 'Autenticazione' }).waitFor();
+    await signIn(fresh, pro);
+    await fresh.getByRole('button', { name: 'Create meeting' }).waitFor();
+    assert.equal(await fresh.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    const me = await fx.api('GET', '/api/me', { token: pro.token });
+    assert.deepEqual((me.body as { preferences: { language: string; darkTheme: boolean } }).preferences, {
+      ...(me.body as { preferences: object }).preferences,
+      language: 'en',
+      darkTheme: true,
+    });
+    assertNoConsoleErrors();
+  });
+});
