@@ -15,7 +15,7 @@ const started = performance.now();
 await rm(dist, { recursive: true, force: true });
 await mkdir(path.join(dist, 'assets'), { recursive: true });
 
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: [
     ...pages.flatMap((page) => [
@@ -28,6 +28,9 @@ await build({
   outdir: path.join(dist, 'assets'),
   bundle: true,
   format: 'esm',
+  // The meeting room (mediasoup-client) is a separate chunk, loaded with React.lazy once admitted.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'browser',
   target: 'es2020',
   minify: true,
@@ -35,10 +38,15 @@ await build({
   tsconfig: path.join(root, 'client', 'tsconfig.json'),
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
+  metafile: true,
 });
 await Promise.all([
   ...pages.map((page) => copyFile(path.join(src, page, `${page}.html`), path.join(dist, `${page}.html`))),
   copyFile(path.join(src, 'app', 'index.html'), path.join(dist, 'index.html')),
 ]);
 
+const sizes = Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith('.js') && /assets\/(app|chunks\/)/.test(file))
+  .map(([file, out]) => `${path.basename(file)} ${(out.bytes / 1024).toFixed(1)} KiB`);
+process.stderr.write(`app bundles: ${sizes.join(', ')}\n`);
 process.stderr.write(`client built into client/dist in ${Math.round(performance.now() - started)} ms\n`);

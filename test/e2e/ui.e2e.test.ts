@@ -174,6 +174,62 @@ describe('web client in Chromium', function () {
     assertNoConsoleErrors();
   });
 
+  it('in the room the organizer mutes a guest, sees a raised hand, chats and ends the meeting for everyone', async () => {
+    const meeting = await apiMeeting('Sala riunioni');
+    const guest = await open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
+    await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
+    await guest.getByRole('button', { name: 'Partecipa' }).click();
+    await guest.getByText("In attesa dell'organizzatore…").waitFor();
+
+    const org = await open('organizer', '/');
+    await signIn(org, pro);
+    await org
+      .locator('li.meeting', { hasText: 'Sala riunioni' })
+      .getByRole('button', { name: 'Inizia meeting' })
+      .click();
+    const decoding = (): boolean =>
+      [...document.querySelectorAll('.tile.remote video')].some((v) => v.videoWidth > 0);
+    await guest.waitForFunction(decoding, undefined, { timeout: 20_000 });
+    await org.waitForFunction(decoding, undefined, { timeout: 20_000 });
+    // Only the organizer has the moderation buttons.
+    assert.equal(await guest.getByRole('button', { name: 'Silenzia' }).count(), 0);
+    assert.equal(await guest.getByRole('button', { name: 'Termina per tutti' }).count(), 0);
+
+    const guestRow = org.locator('li.person', { hasText: 'Anna Ospite' });
+    await guestRow.getByRole('button', { name: 'Silenzia', exact: true }).click();
+    await guest
+      .getByRole('alert')
+      .filter({ hasText: "L'organizzatore ha disattivato il tuo microfono" })
+      .waitFor();
+    const micButton = guest
+      .getByRole('toolbar')
+      .getByRole('button', { name: 'Attiva microfono', exact: true });
+    assert.equal(await micButton.getAttribute('aria-pressed'), 'true');
+    // Not locked: the guest may unmute again.
+    await micButton.click();
+    await guest
+      .getByRole('toolbar')
+      .getByRole('button', { name: 'Disattiva microfono', exact: true })
+      .waitFor();
+
+    await guest.getByRole('button', { name: 'Alza la mano', exact: true }).click();
+    await guestRow.getByText('Mano alzata').waitFor();
+    await guest.getByRole('button', { name: 'Abbassa la mano', exact: true }).waitFor();
+
+    await guest.getByRole('tab', { name: 'Chat del meeting' }).click();
+    await guest.getByLabel('Scrivi un messaggio').fill('Buongiorno a tutti');
+    await guest.getByRole('button', { name: 'Invia', exact: true }).click();
+    await guest.locator('.chat-messages li', { hasText: 'Buongiorno a tutti' }).waitFor();
+    // The organizer opens the chat afterwards: the message comes from the history.
+    await org.getByRole('tab', { name: 'Chat del meeting' }).click();
+    await org.locator('.chat-messages li', { hasText: 'Buongiorno a tutti' }).waitFor();
+    await org.screenshot({ path: path.join(ARTIFACTS, 'room-organizer.png') });
+
+    await org.getByRole('button', { name: 'Termina per tutti' }).click();
+    await guest.getByRole('heading', { name: 'Meeting terminato' }).waitFor();
+    assertNoConsoleErrors();
+  });
+
   it('shows clear pages for invalid, cancelled and expired links', async () => {
     const invalid = await open('invalid', `/m/${'x'.repeat(24)}`);
     await invalid.getByRole('heading', { name: 'Link non valido' }).waitFor();
