@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../../server/auth/passwords.js';
-import { TokenService } from '../../server/auth/TokenService.js';
+import { TokenService, type GuestClaims } from '../../server/auth/TokenService.js';
 import { systemClock, type Clock } from '../../server/clock.js';
 import type { Config } from '../../server/config.js';
 import { Database } from '../../server/db/Database.js';
@@ -24,6 +24,10 @@ export interface ServerFixture {
   baseUrl: string;
   /** Creates a directory user straight in the database and mints an access token for it. */
   createUser: (fields?: Partial<Omit<User, 'passwordHash'>> & { password?: string }) => Promise<TestUser>;
+  /** Signs tokens the server accepts (same secret, same clock). */
+  tokens: TokenService;
+  /** A guest token for a meeting (by default a made-up one: enough to test what guests may not do). */
+  guestToken: (claims?: Partial<GuestClaims>) => string;
   /** fetch() against the server, JSON in and out, with an optional bearer token. */
   api: (
     method: string,
@@ -116,6 +120,10 @@ export async function startServer(
       }
       return { status: res.status, headers: res.headers, body: parsed };
     },
+    tokens,
+    guestToken: (claims = {}) =>
+      tokens.signGuest({ guestId: 'g1', meetingId: 'm1', displayName: 'Ospite', linkVersion: 1, ...claims })
+        .token,
     close: async () => {
       await server.close();
       if (options.reuseDb) return;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
-import { TokenService } from '../../server/auth/TokenService.js';
 import { ManualClock } from '../../server/clock.js';
 import type { LoginResponse } from '../../shared/schemas/auth.js';
 import type { Profile } from '../../shared/schemas/directory.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { SmtpSink } from '../harness/smtpSink.js';
-import { TEST_JWT_SECRET, testStack } from '../harness/testStack.js';
+import { testStack } from '../harness/testStack.js';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: { path: string }[] };
@@ -276,23 +275,12 @@ describe('authentication', () => {
 
   describe('guest tokens', () => {
     it('cannot call user APIs, and an access token is not a guest token', async () => {
-      const tokens = new TokenService({
-        secret: TEST_JWT_SECRET,
-        accessTtlMs: 60_000,
-        guestTtlMs: 60_000,
-        clock,
-      });
-      const guest = tokens.signGuest({
-        guestId: 'g1',
-        meetingId: 'm1',
-        displayName: 'Ospite',
-        linkVersion: 1,
-      }).token;
+      const guest = fx.guestToken();
       const res = await fx.api('GET', '/api/me', { token: guest });
       assert.equal(res.status, 403);
       assert.equal((res.body as ErrorBody).error.code, 'FORBIDDEN');
-      assert.throws(() => tokens.verifyGuest(mario.token), /Invalid/);
-      assert.throws(() => tokens.verifyAccess(guest), /Invalid/);
+      assert.throws(() => fx.tokens.verifyGuest(mario.token), /Invalid/);
+      assert.throws(() => fx.tokens.verifyAccess(guest), /Invalid/);
     });
   });
 
@@ -329,18 +317,7 @@ describe('authentication', () => {
 
     it('accepts a user token and a guest token', async () => {
       assert.deepEqual(await connect(mario.token), { ok: true });
-      const tokens = new TokenService({
-        secret: TEST_JWT_SECRET,
-        accessTtlMs: 60_000,
-        guestTtlMs: 60_000,
-        clock,
-      });
-      const guest = tokens.signGuest({
-        guestId: 'g1',
-        meetingId: 'm1',
-        displayName: 'Ospite',
-        linkVersion: 1,
-      }).token;
+      const guest = fx.guestToken();
       assert.deepEqual(await connect(guest), { ok: true });
     });
 

@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { TokenService } from '../../server/auth/TokenService.js';
-import { systemClock } from '../../server/clock.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
-import { TEST_JWT_SECRET } from '../harness/testStack.js';
 
 type Caller = 'anonymous' | 'guest' | 'basic' | 'pro' | 'admin';
 const CALLERS: Caller[] = ['anonymous', 'guest', 'basic', 'pro', 'admin'];
@@ -74,15 +71,9 @@ describe('authorization table: every endpoint × (anonymous, guest, basic, pro, 
 
   beforeEach(async () => {
     fx = await startServer();
-    const signer = new TokenService({
-      secret: TEST_JWT_SECRET,
-      accessTtlMs: 60_000,
-      guestTtlMs: 60_000,
-      clock: systemClock,
-    });
     tokens = {
       anonymous: undefined,
-      guest: signer.signGuest({ guestId: 'g', meetingId: 'm', displayName: 'Ospite', linkVersion: 1 }).token,
+      guest: fx.guestToken(),
       basic: (await fx.createUser({ plan: 'basic' })).token,
       pro: (await fx.createUser({ plan: 'pro' })).token,
       admin: (await fx.createUser({ role: 'admin', plan: 'pro' })).token,
