@@ -58,10 +58,10 @@ export function createApp(deps: AppDependencies): Express {
   // The built client (scripts/build-client.mjs) first, then the static files it does not replace.
   app.use(express.static(path.join(REPO_ROOT, 'client', 'dist'), { index: 'index.html' }));
   app.use(express.static(path.join(REPO_ROOT, 'client', 'public'), { index: 'index.html' }));
-  // The web app's own routes (guest links /m/<code>, meeting links /meetings/<id>) load its page, which reads
-  // the path.
+  // The web app's own routes (guest links /m/<code>, meeting links /meetings/<id>, the password reset link from
+  // the recovery mail) load its page, which reads the path.
   const appPage = path.join(REPO_ROOT, 'client', 'dist', 'index.html');
-  app.get(['/m/:code', '/meetings/:id'], (_req, res, next) => {
+  app.get(['/m/:code', '/meetings/:id', '/reset-password'], (_req, res, next) => {
     res.sendFile(appPage, (err) => {
       if (err) next();
     });
