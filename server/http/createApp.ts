@@ -55,7 +55,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(apiNotFound);
   app.use('/api', api);
 
-  // The built client (scripts/build-client.mjs) first, then the static files it does not replace.
+  // The built client (client/vite.config.ts) first, then the static files it does not replace.
   app.use(express.static(path.join(REPO_ROOT, 'client', 'dist'), { index: 'index.html' }));
   app.use(express.static(path.join(REPO_ROOT, 'client', 'public'), { index: 'index.html' }));
   // The web app's own routes (guest links /m/<code>, meeting links /meetings/<id>, the password reset link from
