@@ -1,12 +1,14 @@
 // The browser client's build (npm run build:client) and dev server (npm run dev:client). Two pages from client/:
 // the web app (index.html, React) and the media test page (media-test.html). Built into client/dist with hashed
-// assets under assets/ (the meeting room, loaded with React.lazy, is a chunk of its own); client/public is copied
-// as it is.
+// assets under assets/ (the meeting room, loaded with React.lazy, is a chunk of its own); client/public
+// (manifest, icons) is copied as it is, and src/sw/sw.ts becomes /sw.js with the list of the app shell's files.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import react from '@vitejs/plugin-react';
-import { defineConfig, type Logger, type Plugin } from 'vite';
+import { defineConfig, transformWithOxc, type Logger, type Plugin } from 'vite';
 
 const CLIENT = path.dirname(fileURLToPath(import.meta.url));
 
@@ -14,7 +16,7 @@ export default defineConfig(async ({ command }) => ({
   root: CLIENT,
   // Only client/.env* if anyone adds one: the server's .env at the repo root holds secrets.
   envDir: CLIENT,
-  plugins: [react(), firstLoadReport()],
+  plugins: [react(), serviceWorker(), firstLoadReport()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -37,8 +39,57 @@ async function devServer(): Promise<{ proxy: Record<string, { target: string; ws
   return { proxy: { '/api': { target }, '/socket.io': { target, ws: true } } };
 }
 
+interface WebManifest {
+  icons: { src: string }[];
+}
+
 /**
- * After Vite's per-file table: what each page loads before it shows anything (its entry and the chunks that
+ * Emits sw.js: src/sw/sw.ts without its types, with the shell (the app's page, the assets that page loads, the
+ * manifest and icons) and a cache name that is a digest of all of it and of the worker. Any change to the shell
+ * changes sw.js, so browsers pick up the new worker, which drops the old cache.
+ */
+function serviceWorker(): Plugin {
+  return {
+    name: 'ucc-service-worker',
+    apply: 'build',
+    // After Vite's HTML plugin has written index.html into the bundle.
+    enforce: 'post',
+    async generateBundle(_options, bundle) {
+      const page = bundle['index.html'];
+      if (page?.type !== 'asset') return this.error('index.html is not in the bundle');
+      const html = String(page.source);
+      const assets = [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1] ?? '');
+      const manifestText = await readFile(path.join(CLIENT, 'public', 'manifest.webmanifest'), 'utf8');
+      const manifest = JSON.parse(manifestText) as WebManifest;
+      const statics = [
+        '/manifest.webmanifest',
+        ...manifest.icons.map((icon) => icon.src),
+        '/icons/apple-touch-icon.png',
+      ];
+      const source = await readFile(path.join(CLIENT, 'src', 'sw', 'sw.ts'), 'utf8');
+      // The worker's own code counts too: a new worker starts from a clean cache.
+      const digest = createHash('sha256').update(source).update(html);
+      for (const file of statics) digest.update(await readFile(path.join(CLIENT, 'public', file)));
+      const shell = ['/index.html', ...new Set(assets), ...new Set(statics)];
+
+      const { code } = await transformWithOxc(source, 'sw.ts', { lang: 'ts' });
+      const values: Record<string, string> = {
+        __SHELL__: JSON.stringify(shell),
+        __CACHE__: JSON.stringify(`ucc-shell-${digest.digest('hex').slice(0, 16)}`),
+      };
+      let worker = code;
+      for (const [name, value] of Object.entries(values)) {
+        const pattern = new RegExp(`\\b${name}\\b`, 'g');
+        if (!pattern.test(worker)) return this.error(`sw.ts no longer reads ${name}`);
+        worker = worker.replace(pattern, value);
+      }
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: worker });
+    },
+  };
+}
+
+/**
+ * Next to Vite's per-file table: what each page loads before it shows anything (its entry and the chunks that
  * entry imports statically, plus their CSS), and the chunks it loads lazily, with gzip sizes as served.
  */
 function firstLoadReport(): Plugin {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type Express, type RequestHandler, type Router } from 'express';
@@ -56,7 +57,12 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/api', api);
 
   // The built client (client/vite.config.ts) first, then the static files it does not replace.
-  app.use(express.static(path.join(REPO_ROOT, 'client', 'dist'), { index: 'index.html' }));
+  app.use(
+    express.static(path.join(REPO_ROOT, 'client', 'dist'), {
+      index: 'index.html',
+      setHeaders: clientCacheHeaders,
+    }),
+  );
   app.use(express.static(path.join(REPO_ROOT, 'client', 'public'), { index: 'index.html' }));
   // The web app's own routes (guest links /m/<code>, meeting links /meetings/<id>, the password reset link from
   // the recovery mail) load its page, which reads the path.
@@ -68,4 +74,15 @@ export function createApp(deps: AppDependencies): Express {
   });
   app.use(errorMiddleware(deps.logger.child({ component: 'http' })));
   return app;
+}
+
+/**
+ * Files under assets/ have a content hash in their name, so browsers may keep them for good. The service worker
+ * must be checked at every load (browsers then see a new build's worker at once); pages revalidate by default.
+ */
+function clientCacheHeaders(res: ServerResponse, file: string): void {
+  const name = path.basename(file);
+  if (name === 'sw.js') res.setHeader('Cache-Control', 'no-cache');
+  else if (path.basename(path.dirname(file)) === 'assets')
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
 }
