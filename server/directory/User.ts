@@ -1,4 +1,4 @@
-import type { Profile, PublicUser } from '../../shared/schemas/directory.js';
+import type { DevicePreferences, Profile, PublicUser } from '../../shared/schemas/directory.js';
 import { Schema, type Connection, type HydratedDocument, type Model } from 'mongoose';
 
 export const ROLES = ['user', 'admin'] as const;
@@ -8,9 +8,21 @@ export const LANGUAGES = ['it', 'en'] as const;
 export interface UserPreferences {
   language: (typeof LANGUAGES)[number];
   darkTheme: boolean;
+  /** A sound for a message that arrives while the app is in the background. */
   notificationSounds: boolean;
+  /** A sound when one's own message is sent. */
+  sendSound: boolean;
   ringtones: boolean;
+  /** The browser's ids of the chosen microphone, camera and speakers. */
+  devices: DevicePreferences;
 }
+
+const DEVICE_KINDS = ['audioInput', 'videoInput', 'audioOutput'] as const;
+
+const devicesSchema = new Schema<DevicePreferences>(
+  Object.fromEntries(DEVICE_KINDS.map((k) => [k, { type: String, maxlength: 256 }])),
+  { _id: false },
+);
 
 /** A PBX extension: the identity used for login, chat and meetings. */
 export interface User {
@@ -83,7 +95,10 @@ const userSchema = new Schema<User>(
       language: { type: String, enum: LANGUAGES, default: 'it' },
       darkTheme: { type: Boolean, default: false },
       notificationSounds: { type: Boolean, default: true },
+      // Accounts saved before a preference existed get its default when read as documents (not with lean()).
+      sendSound: { type: Boolean, default: true },
       ringtones: { type: Boolean, default: true },
+      devices: { type: devicesSchema, default: () => ({}) },
     },
     avatarUrl: { type: String, maxlength: 2048 },
     search: {
@@ -134,6 +149,26 @@ export function toPublicUser(user: User & { _id: unknown }): PublicUser {
   return out;
 }
 
+/**
+ * The caller's profile. The preferences are copied field by field, so the answer has every one of them (a
+ * document's `toObject()` drops an empty `devices`) and nothing of mongoose's.
+ */
 export function toProfile(user: User & { _id: unknown }): Profile {
-  return { ...toPublicUser(user), preferences: { ...user.preferences } };
+  const p = user.preferences;
+  const devices: DevicePreferences = {};
+  for (const kind of DEVICE_KINDS) {
+    const id = p.devices?.[kind];
+    if (typeof id === 'string') devices[kind] = id;
+  }
+  return {
+    ...toPublicUser(user),
+    preferences: {
+      language: p.language,
+      darkTheme: p.darkTheme,
+      notificationSounds: p.notificationSounds,
+      sendSound: p.sendSound,
+      ringtones: p.ringtones,
+      devices,
+    },
+  };
 }

@@ -10,16 +10,19 @@ export function meRouter(users: UserModel): Router {
   const router = Router();
   router.use(requireUser());
 
+  // Read as documents, not lean(): mongoose then fills in the defaults of preferences added after an account
+  // was saved.
   router.get('/', async (_req, res) => {
-    const user = await users.findById(userOf(res).userId).lean();
+    const user = await users.findById(userOf(res).userId);
     if (!user) throw new NotFoundError();
     res.json(toProfile(user));
   });
 
   router.patch('/preferences', async (req, res) => {
     const changes = parseInput(updatePreferencesSchema, req.body);
+    // One $set per field given: the others keep their values; `devices` is one field, replaced as a whole.
     const $set = Object.fromEntries(Object.entries(changes).map(([k, v]) => [`preferences.${k}`, v]));
-    const user = await users.findByIdAndUpdate(userOf(res).userId, { $set }, { new: true }).lean();
+    const user = await users.findByIdAndUpdate(userOf(res).userId, { $set }, { new: true });
     if (!user) throw new NotFoundError();
     res.json(toProfile(user));
   });

@@ -15,11 +15,26 @@ const nameSchema = z.string().trim().min(1).max(100).refine(noControl, 'must not
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(200);
 const emailSchema = z.email().max(254);
 
+/** A browser media device id (MediaDeviceInfo.deviceId); empty or absent means the system's default. */
+const deviceIdSchema = z.string().max(256).refine(noControl, 'must not contain control characters');
+
+/** The devices chosen in the settings, by kind; each is the browser's id of that device. */
+export const devicesSchema = z.strictObject({
+  audioInput: deviceIdSchema.optional(),
+  videoInput: deviceIdSchema.optional(),
+  audioOutput: deviceIdSchema.optional(),
+});
+export type DevicePreferences = z.infer<typeof devicesSchema>;
+
 export const preferencesSchema = z.strictObject({
   language: z.enum(LANGUAGE_VALUES),
   darkTheme: z.boolean(),
+  /** A sound for a message that arrives while the app is in the background. */
   notificationSounds: z.boolean(),
+  /** A sound when a message of one's own is sent. */
+  sendSound: z.boolean(),
   ringtones: z.boolean(),
+  devices: devicesSchema,
 });
 export type Preferences = z.infer<typeof preferencesSchema>;
 
@@ -119,7 +134,7 @@ export interface Page<T> {
   pageSize: number;
 }
 
-/** PATCH /api/me/preferences */
+/** PATCH /api/me/preferences: only the fields given change; `devices` is replaced as a whole. */
 export const updatePreferencesSchema = preferencesSchema.partial();
 
 export const objectIdSchema = z.string().regex(/^[0-9a-f]{24}$/i, 'must be an id');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Types } from 'mongoose';
 import { io, type Socket } from 'socket.io-client';
 import { ManualClock } from '../../server/clock.js';
 import type { LoginResponse } from '../../shared/schemas/auth.js';
@@ -257,19 +258,100 @@ describe('authentication', () => {
   });
 
   describe('preferences ("Impostazioni")', () => {
+    async function preferences(): Promise<Profile['preferences']> {
+      const res = await fx.api('GET', '/api/me', { token: mario.token });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body as Profile).preferences;
+    }
+
     it('persists language and dark theme in the profile', async () => {
       const patched = await fx.api('PATCH', '/api/me/preferences', {
         token: mario.token,
         body: { language: 'en', darkTheme: true },
       });
       assert.equal(patched.status, 200);
-      const me = (await fx.api('GET', '/api/me', { token: mario.token })).body as Profile;
-      assert.deepEqual(me.preferences, {
+      assert.deepEqual(await preferences(), {
         language: 'en',
         darkTheme: true,
         notificationSounds: true,
+        sendSound: true,
         ringtones: true,
+        devices: {},
       });
+    });
+
+    it('keeps sounds and devices, replacing the devices as a whole', async () => {
+      const patched = await fx.api('PATCH', '/api/me/preferences', {
+        token: mario.token,
+        body: {
+          notificationSounds: false,
+          sendSound: false,
+          devices: { audioInput: 'mic-1', videoInput: 'cam-1', audioOutput: 'x'.repeat(256) },
+        },
+      });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.deepEqual((patched.body as Profile).preferences.devices, {
+        audioInput: 'mic-1',
+        videoInput: 'cam-1',
+        audioOutput: 'x'.repeat(256),
+      });
+      // A partial update leaves the other preferences alone; the devices given are all the devices.
+      await fx.api('PATCH', '/api/me/preferences', {
+        token: mario.token,
+        body: { devices: { videoInput: 'cam-2' } },
+      });
+      assert.deepEqual(await preferences(), {
+        language: 'it',
+        darkTheme: false,
+        notificationSounds: false,
+        sendSound: false,
+        ringtones: true,
+        devices: { videoInput: 'cam-2' },
+      });
+
+      const invalid: unknown[] = [
+        { sendSound: 'yes' },
+        { devices: { audioInput: 'x'.repeat(257) } },
+        { devices: { speaker: 'abc' } },
+        { devices: { audioInput: 42 } },
+        { devices: 'default' },
+        { devices: { videoInput: 'cam\u0000' } },
+      ];
+      for (const body of invalid) {
+        const res = await fx.api('PATCH', '/api/me/preferences', { token: mario.token, body });
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.equal((res.body as ErrorBody).error.code, 'VALIDATION_FAILED');
+      }
+      assert.deepEqual((await preferences()).devices, { videoInput: 'cam-2' });
+    });
+
+    it('gives accounts saved before the newer preferences their defaults', async () => {
+      // As an account stored by an older version: no sendSound, no devices.
+      await fx.users.collection.updateOne(
+        { _id: new Types.ObjectId(mario.id) },
+        { $unset: { 'preferences.sendSound': 1, 'preferences.devices': 1 } },
+      );
+      const raw = await fx.users.collection.findOne({ _id: new Types.ObjectId(mario.id) });
+      assert.deepEqual(Object.keys((raw?.preferences ?? {}) as object).sort(), [
+        'darkTheme',
+        'language',
+        'notificationSounds',
+        'ringtones',
+      ]);
+      assert.deepEqual(await preferences(), {
+        language: 'it',
+        darkTheme: false,
+        notificationSounds: true,
+        sendSound: true,
+        ringtones: true,
+        devices: {},
+      });
+      const patched = await fx.api('PATCH', '/api/me/preferences', {
+        token: mario.token,
+        body: { darkTheme: true },
+      });
+      assert.equal((patched.body as Profile).preferences.sendSound, true);
+      assert.deepEqual((patched.body as Profile).preferences.devices, {});
     });
   });
 
