@@ -1,5 +1,10 @@
 import type { ErrorBody } from './errors.js';
-import type { ChatMessageView, ChatTypingView, MeetingChatMessageView } from './schemas/chat.js';
+import type {
+  ChatMessageView,
+  ChatReadView,
+  ChatTypingView,
+  MeetingChatMessageView,
+} from './schemas/chat.js';
 import type { ClientRequestType } from './schemas/requests.js';
 
 /** Every socket request is answered through an ack of this shape. */
@@ -145,8 +150,11 @@ export interface ServerToClientEvents {
   /** A room's members, name or topic changed, or the user was added to or removed from it: fetch it again. */
   'chat.room': (payload: { roomId: string }) => void;
   'chat.typing': (payload: ChatTypingView) => void;
-  /** This user read a room up to `eventId` (from another of their devices). */
-  'chat.read': (payload: { roomId: string; eventId: string }) => void;
+  /**
+   * A member of the room read it up to `eventId`, at `ts` (server clock): another member (a DM partner's
+   * "Letto") or this user on one of their devices (`userId` is theirs: their unread count is now 0).
+   */
+  'chat.read': (payload: ChatReadView) => void;
   /** A message in the in-call chat of the meeting this socket is in (also the sender's own, once stored). */
   'meeting.chat.message': (payload: MeetingChatMessageView) => void;
 }

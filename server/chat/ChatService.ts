@@ -4,11 +4,14 @@ import type {
   AddMembersRequest,
   ChatMemberView,
   ChatMessageView,
+  ChatReadView,
+  ChatRoomRead,
   ChatRoomView,
   ChatTypingView,
   CreateGroupRequest,
   EditMessageRequest,
   HistoryQuery,
+  MediaRef,
   SendMessageRequest,
   UpdateGroupRequest,
 } from '../../shared/schemas/chat.js';
@@ -18,16 +21,23 @@ import type { Clock } from '../clock.js';
 import { toPublicUser, type UserModel } from '../directory/User.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ChatModels, ChatRoom } from './chatModels.js';
+import type { ChatModels, ChatReadReceipt, ChatRoom } from './chatModels.js';
 import { renderMarkdown } from './markdown.js';
-import { asRecord, enc, isRoomEvent, MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
+import {
+  asRecord,
+  enc,
+  isRoomEvent,
+  MatrixBridge,
+  type MatrixRoomEvent,
+  type MediaDownload,
+} from './MatrixBridge.js';
 
 /** How the chat reaches users' sockets (bound to the signaling server by the composition root). */
 export interface ChatNotifier {
   message: (userIds: string[], message: ChatMessageView) => void;
   room: (userIds: string[], payload: { roomId: string }) => void;
   typing: (userIds: string[], payload: ChatTypingView) => void;
-  read: (userIds: string[], payload: { roomId: string; eventId: string }) => void;
+  read: (userIds: string[], payload: ChatReadView) => void;
 }
 
 export interface ChatServiceOptions {
@@ -251,7 +261,8 @@ export class ChatService {
   async listRooms(auth: UserAuth): Promise<ChatRoomView[]> {
     const me = await this.#me(auth);
     const docs = (await this.#o.models.rooms.find({ joined: me.mxid }).lean()) as RoomDoc[];
-    const views = await Promise.all(docs.map((doc) => this.#view(doc, me)));
+    const reads = await this.#reads(docs.map((d) => d.roomId));
+    const views = await Promise.all(docs.map((doc) => this.#view(doc, me, reads.get(doc.roomId))));
     return views.sort(
       (a, b) => Number(b.unread > 0) - Number(a.unread > 0) || b.lastActivityAt - a.lastActivityAt,
     );
@@ -348,10 +359,30 @@ export class ChatService {
     return { ...sent, url };
   }
 
-  /** A read receipt up to `eventId`; the caller's unread count of the room goes back to 0. */
-  async markRead(auth: UserAuth, roomId: string, eventId: string): Promise<void> {
+  /**
+   * A file of a room's messages (`mxc://<serverName>/<mediaId>`), downloaded as the caller. Matrix ties media to
+   * no room, so membership of the room named is the check, as for every room endpoint. Only our homeserver's
+   * media is served: federation is off, so any other server's would fail anyway.
+   */
+  async file(
+    auth: UserAuth,
+    roomId: string,
+    media: MediaRef,
+    options: { thumbnail: boolean; signal?: AbortSignal },
+  ): Promise<MediaDownload> {
     const me = await this.#me(auth);
     await this.#memberRoom(roomId, me.mxid);
+    if (media.serverName !== this.#bridge.serverName) throw new NotFoundError('No such file');
+    return this.#bridge.download(me.mxid, media, options);
+  }
+
+  /**
+   * A read receipt up to `eventId`: the caller's unread count of the room goes back to 0, and every member's
+   * sockets (the caller's other devices, and the others for their "Letto") learn who read what, and when.
+   */
+  async markRead(auth: UserAuth, roomId: string, eventId: string): Promise<void> {
+    const me = await this.#me(auth);
+    const room = await this.#memberRoom(roomId, me.mxid);
     await this.#bridge.request(
       me.mxid,
       Method.Post,
@@ -359,8 +390,11 @@ export class ChatService {
       undefined,
       {},
     );
+    const at = new Date(this.#o.clock.now());
+    await this.#saveRead({ roomId, userId: auth.userId, eventId, at });
     await this.#o.models.rooms.updateOne({ roomId }, { $set: { [`unread.${auth.userId}`]: 0 } });
-    this.#o.notify.read([auth.userId], { roomId, eventId });
+    const recipients = new Set(await this.#directoryIds(room.joined)).add(auth.userId);
+    this.#o.notify.read([...recipients], { roomId, userId: auth.userId, eventId, ts: at.getTime() });
   }
 
   async typing(auth: UserAuth, roomId: string, typing: boolean): Promise<void> {
@@ -572,10 +606,10 @@ export class ChatService {
   async #viewFor(roomId: string, me: Me): Promise<ChatRoomView> {
     const doc = (await this.#o.models.rooms.findOne({ roomId }).lean()) as RoomDoc | null;
     if (!doc) throw new NotFoundError('No such chat');
-    return this.#view(doc, me);
+    return this.#view(doc, me, (await this.#reads([roomId])).get(roomId));
   }
 
-  async #view(doc: RoomDoc, me: Me): Promise<ChatRoomView> {
+  async #view(doc: RoomDoc, me: Me, receipts: ChatReadReceipt[] = []): Promise<ChatRoomView> {
     const mxids = doc.joined.filter((m) => m !== this.#bridge.botMxid);
     const byMxid = await this.#members(mxids);
     const members = mxids.map((m) => byMxid.get(m) ?? { mxid: m, displayName: m });
@@ -591,6 +625,7 @@ export class ChatService {
       members,
       unread: doc.unread?.[me.user.id] ?? 0,
       lastActivityAt: new Date(doc.lastActivityAt).getTime(),
+      reads: readsOf(receipts, members),
     };
     if (doc.topic) view.topic = doc.topic;
     if (doc.lastMessage) {
@@ -598,6 +633,32 @@ export class ChatService {
       view.lastMessage = { eventId, sender, body, ts: new Date(ts).getTime() };
     }
     return view;
+  }
+
+  /** The read receipts of these rooms, by room. */
+  async #reads(roomIds: string[]): Promise<Map<string, ChatReadReceipt[]>> {
+    const byRoom = new Map<string, ChatReadReceipt[]>();
+    if (roomIds.length === 0) return byRoom;
+    const docs = await this.#o.models.reads.find({ roomId: { $in: roomIds } }).lean();
+    for (const doc of docs) {
+      const list = byRoom.get(doc.roomId) ?? [];
+      list.push(doc);
+      byRoom.set(doc.roomId, list);
+    }
+    return byRoom;
+  }
+
+  /** Records a user's receipt; when two of their devices create it at once, the loser updates the winner's. */
+  async #saveRead(receipt: ChatReadReceipt): Promise<void> {
+    const { roomId, userId, eventId, at } = receipt;
+    const save = (upsert: boolean) =>
+      this.#o.models.reads.updateOne({ roomId, userId }, { $set: { eventId, at } }, { upsert });
+    try {
+      await save(true);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      await save(false);
+    }
   }
 
   async #members(mxids: string[]): Promise<Map<string, ChatMemberView>> {
@@ -615,6 +676,17 @@ export class ChatService {
       .lean();
     return docs.map((d) => String(d._id));
   }
+}
+
+/** The receipts of the room's current directory members, in the order of `members`. */
+function readsOf(receipts: ChatReadReceipt[], members: ChatMemberView[]): ChatRoomRead[] {
+  const byUser = new Map(receipts.map((r) => [r.userId, r]));
+  const reads: ChatRoomRead[] = [];
+  for (const { userId, mxid } of members) {
+    const read = userId ? byUser.get(userId) : undefined;
+    if (userId && read) reads.push({ userId, mxid, eventId: read.eventId, ts: new Date(read.at).getTime() });
+  }
+  return reads;
 }
 
 /** An m.text message, with the markdown subset rendered as `formatted_body` when it has markup. */

@@ -7,11 +7,19 @@ import type { PublicUser } from '../../shared/schemas/directory.js';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
 import { toPublicUser, type UserModel } from '../directory/User.js';
-import { AppError, toAppError } from '../errors.js';
+import {
+  AppError,
+  ChatUnavailableError,
+  ForbiddenError,
+  NotFoundError,
+  toAppError,
+  ValidationError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { APPSERVICE_SENDER_LOCALPART, APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
 import type { MatrixEndpoint } from '../stack/EmbeddedStack.js';
 import type { ChatModels } from './chatModels.js';
+import { fileNameOf } from './fileHeaders.js';
 import { matrixErrcode, toChatError } from './matrixErrors.js';
 
 /** A room event as Synapse pushes it in a transaction (the client-server event format). */
@@ -42,6 +50,19 @@ const transactionSchema = z.looseObject({ events: z.array(z.unknown()).default([
 
 /** Handles the room events of one transaction; a throw makes Synapse send the transaction again. */
 export type InboundHandler = (events: MatrixRoomEvent[]) => Promise<void>;
+
+/** A file from the media repository, its body still to be read. */
+export interface MediaDownload {
+  contentType: string;
+  /** As Synapse declared it, when it did. */
+  contentLength?: number;
+  /** The name it was uploaded with, when it had one. */
+  fileName?: string;
+  body: ReadableStream<Uint8Array>;
+}
+
+/** The thumbnail size asked of Synapse: one of its default precomputed sizes, so it never scales on demand. */
+const THUMBNAIL = { width: '640', height: '480', method: 'scale' } as const;
 
 /** Shown after the name of a disabled colleague, in every Matrix client. */
 export const DISABLED_MARK = ' [disattivato]';
@@ -275,6 +296,57 @@ export class MatrixBridge {
     body?: object,
   ): Promise<T> {
     return this.call(() => this.client(mxid).http.authedRequest<T>(method, path, query, body));
+  }
+
+  /**
+   * A file (or its thumbnail) from the authenticated media API, downloaded as `mxid`. Only the wait for the answer
+   * is bounded: the body then streams at the reader's pace, so a large file to a slow browser is not cut off.
+   * `signal` aborts the download (the browser went away).
+   */
+  async download(
+    mxid: string,
+    media: { serverName: string; mediaId: string },
+    options: { thumbnail: boolean; signal?: AbortSignal },
+  ): Promise<MediaDownload> {
+    const { homeserverUrl, asToken } = this.#o.endpoint;
+    const kind = options.thumbnail ? 'thumbnail' : 'download';
+    const url = new URL(
+      `${homeserverUrl.replace(/\/+$/, '')}/_matrix/client/v1/media/${kind}/${enc(media.serverName)}/${enc(media.mediaId)}`,
+    );
+    url.searchParams.set('user_id', mxid);
+    if (options.thumbnail) for (const [k, v] of Object.entries(THUMBNAIL)) url.searchParams.set(k, v);
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException('media download timed out', 'TimeoutError')),
+      this.#o.requestTimeoutMs ?? 15_000,
+    );
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { Authorization: `Bearer ${asToken}` },
+        signal: options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal,
+      });
+    } catch (err) {
+      throw toChatError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok || !response.body) {
+      const errcode = await response
+        .json()
+        .then((b: unknown) => asRecord(b)?.errcode)
+        .catch(() => undefined);
+      throw mediaError(response.status, typeof errcode === 'string' ? errcode : undefined, options.thumbnail);
+    }
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    const download: MediaDownload = {
+      contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+      body: response.body,
+    };
+    if (Number.isSafeInteger(length) && length >= 0) download.contentLength = length;
+    const fileName = fileNameOf(response.headers.get('content-disposition'));
+    if (fileName) download.fileName = fileName;
+    return download;
   }
 
   // --- provisioning ---
@@ -546,6 +618,23 @@ export class MatrixBridge {
       throw err;
     }
   }
+}
+
+/** A refused media download as our error: unknown media is NOT_FOUND; Synapse failing is CHAT_UNAVAILABLE. */
+function mediaError(status: number, errcode: string | undefined, thumbnail: boolean): AppError {
+  if (status === 404 || errcode === 'M_NOT_FOUND') return new NotFoundError('No such file');
+  // Synapse answers 400 when it has no thumbnail of the media (not an image, or one it could not scale): the
+  // request was fine, the thumbnail does not exist.
+  if (thumbnail && status === 400) return new NotFoundError('No thumbnail of this file');
+  if (status === 403) return new ForbiddenError('Not allowed to download this file');
+  if (status >= 500 || status === 429) return new ChatUnavailableError();
+  if (status === 400) {
+    return new ValidationError('Invalid request', [
+      { path: 'mediaId', message: `the homeserver refused it (${errcode ?? status})` },
+    ]);
+  }
+  // 401 and the like: the bridge's own credentials were refused, a fault of ours.
+  return new AppError(500, 'INTERNAL', 'Internal server error');
 }
 
 /** What identifies a transaction's content across re-sends: its events' ids, in order. */

@@ -45,6 +45,21 @@ export interface ChatRoom {
 }
 
 /**
+ * A directory user's last read receipt in a room, posted through our API: the event, and when (our clock).
+ *
+ * One document per room and user rather than a map in the room's cache: FerretDB v1 applies an update by reading
+ * and rewriting the whole document, so concurrent updates of one document lose writes (measured: 25 parallel
+ * `$set`s of distinct keys kept 6). A receipt would race with the message that prompted it; here each user
+ * writes only their own document.
+ */
+export interface ChatReadReceipt {
+  roomId: string;
+  userId: string;
+  eventId: string;
+  at: Date;
+}
+
+/**
  * The Matrix room of a meeting's in-call chat (also reachable as `#ucc_meeting_<meetingId>`), owned by the
  * bridge's sender. `joined` caches which directory participants' accounts were already brought in.
  */
@@ -59,6 +74,7 @@ export interface ChatModels {
   users: Model<ChatUser>;
   dms: Model<ChatDm>;
   rooms: Model<ChatRoom>;
+  reads: Model<ChatReadReceipt>;
   meetingRooms: Model<ChatMeetingRoom>;
 }
 
@@ -103,6 +119,14 @@ const roomSchema = new Schema<ChatRoom>({
 roomSchema.index({ roomId: 1 }, { unique: true });
 roomSchema.index({ joined: 1 });
 
+const readSchema = new Schema<ChatReadReceipt>({
+  roomId: { type: String, required: true },
+  userId: { type: String, required: true },
+  eventId: { type: String, required: true },
+  at: { type: Date, required: true },
+});
+readSchema.index({ roomId: 1, userId: 1 }, { unique: true });
+
 const meetingRoomSchema = new Schema<ChatMeetingRoom>({
   meetingId: { type: String, required: true },
   roomId: { type: String, required: true },
@@ -122,6 +146,7 @@ export async function chatModels(connection: Connection): Promise<ChatModels> {
     users: model(connection, 'ChatUser', userSchema),
     dms: model(connection, 'ChatDm', dmSchema),
     rooms: model(connection, 'ChatRoom', roomSchema),
+    reads: model(connection, 'ChatReadReceipt', readSchema),
     meetingRooms: model(connection, 'ChatMeetingRoom', meetingRoomSchema),
   };
   await Promise.all(Object.values(models).map((m: Model<unknown>) => m.init()));

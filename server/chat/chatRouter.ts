@@ -1,12 +1,16 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { Router, type RequestHandler } from 'express';
 import {
   addMembersSchema,
   createGroupSchema,
   editMessageSchema,
+  fileQuerySchema,
   historyQuerySchema,
   openDmSchema,
   readReceiptSchema,
   roomEventParamsSchema,
+  roomFileParamsSchema,
   roomMemberParamsSchema,
   roomParamsSchema,
   sendMessageSchema,
@@ -18,6 +22,10 @@ import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { FileTooLargeError, ValidationError } from '../errors.js';
 import { parseInput } from '../http/validate.js';
 import type { ChatService } from './ChatService.js';
+import { contentDisposition, isInlineImage } from './fileHeaders.js';
+
+/** Browsers may keep a downloaded file this long: media never changes under its id, and the cache is private. */
+const FILE_MAX_AGE_S = 24 * 3_600;
 
 /** /api/chat: rooms and messages for directory users. */
 export function chatRouter(chat: ChatService, options: { maxUploadBytes: number }): Router {
@@ -121,6 +129,38 @@ export function chatRouter(chat: ChatService, options: { maxUploadBytes: number 
         name,
       }),
     );
+  });
+
+  router.get('/rooms/:roomId/files/:serverName/:mediaId', async (req, res) => {
+    const { roomId, serverName, mediaId } = parseInput(roomFileParamsSchema, req.params, 'path');
+    const { thumbnail } = parseInput(fileQuerySchema, req.query, 'query');
+    // A browser that goes away stops the download from Synapse too.
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const file = await chat.file(
+      userOf(res),
+      roomId,
+      { serverName, mediaId },
+      { thumbnail: thumbnail === '1', signal: gone.signal },
+    );
+    // User content: shown inline only when it is a picture, and never run (sandbox, no sniffing) even if opened
+    // directly in a tab.
+    res.setHeader('Content-Type', file.contentType);
+    if (file.contentLength !== undefined) res.setHeader('Content-Length', String(file.contentLength));
+    res.setHeader(
+      'Content-Disposition',
+      contentDisposition(isInlineImage(file.contentType) ? 'inline' : 'attachment', file.fileName),
+    );
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', 'sandbox');
+    res.setHeader('Cache-Control', `private, max-age=${FILE_MAX_AGE_S}`);
+    try {
+      await pipeline(Readable.fromWeb(file.body), res);
+    } catch {
+      // The browser went away or Synapse broke off mid-file: the status is sent, so the cut connection is the
+      // only answer left (a Content-Length that is not reached tells the browser).
+      res.destroy();
+    }
   });
 
   return router;

@@ -90,6 +90,40 @@ export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 /** POST /api/chat/rooms/:roomId/read: everything up to this event is read. */
 export const readReceiptSchema = z.strictObject({ eventId: eventIdSchema });
 
+/**
+ * A Matrix server name (the part after `mxc://`): a DNS name, IPv4 or bracketed IPv6 address, with an optional
+ * port, as the spec's grammar allows.
+ */
+export const serverNameSchema = z
+  .string()
+  .max(255)
+  .regex(/^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be a Matrix server name');
+
+/** A media id: the spec restricts it to `[A-Za-z0-9_-]`. */
+export const mediaIdSchema = z
+  .string()
+  .max(255)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a Matrix media id');
+
+/** GET /api/chat/rooms/:roomId/files/:serverName/:mediaId: a file of a message, `mxc://<serverName>/<mediaId>`. */
+export const roomFileParamsSchema = z.strictObject({
+  roomId: roomIdSchema,
+  serverName: serverNameSchema,
+  mediaId: mediaIdSchema,
+});
+
+/** Where a file is in the media repository: `mxc://<serverName>/<mediaId>`. */
+export interface MediaRef {
+  serverName: string;
+  mediaId: string;
+}
+
+/** `?thumbnail=1`: a scaled-down image (at most 640×480) instead of the original. */
+export const fileQuerySchema = z.strictObject({
+  thumbnail: z.enum(['0', '1']).optional(),
+});
+export type FileQuery = z.infer<typeof fileQuerySchema>;
+
 /** POST /api/chat/rooms/:roomId/typing and the socket request `chat.typing`. */
 export const typingSchema = z.strictObject({ typing: z.boolean() });
 
@@ -143,6 +177,22 @@ export interface ChatMemberView {
   displayName: string;
 }
 
+/** A member's read receipt: they read the room up to `eventId`, at `ts` (ms, server clock). */
+export interface ChatRoomRead {
+  userId: string;
+  mxid: string;
+  eventId: string;
+  ts: number;
+}
+
+/** The socket event `chat.read`: a member of the room (the user themselves, or another) read it up to `eventId`. */
+export interface ChatReadView {
+  roomId: string;
+  userId: string;
+  eventId: string;
+  ts: number;
+}
+
 export interface ChatRoomView {
   roomId: string;
   kind: 'dm' | 'group';
@@ -153,6 +203,11 @@ export interface ChatRoomView {
   unread: number;
   lastActivityAt: number;
   lastMessage?: { eventId: string; sender: string; body: string; ts: number };
+  /**
+   * One entry per current member who has read the room through our API (the caller included): `eventId` and
+   * everything before it are read; so are messages with `ts` at or before the entry's `ts`.
+   */
+  reads: ChatRoomRead[];
 }
 
 export interface ChatTypingView {

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient, Direction, type MatrixClient } from 'matrix-js-sdk';
 import type { Ack } from '../../shared/protocol.js';
-import type { ChatMessageView, ChatRoomView, MeetingChatMessageView } from '../../shared/schemas/chat.js';
+import type {
+  ChatMessageView,
+  ChatReadView,
+  ChatRoomView,
+  MeetingChatMessageView,
+} from '../../shared/schemas/chat.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { freePort } from '../../server/stack/ports.js';
 import { SynapseService } from '../../server/stack/SynapseService.js';
@@ -16,6 +21,11 @@ import { testStack } from '../harness/testStack.js';
 
 const EVENT_TIMEOUT_MS = 10_000;
 const UPLOAD_LIMIT = 4_096;
+/** A valid 1×1 PNG, so that Synapse can make a thumbnail of it. */
+const PNG_1X1 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 interface ErrorBody {
   error: { code: string };
@@ -122,6 +132,12 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return (res.body as { eventId: string }).eventId;
+  }
+
+  async function getRoom(u: TestUser, roomId: string): Promise<ChatRoomView> {
+    const res = await fx.api('GET', `/api/chat/rooms/${encodeURIComponent(roomId)}`, { token: u.token });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body as ChatRoomView;
   }
 
   async function rooms(u: TestUser): Promise<ChatRoomView[]> {
@@ -531,6 +547,145 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     });
     assert.equal(tooBig.status, 413);
     assert.equal((tooBig.body as ErrorBody).error.code, 'FILE_TOO_LARGE');
+  });
+
+  it('shares read receipts: the DM partner sees who read what, in the room and on the socket', async () => {
+    const alba = await user('Alba', 'Ricci');
+    const bice = await user('Bice', 'Longo');
+    const { room } = await openDm(alba, bice);
+    const [albaSocket, biceSocket, biceTablet] = [
+      await sockets.connect(alba.token),
+      await sockets.connect(bice.token),
+      await sockets.connect(bice.token),
+    ];
+    const arrived = nextMessage(biceSocket, 'hai visto?');
+    const eventId = await send(alba, room.roomId, { body: 'hai visto?' });
+    const message = await arrived;
+    assert.deepEqual((await getRoom(alba, room.roomId)).reads, []);
+
+    const before = Date.now();
+    const seenByAlba = nextEvent(albaSocket, 'chat.read', EVENT_TIMEOUT_MS);
+    const seenByTablet = nextEvent(biceTablet, 'chat.read', EVENT_TIMEOUT_MS);
+    const read = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(room.roomId)}/read`, {
+      token: bice.token,
+      body: { eventId },
+    });
+    assert.equal(read.status, 204, JSON.stringify(read.body));
+    const toAlba: ChatReadView = await seenByAlba;
+    assert.equal(toAlba.roomId, room.roomId);
+    assert.equal(toAlba.userId, bice.id);
+    assert.equal(toAlba.eventId, eventId);
+    assert.ok(toAlba.ts >= before && toAlba.ts <= Date.now(), `ts ${toAlba.ts}`);
+    // The message counts as read for Alba's "Letto": its ts is not after the receipt's.
+    assert.ok(message.ts <= toAlba.ts);
+    // Bice's other device learns it too (its unread badge goes away).
+    assert.deepEqual(await seenByTablet, toAlba);
+
+    const fromAlba = await getRoom(alba, room.roomId);
+    assert.deepEqual(fromAlba.reads, [{ userId: bice.id, mxid: mxidOf(bice), eventId, ts: toAlba.ts }]);
+    // The list shows the same, and so does Bice's own view.
+    const listed = (await rooms(alba)).find((r) => r.roomId === room.roomId);
+    assert.deepEqual(listed?.reads, fromAlba.reads);
+    assert.deepEqual((await getRoom(bice, room.roomId)).reads, fromAlba.reads);
+
+    // Both read Bice's reply at once, while Bice's next message arrives: every receipt is kept, one per member.
+    const reply = await send(bice, room.roomId, { body: 'sì' });
+    const markRead = (u: TestUser) =>
+      fx.api('POST', `/api/chat/rooms/${encodeURIComponent(room.roomId)}/read`, {
+        token: u.token,
+        body: { eventId: reply },
+      });
+    const albaRead = nextEvent(biceSocket, 'chat.read', EVENT_TIMEOUT_MS);
+    const statuses = await Promise.all([
+      markRead(alba).then((r) => r.status),
+      markRead(bice).then((r) => r.status),
+      send(bice, room.roomId, { body: 'e poi' }).then(() => 201),
+    ]);
+    assert.deepEqual(statuses, [204, 204, 201]);
+    assert.ok([alba.id, bice.id].includes((await albaRead).userId));
+    assert.deepEqual(
+      (await getRoom(bice, room.roomId)).reads.map((r) => [r.userId, r.eventId]).sort(),
+      [
+        [alba.id, reply],
+        [bice.id, reply],
+      ].sort(),
+    );
+  });
+
+  it('downloads a room’s files from the media repository, byte for byte, with headers safe for user content', async () => {
+    const nina = await user('Nina', 'Fabbri');
+    const otto = await user('Otto', 'Marchi');
+    const { room } = await openDm(nina, otto);
+    const files = `/api/chat/rooms/${encodeURIComponent(room.roomId)}/files`;
+    const upload = async (name: string, type: string, data: Buffer): Promise<string> => {
+      const res = await fetch(`${fx.baseUrl}${files}?name=${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${nina.token}`, 'Content-Type': type },
+        body: data,
+      });
+      const text = await res.text();
+      assert.equal(res.status, 201, text);
+      return (JSON.parse(text) as { url: string }).url;
+    };
+    const download = (url: string, token?: string): Promise<Response> =>
+      fetch(`${fx.baseUrl}${url}`, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+    const routeOf = (mxc: string): string => {
+      const [serverName, mediaId] = mxc.replace(/^mxc:\/\//, '').split('/') as [string, string];
+      return `${files}/${encodeURIComponent(serverName)}/${encodeURIComponent(mediaId)}`;
+    };
+
+    // An image, with a name that needs RFC 5987: shown inline, and never run.
+    const image = await upload('foto è (1).png', 'image/png', PNG_1X1);
+    const res = await download(routeOf(image), otto.token);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), PNG_1X1);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+    assert.equal(res.headers.get('content-length'), String(PNG_1X1.byteLength));
+    assert.equal(
+      res.headers.get('content-disposition'),
+      `inline; filename="foto _ (1).png"; filename*=UTF-8''foto%20%C3%A8%20%281%29.png`,
+    );
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('content-security-policy'), 'sandbox');
+    assert.match(res.headers.get('cache-control') ?? '', /^private, max-age=\d+$/);
+
+    const thumbnail = await download(`${routeOf(image)}?thumbnail=1`, otto.token);
+    assert.equal(thumbnail.status, 200);
+    assert.match(thumbnail.headers.get('content-type') ?? '', /^image\//);
+    assert.ok((await thumbnail.arrayBuffer()).byteLength > 0);
+
+    // Anything else is a download, whatever it claims to be.
+    const page = Buffer.from('<script>alert(1)</script>');
+    const html = await upload('pagina.html', 'text/html', page);
+    const asFile = await download(routeOf(html), nina.token);
+    assert.equal(asFile.status, 200);
+    assert.deepEqual(Buffer.from(await asFile.arrayBuffer()), page);
+    assert.equal(
+      asFile.headers.get('content-disposition'),
+      `attachment; filename="pagina.html"; filename*=UTF-8''pagina.html`,
+    );
+    assert.equal(asFile.headers.get('content-security-policy'), 'sandbox');
+    const noThumbnail = await download(`${routeOf(html)}?thumbnail=1`, nina.token);
+    assert.equal(noThumbnail.status, 404);
+    assert.equal(((await noThumbnail.json()) as ErrorBody).error.code, 'NOT_FOUND');
+
+    // Not a member, not ours, not a media id, not there, not signed in.
+    const outsider = await user('Pia', 'Esterna');
+    const refused = await download(routeOf(image), outsider.token);
+    assert.equal(refused.status, 404);
+    assert.equal(((await refused.json()) as ErrorBody).error.code, 'NOT_FOUND');
+    const mediaId = image.split('/').pop() ?? '';
+    const elsewhere = await download(`${files}/example.org/${mediaId}`, otto.token);
+    assert.equal(elsewhere.status, 404);
+    const bad = await download(`${files}/${testStack().matrix.serverName}/bad.id`, otto.token);
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as ErrorBody).error.code, 'VALIDATION_FAILED');
+    const badQuery = await download(`${routeOf(image)}?thumbnail=yes`, otto.token);
+    assert.equal(badQuery.status, 400);
+    const missing = await download(`${files}/${testStack().matrix.serverName}/NoSuchMedia123`, otto.token);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(((await missing.json()) as ErrorBody).error.code, 'NOT_FOUND');
+    assert.equal((await download(routeOf(image))).status, 401);
   });
 
   it('relays typing from a socket to the other member, and refuses it to guests', async () => {

@@ -67,6 +67,11 @@ describe('malformed input on every endpoint', () => {
       ['GET', '/api/directory?pageSize=100000'],
       ['GET', '/api/directory?q=' + 'x'.repeat(500)],
       ['GET', '/api/directory?page=abc'],
+      // A chat file: the mxc parts are checked before anything reaches Synapse.
+      ['GET', '/api/chat/rooms/%21r%3Aucc.localhost/files/ucc.localhost/bad.id'],
+      ['GET', '/api/chat/rooms/%21r%3Aucc.localhost/files/bad%20server/abcdef'],
+      ['GET', '/api/chat/rooms/%21r%3Aucc.localhost/files/ucc.localhost/abcdef?thumbnail=yes'],
+      ['GET', '/api/chat/rooms/not-a-room/files/ucc.localhost/abcdef'],
     ];
     const failures: string[] = [];
     for (const [method, path] of cases) {
