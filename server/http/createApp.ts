@@ -27,7 +27,17 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(helmet());
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // Chat images and files are fetched with the bearer token and shown from blob: URLs.
+          'img-src': ["'self'", 'data:', 'blob:'],
+          'media-src': ["'self'", 'blob:'],
+        },
+      },
+    }),
+  );
 
   // Liveness: the event loop answers. Nothing else is checked, so a slow dependency never restarts us.
   app.get('/healthz', (_req, res) => {

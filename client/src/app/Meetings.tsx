@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { MeetingState, MeetingView } from '../../../shared/schemas/meetings.js';
-import { api, ApiError, type Profile, type PublicUser } from './api.js';
+import { api, apiBlob, ApiError, type Profile, type PublicUser } from './api.js';
 import { useI18n, type MessageKey } from './i18n.js';
+import { useDirectorySearch } from './useDirectorySearch.js';
 
 const STATE_KEY: Record<MeetingState, MessageKey> = {
   waiting: 'stateWaiting',
@@ -41,6 +42,25 @@ export function Meetings({
       .writeText(m.guestUrl)
       .catch(() => undefined)
       .finally(() => setCopied(m.id));
+  };
+  const share = (m: MeetingView): void => {
+    // The guest link through the system's share sheet (phones, Windows, ChromeOS); a cancelled share is no error.
+    navigator.share({ title: m.title, text: m.title, url: m.guestUrl }).catch(() => undefined);
+  };
+  const canShare = typeof navigator.share === 'function';
+  const [calendarError, setCalendarError] = useState<string | undefined>();
+  const addToCalendar = (m: MeetingView): void => {
+    setCalendarError(undefined);
+    apiBlob(`/api/meetings/${m.id}/invite.ics`).then(
+      (blob) => {
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(new Blob([blob], { type: 'text/calendar' }));
+        a.download = `${m.title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || 'meeting'}.ics`;
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      },
+      () => setCalendarError(m.id),
+    );
   };
   const when = (iso: string): string =>
     new Date(iso).toLocaleString(language === 'it' ? 'it-IT' : 'en-GB', {
@@ -115,9 +135,18 @@ export function Meetings({
                       {t('startMeeting')}
                     </button>
                     {m.myRole === 'organizer' && (
-                      <button onClick={() => copy(m)}>
+                      <button onClick={() => copy(m)} aria-live="polite">
                         {copied === m.id ? t('linkCopied') : t('copyLink')}
                       </button>
+                    )}
+                    {m.myRole === 'organizer' && canShare && (
+                      <button onClick={() => share(m)}>{t('share')}</button>
+                    )}
+                    <button onClick={() => addToCalendar(m)}>{t('addToCalendar')}</button>
+                    {calendarError === m.id && (
+                      <p className="field-error" role="alert">
+                        {t('genericError')}
+                      </p>
                     )}
                   </div>
                 )}
@@ -153,31 +182,10 @@ function CreateMeeting({
   const [hours, setHours] = useState('1');
   const [description, setDescription] = useState('');
   const [query, setQuery] = useState('');
-  const [results, setResults] = useState<PublicUser[]>([]);
+  const { results } = useDirectorySearch(query);
   const [picked, setPicked] = useState<PublicUser[]>([]);
   const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
   const [pending, setPending] = useState(false);
-
-  useEffect(() => {
-    const q = query.trim();
-    if (!q) {
-      setResults([]);
-      return;
-    }
-    let live = true;
-    const timer = setTimeout(() => {
-      api<{ items: PublicUser[] }>('GET', `/api/directory?q=${encodeURIComponent(q)}&pageSize=8`).then(
-        (r) => {
-          if (live) setResults(r.items);
-        },
-        () => undefined,
-      );
-    }, 200);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [query]);
 
   async function submit(event: FormEvent): Promise<void> {
     event.preventDefault();
@@ -228,7 +236,12 @@ function CreateMeeting({
       <h3 id="create-title">{t('createTitle')}</h3>
       <ol className="numbered">
         <li className="field">
-          <label htmlFor="m-title">{t('title')}</label>
+          <label htmlFor="m-title">
+            <span className="step" aria-hidden="true">
+              1
+            </span>{' '}
+            {t('title')}
+          </label>
           <input
             id="m-title"
             value={title}
@@ -239,7 +252,12 @@ function CreateMeeting({
           {err('title')}
         </li>
         <li className="field">
-          <label htmlFor="m-start">{t('start')}</label>
+          <label htmlFor="m-start">
+            <span className="step" aria-hidden="true">
+              2
+            </span>{' '}
+            {t('start')}
+          </label>
           <input
             id="m-start"
             type="datetime-local"
@@ -250,7 +268,12 @@ function CreateMeeting({
           {err('startAt')}
         </li>
         <li className="field">
-          <label htmlFor="m-duration">{t('durationHours')}</label>
+          <label htmlFor="m-duration">
+            <span className="step" aria-hidden="true">
+              3
+            </span>{' '}
+            {t('durationHours')}
+          </label>
           <input
             id="m-duration"
             type="number"
@@ -264,7 +287,12 @@ function CreateMeeting({
           {err('duration')}
         </li>
         <li className="field">
-          <label htmlFor="m-description">{t('description')}</label>
+          <label htmlFor="m-description">
+            <span className="step" aria-hidden="true">
+              4
+            </span>{' '}
+            {t('description')}
+          </label>
           <textarea
             id="m-description"
             rows={3}
@@ -276,7 +304,12 @@ function CreateMeeting({
           {err('description')}
         </li>
         <li className="field">
-          <label htmlFor="m-participants">{t('selectParticipants')}</label>
+          <label htmlFor="m-participants">
+            <span className="step" aria-hidden="true">
+              5
+            </span>{' '}
+            {t('selectParticipants')}
+          </label>
           <input
             id="m-participants"
             type="search"

@@ -1,20 +1,19 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ChatMessageView } from '../../../shared/schemas/chat.js';
 import type { MeetingView } from '../../../shared/schemas/meetings.js';
 import type { Prefs } from './App.js';
 import { accessToken, api, type Profile } from './api.js';
+import { Chat } from './Chat.js';
 import { useI18n } from './i18n.js';
 import { MeetingJoin } from './MeetingJoin.js';
 import { Meetings } from './Meetings.js';
+import { Settings } from './Settings.js';
+import { playIncoming } from './sounds.js';
+import { useChatRooms } from './useChatRooms.js';
+import { connectUserSocket, type UserSocket } from './userSocket.js';
 
 type Tab = 'chat' | 'meeting';
 type Panel = 'profile' | 'settings' | undefined;
-
-interface ChatRoomSummary {
-  roomId: string;
-  name: string;
-  unread: number;
-  lastMessage?: { body: string };
-}
 
 /** Tabs Chat and Meeting, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
 export function Shell(props: {
@@ -30,6 +29,18 @@ export function Shell(props: {
   const [panel, setPanel] = useState<Panel>();
   const [room, setRoom] = useState<MeetingView | undefined>();
   const menuRef = useRef<HTMLDivElement>(null);
+  const [socket] = useState<UserSocket>(connectUserSocket);
+  useEffect(() => () => void socket.close(), [socket]);
+
+  // A colleague's message while the tab is in the background plays the notification sound (if enabled).
+  const soundsOn = props.prefs.notificationSounds;
+  const onMessage = useCallback(
+    (m: ChatMessageView) => {
+      if (soundsOn && document.visibilityState === 'hidden' && m.sender.userId !== profile.id) playIncoming();
+    },
+    [soundsOn, profile.id],
+  );
+  const chat = useChatRooms(socket, onMessage);
 
   // A meeting link (/meetings/<id>, the invitees' joinUrl) opens that meeting once signed in.
   useEffect(() => {
@@ -65,6 +76,7 @@ export function Shell(props: {
         token={accessToken}
         meetingId={room.id}
         title={room.title}
+        devices={props.prefs.devices}
         onExit={() => openRoom(undefined)}
         exitLabel={t('backToAgenda')}
       />
@@ -87,6 +99,11 @@ export function Shell(props: {
               onClick={() => setTab(name)}
             >
               {name === 'chat' ? t('tabChat') : t('tabMeeting')}
+              {name === 'chat' && chat.totalUnread > 0 && (
+                <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
+                  {chat.totalUnread}
+                </span>
+              )}
             </button>
           ))}
         </nav>
@@ -150,99 +167,12 @@ export function Shell(props: {
         </section>
       )}
       <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
-        {tab === 'chat' ? <ChatList /> : <Meetings profile={profile} onStart={openRoom} />}
+        {tab === 'chat' ? (
+          <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
+        ) : (
+          <Meetings profile={profile} onStart={openRoom} />
+        )}
       </main>
     </div>
-  );
-}
-
-function Settings({
-  prefs,
-  onPrefs,
-}: {
-  prefs: Prefs;
-  onPrefs: (patch: Partial<Prefs>) => Promise<void>;
-}): React.JSX.Element {
-  const { t } = useI18n();
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState(false);
-  const save = (patch: Partial<Prefs>): void => {
-    setPending(true);
-    setError(false);
-    onPrefs(patch)
-      .catch(() => setError(true))
-      .finally(() => setPending(false));
-  };
-  return (
-    <div className="settings">
-      <div className="field">
-        <label htmlFor="language">{t('language')}</label>
-        <select
-          id="language"
-          value={prefs.language}
-          onChange={(e) => save({ language: e.target.value === 'en' ? 'en' : 'it' })}
-        >
-          <option value="it">Italiano</option>
-          <option value="en">English</option>
-        </select>
-      </div>
-      <div className="field checkbox">
-        <input
-          id="dark-theme"
-          type="checkbox"
-          checked={prefs.darkTheme}
-          onChange={(e) => save({ darkTheme: e.target.checked })}
-        />
-        <label htmlFor="dark-theme">{t('darkTheme')}</label>
-      </div>
-      <p role="status" className="muted" data-saving={pending}>
-        {pending ? t('saving') : ''}
-      </p>
-      {error && (
-        <p className="form-error" role="alert">
-          {t('genericError')}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function ChatList(): React.JSX.Element {
-  const { t } = useI18n();
-  const [rooms, setRooms] = useState<ChatRoomSummary[] | undefined>();
-  const [error, setError] = useState(false);
-  useEffect(() => {
-    api<{ items: ChatRoomSummary[] }>('GET', '/api/chat/rooms').then(
-      (r) => setRooms(r.items),
-      () => setError(true),
-    );
-  }, []);
-  return (
-    <section aria-labelledby="chat-title">
-      <h2 id="chat-title">{t('chatRooms')}</h2>
-      {error ? (
-        <p role="alert">{t('genericError')}</p>
-      ) : !rooms ? (
-        <p role="status">{t('loading')}</p>
-      ) : rooms.length === 0 ? (
-        <p className="muted">{t('noChats')}</p>
-      ) : (
-        <ul className="list">
-          {rooms.map((r) => (
-            <li key={r.roomId} className="row">
-              <span className="grow">
-                <strong>{r.name}</strong>
-                {r.lastMessage && <span className="muted block">{r.lastMessage.body}</span>}
-              </span>
-              {r.unread > 0 && (
-                <span className="badge" aria-label={`${r.unread} ${t('unread')}`}>
-                  {r.unread}
-                </span>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
   );
 }

@@ -170,6 +170,36 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
 }
 
+/** Sends a raw body (a file) with its type; the answer is JSON. A 401 triggers one refresh and one retry. */
+export async function apiUpload<T>(path: string, file: Blob): Promise<T> {
+  const attempt = async (): Promise<Response> =>
+    fetch(path, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${await accessToken()}`,
+        // A JSON file would be parsed by the API's JSON body parser: it goes as opaque bytes.
+        'Content-Type': file.type && !file.type.includes('json') ? file.type : 'application/octet-stream',
+      },
+      body: file,
+      credentials: 'same-origin',
+    });
+  let res = await attempt();
+  if (res.status === 401 && (await refresh())) res = await attempt();
+  const parsed = await parse(res);
+  if (!res.ok) throw toError(res.status, parsed);
+  return parsed as T;
+}
+
+/** Downloads an authenticated resource (a chat file) as a Blob, for an object URL. */
+export async function apiBlob(path: string): Promise<Blob> {
+  const attempt = async (): Promise<Response> =>
+    fetch(path, { headers: { Authorization: `Bearer ${await accessToken()}` }, credentials: 'same-origin' });
+  let res = await attempt();
+  if (res.status === 401 && (await refresh())) res = await attempt();
+  if (!res.ok) throw toError(res.status, await parse(res));
+  return res.blob();
+}
+
 /** A call that needs no user token (the guest endpoints). */
 export function publicApi<T>(method: string, path: string, body?: unknown): Promise<T> {
   return send<T>(method, path, body, undefined);
