@@ -1,6 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { GuestMeetingView } from '../../../shared/schemas/meetings.js';
 import { ApiError, publicApi } from './api.js';
+import { DevicePreview } from './DevicePreview.js';
+import { storedGuestDevices, storeGuestDevices, type DeviceChoice } from './devices.js';
 import { useI18n, type MessageKey } from './i18n.js';
 import { MeetingJoin, outcomeOf } from './MeetingJoin.js';
 
@@ -16,13 +18,22 @@ const OUT_OF_STATE: Partial<Record<GuestMeetingView['state'], string>> = {
   cancelled: 'MEETING_CANCELLED',
 };
 
-/** /m/<code>: title and organizer, a name, then the waiting screen and the room. */
+/** Chromium-based browsers are what the meeting is tested with; others get a notice but may try. */
+function isChromium(): boolean {
+  const brands = (navigator as Navigator & { userAgentData?: { brands: { brand: string }[] } }).userAgentData
+    ?.brands;
+  if (brands) return brands.some((b) => b.brand === 'Chromium' || b.brand === 'Google Chrome');
+  return /\b(Chrome|CriOS)\//.test(navigator.userAgent);
+}
+
+/** /m/<code>: title and organizer, a name with a camera/mic preview, then the waiting screen and the room. */
 export function Guest({ code }: { code: string }): React.JSX.Element {
   const { t } = useI18n();
   const [view, setView] = useState<View>({ kind: 'loading' });
   const [name, setName] = useState('');
   const [nameError, setNameError] = useState<string | undefined>();
   const [pending, setPending] = useState(false);
+  const [devices, setDevices] = useState<DeviceChoice>(storedGuestDevices);
 
   useEffect(() => {
     publicApi<GuestMeetingView>('GET', `/api/guest/${encodeURIComponent(code)}`).then(
@@ -60,7 +71,14 @@ export function Guest({ code }: { code: string }): React.JSX.Element {
   }
 
   if (view.kind === 'joined')
-    return <MeetingJoin token={view.token} meetingId={view.meetingId} title={view.meeting.title} />;
+    return (
+      <MeetingJoin
+        token={view.token}
+        meetingId={view.meetingId}
+        title={view.meeting.title}
+        devices={devices}
+      />
+    );
 
   return (
     <main className="centered guest">
@@ -73,7 +91,12 @@ export function Guest({ code }: { code: string }): React.JSX.Element {
         </section>
       )}
       {view.kind === 'form' && (
-        <form className="card" noValidate onSubmit={(e) => void submit(e, view.meeting)}>
+        <form className="card guest-form" noValidate onSubmit={(e) => void submit(e, view.meeting)}>
+          {!isChromium() && (
+            <p className="notice" role="note" data-testid="browser-notice">
+              {t('browserNotice')}
+            </p>
+          )}
           <p className="muted">{t('guestWelcome')}</p>
           <h2>{view.meeting.title}</h2>
           <p>{t('organizedBy', { name: view.meeting.organizerName })}</p>
@@ -94,6 +117,14 @@ export function Guest({ code }: { code: string }): React.JSX.Element {
               </p>
             )}
           </div>
+          <DevicePreview
+            idPrefix="guest"
+            value={devices}
+            onChange={(choice) => {
+              setDevices(choice);
+              storeGuestDevices(choice);
+            }}
+          />
           <button type="submit" className="primary" disabled={pending} aria-busy={pending}>
             {pending && <span className="spinner" aria-hidden="true" />}
             {t('join')}

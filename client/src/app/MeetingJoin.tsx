@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { MeetingConnection, RequestError } from '../media/MeetingConnection.js';
+import type { DeviceChoice } from './devices.js';
 import { useI18n, type MessageKey } from './i18n.js';
 
 /** The room (and mediasoup-client with it) loads only once admitted: the guest page's first load stays small. */
@@ -37,6 +38,7 @@ export function MeetingJoin(props: {
   token: string | (() => Promise<string>);
   meetingId: string;
   title: string;
+  devices?: DeviceChoice;
   exitLabel?: string;
   onExit?: () => void;
 }): React.JSX.Element {
@@ -91,6 +93,7 @@ export function MeetingJoin(props: {
         <Room
           connection={connection}
           title={props.title}
+          {...(props.devices ? { devices: props.devices } : {})}
           onLeave={() => {
             void connection.leave();
             setPhase({ kind: 'out', title: 'leftTitle' });

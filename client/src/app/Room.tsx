@@ -4,6 +4,7 @@ import type { ParticipantView } from '../../../shared/protocol.js';
 import type { MeetingChatMessageView } from '../../../shared/schemas/chat.js';
 import { MediaSession, type MicState, type RemoteTrack } from '../media/MediaSession.js';
 import { RequestError, type MeetingConnection } from '../media/MeetingConnection.js';
+import { routeAudio, type DeviceChoice } from './devices.js';
 import { useI18n, type MessageKey } from './i18n.js';
 
 interface Tile {
@@ -17,10 +18,13 @@ interface Tile {
 export default function Room(props: {
   connection: MeetingConnection;
   title: string;
+  devices?: DeviceChoice;
   onLeave: () => void;
 }): React.JSX.Element {
   const { t } = useI18n();
   const { connection } = props;
+  // Read once when the media starts; a later change in Impostazioni applies to the next meeting.
+  const devices = useRef<DeviceChoice>(props.devices ?? {}).current;
   const [session, setSession] = useState<MediaSession | undefined>();
   const [remote, setRemote] = useState<RemoteTrack[]>([]);
   const [camera, setCamera] = useState<MediaStreamTrack | undefined>();
@@ -79,8 +83,8 @@ export default function Room(props: {
     void (async () => {
       try {
         await media.start();
-        await media.publishMic();
-        await media.publishCamera();
+        await media.publishMic(undefined, devices.audioInput);
+        await media.publishCamera(undefined, devices.videoInput);
       } catch {
         setError(true);
       }
@@ -90,7 +94,7 @@ export default function Room(props: {
       connection.socket.off('meeting.participantUpdated', onUpdated);
       media.close();
     };
-  }, [connection]);
+  }, [connection, devices]);
 
   /** Runs one action with its button disabled meanwhile; a failure shows the generic error. */
   const act = (key: string, run: () => Promise<unknown>): void => {
@@ -180,7 +184,7 @@ export default function Room(props: {
                 ) : (
                   <div className="placeholder">{tile.name.slice(0, 1).toUpperCase()}</div>
                 )}
-                {tile.audio && <Media track={tile.audio} muted={false} />}
+                {tile.audio && <Media track={tile.audio} muted={false} sinkId={devices.audioOutput} />}
                 <figcaption>
                   {tile.handRaised && <span className="hand-badge">{t('handRaised')}</span>}
                   {tile.name}
@@ -282,7 +286,9 @@ export default function Room(props: {
           disabled={!session || pending === 'camera'}
           onClick={() => {
             if (session)
-              act('camera', () => (camera ? session.unpublish('camera') : session.publishCamera()));
+              act('camera', () =>
+                camera ? session.unpublish('camera') : session.publishCamera(undefined, devices.videoInput),
+              );
           }}
         >
           {camera ? t('cameraOff') : t('cameraOn')}
@@ -419,14 +425,22 @@ function RemoteVideo({ session, remote }: { session: MediaSession; remote: Remot
   return <video ref={ref} autoPlay playsInline muted />;
 }
 
-function Media({ track, muted }: { track: MediaStreamTrack; muted: boolean }): React.JSX.Element {
+function Media({
+  track,
+  muted,
+  sinkId,
+}: {
+  track: MediaStreamTrack;
+  muted: boolean;
+  sinkId?: string | undefined;
+}): React.JSX.Element {
   const ref = useRef<HTMLVideoElement & HTMLAudioElement>(null);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     el.srcObject = new MediaStream([track]);
-    el.play().catch(() => undefined);
-  }, [track]);
+    void routeAudio(el, sinkId).then(() => el.play().catch(() => undefined));
+  }, [track, sinkId]);
   return track.kind === 'video' ? (
     <video ref={ref} autoPlay playsInline muted={muted} />
   ) : (

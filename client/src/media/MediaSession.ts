@@ -201,27 +201,38 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     this.#setState('ready');
   }
 
-  /** Publishes the microphone (captured here unless a track is given). */
-  async publishMic(track?: MediaStreamTrack): Promise<LocalTrack> {
+  /** Publishes the microphone (captured here, from `deviceId` when given, unless a track is given). */
+  async publishMic(track?: MediaStreamTrack, deviceId?: string): Promise<LocalTrack> {
     const owned = !track;
     const audio =
       track ??
       firstTrack(
         await navigator.mediaDevices.getUserMedia({
-          audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+          audio: {
+            echoCancellation: true,
+            noiseSuppression: true,
+            autoGainControl: true,
+            // `ideal`, not `exact`: a device unplugged since it was chosen falls back to the default one.
+            ...(deviceId ? { deviceId: { ideal: deviceId } } : {}),
+          },
         }),
       );
     return this.#publish('mic', audio, owned);
   }
 
-  /** Publishes the camera with simulcast (captured here unless a track is given). */
-  async publishCamera(track?: MediaStreamTrack): Promise<LocalTrack> {
+  /** Publishes the camera with simulcast (captured here, from `deviceId` when given, unless a track is given). */
+  async publishCamera(track?: MediaStreamTrack, deviceId?: string): Promise<LocalTrack> {
     const owned = !track;
     const video =
       track ??
       firstTrack(
         await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
+          video: {
+            width: { ideal: 1280 },
+            height: { ideal: 720 },
+            frameRate: { ideal: 30 },
+            ...(deviceId ? { deviceId: { ideal: deviceId } } : {}),
+          },
         }),
       );
     return this.#publish('camera', video, owned);
@@ -275,23 +286,32 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
 
   /**
    * Keeps a remote video's simulcast layer matched to how it is shown: the layer whose height fits the element
-   * (180p, 360p, 720p), and the lowest one while the tab is hidden. Returns a function that stops following.
+   * (180p, 360p, 720p), and the lowest one while the tab is hidden or the element is scrolled out of view.
+   * Returns a function that stops following.
    */
   followDisplay(consumerId: string, element: HTMLElement): () => void {
     let last: number | undefined;
+    let onScreen = true;
     const apply = (): void => {
       const height = element.getBoundingClientRect().height * (window.devicePixelRatio || 1);
-      const layer = document.hidden ? 0 : layerForHeight(height);
+      const layer = document.hidden || !onScreen ? 0 : layerForHeight(height);
       if (layer === last) return;
       last = layer;
       this.setPreferredLayers(consumerId, layer).catch((err: unknown) => this.#report(err));
     };
     const resize = new ResizeObserver(apply);
     resize.observe(element);
+    const seen = new IntersectionObserver((entries) => {
+      const entry = entries[entries.length - 1];
+      if (entry) onScreen = entry.isIntersecting;
+      apply();
+    });
+    seen.observe(element);
     document.addEventListener('visibilitychange', apply);
     apply();
     return () => {
       resize.disconnect();
+      seen.disconnect();
       document.removeEventListener('visibilitychange', apply);
     };
   }
