@@ -1,19 +1,32 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import type { Preferences } from '../../../shared/schemas/directory.js';
 import { api, logout, onSessionLost, resume, type Profile } from './api.js';
 import { Guest } from './Guest.js';
-import { applyPreferences, I18nContext, storedPreferences, translator, type Language } from './i18n.js';
+import { applyPreferences, I18nContext, storedPreferences, translator } from './i18n.js';
 import { Login } from './Login.js';
-import { Shell } from './Shell.js';
+import { ResetPassword } from './ResetPassword.js';
 
-export interface Prefs {
-  language: Language;
-  darkTheme: boolean;
-}
+/** The signed-in app (chat, agenda, socket.io) loads after the login: the guest page does not carry it. */
+const Shell = lazy(() => import('./Shell.js').then((m) => ({ default: m.Shell })));
+
+export type Prefs = Preferences;
+
+const DEFAULT_PREFS: Omit<Prefs, 'language' | 'darkTheme'> = {
+  notificationSounds: true,
+  sendSound: true,
+  ringtones: true,
+  devices: {},
+};
 
 /** The root: the guest page for /m/<code>, otherwise the signed-in shell or the login. */
 export function App(): React.JSX.Element {
   const guestCode = /^\/m\/([^/]+)\/?$/.exec(location.pathname)?.[1];
-  const [prefs, setPrefs] = useState<Prefs>(storedPreferences);
+  const [resetToken, setResetToken] = useState(() =>
+    location.pathname === '/reset-password'
+      ? (new URLSearchParams(location.search).get('token') ?? '')
+      : undefined,
+  );
+  const [prefs, setPrefs] = useState<Prefs>(() => ({ ...DEFAULT_PREFS, ...storedPreferences() }));
   const [profile, setProfile] = useState<Profile | undefined>();
   const [phase, setPhase] = useState<'boot' | 'login' | 'in'>(guestCode ? 'in' : 'boot');
 
@@ -22,12 +35,12 @@ export function App(): React.JSX.Element {
   const loadProfile = useCallback(async () => {
     const me = await api<Profile>('GET', '/api/me');
     setProfile(me);
-    setPrefs({ language: me.preferences.language, darkTheme: me.preferences.darkTheme });
+    setPrefs(me.preferences);
     setPhase('in');
   }, []);
 
   useEffect(() => {
-    if (guestCode) return;
+    if (guestCode || resetToken !== undefined) return;
     onSessionLost(() => {
       setProfile(undefined);
       setPhase('login');
@@ -39,7 +52,7 @@ export function App(): React.JSX.Element {
       }
       await loadProfile().catch(() => setPhase('login'));
     });
-  }, [guestCode, loadProfile]);
+  }, [guestCode, resetToken, loadProfile]);
 
   const savePrefs = useCallback(async (patch: Partial<Prefs>) => {
     setPrefs((p) => ({ ...p, ...patch }));
@@ -51,6 +64,16 @@ export function App(): React.JSX.Element {
 
   let body: React.JSX.Element;
   if (guestCode) body = <Guest code={decodeURIComponent(guestCode)} />;
+  else if (resetToken !== undefined)
+    body = (
+      <ResetPassword
+        token={resetToken}
+        onDone={() => {
+          history.replaceState(null, '', '/');
+          setResetToken(undefined);
+        }}
+      />
+    );
   else if (phase === 'boot')
     body = (
       <main className="boot">
@@ -62,18 +85,27 @@ export function App(): React.JSX.Element {
     body = <Login onSignedIn={() => void loadProfile().catch(() => setPhase('login'))} />;
   else
     body = (
-      <Shell
-        profile={profile}
-        prefs={prefs}
-        onPrefs={savePrefs}
-        onLogout={() => {
-          void logout().finally(() => {
-            setProfile(undefined);
-            setPhase('login');
-            history.replaceState(null, '', '/');
-          });
-        }}
-      />
+      <Suspense
+        fallback={
+          <main className="boot">
+            <h1 className="brand">{i18n.t('brand')}</h1>
+            <p role="status">{i18n.t('loading')}</p>
+          </main>
+        }
+      >
+        <Shell
+          profile={profile}
+          prefs={prefs}
+          onPrefs={savePrefs}
+          onLogout={() => {
+            void logout().finally(() => {
+              setProfile(undefined);
+              setPhase('login');
+              history.replaceState(null, '', '/');
+            });
+          }}
+        />
+      </Suspense>
     );
   return <I18nContext.Provider value={i18n}>{body}</I18nContext.Provider>;
 }
