@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { launchChromium } from '../harness/browser.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { UiPages } from '../harness/uiPages.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
 declare const document: {
@@ -12,70 +9,30 @@ declare const document: {
   querySelector: (selector: string) => { dataset: Record<string, string | undefined> } | null;
   querySelectorAll: (selector: string) => Iterable<{ videoWidth: number }>;
 };
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+declare const navigator: { clipboard: { readText: () => Promise<string> } };
 
 describe('web client in Chromium', function () {
   this.timeout(90_000);
   let fx: ServerFixture;
-  let chromium: { browser: Browser; close: () => Promise<void> } | undefined;
+  let ui: UiPages;
   let pro: TestUser;
-  const opened: { name: string; page: Page; errors: string[] }[] = [];
-
-  before(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-  });
 
   beforeEach(async () => {
     fx = await startServer();
-    chromium = await launchChromium();
+    ui = await UiPages.create(fx.baseUrl);
     pro = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
   });
 
   afterEach(async function () {
-    const failed = this.currentTest?.state === 'failed';
-    for (const { name, page, errors } of opened) {
-      if (failed) {
-        const file = `${(this.currentTest?.title ?? 'test').replace(/\W+/g, '-')}-${name}-failed.png`;
-        await page.screenshot({ path: path.join(ARTIFACTS, file) }).catch(() => undefined);
-        process.stderr.write(`--- ${name} console errors ---\n${errors.join('\n')}\n`);
-      }
-    }
-    opened.splice(0);
-    await chromium?.close();
-    chromium = undefined;
+    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
     await fx.close();
   });
 
-  /** Normal use logs no console errors and throws nothing. */
-  function assertNoConsoleErrors(): void {
-    const errors = opened.flatMap(({ name, errors: e }) => e.map((m) => `${name}: ${m}`));
-    assert.deepEqual(errors, [], 'no console errors in normal use');
-  }
-
-  async function open(name: string, urlPath: string): Promise<Page> {
-    if (!chromium) throw new Error('Chromium is not running');
-    const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(`[pageerror] ${e.message}`));
-    opened.push({ name, page, errors });
-    const res = await page.goto(`${fx.baseUrl}${urlPath}`);
-    assert.equal(res?.status(), 200);
-    return page;
-  }
-
-  async function signIn(page: Page, user: TestUser, screenshot?: string): Promise<void> {
-    await page.getByLabel('Nome utente').fill(user.extension);
-    await page.getByLabel('Password').fill(user.password);
-    if (screenshot) await page.screenshot({ path: path.join(ARTIFACTS, screenshot) });
-    await page.getByRole('button', { name: 'Accedi', exact: true }).click();
-    await page.getByRole('tab', { name: 'Meeting' }).waitFor();
-  }
+  const open = (name: string, urlPath: string, permissions?: string[]) =>
+    ui.open(name, urlPath, permissions ? { permissions } : {});
+  const signIn = (page: Parameters<UiPages['signIn']>[0], user: TestUser, screenshot?: string) =>
+    ui.signIn(page, user, screenshot);
+  const assertNoConsoleErrors = (): void => ui.assertNoConsoleErrors();
 
   async function apiMeeting(title: string): Promise<MeetingView> {
     const res = await fx.api('POST', '/api/meetings', {
@@ -89,7 +46,7 @@ describe('web client in Chromium', function () {
   it('a PRO user signs in, creates a meeting with two invitees and sees it in the agenda', async () => {
     await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
     await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
-    const page = await open('organizer', '/');
+    const page = await open('organizer', '/', ['clipboard-read', 'clipboard-write']);
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
 
     // Errors appear next to the fields.
@@ -97,13 +54,13 @@ describe('web client in Chromium', function () {
     assert.equal(await page.locator('#extension-error').textContent(), 'Campo obbligatorio');
     await signIn(page, pro, 'login.png');
     await page.getByRole('heading', { name: 'Agenda' }).waitFor();
-    await page.screenshot({ path: path.join(ARTIFACTS, 'agenda-empty.png') });
+    await ui.screenshot(page, 'agenda-empty.png');
 
     await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
     await page.getByLabel('Titolo').fill('Riunione di reparto');
     await page.getByLabel('Durata (ore)').fill('1.5');
     await page.getByLabel('Descrizione').fill('Ordine del giorno: budget');
-    const search = page.getByLabel('Seleziona i partecipanti', { exact: true });
+    const search = page.getByRole('searchbox', { name: 'Seleziona i partecipanti', exact: true });
     for (const [query, name] of [
       ['Bianchi', 'Bianchi Giulia'],
       ['verdi', 'Verdi Luca'],
@@ -112,15 +69,19 @@ describe('web client in Chromium', function () {
       await page.getByRole('button', { name: new RegExp(name) }).click();
     }
     assert.equal(await page.locator('.chip').count(), 2);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'create-meeting.png') });
+    await ui.screenshot(page, 'create-meeting.png');
     await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
 
     const item = page.locator('li.meeting', { hasText: 'Riunione di reparto' });
     await item.waitFor();
     assert.equal(await item.locator('.invited').textContent(), 'Invitati: 2');
     assert.equal(await item.getByRole('button', { name: 'Inizia meeting' }).count(), 1);
-    assert.match((await item.locator('.guest-link input').inputValue()) ?? '', /\/m\/[\w-]{22,}$/);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'agenda.png') });
+    const guestUrl = await item.locator('.guest-link input').inputValue();
+    assert.match(guestUrl, /\/m\/[\w-]{22,}$/);
+    await item.getByRole('button', { name: 'Copia link' }).click();
+    await item.getByRole('button', { name: 'Link copiato' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), guestUrl);
+    await ui.screenshot(page, 'agenda.png');
 
     const listed = await fx.api('GET', '/api/meetings?scope=upcoming', { token: pro.token });
     const [meeting] = (listed.body as { items: MeetingView[] }).items;
@@ -149,7 +110,7 @@ describe('web client in Chromium', function () {
     await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
-    await guest.screenshot({ path: path.join(ARTIFACTS, 'guest-waiting.png') });
+    await ui.screenshot(guest, 'guest-waiting.png');
 
     const org = await open('organizer', '/');
     await signIn(org, pro);
@@ -164,7 +125,7 @@ describe('web client in Chromium', function () {
     await guest.waitForFunction(decoding, undefined, { timeout: 20_000 });
     await org.waitForFunction(decoding, undefined, { timeout: 20_000 });
     assert.match((await guest.locator('.room-head').textContent()) ?? '', /Partecipanti: 2/);
-    await guest.screenshot({ path: path.join(ARTIFACTS, 'room-guest.png') });
+    await ui.screenshot(guest, 'room-guest.png');
     await org.getByRole('button', { name: 'Esci dal meeting' }).click();
     await org.getByRole('heading', { name: 'Hai lasciato il meeting' }).waitFor();
     assert.match(org.url(), new RegExp(`/meetings/${meeting.id}$`));
@@ -223,7 +184,7 @@ describe('web client in Chromium', function () {
     // The organizer opens the chat afterwards: the message comes from the history.
     await org.getByRole('tab', { name: 'Chat del meeting' }).click();
     await org.locator('.chat-messages li', { hasText: 'Buongiorno a tutti' }).waitFor();
-    await org.screenshot({ path: path.join(ARTIFACTS, 'room-organizer.png') });
+    await ui.screenshot(org, 'room-organizer.png');
 
     await org.getByRole('button', { name: 'Termina per tutti' }).click();
     await guest.getByRole('heading', { name: 'Meeting terminato' }).waitFor();
@@ -251,12 +212,9 @@ describe('web client in Chromium', function () {
     const expired = res.body as MeetingView;
     const expiredPage = await open('expired', `/m/${expired.guestUrl.split('/m/')[1] ?? ''}`);
     await expiredPage.getByRole('heading', { name: 'Meeting scaduto' }).waitFor();
-    await expiredPage.screenshot({ path: path.join(ARTIFACTS, 'guest-expired.png') });
+    await ui.screenshot(expiredPage, 'guest-expired.png');
     // The unknown code's lookup answers 404, which the browser logs as a failed load: expected there only.
-    assert.deepEqual(
-      opened.filter((o) => o.name !== 'invalid').flatMap((o) => o.errors),
-      [],
-    );
+    ui.assertNoConsoleErrors(['invalid']);
   });
 
   it('English and the dark theme persist across a reload and a new sign-in', async () => {

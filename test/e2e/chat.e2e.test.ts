@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { testStack } from '../harness/testStack.js';
+import { UiPages } from '../harness/uiPages.js';
+
+/** The page's document, as page.evaluate sees it (this side has no DOM types). */
+declare const document: {
+  querySelector: (selector: string) => { naturalWidth: number; src: string } | null;
+};
+
+/** A 1×1 PNG, to send as an image. */
+const PIXEL_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+describe('chat in Chromium', function () {
+  this.timeout(120_000);
+  let fx: ServerFixture;
+  let ui: UiPages;
+  let mario: TestUser;
+  let giulia: TestUser;
+
+  beforeEach(async () => {
+    const stack = testStack();
+    const bridgeUrl = stack.config.matrix.mode === 'embedded' ? stack.config.matrix.bridgeUrl : '';
+    // Synapse pushes new messages to the bridge URL it was started with: this server must listen there.
+    fx = await startServer({
+      config: { http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) } },
+    });
+    ui = await UiPages.create(fx.baseUrl);
+    mario = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
+    giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+  });
+
+  afterEach(async function () {
+    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
+    await fx.close();
+  });
+
+  async function chatTab(page: Page, user: TestUser): Promise<void> {
+    await ui.signIn(page, user);
+    await page.getByRole('tab', { name: /^Chat/ }).click();
+    await page.getByRole('heading', { name: 'Conversazioni' }).waitFor();
+  }
+
+  async function pick(page: Page, query: string, name: string): Promise<void> {
+    await page.getByRole('searchbox', { name: 'Seleziona i colleghi' }).fill(query);
+    await page.getByRole('button', { name: new RegExp(name) }).click();
+  }
+
+  it('two colleagues chat 1:1 with an unread badge, read state, typing, a reply and an edit, then make a group', async () => {
+    const luca = await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
+    const a = await ui.open('mario', '/');
+    await chatTab(a, mario);
+    const b = await ui.open('giulia', '/');
+    await chatTab(b, giulia);
+    await b.getByText('Nessuna conversazione').waitFor();
+
+    // Mario finds Giulia and starts a 1:1 chat.
+    await a.getByRole('button', { name: 'Nuova chat' }).click();
+    await pick(a, 'bianchi', 'Bianchi Giulia');
+    assert.equal(await a.getByRole('button', { name: 'Inizia chat di gruppo' }).count(), 0);
+    await a.getByRole('button', { name: 'Inizia chat', exact: true }).click();
+    await a.getByRole('heading', { name: /^Giulia Bianchi/ }).waitFor();
+    await a.getByLabel('Scrivi un messaggio').fill('Ciao Giulia, hai un minuto?');
+    await a.getByLabel('Scrivi un messaggio').press('Enter');
+    const sent = a.locator('li.message.mine', { hasText: 'Ciao Giulia, hai un minuto?' });
+    await sent.locator('.read-state', { hasText: 'Inviato' }).waitFor();
+
+    // Giulia sees the conversation arrive with an unread badge, on the list and on the Chat tab.
+    const row = b.locator('button.room-row', { hasText: 'Mario Rossi' });
+    await row.locator('.badge', { hasText: '1' }).waitFor();
+    assert.match((await row.textContent()) ?? '', /Ciao Giulia, hai un minuto\?/);
+    await b.getByRole('tab', { name: /^Chat/ }).locator('.badge', { hasText: '1' }).waitFor();
+    await ui.screenshot(b, 'chat-list.png');
+
+    // Opening it reads it: the badge goes, and Mario sees "Letto".
+    await row.click();
+    await b.locator('li.message', { hasText: 'Ciao Giulia, hai un minuto?' }).waitFor();
+    await row.locator('.badge').waitFor({ state: 'detached' });
+    await sent.locator('.read-state', { hasText: 'Letto' }).waitFor();
+
+    // Typing shows on the other side; a reply quotes the message it answers.
+    await b.locator('li.message', { hasText: 'Ciao Giulia' }).hover();
+    await b
+      .locator('li.message', { hasText: 'Ciao Giulia' })
+      .getByRole('button', { name: 'Rispondi' })
+      .click();
+    await b.getByLabel('Scrivi un messaggio').pressSequentially('Certo', { delay: 20 });
+    await a.getByText(/^Giulia Bianchi.* sta scrivendo…$/).waitFor();
+    await b.getByRole('button', { name: 'Invia', exact: true }).click();
+    const reply = a.locator('li.message:not(.mine)', { hasText: 'Certo' });
+    await reply.locator('blockquote', { hasText: 'Ciao Giulia, hai un minuto?' }).waitFor();
+    await a.getByText(/^Giulia Bianchi.* sta scrivendo…$/).waitFor({ state: 'detached' });
+
+    // Mario edits his message; Giulia sees the new text, marked as edited.
+    await sent.hover();
+    await sent.getByRole('button', { name: 'Modifica' }).click();
+    await a.getByLabel('Scrivi un messaggio').fill('Ciao Giulia, hai cinque minuti?');
+    await a.getByRole('button', { name: 'Salva', exact: true }).click();
+    await b
+      .locator('li.message', { hasText: 'Ciao Giulia, hai cinque minuti?' })
+      .getByText('modificato')
+      .waitFor();
+    await ui.screenshot(a, 'chat.png');
+
+    // More than one colleague picked: "Inizia chat di gruppo", with a name and a description.
+    await a.getByRole('button', { name: 'Nuova chat' }).click();
+    await pick(a, 'bianchi', 'Bianchi Giulia');
+    await pick(a, 'verdi', 'Verdi Luca');
+    await a.getByRole('button', { name: 'Inizia chat di gruppo' }).click();
+    await a.getByRole('button', { name: 'Crea gruppo' }).click();
+    assert.equal(await a.locator('#group-name-error').textContent(), 'Campo obbligatorio');
+    await a.getByLabel('Nome del gruppo').fill('Progetto Alfa');
+    await a.getByLabel('Descrizione (facoltativa)').fill('Lancio di marzo');
+    await a.getByRole('button', { name: 'Crea gruppo' }).click();
+    await a.getByRole('heading', { name: 'Progetto Alfa' }).waitFor();
+    assert.match((await a.locator('.conversation-head').textContent()) ?? '', /Lancio di marzo · 3 membri/);
+
+    // An image sent to the group shows inline on the other side.
+    await a.locator('.composer input[type=file]').setInputFiles({
+      name: 'pixel.png',
+      mimeType: 'image/png',
+      buffer: PIXEL_PNG,
+    });
+    await a.locator('li.message.mine img.chat-image').waitFor();
+    const groupRow = b.locator('button.room-row', { hasText: 'Progetto Alfa' });
+    await groupRow.click();
+    await b.waitForFunction(
+      () => (document.querySelector('li.message img.chat-image')?.naturalWidth ?? 0) === 1,
+    );
+
+    const rooms = await fx.api('GET', '/api/chat/rooms', { token: luca.token });
+    assert.deepEqual(
+      (rooms.body as { items: { name: string }[] }).items.map((r) => r.name),
+      ['Progetto Alfa'],
+    );
+    ui.assertNoConsoleErrors();
+  });
+
+  it('loads older messages when scrolled to the top', async () => {
+    const dm = await fx.api('POST', '/api/chat/dms', { token: mario.token, body: { userId: giulia.id } });
+    assert.ok(dm.status === 201 || dm.status === 200, JSON.stringify(dm.body));
+    const { roomId } = dm.body as { roomId: string };
+    for (let i = 1; i <= 45; i++) {
+      const res = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+        token: mario.token,
+        body: { body: `Messaggio numero ${i}` },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    const page = await ui.open('giulia', '/');
+    await chatTab(page, giulia);
+    await page.locator('button.room-row', { hasText: 'Mario Rossi' }).click();
+    await page.locator('li.message', { hasText: 'Messaggio numero 45' }).waitFor();
+    const first = page.locator('li.message p.text', { hasText: /^Messaggio numero 1$/ });
+    assert.equal(await first.count(), 0);
+    await page.locator('ol.messages').evaluate((el: { scrollTop: number }) => {
+      el.scrollTop = 0;
+    });
+    await first.waitFor();
+    await page.getByText('Inizio della conversazione').waitFor();
+    ui.assertNoConsoleErrors();
+  });
+});

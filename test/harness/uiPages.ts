@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
+import type { TestUser } from './serverFixture.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+/** Screenshots of the main screens (and of failures); gitignored. */
+export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+
+interface Opened {
+  name: string;
+  page: Page;
+  errors: string[];
+}
+
+/**
+ * Chromium with one context per opened page (separate cookies: separate people), collecting each page's console
+ * errors, so that a test can assert normal use logs none, and screenshots on failure.
+ */
+export class UiPages {
+  readonly #chromium: { browser: Browser; close: () => Promise<void> };
+  readonly #baseUrl: string;
+  readonly #opened: Opened[] = [];
+
+  private constructor(chromium: { browser: Browser; close: () => Promise<void> }, baseUrl: string) {
+    this.#chromium = chromium;
+    this.#baseUrl = baseUrl;
+  }
+
+  static async create(baseUrl: string): Promise<UiPages> {
+    await mkdir(ARTIFACTS, { recursive: true });
+    return new UiPages(await launchChromium(), baseUrl);
+  }
+
+  async open(
+    name: string,
+    urlPath: string,
+    options: { viewport?: { width: number; height: number }; permissions?: string[] } = {},
+  ): Promise<Page> {
+    const context = await this.#chromium.browser.newContext({
+      viewport: options.viewport ?? { width: 1280, height: 800 },
+      permissions: options.permissions ?? [],
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(`[pageerror] ${e.message}`));
+    this.#opened.push({ name, page, errors });
+    const res = await page.goto(`${this.#baseUrl}${urlPath}`);
+    assert.equal(res?.status(), 200);
+    return page;
+  }
+
+  /** Signs in through the login form and waits for the shell. */
+  async signIn(page: Page, user: TestUser, screenshot?: string): Promise<void> {
+    await page.getByLabel('Nome utente').fill(user.extension);
+    await page.getByLabel('Password').fill(user.password);
+    if (screenshot) await this.screenshot(page, screenshot);
+    await page.getByRole('button', { name: 'Accedi', exact: true }).click();
+    await page.getByRole('tab', { name: /^Meeting/ }).waitFor();
+  }
+
+  async screenshot(page: Page, file: string): Promise<void> {
+    await page.screenshot({ path: path.join(ARTIFACTS, file) });
+  }
+
+  /** Console errors of the pages opened so far, `name: message`, leaving out the pages named in `except`. */
+  errors(except: string[] = []): string[] {
+    return this.#opened
+      .filter((o) => !except.includes(o.name))
+      .flatMap(({ name, errors }) => errors.map((m) => `${name}: ${m}`));
+  }
+
+  /** Normal use logs no console errors and throws nothing. */
+  assertNoConsoleErrors(except: string[] = []): void {
+    assert.deepEqual(this.errors(except), [], 'no console errors in normal use');
+  }
+
+  /** After a failed test: a screenshot and the console errors of every page. Then closes Chromium. */
+  async close(failedTest?: string): Promise<void> {
+    if (failedTest) {
+      for (const { name, page, errors } of this.#opened) {
+        const file = `${failedTest.replace(/\W+/g, '-')}-${name}-failed.png`;
+        await page.screenshot({ path: path.join(ARTIFACTS, file) }).catch(() => undefined);
+        process.stderr.write(`--- ${name} console errors ---\n${errors.join('\n')}\n`);
+      }
+    }
+    this.#opened.splice(0);
+    await this.#chromium.close();
+  }
+}
