@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { Preferences } from '../../../shared/schemas/directory.js';
 import { api, logout, onSessionLost, resume, type Profile } from './api.js';
+import { ErrorBoundary } from './ErrorBoundary.js';
 import { Guest } from './Guest.js';
 import { applyPreferences, I18nContext, storedPreferences, translator } from './i18n.js';
 import { Login } from './Login.js';
@@ -107,5 +108,9 @@ export function App(): React.JSX.Element {
         />
       </Suspense>
     );
-  return <I18nContext.Provider value={i18n}>{body}</I18nContext.Provider>;
+  return (
+    <I18nContext.Provider value={i18n}>
+      <ErrorBoundary>{body}</ErrorBoundary>
+    </I18nContext.Provider>
+  );
 }

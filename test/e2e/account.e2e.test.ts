@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import type { Preferences } from '../../shared/schemas/directory.js';
+import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { SmtpSink } from '../harness/smtpSink.js';
+import { UiPages } from '../harness/uiPages.js';
+
+/** The page's globals, as page.evaluate sees them (this side has no DOM types). */
+declare const document: {
+  documentElement: { scrollWidth: number };
+  querySelector: (
+    selector: string,
+  ) => { videoWidth: number; getAttribute: (name: string) => string | null } | null;
+};
+declare const window: { innerWidth: number };
+
+const PHONE = { width: 390, height: 844 };
+
+describe('account and settings in Chromium', function () {
+  this.timeout(90_000);
+  let fx: ServerFixture;
+  let ui: UiPages;
+  let smtp: SmtpSink;
+  let mario: TestUser;
+
+  beforeEach(async () => {
+    smtp = await SmtpSink.start();
+    fx = await startServer({ config: { mail: { smtpUrl: smtp.url, from: 'UCC <ucc@example.test>' } } });
+    ui = await UiPages.create(fx.baseUrl);
+    mario = await fx.createUser({
+      firstName: 'Mario',
+      lastName: 'Rossi',
+      plan: 'pro',
+      email: 'mario@example.test',
+    });
+  });
+
+  afterEach(async function () {
+    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
+    await fx.close();
+    await smtp.close();
+  });
+
+  async function preferences(): Promise<Preferences> {
+    const me = await fx.api('GET', '/api/me', { token: mario.token });
+    return (me.body as { preferences: Preferences }).preferences;
+  }
+
+  it('"Recupera password" mails a link whose page sets a new password, then the new one signs in', async () => {
+    const page = await ui.open('recover', '/');
+    await page.getByRole('button', { name: 'Recupera password' }).click();
+    await page.getByLabel('Nome utente').fill(mario.extension);
+    await page.getByRole('button', { name: 'Invia link' }).click();
+    await page.getByRole('status').filter({ hasText: 'riceverai un link' }).waitFor();
+
+    const [mail] = await smtp.waitFor(1);
+    const link = /https?:\/\/\S+\/reset-password\?token=[\w%-]+/.exec(mail?.text ?? '')?.[0];
+    assert.ok(link, `no reset link in: ${mail?.text ?? ''}`);
+    const url = new URL(link);
+    const reset = await ui.open('reset', `${url.pathname}${url.search}`);
+    await reset.getByRole('heading', { name: 'Reimposta la password' }).waitFor();
+
+    // Errors next to the fields, before anything is sent.
+    await reset.getByLabel('Nuova password').fill('corta');
+    await reset.getByLabel('Ripeti la password').fill('diversa');
+    await reset.getByRole('button', { name: 'Salva la password' }).click();
+    assert.equal(await reset.locator('#reset-password-error').textContent(), 'Almeno 8 caratteri');
+    assert.equal(await reset.locator('#reset-repeat-error').textContent(), 'Le password non coincidono');
+
+    await reset.getByLabel('Nuova password').fill('nuova-password-1');
+    await reset.getByLabel('Ripeti la password').fill('nuova-password-1');
+    await reset.getByRole('button', { name: 'Salva la password' }).click();
+    await reset.getByText('Password aggiornata').waitFor();
+    await reset.getByRole('button', { name: "Torna all'accesso" }).click();
+    await reset.getByRole('heading', { name: 'Autenticazione' }).waitFor();
+    assert.equal(new URL(reset.url()).pathname, '/');
+    await ui.signIn(reset, { ...mario, password: 'nuova-password-1' });
+
+    // The link was for one use only.
+    const again = await ui.open('again', `${url.pathname}${url.search}`);
+    await again.getByLabel('Nuova password').fill('altra-password-2');
+    await again.getByLabel('Ripeti la password').fill('altra-password-2');
+    await again.getByRole('button', { name: 'Salva la password' }).click();
+    await again.getByRole('alert').filter({ hasText: 'non è valido o è scaduto' }).waitFor();
+    ui.assertNoConsoleErrors(['again']);
+  });
+
+  it('Impostazioni previews the camera, meters the microphone, and keeps the device and sound choices', async () => {
+    const page = await ui.open('settings', '/');
+    await ui.signIn(page, mario);
+    await page.getByRole('button', { name: 'Menu profilo' }).click();
+    await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
+
+    await page.waitForFunction(
+      () => (document.querySelector('.device-preview video')?.videoWidth ?? 0) > 0,
+      undefined,
+      { timeout: 15_000 },
+    );
+    // Chromium's fake microphone beeps: the meter moves.
+    await page.waitForFunction(
+      () => Number(document.querySelector('[role=meter]')?.getAttribute('aria-valuenow') ?? 0) > 0,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await ui.screenshot(page, 'settings.png');
+
+    const mic = page.getByLabel('Microfono', { exact: true });
+    const options = await mic
+      .locator('option')
+      .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value));
+    assert.ok(options.length > 0, 'the fake microphones are listed');
+    const chosen = options[options.length - 1] ?? '';
+    if (options.length > 1) {
+      await mic.selectOption(chosen);
+      await page.getByRole('status').filter({ hasText: 'Salvato' }).waitFor();
+      assert.equal((await preferences()).devices.audioInput, chosen);
+    }
+
+    await page.getByLabel('Suono di invio dei messaggi').uncheck();
+    await page.getByRole('status').filter({ hasText: 'Salvato' }).waitFor();
+    assert.equal((await preferences()).sendSound, false);
+    await page.reload();
+    await page.getByRole('button', { name: 'Menu profilo' }).click();
+    await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
+    assert.equal(await page.getByLabel('Suono di invio dei messaggi').isChecked(), false);
+    assert.equal(await page.getByLabel('Suono per i messaggi in arrivo in background').isChecked(), true);
+    // The device list is read once the preview has access.
+    if (options.length > 1)
+      await page.waitForFunction(
+        (id) =>
+          (document.querySelector('#settings-audioinput') as unknown as { value: string } | null)?.value ===
+          id,
+        chosen,
+      );
+    ui.assertNoConsoleErrors();
+  });
+
+  it('fits a phone screen: login, guest page with its preview, agenda and chat', async () => {
+    const res = await fx.api('POST', '/api/meetings', {
+      token: mario.token,
+      body: { title: 'Dal telefono', startAt: new Date().toISOString(), durationMinutes: 60 },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const meeting = res.body as MeetingView;
+    const fits = async (page: Awaited<ReturnType<UiPages['open']>>): Promise<void> => {
+      const [scroll, width] = await page.evaluate(() => [
+        document.documentElement.scrollWidth,
+        window.innerWidth,
+      ]);
+      assert.ok((scroll ?? 0) <= (width ?? 0), `no sideways scrolling (${scroll} > ${width})`);
+    };
+
+    const guest = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, { viewport: PHONE });
+    await guest.getByLabel('Il tuo nome').waitFor();
+    await guest.waitForFunction(() => (document.querySelector('.device-preview video')?.videoWidth ?? 0) > 0);
+    await fits(guest);
+    await ui.screenshot(guest, 'phone-guest.png');
+
+    const page = await ui.open('phone', '/', { viewport: PHONE });
+    await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
+    await fits(page);
+    await ui.signIn(page, mario);
+    await page.locator('li.meeting', { hasText: 'Dal telefono' }).waitFor();
+    await fits(page);
+    await ui.screenshot(page, 'phone-agenda.png');
+    await page.getByRole('tab', { name: /^Chat/ }).click();
+    await page.getByRole('heading', { name: 'Conversazioni' }).waitFor();
+    await fits(page);
+    ui.assertNoConsoleErrors();
+  });
+});
