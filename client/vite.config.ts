@@ -3,7 +3,7 @@
 // assets under assets/ (the meeting room, loaded with React.lazy, is a chunk of its own); client/public
 // (manifest, icons) is copied as it is, and src/sw/sw.ts becomes /sw.js with the list of the app shell's files.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -88,9 +88,25 @@ function serviceWorker(): Plugin {
   };
 }
 
+/** Sizes of a set of built files: as written, and gzipped (what a compressing server or proxy would send). */
+export interface Sizes {
+  files: string[];
+  bytes: number;
+  gzipBytes: number;
+}
+
+/** Per page (entry): what it loads before it shows anything, and the chunks it may load later. */
+export interface FirstLoad {
+  entry: string;
+  js: Sizes;
+  css: Sizes;
+  lazy: Sizes[];
+}
+
 /**
  * Next to Vite's per-file table: what each page loads before it shows anything (its entry and the chunks that
- * entry imports statically, plus their CSS), and the chunks it loads lazily, with gzip sizes as served.
+ * entry imports statically, plus their CSS), and the chunks it loads lazily, with gzip sizes. Printed, and written
+ * as JSON to dist/.vite/first-load.json (a dot folder, which the server does not serve) for bench:client.
  */
 function firstLoadReport(): Plugin {
   let logger: Logger | undefined;
@@ -100,23 +116,23 @@ function firstLoadReport(): Plugin {
     configResolved(config) {
       logger = config.logger;
     },
-    writeBundle(_options, bundle) {
+    async writeBundle(options, bundle) {
       const content = (file: string): string | Uint8Array => {
         const out = bundle[file];
         if (!out) return '';
         return out.type === 'chunk' ? out.code : out.source;
       };
-      const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-      const size = (files: Iterable<string>): string => {
-        let raw = 0;
-        let gzip = 0;
-        for (const file of files) {
-          raw += Buffer.byteLength(content(file));
-          gzip += gzipSync(content(file)).length;
+      const sizes = (files: Iterable<string>): Sizes => {
+        const list = [...files];
+        let bytes = 0;
+        let gzipBytes = 0;
+        for (const file of list) {
+          bytes += Buffer.byteLength(content(file));
+          gzipBytes += gzipSync(content(file)).length;
         }
-        return `${kib(raw)} (gzip ${kib(gzip)})`;
+        return { files: list, bytes, gzipBytes };
       };
-      const lines: string[] = [];
+      const pages: FirstLoad[] = [];
       for (const entry of Object.values(bundle)) {
         if (entry.type !== 'chunk' || !entry.isEntry) continue;
         const js: string[] = [];
@@ -131,10 +147,24 @@ function firstLoadReport(): Plugin {
           for (const imported of chunk.imports) visit(imported);
         };
         visit(entry.fileName);
-        lines.push(`${entry.name}: first load JS ${size(js)}, CSS ${size(css)}`);
-        for (const file of lazy) if (!js.includes(file)) lines.push(`  lazy ${file} ${size([file])}`);
+        pages.push({
+          entry: entry.name,
+          js: sizes(js),
+          css: sizes(css),
+          lazy: [...lazy].filter((file) => !js.includes(file)).map((file) => sizes([file])),
+        });
+      }
+      const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+      const size = (s: Sizes): string => `${kib(s.bytes)} (gzip ${kib(s.gzipBytes)})`;
+      const lines: string[] = [];
+      for (const page of pages) {
+        lines.push(`${page.entry}: first load JS ${size(page.js)}, CSS ${size(page.css)}`);
+        for (const chunk of page.lazy) lines.push(`  lazy ${chunk.files.join()} ${size(chunk)}`);
       }
       logger?.info(lines.join('\n'));
+      const dir = path.join(options.dir ?? path.join(CLIENT, 'dist'), '.vite');
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'first-load.json'), `${JSON.stringify(pages, null, 2)}\n`);
     },
   };
 }
