@@ -3,10 +3,12 @@ import { testStack } from './testStack.js';
 
 /**
  * Debian's Chromium, headless, with fake camera and microphone. The networking flags keep it from reaching for
- * Google's services, which this closed network refuses.
+ * Google's services, which this closed network refuses. Tests find the binary through the test stack; a bench,
+ * which runs without it, passes the one its config names.
  */
-export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
-  const executablePath = testStack().config.stack?.chromiumBin;
+export async function launchChromium(
+  executablePath = testStack().config.stack?.chromiumBin,
+): Promise<{ browser: Browser; close: () => Promise<void> }> {
   if (!executablePath) throw new Error('chromium is not installed: run scripts/bootstrap');
   const browser = await chromium.launch({
     executablePath,
