@@ -9,25 +9,15 @@
  * Writes bench/results/chat-<date>.json and .md, and prints the summary. A benchmark, never a test.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { logger as matrixSdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { hashPassword } from '../server/auth/passwords.js';
 import { TokenService } from '../server/auth/TokenService.js';
 import { systemClock } from '../server/clock.js';
-import { loadConfig } from '../server/config.js';
-import { Database } from '../server/db/Database.js';
 import { userModel } from '../server/directory/User.js';
-import { EmbeddedStack } from '../server/stack/EmbeddedStack.js';
-import { freePort } from '../server/stack/ports.js';
-import { UccServer } from '../server/UccServer.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../shared/protocol.js';
 import type { ChatMessageView } from '../shared/schemas/chat.js';
-import { WorkerPool } from '../sfu/WorkerPool.js';
+import { publish, run, say, startBenchServer, summarize, wholeNumberOption } from './harness.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -38,95 +28,27 @@ interface Options {
   warmup: number;
 }
 
-interface Summary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-  max: number;
-}
-
 const DELIVERY_TIMEOUT_MS = 15_000;
 
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
-}
-
 function args(): Options {
-  const argv = process.argv.slice(2);
-  const value = (name: string, fallback: number): number => {
-    const i = argv.indexOf(`--${name}`);
-    const n = i >= 0 ? Number(argv[i + 1]) : fallback;
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number`);
-    return n;
-  };
   const options = {
-    messages: value('messages', 1_000),
-    users: value('users', 20),
-    concurrency: value('concurrency', 1),
-    warmup: value('warmup', 20),
+    messages: wholeNumberOption('messages', 1_000),
+    users: wholeNumberOption('users', 20),
+    concurrency: wholeNumberOption('concurrency', 1),
+    warmup: wholeNumberOption('warmup', 20),
   };
   if (options.users < 2 || options.concurrency < 1) throw new Error('need ≥ 2 users and concurrency ≥ 1');
   return options;
-}
-
-function summarize(samples: number[]): Summary {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-  const round = (n: number): number => Math.round(n * 10) / 10;
-  return {
-    count: sorted.length,
-    p50: round(at(0.5)),
-    p95: round(at(0.95)),
-    p99: round(at(0.99)),
-    mean: round(sorted.reduce((s, x) => s + x, 0) / Math.max(1, sorted.length)),
-    max: round(sorted.at(-1) ?? 0),
-  };
 }
 
 async function main(): Promise<void> {
   const options = args();
   // matrix-js-sdk logs every HTTP call through its global loglevel logger (see test/harness/hooks.ts).
   (matrixSdkLogger as unknown as { setLevel: (level: string) => void }).setLevel('warn');
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-bench-chat-'));
-  const logger = pino({ level: 'warn' });
-  const bridgePort = await freePort();
-  // The config comes from this explicit environment, never from the caller's: a bench is self-contained.
-  const config = loadConfig({
-    PORT: String(bridgePort),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    UCC_DATA_DIR: dataDir,
-    MEDIASOUP_NUM_WORKERS: '1',
-    UCC_JWT_SECRET: randomBytes(32).toString('base64url'),
-    MATRIX_BRIDGE_URL: `http://127.0.0.1:${bridgePort}`,
-    UCC_TURN: 'off',
-  });
-  const cleanup: (() => Promise<void> | void)[] = [() => rm(dataDir, { recursive: true, force: true })];
+  const started = performance.now();
+  const { config, db, baseUrl, close } = await startBenchServer('chat');
   const sockets: ClientSocket[] = [];
   try {
-    const started = performance.now();
-    const stack = await EmbeddedStack.create(config, logger);
-    cleanup.unshift(() => stack.stop());
-    const db = await Database.connect(stack.endpoints.mongodbUri, { dbName: 'bench_chat', logger });
-    cleanup.unshift(() => db.close());
-    const pool = await WorkerPool.create({
-      numWorkers: 1,
-      listenIp: '127.0.0.1',
-      webRtcPort: 0,
-      logLevel: 'warn',
-      logger,
-    });
-    cleanup.unshift(() => pool.close());
-    const server = await UccServer.create({ config, logger, db, pool, matrix: stack.endpoints.matrix });
-    cleanup.unshift(() => server.close());
-    const baseUrl = `http://127.0.0.1:${server.port}`;
     say(`stack and server up in ${Math.round(performance.now() - started)} ms`);
 
     const users = userModel(db.connection);
@@ -269,29 +191,11 @@ async function main(): Promise<void> {
       `Throughput: ${throughput} messages/s. Goal p50 ≤ 150 ms: ${result.goal.met ? 'met' : 'NOT met'}.`,
       '',
     ].join('\n');
-    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-    await mkdir(dir, { recursive: true });
-    const stamp = when.toISOString().replace(/[:.]/g, '-');
-    await writeFile(path.join(dir, `chat-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-    await writeFile(path.join(dir, `chat-${stamp}.md`), md);
-    say(md);
-    say(`written to bench/results/chat-${stamp}.{json,md}`);
+    await publish('chat', when, result, md);
   } finally {
     for (const s of sockets) s.disconnect();
-    for (const step of cleanup) {
-      try {
-        await step();
-      } catch (err) {
-        process.stderr.write(`clean-up step failed: ${describe(err)}\n`);
-      }
-    }
+    await close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${describe(err)}\n`);
-    process.exit(1);
-  },
-);
+run(main);
