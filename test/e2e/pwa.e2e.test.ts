@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../harness/browser.js';
+import type { Page } from 'playwright-core';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
+import { UiPages } from '../harness/uiPages.js';
 
 /** What page.evaluate uses of the page's globals (this side has no DOM types). */
 declare const navigator: {
@@ -30,54 +28,27 @@ interface WebManifest {
   icons: { src: string; sizes: string; type: string; purpose?: string }[];
 }
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
-
 describe('installable web app (manifest and service worker) in Chromium', function () {
   this.timeout(60_000);
   let fx: ServerFixture;
-  let chromium: { browser: Browser; close: () => Promise<void> } | undefined;
-  const opened: { name: string; page: Page; errors: string[] }[] = [];
-
-  before(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-  });
+  let ui: UiPages;
 
   beforeEach(async () => {
     fx = await startServer();
-    chromium = await launchChromium();
+    ui = await UiPages.create(fx.baseUrl);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      for (const { name, page, errors } of opened) {
-        const file = `${(this.currentTest.title || 'test').replace(/\W+/g, '-')}-${name}-failed.png`;
-        await page.screenshot({ path: path.join(ARTIFACTS, file) }).catch(() => undefined);
-        process.stderr.write(`--- ${name} console errors ---\n${errors.join('\n')}\n`);
-      }
-    }
-    opened.splice(0);
-    await chromium?.close();
-    chromium = undefined;
+    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title || 'test' : undefined);
     await fx.close();
   });
 
-  /** A page in a fresh browser context: no service worker, no cache from another test. */
-  async function open(name: string, urlPath: string): Promise<Page> {
-    if (!chromium) throw new Error('Chromium is not running');
-    // A phone's viewport: the installed app's usual home.
-    const context = await chromium.browser.newContext({ viewport: { width: 390, height: 844 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(`[pageerror] ${e.message}`));
-    opened.push({ name, page, errors });
-    const res = await page.goto(`${fx.baseUrl}${urlPath}`);
-    assert.equal(res?.status(), 200);
-    return page;
-  }
+  /**
+   * A page in a fresh browser context (UiPages gives each page its own): no service worker, no cache from another
+   * test. A phone's viewport: the installed app's usual home.
+   */
+  const open = (name: string, urlPath: string): Promise<Page> =>
+    ui.open(name, urlPath, { viewport: { width: 390, height: 844 } });
 
   /** Opens the app, waits for its service worker to be active, and reloads so that it controls the page. */
   async function controlledApp(): Promise<Page> {
@@ -182,7 +153,7 @@ describe('installable web app (manifest and service worker) in Chromium', functi
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     assert.equal(await page.getByText('Vecchia versione').count(), 0);
     assert.deepEqual(
-      opened.flatMap((o) => o.errors).filter((e) => !e.includes('status of 401')),
+      ui.errors().filter((e) => !e.includes('status of 401')),
       [],
     );
     // Offline, that cached page is what the worker has: proof that the fallback comes from the cache.
@@ -207,7 +178,7 @@ describe('installable web app (manifest and service worker) in Chromium', functi
     // The login form is React's work: the script came from the cache too.
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     await page.getByLabel('Nome utente').waitFor();
-    await page.screenshot({ path: path.join(ARTIFACTS, 'offline-login.png') });
+    await ui.screenshot(page, 'offline-login.png');
   });
 
   it('the media test page does not register the service worker', async () => {
