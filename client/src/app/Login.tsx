@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, login, recover } from './api.js';
+import { TextField } from './forms.js';
 import { useI18n, type MessageKey } from './i18n.js';
 
 /** A message key of the dictionary, or a server message shown as it is. */
@@ -40,13 +41,6 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }): React.JSX.Ele
     }
   }
 
-  const fieldError = (name: 'extension' | 'password'): React.JSX.Element | null =>
-    errors[name] ? (
-      <p className="field-error" id={`${name}-error`} role="alert">
-        {message(errors[name])}
-      </p>
-    ) : null;
-
   return (
     <main className="login">
       <h1 className="brand">{t('brand')}</h1>
@@ -56,36 +50,28 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }): React.JSX.Ele
           <p role="status">{t('recoverDone')}</p>
         ) : (
           <>
-            <div className="field">
-              <label htmlFor="extension">{t('username')}</label>
-              <input
-                id="extension"
-                name="extension"
-                autoComplete="username"
-                inputMode="numeric"
-                value={extension}
-                aria-invalid={errors.extension ? true : undefined}
-                aria-describedby={errors.extension ? 'extension-error' : 'extension-hint'}
-                onChange={(e) => setExtension(e.target.value)}
-              />
-              <small id="extension-hint">{t('usernameHint')}</small>
-              {fieldError('extension')}
-            </div>
+            <TextField
+              id="extension"
+              name="extension"
+              label={t('username')}
+              hint={t('usernameHint')}
+              autoComplete="username"
+              inputMode="numeric"
+              value={extension}
+              error={message(errors.extension)}
+              onValue={setExtension}
+            />
             {mode === 'login' && (
-              <div className="field">
-                <label htmlFor="password">{t('password')}</label>
-                <input
-                  id="password"
-                  name="password"
-                  type="password"
-                  autoComplete="current-password"
-                  value={password}
-                  aria-invalid={errors.password ? true : undefined}
-                  aria-describedby={errors.password ? 'password-error' : undefined}
-                  onChange={(e) => setPassword(e.target.value)}
-                />
-                {fieldError('password')}
-              </div>
+              <TextField
+                id="password"
+                name="password"
+                label={t('password')}
+                type="password"
+                autoComplete="current-password"
+                value={password}
+                error={message(errors.password)}
+                onValue={setPassword}
+              />
             )}
             {errors.form && (
               <p className="form-error" role="alert">

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { MeetingState, MeetingView } from '../../../shared/schemas/meetings.js';
 import { api, apiBlob, ApiError, type Profile, type PublicUser } from './api.js';
+import { PeopleChips } from './forms.js';
 import { useI18n, type MessageKey } from './i18n.js';
 import { useDirectorySearch } from './useDirectorySearch.js';
 
@@ -343,22 +344,11 @@ function CreateMeeting({
               )}
             </ul>
           )}
-          {picked.length > 0 && (
-            <ul className="chips" aria-label={t('invitedCount', { n: picked.length })}>
-              {picked.map((u) => (
-                <li key={u.id} className="chip">
-                  {u.displayName}
-                  <button
-                    type="button"
-                    aria-label={`${t('remove')} ${u.displayName}`}
-                    onClick={() => setPicked(picked.filter((p) => p.id !== u.id))}
-                  >
-                    ×
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
+          <PeopleChips
+            people={picked}
+            label={t('invitedCount', { n: picked.length })}
+            onRemove={(u) => setPicked(picked.filter((p) => p.id !== u.id))}
+          />
         </li>
       </ol>
       {errors.form && (

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ChatRoomView } from '../../../shared/schemas/chat.js';
 import { api, ApiError, type PublicUser } from './api.js';
+import { PeopleChips, TextField } from './forms.js';
 import { useI18n } from './i18n.js';
 import { useDirectorySearch } from './useDirectorySearch.js';
 
@@ -114,22 +115,7 @@ export function NewChat({
               )}
             </ul>
           )}
-          {picked.length > 0 && (
-            <ul className="chips" aria-label={t('selectedCount', { n: picked.length })}>
-              {picked.map((u) => (
-                <li key={u.id} className="chip">
-                  {u.displayName}
-                  <button
-                    type="button"
-                    aria-label={`${t('remove')} ${u.displayName}`}
-                    onClick={() => toggle(u)}
-                  >
-                    ×
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
+          <PeopleChips people={picked} label={t('selectedCount', { n: picked.length })} onRemove={toggle} />
           {error && (
             <p className="form-error" role="alert">
               {error}
@@ -152,22 +138,15 @@ export function NewChat({
       ) : (
         <form onSubmit={createGroup} noValidate>
           <p className="muted">{picked.map((u) => u.displayName).join(', ')}</p>
-          <div className="field">
-            <label htmlFor="group-name">{t('groupName')}</label>
-            <input
-              id="group-name"
-              autoFocus
-              maxLength={100}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              {...(nameError ? { 'aria-invalid': true, 'aria-describedby': 'group-name-error' } : {})}
-            />
-            {nameError && (
-              <p className="field-error" id="group-name-error" role="alert">
-                {nameError}
-              </p>
-            )}
-          </div>
+          <TextField
+            id="group-name"
+            label={t('groupName')}
+            autoFocus
+            maxLength={100}
+            value={name}
+            error={nameError}
+            onValue={setName}
+          />
           <div className="field">
             <label htmlFor="group-description">{t('groupDescription')}</label>
             <textarea

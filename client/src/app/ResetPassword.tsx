@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, publicApi } from './api.js';
+import { TextField } from './forms.js';
 import { useI18n } from './i18n.js';
 
 const MIN_LENGTH = 8;
@@ -35,15 +36,6 @@ export function ResetPassword({ token, onDone }: { token: string; onDone: () => 
     }
   }
 
-  const error = (name: 'password' | 'repeat'): React.JSX.Element | null =>
-    errors[name] ? (
-      <p className="field-error" id={`reset-${name}-error`} role="alert">
-        {errors[name]}
-      </p>
-    ) : null;
-  const described = (name: 'password' | 'repeat'): { 'aria-invalid'?: true; 'aria-describedby'?: string } =>
-    errors[name] ? { 'aria-invalid': true, 'aria-describedby': `reset-${name}-error` } : {};
-
   return (
     <main className="login">
       <h1 className="brand">{t('brand')}</h1>
@@ -58,30 +50,24 @@ export function ResetPassword({ token, onDone }: { token: string; onDone: () => 
           </>
         ) : (
           <>
-            <div className="field">
-              <label htmlFor="new-password">{t('newPassword')}</label>
-              <input
-                id="new-password"
-                type="password"
-                autoComplete="new-password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                {...described('password')}
-              />
-              {error('password')}
-            </div>
-            <div className="field">
-              <label htmlFor="repeat-password">{t('repeatPassword')}</label>
-              <input
-                id="repeat-password"
-                type="password"
-                autoComplete="new-password"
-                value={repeat}
-                onChange={(e) => setRepeat(e.target.value)}
-                {...described('repeat')}
-              />
-              {error('repeat')}
-            </div>
+            <TextField
+              id="reset-password"
+              label={t('newPassword')}
+              type="password"
+              autoComplete="new-password"
+              value={password}
+              error={errors.password}
+              onValue={setPassword}
+            />
+            <TextField
+              id="reset-repeat"
+              label={t('repeatPassword')}
+              type="password"
+              autoComplete="new-password"
+              value={repeat}
+              error={errors.repeat}
+              onValue={setRepeat}
+            />
             {errors.form && (
               <p className="form-error" role="alert">
                 {errors.form}

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Prefs } from './App.js';
 import { DevicePreview } from './DevicePreview.js';
 import type { DeviceChoice } from './devices.js';
+import { Toggle } from './forms.js';
 import { useI18n } from './i18n.js';
 
 /** Impostazioni: devices, notification sounds, lingua, tema scuro; each change is saved to the profile at once. */
@@ -41,24 +42,18 @@ export function Settings({
       </fieldset>
       <fieldset>
         <legend>{t('sounds')}</legend>
-        <div className="field checkbox">
-          <input
-            id="notification-sounds"
-            type="checkbox"
-            checked={prefs.notificationSounds}
-            onChange={(e) => save({ notificationSounds: e.target.checked })}
-          />
-          <label htmlFor="notification-sounds">{t('incomingSound')}</label>
-        </div>
-        <div className="field checkbox">
-          <input
-            id="send-sound"
-            type="checkbox"
-            checked={prefs.sendSound}
-            onChange={(e) => save({ sendSound: e.target.checked })}
-          />
-          <label htmlFor="send-sound">{t('sendSound')}</label>
-        </div>
+        <Toggle
+          id="notification-sounds"
+          label={t('incomingSound')}
+          checked={prefs.notificationSounds}
+          onChange={(on) => save({ notificationSounds: on })}
+        />
+        <Toggle
+          id="send-sound"
+          label={t('sendSound')}
+          checked={prefs.sendSound}
+          onChange={(on) => save({ sendSound: on })}
+        />
       </fieldset>
       <fieldset>
         <legend>{t('appearance')}</legend>
@@ -73,15 +68,12 @@ export function Settings({
             <option value="en">English</option>
           </select>
         </div>
-        <div className="field checkbox">
-          <input
-            id="dark-theme"
-            type="checkbox"
-            checked={prefs.darkTheme}
-            onChange={(e) => save({ darkTheme: e.target.checked })}
-          />
-          <label htmlFor="dark-theme">{t('darkTheme')}</label>
-        </div>
+        <Toggle
+          id="dark-theme"
+          label={t('darkTheme')}
+          checked={prefs.darkTheme}
+          onChange={(on) => save({ darkTheme: on })}
+        />
       </fieldset>
       <p role="status" className="muted" data-saving={pending > 0}>
         {pending > 0 ? t('saving') : saved ? t('saved') : ''}
