@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { UiPages } from '../harness/uiPages.js';
@@ -81,6 +82,15 @@ describe('web client in Chromium', function () {
     await item.getByRole('button', { name: 'Copia link' }).click();
     await item.getByRole('button', { name: 'Link copiato' }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), guestUrl);
+    // "Aggiungi al calendario" downloads the invitation as an iCalendar file.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      item.getByRole('button', { name: 'Aggiungi al calendario' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'Riunione di reparto.ics');
+    const ics = await readFile((await download.path()) ?? '', 'utf8');
+    assert.match(ics, /BEGIN:VCALENDAR/);
+    assert.match(ics, /SUMMARY:Riunione di reparto/);
     await ui.screenshot(page, 'agenda.png');
 
     const listed = await fx.api('GET', '/api/meetings?scope=upcoming', { token: pro.token });

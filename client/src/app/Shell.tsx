@@ -66,8 +66,20 @@ export function Shell(props: {
     const close = (e: MouseEvent): void => {
       if (!menuRef.current?.contains(e.target as Node)) setMenuOpen(false);
     };
+    // Escape closes the menu and gives the focus back to its button, as a menu button should.
+    const escape = (e: KeyboardEvent): void => {
+      if (e.key !== 'Escape') return;
+      setMenuOpen(false);
+      menuRef.current?.querySelector<HTMLButtonElement>('button.avatar')?.focus();
+    };
     document.addEventListener('click', close);
-    return () => document.removeEventListener('click', close);
+    document.addEventListener('keydown', escape);
+    // The first item takes the focus, so the keyboard can go on from there.
+    menuRef.current?.querySelector<HTMLButtonElement>('[role=menuitem]')?.focus();
+    return () => {
+      document.removeEventListener('click', close);
+      document.removeEventListener('keydown', escape);
+    };
   }, [menuOpen]);
 
   if (room)
@@ -145,7 +157,13 @@ export function Shell(props: {
         </div>
       </header>
       {panel && (
-        <section className="card panel" aria-labelledby="panel-title">
+        <section
+          className="card panel"
+          aria-labelledby="panel-title"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setPanel(undefined);
+          }}
+        >
           <div className="panel-head">
             <h2 id="panel-title">{panel === 'profile' ? t('yourProfile') : t('settings')}</h2>
             <button className="link" onClick={() => setPanel(undefined)}>
