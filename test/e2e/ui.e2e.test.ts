@@ -101,6 +101,39 @@ describe('web client in Chromium', function () {
     assertNoConsoleErrors();
   });
 
+  it('an invited colleague sees the meeting appear, change and go in the agenda without reloading', async () => {
+    const giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+    const page = await open('invitee', '/');
+    await signIn(page, giulia);
+    await page.getByText('Nessun meeting').waitFor();
+
+    const res = await fx.api('POST', '/api/meetings', {
+      token: pro.token,
+      body: {
+        title: 'Revisione budget',
+        startAt: new Date().toISOString(),
+        durationMinutes: 60,
+        inviteeIds: [giulia.id],
+      },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const { id } = res.body as MeetingView;
+    const item = page.locator('li.meeting', { hasText: 'Revisione budget' });
+    await item.waitFor();
+    // Invitees start nothing: they join, and only the organizer has the guest link.
+    assert.equal(await item.locator('.guest-link').count(), 0);
+
+    const renamed = await fx.api('PATCH', `/api/meetings/${id}`, {
+      token: pro.token,
+      body: { title: 'Revisione budget Q3' },
+    });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    await page.locator('li.meeting', { hasText: 'Revisione budget Q3' }).waitFor();
+    assert.equal((await fx.api('DELETE', `/api/meetings/${id}`, { token: pro.token })).status, 204);
+    await page.locator('li.meeting', { hasText: 'Revisione budget' }).waitFor({ state: 'detached' });
+    assertNoConsoleErrors();
+  });
+
   it('a basic user sees no create button, and why', async () => {
     const basic = await fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
     const page = await open('basic', '/');

@@ -4,6 +4,7 @@ import { api, apiBlob, ApiError, type Profile, type PublicUser } from './api.js'
 import { PeopleChips } from './forms.js';
 import { useI18n, type MessageKey } from './i18n.js';
 import { useDirectorySearch } from './useDirectorySearch.js';
+import type { UserSocket } from './userSocket.js';
 
 const STATE_KEY: Record<MeetingState, MessageKey> = {
   waiting: 'stateWaiting',
@@ -16,9 +17,11 @@ const STATE_KEY: Record<MeetingState, MessageKey> = {
 /** The Meeting tab: the agenda (upcoming and past) and, for PRO users, the creation form. */
 export function Meetings({
   profile,
+  socket,
   onStart,
 }: {
   profile: Profile;
+  socket: UserSocket;
   onStart: (meeting: MeetingView) => void;
 }): React.JSX.Element {
   const { t, language } = useI18n();
@@ -37,6 +40,17 @@ export function Meetings({
     );
   }, [scope]);
   useEffect(load, [load]);
+  // An invitation, a change or a cancellation by the organizer shows up without a reload.
+  useEffect(() => {
+    socket.on('meeting.invited', load);
+    socket.on('meeting.updated', load);
+    socket.on('meeting.cancelled', load);
+    return () => {
+      socket.off('meeting.invited', load);
+      socket.off('meeting.updated', load);
+      socket.off('meeting.cancelled', load);
+    };
+  }, [socket, load]);
 
   const copy = (m: MeetingView): void => {
     navigator.clipboard

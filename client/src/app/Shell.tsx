@@ -188,7 +188,7 @@ export function Shell(props: {
         {tab === 'chat' ? (
           <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
         ) : (
-          <Meetings profile={profile} onStart={openRoom} />
+          <Meetings profile={profile} socket={socket} onStart={openRoom} />
         )}
       </main>
     </div>
