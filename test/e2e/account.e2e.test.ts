@@ -85,6 +85,40 @@ describe('account and settings in Chromium', function () {
     ui.assertNoConsoleErrors(['again']);
   });
 
+  it('"Il tuo profilo" shows who the user is and changes the password', async () => {
+    const page = await ui.open('profile', '/');
+    await ui.signIn(page, mario);
+    await page.getByRole('button', { name: 'Menu profilo' }).click();
+    await page.getByRole('menuitem', { name: 'Il tuo profilo' }).click();
+    await page.getByText('mario@example.test').waitFor();
+    assert.match((await page.locator('.profile-data').textContent()) ?? '', new RegExp(mario.extension));
+
+    await page.getByLabel('Password attuale').fill('sbagliata');
+    await page.getByLabel('Nuova password').fill('nuova-password-9');
+    await page.getByRole('button', { name: 'Cambia password' }).click();
+    assert.equal(
+      await page.locator('#current-password-error').textContent(),
+      'Password attuale non corretta',
+    );
+    await page.getByLabel('Password attuale').fill(mario.password);
+    await page.getByRole('button', { name: 'Cambia password' }).click();
+    await page.getByRole('status').filter({ hasText: 'Password cambiata' }).waitFor();
+
+    const old = await fx.api('POST', '/api/auth/login', {
+      body: { extension: mario.extension, password: mario.password },
+    });
+    assert.equal(old.status, 401);
+    const fresh = await fx.api('POST', '/api/auth/login', {
+      body: { extension: mario.extension, password: 'nuova-password-9' },
+    });
+    assert.equal(fresh.status, 200);
+    // The wrong attempt answered 400, which the browser logs as a failed load.
+    assert.deepEqual(
+      ui.errors().filter((e) => !e.includes('400')),
+      [],
+    );
+  });
+
   it('Impostazioni previews the camera, meters the microphone, and keeps the device and sound choices', async () => {
     const page = await ui.open('settings', '/');
     await ui.signIn(page, mario);

@@ -7,6 +7,7 @@ import { Chat } from './Chat.js';
 import { useI18n } from './i18n.js';
 import { MeetingJoin } from './MeetingJoin.js';
 import { Meetings } from './Meetings.js';
+import { Profile as ProfilePanel } from './Profile.js';
 import { Settings } from './Settings.js';
 import { playIncoming } from './sounds.js';
 import { useChatRooms } from './useChatRooms.js';
@@ -171,14 +172,7 @@ export function Shell(props: {
             </button>
           </div>
           {panel === 'profile' ? (
-            <dl className="profile-data">
-              <dt>{t('username')}</dt>
-              <dd>{profile.displayName}</dd>
-              <dt>{t('extension')}</dt>
-              <dd>{profile.extension}</dd>
-              <dt>{t('plan')}</dt>
-              <dd>{profile.plan.toUpperCase()}</dd>
-            </dl>
+            <ProfilePanel profile={profile} />
           ) : (
             <Settings prefs={props.prefs} onPrefs={props.onPrefs} />
           )}

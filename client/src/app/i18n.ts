@@ -178,6 +178,11 @@ const it = {
   appFailed: 'Qualcosa è andato storto',
   appFailedHint: 'Ricarica la pagina: se è uscita una nuova versione, verrà caricata.',
   reload: 'Ricarica',
+  email: 'Email',
+  changePassword: 'Cambia password',
+  currentPassword: 'Password attuale',
+  wrongPassword: 'Password attuale non corretta',
+  passwordChanged: 'Password cambiata. Le altre sessioni sono state chiuse.',
   addToCalendar: 'Aggiungi al calendario',
 } as const;
 
@@ -360,6 +365,11 @@ const en: Record<MessageKey, string> = {
   appFailed: 'Something went wrong',
   appFailedHint: 'Reload the page: if a new version came out, it will be loaded.',
   reload: 'Reload',
+  email: 'Email',
+  changePassword: 'Change password',
+  currentPassword: 'Current password',
+  wrongPassword: 'The current password is wrong',
+  passwordChanged: 'Password changed. Your other sessions were signed out.',
   addToCalendar: 'Add to calendar',
 };
 
