@@ -157,7 +157,8 @@ export default function Room(props: {
               ) : (
                 screen && <Media track={screen} muted />
               )}
-              <figcaption>{t('screenOf', { name: sharedBy ?? t('you') })}</figcaption>
+              {/* One's own share has its own words: "Schermo di Tu" is not Italian. */}
+              <figcaption>{shared ? t('screenOf', { name: sharedBy ?? '' }) : t('yourScreen')}</figcaption>
             </figure>
           )}
           <div className={`grid n${Math.min(tiles.length + 1, 4)}`}>
