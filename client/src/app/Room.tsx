@@ -345,17 +345,25 @@ function Chat({ connection }: { connection: MeetingConnection }): React.JSX.Elem
 
   useEffect(() => {
     let cancelled = false;
+    const load = (): void => {
+      connection
+        .request({ type: 'meeting.chat.history', limit: 50 })
+        .then(({ items }) => {
+          if (!cancelled) for (const m of [...items].reverse()) add(m);
+        })
+        .catch(() => {
+          if (!cancelled) setFailed(true);
+        });
+    };
     connection.socket.on('meeting.chat.message', add);
-    connection
-      .request({ type: 'meeting.chat.history', limit: 50 })
-      .then(({ items }) => {
-        if (!cancelled) for (const m of [...items].reverse()) add(m);
-      })
-      .catch(() => {
-        if (!cancelled) setFailed(true);
-      });
+    load();
+    // What was written while our socket was down went to the meeting without us: catch up once back in.
+    const offJoined = connection.on('joined', (_info, { rejoin }) => {
+      if (rejoin) load();
+    });
     return () => {
       cancelled = true;
+      offJoined();
       connection.socket.off('meeting.chat.message', add);
     };
   }, [connection]);
