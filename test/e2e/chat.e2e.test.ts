@@ -140,6 +140,44 @@ describe('chat in Chromium', function () {
     ui.assertNoConsoleErrors();
   });
 
+  it('a member renames the group, adds and removes colleagues, and leaves it', async () => {
+    const luca = await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
+    const anna = await fx.createUser({ firstName: 'Anna', lastName: 'Neri' });
+    const created = await fx.api('POST', '/api/chat/rooms', {
+      token: mario.token,
+      body: { name: 'Ufficio', memberIds: [giulia.id, luca.id] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const names = async (user: TestUser): Promise<string[]> =>
+      (
+        (await fx.api('GET', '/api/chat/rooms', { token: user.token })).body as { items: { name: string }[] }
+      ).items.map((r) => r.name);
+
+    const page = await ui.open('mario', '/');
+    await chatTab(page, mario);
+    await page.locator('button.room-row', { hasText: 'Ufficio' }).click();
+    await page.getByRole('button', { name: 'Dettagli del gruppo' }).click();
+    const info = page.locator('.group-info');
+    await info.getByLabel('Nome del gruppo').fill('Ufficio acquisti');
+    await info.getByRole('button', { name: 'Salva', exact: true }).click();
+    await page.getByRole('heading', { name: 'Ufficio acquisti' }).waitFor();
+
+    await info.getByRole('searchbox', { name: 'Aggiungi partecipanti' }).fill('neri');
+    await info.getByRole('button', { name: /Neri Anna/ }).click();
+    await info.getByText(/^Anna Neri/).waitFor();
+    await info.getByRole('button', { name: /^Rimuovi Luca Verdi/ }).click();
+    await info.getByText(/^Luca Verdi/).waitFor({ state: 'detached' });
+    assert.deepEqual(await names(anna), ['Ufficio acquisti']);
+    assert.deepEqual(await names(luca), []);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await info.getByRole('button', { name: 'Esci dal gruppo' }).click();
+    await page.locator('button.room-row', { hasText: 'Ufficio acquisti' }).waitFor({ state: 'detached' });
+    assert.deepEqual(await names(mario), []);
+    assert.deepEqual(await names(giulia), ['Ufficio acquisti']);
+    ui.assertNoConsoleErrors();
+  });
+
   it('loads older messages when scrolled to the top', async () => {
     const dm = await fx.api('POST', '/api/chat/dms', { token: mario.token, body: { userId: giulia.id } });
     assert.ok(dm.status === 201 || dm.status === 200, JSON.stringify(dm.body));

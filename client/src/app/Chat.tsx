@@ -125,6 +125,7 @@ export function Chat({
             key={open.roomId}
             room={open}
             myMxid={myMxid}
+            myId={myId}
             socket={socket}
             sendSound={sendSound}
             onBack={() => setOpenId(undefined)}

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ChatMessageView, ChatRoomView, ChatTypingView } from '../../../shared/schemas/chat.js';
 import { api, apiBlob, ApiError, apiUpload } from './api.js';
+import { GroupInfo } from './GroupInfo.js';
 import { useI18n } from './i18n.js';
 import { playSent } from './sounds.js';
 import { socketRequest, type UserSocket } from './userSocket.js';
@@ -76,11 +77,13 @@ export function Conversation({
   room,
   myMxid,
   socket,
+  myId,
   sendSound,
   onBack,
 }: {
   room: ChatRoomView;
   myMxid: string;
+  myId: string;
   socket: UserSocket;
   sendSound: boolean;
   onBack: () => void;
@@ -97,6 +100,7 @@ export function Conversation({
   const [replyTo, setReplyTo] = useState<Shown | undefined>();
   const [editing, setEditing] = useState<Shown | undefined>();
   const [uploading, setUploading] = useState(false);
+  const [showInfo, setShowInfo] = useState(false);
   const [typers, setTypers] = useState<Map<string, { name: string; until: number }>>(new Map());
   const listRef = useRef<HTMLOListElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
@@ -405,7 +409,17 @@ export function Conversation({
               : (others[0]?.extension ?? '')}
           </p>
         </div>
+        {room.kind === 'group' && (
+          <button aria-expanded={showInfo} aria-controls="group-info" onClick={() => setShowInfo(!showInfo)}>
+            {showInfo ? t('close') : t('groupInfo')}
+          </button>
+        )}
       </header>
+      {showInfo && (
+        <div id="group-info" className="group-info-wrap">
+          <GroupInfo room={room} myId={myId} onLeft={onBack} />
+        </div>
+      )}
       <ol
         className="messages"
         ref={listRef}
