@@ -156,6 +156,12 @@ describe('chat in Chromium', function () {
     const page = await ui.open('mario', '/');
     await chatTab(page, mario);
     await page.locator('button.room-row', { hasText: 'Ufficio' }).click();
+    // An unsent message is kept across a reload.
+    await page.getByLabel('Scrivi un messaggio').fill('bozza non inviata');
+    await page.reload();
+    await page.getByRole('tab', { name: /^Chat/ }).click();
+    await page.locator('button.room-row', { hasText: 'Ufficio' }).click();
+    assert.equal(await page.getByLabel('Scrivi un messaggio').inputValue(), 'bozza non inviata');
     await page.getByRole('button', { name: 'Dettagli del gruppo' }).click();
     const info = page.locator('.group-info');
     await info.getByLabel('Nome del gruppo').fill('Ufficio acquisti');

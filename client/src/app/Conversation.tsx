@@ -37,6 +37,25 @@ function endOf(page: { items: ChatMessageView[]; next?: string }): string | null
   return page.next && page.items.length >= PAGE ? page.next : null;
 }
 
+const DRAFT_KEY = 'ucc.draft.';
+
+function readDraft(roomId: string): string {
+  try {
+    return sessionStorage.getItem(DRAFT_KEY + roomId) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function writeDraft(roomId: string, text: string): void {
+  try {
+    if (text) sessionStorage.setItem(DRAFT_KEY + roomId, text);
+    else sessionStorage.removeItem(DRAFT_KEY + roomId);
+  } catch {
+    // Storage disabled: the draft lives as long as the view.
+  }
+}
+
 /** Adds new originals (not edits) to the time-ordered list, once each. */
 function merge(existing: Shown[], incoming: ChatMessageView[]): Shown[] {
   const byId = new Map(existing.map((m) => [m.eventId, m]));
@@ -96,7 +115,7 @@ export function Conversation({
   const [loading, setLoading] = useState(true);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | undefined>();
-  const [text, setText] = useState('');
+  const [text, setText] = useState(() => readDraft(room.roomId));
   const [replyTo, setReplyTo] = useState<Shown | undefined>();
   const [editing, setEditing] = useState<Shown | undefined>();
   const [uploading, setUploading] = useState(false);
@@ -112,6 +131,11 @@ export function Conversation({
     on: false,
     sentAt: 0,
   });
+
+  // An unsent message survives switching conversations and reloads (not an edit in progress).
+  useEffect(() => {
+    if (!editing) writeDraft(roomId, text);
+  }, [roomId, text, editing]);
 
   // --- history ---
   useEffect(() => {
@@ -297,7 +321,8 @@ export function Conversation({
       const before = edits.get(target.eventId);
       const optimistic: ChatMessageView = { ...target, body, ts: Date.now(), edits: target.eventId };
       setEditing(undefined);
-      setText('');
+      // Back to the draft that was there before the edit began.
+      setText(readDraft(roomId));
       setEdits((current) => new Map(current).set(target.eventId, optimistic));
       api(
         'PUT',
@@ -345,9 +370,9 @@ export function Conversation({
       e.preventDefault();
       submit();
     } else if (e.key === 'Escape' && (editing || replyTo)) {
+      if (editing) setText(readDraft(roomId));
       setEditing(undefined);
       setReplyTo(undefined);
-      setText('');
     }
   };
 
@@ -536,7 +561,7 @@ export function Conversation({
           <button
             className="link"
             onClick={() => {
-              if (editing) setText('');
+              if (editing) setText(readDraft(roomId));
               setEditing(undefined);
               setReplyTo(undefined);
             }}
