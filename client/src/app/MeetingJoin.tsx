@@ -25,6 +25,12 @@ export function outcomeOf(code: string | undefined): { title: MessageKey; hint: 
     case 'REMOVED_FROM_MEETING':
     case 'removed':
       return { title: 'removedTitle', hint: 'removedHint' };
+    case 'replaced':
+      return { title: 'replacedTitle', hint: 'replacedHint' };
+    case 'rejoinFailed':
+    case 'DISCONNECTED':
+    case 'TIMEOUT':
+      return { title: 'connectionLost', hint: 'connectionLostHint' };
     case 'MEETING_NOT_FOUND':
       return { title: 'linkInvalid', hint: 'linkInvalidHint' };
     case undefined:
@@ -68,7 +74,8 @@ export function MeetingJoin(props: {
         if (!cancelled) setPhase({ kind: 'joined' });
       } catch (err) {
         if (cancelled) return;
-        const code = err instanceof RequestError ? err.code : undefined;
+        // Not an answer of the server: the connection itself failed.
+        const code = err instanceof RequestError ? err.code : 'DISCONNECTED';
         setPhase((p) => (p.kind === 'out' ? p : { kind: 'out', ...outcomeOf(code) }));
       }
     })();

@@ -178,6 +178,11 @@ const it = {
   appFailed: 'Qualcosa è andato storto',
   appFailedHint: 'Ricarica la pagina: se è uscita una nuova versione, verrà caricata.',
   reload: 'Ricarica',
+  replacedTitle: 'Meeting aperto altrove',
+  replacedHint: 'Sei entrato in questo meeting da un’altra scheda o da un altro dispositivo.',
+  connectionLost: 'Connessione persa',
+  connectionLostHint:
+    'Non è stato possibile riconnettersi al meeting. Controlla la rete e ricarica la pagina per rientrare.',
   groupInfo: 'Dettagli del gruppo',
   addMembers: 'Aggiungi partecipanti',
   leaveGroup: 'Esci dal gruppo',
@@ -369,6 +374,11 @@ const en: Record<MessageKey, string> = {
   appFailed: 'Something went wrong',
   appFailedHint: 'Reload the page: if a new version came out, it will be loaded.',
   reload: 'Reload',
+  replacedTitle: 'Meeting opened elsewhere',
+  replacedHint: 'You joined this meeting from another tab or device.',
+  connectionLost: 'Connection lost',
+  connectionLostHint:
+    'Could not reconnect to the meeting. Check the network and reload the page to join again.',
   groupInfo: 'Group details',
   addMembers: 'Add participants',
   leaveGroup: 'Leave group',
