@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { displayName, type UserModel } from '../directory/User.js';
 import { AppError, ForbiddenError, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { KeyedSerial } from '../util/KeyedSerial.js';
 import {
   isObjectId,
   meetingEndsAt,
@@ -86,7 +87,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
   readonly #joined = new Map<string, { meetingId: string; participantId: string; isOrganizer: boolean }>();
   readonly #waiting = new Map<string, Map<string, { auth: Auth; req: JoinRequest }>>();
-  readonly #queues = new Map<string, Promise<unknown>>();
+  /** Decisions about one meeting, one at a time (keyed by meeting id). */
+  readonly #serial = new KeyedSerial();
 
   constructor(options: AdmissionGateOptions) {
     super();
@@ -132,7 +134,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
 
   async join(socketId: string, auth: Auth, req: JoinRequest): Promise<JoinOutcome> {
     if (!isObjectId(req.meetingId)) throw meetingNotFound();
-    return this.#serial(req.meetingId, async () => {
+    return this.#serial.run(req.meetingId, async () => {
       const current = this.#joined.get(socketId);
       if (current && current.meetingId !== req.meetingId) {
         throw new AppError(409, 'CONFLICT', 'This connection is already in another meeting');
@@ -166,7 +168,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     }
     const entry = this.#joined.get(socketId);
     if (!entry) return false;
-    await this.#serial(entry.meetingId, async () => {
+    await this.#serial.run(entry.meetingId, async () => {
       // Re-read under the queue: the socket may have been replaced or removed meanwhile.
       if (this.#joined.get(socketId) !== entry) return;
       this.#joined.delete(socketId);
@@ -194,7 +196,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   async raiseHand(socketId: string, raised: boolean): Promise<void> {
     const entry = this.#joined.get(socketId);
     if (!entry) throw new ForbiddenError('Join the meeting first');
-    await this.#serial(entry.meetingId, async () => {
+    await this.#serial.run(entry.meetingId, async () => {
       const meeting = await this.#load(entry.meetingId);
       const p = meeting.participants.find((x) => x.participantId === entry.participantId);
       if (!p || p.handRaised === raised) return;
@@ -207,7 +209,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** The organizer removes someone; that person can never come back, whatever token they hold. */
   async removeParticipant(socketId: string, auth: Auth, participantId: string): Promise<void> {
     const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial(meetingId, async () => {
+    await this.#serial.run(meetingId, async () => {
       const meeting = await this.#load(meetingId);
       this.#requireOrganizer(meeting, auth);
       const p = meeting.participants.find((x) => x.participantId === participantId);
@@ -231,7 +233,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** The organizer ends the meeting for everyone; later joins get MEETING_ENDED. */
   async endMeeting(socketId: string, auth: Auth): Promise<void> {
     const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial(meetingId, async () => {
+    await this.#serial.run(meetingId, async () => {
       const meeting = await this.#load(meetingId);
       this.#requireOrganizer(meeting, auth);
       const now = new Date(this.#o.clock.now());
@@ -253,21 +255,6 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         this.emit('removed', sid, meetingId, 'ended');
       this.#waiting.delete(meetingId);
     });
-  }
-
-  /** Runs `task` after every earlier task of the same meeting. */
-  #serial<T>(meetingId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(meetingId) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#queues.set(meetingId, settled);
-    void settled.then(() => {
-      if (this.#queues.get(meetingId) === settled) this.#queues.delete(meetingId);
-    });
-    return run;
   }
 
   async #load(meetingId: string): Promise<MeetingDocument> {
