@@ -21,6 +21,7 @@ import type { Clock } from '../clock.js';
 import { toPublicUser, type UserModel } from '../directory/User.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { ChatModels, ChatReadReceipt, ChatRoom } from './chatModels.js';
 import { renderMarkdown } from './markdown.js';
 import {
@@ -56,6 +57,14 @@ interface Me {
 
 type RoomDoc = Omit<ChatRoom, 'unread'> & { unread?: Record<string, number> };
 
+/** What our API knows of a room it creates or learns. */
+interface RoomFields {
+  kind: 'dm' | 'group';
+  joined: string[];
+  name?: string;
+  topic?: string;
+}
+
 const TYPING_TIMEOUT_MS = 30_000;
 
 /**
@@ -67,7 +76,10 @@ export class ChatService {
   readonly #o: ChatServiceOptions;
   readonly #bridge: MatrixBridge;
   readonly #logger: Logger;
-  readonly #dmLocks = new Map<string, Promise<unknown>>();
+  /** DM creations, one at a time per pair (keyed by the sorted pair of user ids). */
+  readonly #dmOpens = new KeyedSerial();
+  /** Writes of `chatrooms` documents, one at a time per room (see #writeRoom). */
+  readonly #roomWrites = new KeyedSerial();
 
   constructor(options: ChatServiceOptions) {
     this.#o = options;
@@ -90,14 +102,7 @@ export class ChatService {
     const otherMxid = await this.#bridge.ensureUser(other);
     const pairKey = [auth.userId, otherId].sort().join('|');
     // One creation at a time per pair in this process; the unique index covers other processes.
-    const previous = this.#dmLocks.get(pairKey) ?? Promise.resolve();
-    const work = previous.catch(() => undefined).then(() => this.#openDmLocked(me, otherMxid, pairKey));
-    this.#dmLocks.set(pairKey, work);
-    try {
-      return await work;
-    } finally {
-      if (this.#dmLocks.get(pairKey) === work) this.#dmLocks.delete(pairKey);
-    }
+    return this.#dmOpens.run(pairKey, () => this.#openDmLocked(me, otherMxid, pairKey));
   }
 
   async #openDmLocked(
@@ -208,7 +213,7 @@ export class ChatService {
       await this.#bridge.call(() => client.setRoomTopic(roomId, req.description));
       set.topic = req.description;
     }
-    await this.#o.models.rooms.updateOne({ roomId }, { $set: set });
+    await this.#writeRoom(roomId, () => this.#o.models.rooms.updateOne({ roomId }, { $set: set }));
     this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
     return this.#viewFor(roomId, me);
   }
@@ -225,9 +230,8 @@ export class ChatService {
         user_id: mxid,
       });
       await this.#join(mxid, roomId);
-      await this.#o.models.rooms.updateOne(
-        { roomId },
-        { $addToSet: { joined: mxid }, $pull: { invited: mxid } },
+      await this.#writeRoom(roomId, () =>
+        this.#o.models.rooms.updateOne({ roomId }, { $addToSet: { joined: mxid }, $pull: { invited: mxid } }),
       );
     }
     this.#o.notify.room([...(await this.#directoryIds(room.joined)), ...req.userIds], { roomId });
@@ -244,7 +248,9 @@ export class ChatService {
     const mxid = target ? this.#bridge.mxidOf(target.extension) : undefined;
     if (!mxid || !room.joined.includes(mxid)) throw new NotFoundError('Not a member of this chat');
     await this.#bridge.call(() => this.#bridge.client(this.#adminOf(room, me.mxid)).kick(roomId, mxid));
-    await this.#o.models.rooms.updateOne({ roomId }, { $pull: { joined: mxid, invited: mxid } });
+    await this.#writeRoom(roomId, () =>
+      this.#o.models.rooms.updateOne({ roomId }, { $pull: { joined: mxid, invited: mxid } }),
+    );
     this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
     return this.#viewFor(roomId, me);
   }
@@ -253,7 +259,9 @@ export class ChatService {
     const me = await this.#me(auth);
     const room = await this.#memberRoom(roomId, me.mxid);
     await this.#bridge.call(() => this.#bridge.client(me.mxid).leave(roomId));
-    await this.#o.models.rooms.updateOne({ roomId }, { $pull: { joined: me.mxid, invited: me.mxid } });
+    await this.#writeRoom(roomId, () =>
+      this.#o.models.rooms.updateOne({ roomId }, { $pull: { joined: me.mxid, invited: me.mxid } }),
+    );
     this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
   }
 
@@ -392,7 +400,9 @@ export class ChatService {
     );
     const at = new Date(this.#o.clock.now());
     await this.#saveRead({ roomId, userId: auth.userId, eventId, at });
-    await this.#o.models.rooms.updateOne({ roomId }, { $set: { [`unread.${auth.userId}`]: 0 } });
+    await this.#writeRoom(roomId, () =>
+      this.#o.models.rooms.updateOne({ roomId }, { $set: { [`unread.${auth.userId}`]: 0 } }),
+    );
     const recipients = new Set(await this.#directoryIds(room.joined)).add(auth.userId);
     this.#o.notify.read([...recipients], { roomId, userId: auth.userId, eventId, ts: at.getTime() });
   }
@@ -446,15 +456,17 @@ export class ChatService {
       const inc: Record<string, number> = {};
       for (const id of recipients) if (id !== sender.userId) inc[`unread.${id}`] = 1;
       const ts = new Date(event.origin_server_ts);
-      await this.#o.models.rooms.updateOne(
-        { roomId: event.room_id },
-        {
-          $set: {
-            lastActivityAt: ts,
-            lastMessage: { eventId: event.event_id, sender: sender.displayName, body: view.body, ts },
+      await this.#writeRoom(event.room_id, () =>
+        this.#o.models.rooms.updateOne(
+          { roomId: event.room_id },
+          {
+            $set: {
+              lastActivityAt: ts,
+              lastMessage: { eventId: event.event_id, sender: sender.displayName, body: view.body, ts },
+            },
+            ...(Object.keys(inc).length > 0 ? { $inc: inc } : {}),
           },
-          ...(Object.keys(inc).length > 0 ? { $inc: inc } : {}),
-        },
+        ),
       );
     }
     this.#o.notify.message(recipients, view);
@@ -476,20 +488,28 @@ export class ChatService {
       update = { $pull: { joined: target, invited: target } };
     else return;
 
-    const exists = await this.#o.models.rooms.exists({ roomId });
-    if (!exists) {
-      if (membership !== 'invite' && membership !== 'join') return;
-      if (!this.#bridge.isBridged(target)) return;
-      // Rooms the bridge's sender sets up are ours and recorded by whoever created them (meeting chats live in
-      // their own collection); only rooms someone outside the bridge brought a colleague into are learned here.
-      if (event.sender === this.#bridge.botMxid) return;
-      if (await this.#o.models.meetingRooms.exists({ roomId })) return;
-      await this.#upsertRoom(roomId, { kind: event.content.is_direct === true ? 'dm' : 'group', joined: [] });
-    }
-    // A joined member cannot be invited: an invite for someone already joined is older than the join we wrote
-    // optimistically, and must not undo it.
-    const filter = membership === 'invite' ? { roomId, joined: { $ne: target } } : { roomId };
-    await this.#o.models.rooms.updateOne(filter, update);
+    // Checked and written in one turn of the room's queue, so that a room created meanwhile by our own API (with
+    // its kind) is not overwritten by the guess below.
+    const known = await this.#writeRoom(roomId, async () => {
+      if (!(await this.#o.models.rooms.exists({ roomId }))) {
+        if (membership !== 'invite' && membership !== 'join') return false;
+        if (!this.#bridge.isBridged(target)) return false;
+        // Rooms the bridge's sender sets up are ours and recorded by whoever created them (meeting chats live in
+        // their own collection); only rooms someone outside the bridge brought a colleague into are learned here.
+        if (event.sender === this.#bridge.botMxid) return false;
+        if (await this.#o.models.meetingRooms.exists({ roomId })) return false;
+        await this.#upsertRoomNow(roomId, {
+          kind: event.content.is_direct === true ? 'dm' : 'group',
+          joined: [],
+        });
+      }
+      // A joined member cannot be invited: an invite for someone already joined is older than the join we wrote
+      // optimistically, and must not undo it.
+      const filter = membership === 'invite' ? { roomId, joined: { $ne: target } } : { roomId };
+      await this.#o.models.rooms.updateOne(filter, update);
+      return true;
+    });
+    if (!known) return;
 
     // Someone outside the bridge (an Element user) invited one of our colleagues: accept on their behalf.
     if (membership === 'invite' && !this.#bridge.isBridged(event.sender) && target !== this.#bridge.botMxid) {
@@ -510,7 +530,9 @@ export class ChatService {
     const value = event.content[field];
     const update =
       typeof value === 'string' && value !== '' ? { $set: { [field]: value } } : { $unset: { [field]: 1 } };
-    const room = await this.#o.models.rooms.findOneAndUpdate({ roomId: event.room_id }, update).lean();
+    const room = await this.#writeRoom(event.room_id, () =>
+      this.#o.models.rooms.findOneAndUpdate({ roomId: event.room_id }, update).lean(),
+    );
     if (room) this.#o.notify.room(await this.#directoryIds(room.joined), { roomId: event.room_id });
   }
 
@@ -570,10 +592,22 @@ export class ChatService {
     return { eventId };
   }
 
-  async #upsertRoom(
-    roomId: string,
-    fields: { kind: 'dm' | 'group'; joined: string[]; name?: string; topic?: string },
-  ): Promise<void> {
+  /**
+   * Runs a write (or a read-then-write) of a room's cache document after every earlier one of that room. FerretDB
+   * v1 applies an update by reading and rewriting the whole document, so two overlapping updates of one room
+   * (a message's unread `$inc` and a read receipt's reset, two members added at once) would keep only one. This
+   * orders writes within this process only. Keep Matrix calls out of `write`: they would hold up the room.
+   */
+  #writeRoom<T>(roomId: string, write: () => Promise<T>): Promise<T> {
+    return this.#roomWrites.run(roomId, write);
+  }
+
+  async #upsertRoom(roomId: string, fields: RoomFields): Promise<void> {
+    await this.#writeRoom(roomId, () => this.#upsertRoomNow(roomId, fields));
+  }
+
+  /** The upsert itself; only from within the room's turn of #writeRoom. */
+  async #upsertRoomNow(roomId: string, fields: RoomFields): Promise<void> {
     const { joined, ...rest } = fields;
     await this.#o.models.rooms.updateOne(
       { roomId },

@@ -612,6 +612,96 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     );
   });
 
+  it('loses no update of a room’s cache when members are added, receipts posted and messages arrive at once', async () => {
+    const { matrix } = testStack();
+    const PUSHED = 16;
+    const SENT = 3;
+    const [ada, bruno, carla] = [
+      await user('Ada', 'Fumagalli'),
+      await user('Bruno', 'Sala'),
+      await user('Carla', 'Riva'),
+    ] as [TestUser, TestUser, TestUser];
+    const newcomers = [
+      await user('Dario', 'Monti'),
+      await user('Elsa', 'Fiore'),
+      await user('Fabio', 'Greco'),
+      await user('Gaia', 'Marino'),
+    ];
+    const carlaSocket = await sockets.connect(carla.token);
+    const created = await fx.api('POST', '/api/chat/rooms', {
+      token: ada.token,
+      body: { name: 'Cantiere', memberIds: [bruno.id, carla.id] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { roomId } = created.body as ChatRoomView;
+    const roomPath = `/api/chat/rooms/${encodeURIComponent(roomId)}`;
+
+    // Two messages from Ada: unread for Bruno and Carla.
+    const both = [nextMessage(carlaSocket, 'prima'), nextMessage(carlaSocket, 'seconda')];
+    await send(ada, roomId, { body: 'prima' });
+    const second = await send(ada, roomId, { body: 'seconda' });
+    await Promise.all(both);
+
+    // Bruno's messages pushed straight to the bridge, one transaction each and all at once, so that their
+    // updates of the room overlap each other and the HTTP calls below (Synapse alone sends one at a time).
+    const push = (i: number): Promise<number> =>
+      fetch(`${fx.baseUrl}/_matrix/app/v1/transactions/race-${randomUUID()}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${matrix.hsToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          events: [
+            {
+              type: 'm.room.message',
+              room_id: roomId,
+              sender: mxidOf(bruno),
+              event_id: `$race-${randomUUID()}`,
+              origin_server_ts: Date.now(),
+              content: { msgtype: 'm.text', body: `in gara ${i}` },
+            },
+          ],
+        }),
+      }).then((r) => r.status);
+    const statuses = await Promise.all([
+      ...Array.from({ length: PUSHED }, (_, i) => push(i)),
+      ...Array.from({ length: SENT }, (_, i) =>
+        send(bruno, roomId, { body: `inviato ${i}` }).then(() => 201),
+      ),
+      fx
+        .api('POST', `${roomPath}/read`, { token: bruno.token, body: { eventId: second } })
+        .then((r) => r.status),
+      ...newcomers.map((u) =>
+        fx
+          .api('POST', `${roomPath}/members`, { token: ada.token, body: { userIds: [u.id] } })
+          .then((r) => r.status),
+      ),
+      fx.api('PATCH', roomPath, { token: ada.token, body: { name: 'Cantiere nord' } }).then((r) => r.status),
+    ]);
+    assert.deepEqual(statuses, [
+      ...Array<number>(PUSHED).fill(200),
+      ...Array<number>(SENT).fill(201),
+      204,
+      ...Array<number>(newcomers.length).fill(200),
+      200,
+    ]);
+    // Synapse delivers in order: once this last message is here, every event of the calls above was handled.
+    const last = nextMessage(carlaSocket, 'fine');
+    await send(bruno, roomId, { body: 'fine' });
+    await last;
+
+    const fromBruno = PUSHED + SENT + 1;
+    const seenByCarla = await getRoom(carla, roomId);
+    assert.equal(seenByCarla.unread, 2 + fromBruno, 'every message counted for Carla, who read none');
+    assert.equal(seenByCarla.lastMessage?.body, 'fine');
+    assert.equal(seenByCarla.name, 'Cantiere nord');
+    assert.deepEqual(
+      seenByCarla.members.map((m) => m.userId).sort(),
+      [ada, bruno, carla, ...newcomers].map((u) => u.id).sort(),
+    );
+    assert.equal((await getRoom(ada, roomId)).unread, fromBruno, 'every message of Bruno counted for Ada');
+    // Bruno read Ada's messages while his own arrived: his reset is kept.
+    assert.equal((await getRoom(bruno, roomId)).unread, 0);
+  });
+
   it('downloads a room’s files from the media repository, byte for byte, with headers safe for user content', async () => {
     const nina = await user('Nina', 'Fabbri');
     const otto = await user('Otto', 'Marchi');
