@@ -7,6 +7,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.j
 import type { Logger } from '../logger.js';
 import type { MeetingModel } from '../meetings/Meeting.js';
 import { APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
+import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { ChatMeetingRoom, ChatModels } from './chatModels.js';
 import { textContent } from './ChatService.js';
 import { asRecord, enc, isRoomEvent, MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
@@ -49,6 +50,11 @@ export class MeetingChat {
   readonly #o: MeetingChatOptions;
   readonly #bridge: MatrixBridge;
   readonly #creating = new Map<string, Promise<ChatMeetingRoom>>();
+  /**
+   * Writes of `chatmeetingrooms` documents, one at a time per room: FerretDB v1 rewrites the whole document per
+   * update, so participants brought in at once would lose each other's `$addToSet` (within this process).
+   */
+  readonly #roomWrites = new KeyedSerial();
 
   constructor(options: MeetingChatOptions) {
     this.#o = options;
@@ -85,7 +91,9 @@ export class MeetingChat {
       if (!(err instanceof ForbiddenError)) throw err;
       // Our record of who is in the room was stale (they left from another client, or were retired and
       // re-enabled): bring them back once and retry.
-      await this.#o.models.meetingRooms.updateOne({ roomId: room.roomId }, { $pull: { joined: mxid } });
+      await this.#roomWrites.run(room.roomId, () =>
+        this.#o.models.meetingRooms.updateOne({ roomId: room.roomId }, { $pull: { joined: mxid } }),
+      );
       await this.#ensureMember({ ...room, joined: room.joined.filter((m) => m !== mxid) }, auth.userId);
       return this.#sendEvent(mxid, room.roomId, textContent(body));
     }
@@ -150,10 +158,12 @@ export class MeetingChat {
       const alias = `#${aliasLocalpart}:${this.#bridge.serverName}`;
       ({ room_id: roomId } = await this.#bridge.call(() => this.#bridge.client().getRoomIdForAlias(alias)));
     }
-    await this.#o.models.meetingRooms.updateOne(
-      { meetingId },
-      { $setOnInsert: { meetingId, roomId, joined: [this.#bridge.botMxid] } },
-      { upsert: true },
+    await this.#roomWrites.run(roomId, () =>
+      this.#o.models.meetingRooms.updateOne(
+        { meetingId },
+        { $setOnInsert: { meetingId, roomId, joined: [this.#bridge.botMxid] } },
+        { upsert: true },
+      ),
     );
     const room = await this.#o.models.meetingRooms.findOne({ meetingId }).lean();
     if (!room) throw new Error(`meeting room of ${meetingId} not recorded`);
@@ -187,7 +197,9 @@ export class MeetingChat {
       if (!(err instanceof ForbiddenError)) throw err;
     }
     await this.#bridge.request(mxid, Method.Post, `/rooms/${enc(room.roomId)}/join`, undefined, {});
-    await this.#o.models.meetingRooms.updateOne({ roomId: room.roomId }, { $addToSet: { joined: mxid } });
+    await this.#roomWrites.run(room.roomId, () =>
+      this.#o.models.meetingRooms.updateOne({ roomId: room.roomId }, { $addToSet: { joined: mxid } }),
+    );
     return mxid;
   }
 
