@@ -134,6 +134,37 @@ describe('web client in Chromium', function () {
     assertNoConsoleErrors();
   });
 
+  it('the organizer edits a meeting and cancels another from the agenda', async () => {
+    const first = await apiMeeting('Riunione settimanale');
+    await apiMeeting('Da annullare');
+    const page = await open('organizer', '/');
+    await signIn(page, pro);
+    const item = page.locator('li.meeting', { hasText: 'Riunione settimanale' });
+    await item.getByRole('button', { name: 'Modifica' }).click();
+    await item.getByRole('heading', { name: 'Modifica meeting' }).waitFor();
+    assert.equal(await item.getByLabel('Titolo').inputValue(), 'Riunione settimanale');
+    await item.getByLabel('Titolo').fill('Riunione settimanale (spostata)');
+    await item.getByLabel('Durata (ore)').fill('2');
+    await item.getByRole('button', { name: 'Salva le modifiche' }).click();
+    await page
+      .locator('li.meeting', { hasText: 'Riunione settimanale (spostata)' })
+      .locator('.muted', { hasText: '2 h' })
+      .waitFor();
+    const saved = await fx.api('GET', `/api/meetings/${first.id}`, { token: pro.token });
+    assert.equal((saved.body as MeetingView).title, 'Riunione settimanale (spostata)');
+    assert.equal((saved.body as MeetingView).durationMinutes, 120);
+    // The start was not touched, so it was not sent again.
+    assert.equal((saved.body as MeetingView).startAt, first.startAt);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page
+      .locator('li.meeting', { hasText: 'Da annullare' })
+      .getByRole('button', { name: 'Annulla meeting' })
+      .click();
+    await page.locator('li.meeting', { hasText: 'Da annullare' }).waitFor({ state: 'detached' });
+    assertNoConsoleErrors();
+  });
+
   it('a basic user sees no create button, and why', async () => {
     const basic = await fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
     const page = await open('basic', '/');

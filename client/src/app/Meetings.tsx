@@ -29,6 +29,8 @@ export function Meetings({
   const [items, setItems] = useState<MeetingView[] | undefined>();
   const [error, setError] = useState(false);
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<string | undefined>();
+  const [cancelling, setCancelling] = useState<string | undefined>();
   const [copied, setCopied] = useState<string | undefined>();
   const isPro = profile.plan === 'pro';
 
@@ -76,6 +78,13 @@ export function Meetings({
       },
       () => setCalendarError(m.id),
     );
+  };
+  const cancel = (m: MeetingView): void => {
+    if (!window.confirm(t('cancelMeetingConfirm', { title: m.title }))) return;
+    setCancelling(m.id);
+    api('DELETE', `/api/meetings/${m.id}`)
+      .then(load, () => setCalendarError(m.id))
+      .finally(() => setCancelling(undefined));
   };
   const when = (iso: string): string =>
     new Date(iso).toLocaleString(language === 'it' ? 'it-IT' : 'en-GB', {
@@ -158,12 +167,37 @@ export function Meetings({
                       <button onClick={() => share(m)}>{t('share')}</button>
                     )}
                     <button onClick={() => addToCalendar(m)}>{t('addToCalendar')}</button>
+                    {m.myRole === 'organizer' && (
+                      <>
+                        <button onClick={() => setEditing(editing === m.id ? undefined : m.id)}>
+                          {t('edit')}
+                        </button>
+                        <button
+                          className="danger"
+                          disabled={cancelling === m.id}
+                          aria-busy={cancelling === m.id}
+                          onClick={() => cancel(m)}
+                        >
+                          {t('cancelMeeting')}
+                        </button>
+                      </>
+                    )}
                     {calendarError === m.id && (
                       <p className="field-error" role="alert">
                         {t('genericError')}
                       </p>
                     )}
                   </div>
+                )}
+                {editing === m.id && (
+                  <CreateMeeting
+                    meeting={m}
+                    onCancel={() => setEditing(undefined)}
+                    onCreated={() => {
+                      setEditing(undefined);
+                      load();
+                    }}
+                  />
                 )}
               </li>
             ))}
@@ -174,9 +208,40 @@ export function Meetings({
   );
 }
 
+/** Only what the form changed: an untouched start in the past is not sent back as a new start. */
+function changes(
+  m: MeetingView,
+  body: {
+    title: string;
+    description: string;
+    startAt: string;
+    durationMinutes: number;
+    inviteeIds: string[];
+  },
+): Partial<typeof body> {
+  const out: Partial<typeof body> = {};
+  if (body.title !== m.title) out.title = body.title;
+  if (body.description !== m.description) out.description = body.description;
+  if (new Date(body.startAt).getTime() !== new Date(toLocalInput(new Date(m.startAt))).getTime())
+    out.startAt = body.startAt;
+  if (body.durationMinutes !== m.durationMinutes) out.durationMinutes = body.durationMinutes;
+  const before = m.invitees.map((p) => p.id).sort();
+  const after = [...body.inviteeIds].sort();
+  if (before.join() !== after.join()) out.inviteeIds = body.inviteeIds;
+  // Nothing changed: the title alone is a harmless update (the API wants at least one field).
+  return Object.keys(out).length > 0 ? out : { title: body.title };
+}
+
+type Person = Pick<PublicUser, 'id' | 'extension' | 'displayName'>;
+
 function localNow(): string {
   const d = new Date(Date.now() + 5 * 60_000);
   d.setSeconds(0, 0);
+  return toLocalInput(d);
+}
+
+/** A date as a datetime-local input wants it: local time, to the minute. */
+function toLocalInput(d: Date): string {
   const pad = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
@@ -184,21 +249,26 @@ function localNow(): string {
 type Field = 'title' | 'startAt' | 'duration' | 'description' | 'inviteeIds';
 
 /** The manual's numbered fields: 1 Titolo, 2 Inizio, 3 Durata (ore), 4 Descrizione, 5 Seleziona i partecipanti. */
+/** The creation form; given a meeting, the same form edits it (PATCH, with the invitations sent again). */
 function CreateMeeting({
+  meeting,
   onCancel,
   onCreated,
 }: {
+  meeting?: MeetingView;
   onCancel: () => void;
   onCreated: (m: MeetingView) => void;
 }): React.JSX.Element {
   const { t } = useI18n();
-  const [title, setTitle] = useState('');
-  const [start, setStart] = useState(localNow);
-  const [hours, setHours] = useState('1');
-  const [description, setDescription] = useState('');
+  const [title, setTitle] = useState(meeting?.title ?? '');
+  const [start, setStart] = useState(() => (meeting ? toLocalInput(new Date(meeting.startAt)) : localNow()));
+  const [hours, setHours] = useState(
+    meeting ? String(Math.round((meeting.durationMinutes / 60) * 100) / 100) : '1',
+  );
+  const [description, setDescription] = useState(meeting?.description ?? '');
   const [query, setQuery] = useState('');
   const { results } = useDirectorySearch(query);
-  const [picked, setPicked] = useState<PublicUser[]>([]);
+  const [picked, setPicked] = useState<Person[]>(meeting?.invitees ?? []);
   const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
   const [pending, setPending] = useState(false);
 
@@ -213,13 +283,16 @@ function CreateMeeting({
     if (Object.keys(next).length > 0) return;
     setPending(true);
     try {
-      const created = await api<MeetingView>('POST', '/api/meetings', {
+      const body = {
         title: title.trim(),
         description,
         startAt: new Date(start).toISOString(),
         durationMinutes: Math.round(h * 60),
         inviteeIds: picked.map((p) => p.id),
-      });
+      };
+      const created = meeting
+        ? await api<MeetingView>('PATCH', `/api/meetings/${meeting.id}`, changes(meeting, body))
+        : await api<MeetingView>('POST', '/api/meetings', body);
       onCreated(created);
     } catch (err) {
       const out: typeof errors = {};
@@ -248,7 +321,7 @@ function CreateMeeting({
 
   return (
     <form className="card create" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="create-title">
-      <h3 id="create-title">{t('createTitle')}</h3>
+      <h3 id="create-title">{meeting ? t('editMeeting') : t('createTitle')}</h3>
       <ol className="numbered">
         <li className="field">
           <label htmlFor="m-title">
@@ -373,7 +446,7 @@ function CreateMeeting({
       <div className="actions">
         <button type="submit" className="primary" disabled={pending} aria-busy={pending}>
           {pending && <span className="spinner" aria-hidden="true" />}
-          {t('create')}
+          {meeting ? t('saveChanges') : t('create')}
         </button>
         <button type="button" onClick={onCancel} disabled={pending}>
           {t('cancel')}

@@ -60,14 +60,14 @@ export function Toggle({
 }
 
 /** The colleagues picked so far, each with a button that takes them off the list. */
-export function PeopleChips({
+export function PeopleChips<P extends Pick<PublicUser, 'id' | 'displayName'>>({
   people,
   label,
   onRemove,
 }: {
-  people: PublicUser[];
+  people: P[];
   label: string;
-  onRemove: (user: PublicUser) => void;
+  onRemove: (user: P) => void;
 }): React.JSX.Element | null {
   const { t } = useI18n();
   if (people.length === 0) return null;
