@@ -125,6 +125,8 @@ export class DirectoryService {
   /** Changes only the fields given; `email: null` and `avatarUrl: null` remove them. */
   async update(id: string, req: UpdateUserRequest): Promise<PublicUser> {
     const doc = await this.#load(id);
+    if ((req.role === 'user' || req.disabled === true) && doc.role === 'admin' && !doc.disabled)
+      await this.#keepAnAdmin(doc._id.toString());
     const changed: string[] = [];
     const { password, email, avatarUrl, ...plain } = req;
     for (const [field, value] of Object.entries(plain) as [MutableField, string | boolean | undefined][]) {
@@ -146,9 +148,22 @@ export class DirectoryService {
 
   async remove(id: string): Promise<void> {
     if (!objectIdSchema.safeParse(id).success) throw new NotFoundError('No such user');
+    const existing = await this.#users.findById(id, { role: 1, disabled: 1 }).lean();
+    if (existing?.role === 'admin' && !existing.disabled) await this.#keepAnAdmin(id);
     const doc = await this.#users.findByIdAndDelete(id).lean();
     if (!doc) throw new NotFoundError('No such user');
     this.#emit('user.deleted', toPublicUser(doc));
+  }
+
+  /** Refuses a change that would leave no active administrator: nobody could manage the directory any more. */
+  async #keepAnAdmin(leaving: string): Promise<void> {
+    const others = await this.#users.countDocuments({
+      role: 'admin',
+      disabled: { $ne: true },
+      _id: { $ne: leaving },
+    });
+    if (others === 0)
+      throw new ConflictError('The last active administrator cannot be removed, demoted or disabled');
   }
 
   /** The PBX's full list; see #reconcile. */

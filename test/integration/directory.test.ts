@@ -118,6 +118,29 @@ describe('directory admin API', () => {
     }
   });
 
+  it('keeps one active administrator: the last one cannot be deleted, demoted or disabled (409 CONFLICT)', async () => {
+    const me = await fx.api('GET', '/api/me', { token: admin });
+    const myId = (me.body as { id: string }).id;
+    for (const [method, body] of [
+      ['DELETE', undefined],
+      ['PATCH', { role: 'user' }],
+      ['PATCH', { disabled: true }],
+    ] as const) {
+      const res = await fx.api(method, `/api/directory/users/${myId}`, { token: admin, body });
+      assert.equal(res.status, 409, `${method} ${JSON.stringify(body)}`);
+      assert.equal((res.body as ErrorBody).error.code, 'CONFLICT');
+    }
+    // With a second administrator, the first may step down.
+    const second = await serviceFor(fx).create({ ...person('721', 'Anna', 'Neri'), role: 'admin' });
+    const demoted = await fx.api('PATCH', `/api/directory/users/${myId}`, {
+      token: admin,
+      body: { role: 'user' },
+    });
+    assert.equal(demoted.status, 200, JSON.stringify(demoted.body));
+    const other = await fx.api('DELETE', `/api/directory/users/${second.id}`, { token: admin });
+    assert.equal(other.status, 403, 'no longer an admin');
+  });
+
   it('shows a disabled user to an admin by id', async () => {
     const { id } = await serviceFor(fx).create(person('730', 'Sofia', 'Ricci'));
     const patched = await fx.api('PATCH', `/api/directory/users/${id}`, {
