@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ChatRoomView } from '../../../shared/schemas/chat.js';
 import { api, ApiError } from './api.js';
-import { TextField } from './forms.js';
+import { TextAreaField, TextField } from './forms.js';
 import { useI18n } from './i18n.js';
 import { useDirectorySearch } from './useDirectorySearch.js';
 
@@ -71,16 +71,14 @@ export function GroupInfo({
           error={nameError}
           onValue={setName}
         />
-        <div className="field">
-          <label htmlFor="group-topic">{t('groupDescription')}</label>
-          <textarea
-            id="group-topic"
-            rows={2}
-            maxLength={1000}
-            value={topic}
-            onChange={(e) => setTopic(e.target.value)}
-          />
-        </div>
+        <TextAreaField
+          id="group-topic"
+          label={t('groupDescription')}
+          rows={2}
+          maxLength={1000}
+          value={topic}
+          onValue={setTopic}
+        />
         <button type="submit" disabled={pending === 'save'} aria-busy={pending === 'save'}>
           {t('save')}
         </button>

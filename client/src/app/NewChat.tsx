@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ChatRoomView } from '../../../shared/schemas/chat.js';
 import { api, ApiError, type PublicUser } from './api.js';
-import { PeopleChips, TextField } from './forms.js';
+import { PeopleChips, TextAreaField, TextField } from './forms.js';
 import { useI18n } from './i18n.js';
 import { useDirectorySearch } from './useDirectorySearch.js';
 
@@ -147,16 +147,14 @@ export function NewChat({
             error={nameError}
             onValue={setName}
           />
-          <div className="field">
-            <label htmlFor="group-description">{t('groupDescription')}</label>
-            <textarea
-              id="group-description"
-              rows={2}
-              maxLength={1000}
-              value={description}
-              onChange={(e) => setDescription(e.target.value)}
-            />
-          </div>
+          <TextAreaField
+            id="group-description"
+            label={t('groupDescription')}
+            rows={2}
+            maxLength={1000}
+            value={description}
+            onValue={setDescription}
+          />
           {error && (
             <p className="form-error" role="alert">
               {error}

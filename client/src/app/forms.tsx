@@ -1,5 +1,5 @@
 /** Form pieces used on several screens, each with its label and its error tied to the control for screen readers. */
-import type { InputHTMLAttributes, ReactNode } from 'react';
+import type { InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from 'react';
 import type { PublicUser } from './api.js';
 import { useI18n } from './i18n.js';
 
@@ -35,6 +35,25 @@ export function TextField({
           {error}
         </p>
       )}
+    </div>
+  );
+}
+
+/** A labelled multi-line text. */
+export function TextAreaField({
+  id,
+  label,
+  onValue,
+  ...area
+}: {
+  id: string;
+  label: ReactNode;
+  onValue: (value: string) => void;
+} & Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id' | 'onChange'>): React.JSX.Element {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <textarea id={id} {...area} onChange={(e) => onValue(e.target.value)} />
     </div>
   );
 }
