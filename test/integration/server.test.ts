@@ -74,6 +74,18 @@ describe('UccServer over HTTP and socket.io', () => {
     assert.match(await res.text(), /<title>OpiVoice UCC<\/title>/);
   });
 
+  it("sends the client's script gzip-compressed to a browser that accepts it", async () => {
+    const page = await (await fetch(`${fx.baseUrl}/`)).text();
+    const script = /<script type="module" crossorigin src="([^"]+)"/.exec(page)?.[1];
+    assert.ok(script, 'the page loads a module script');
+    const res = await fetch(`${fx.baseUrl}${script}`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    assert.match(res.headers.get('content-type') ?? '', /javascript/);
+    // fetch decodes it: what arrives is the script itself.
+    assert.match(await res.text(), /\S/);
+  });
+
   it('acks a socket hello with the server identity, and a bad one with VALIDATION_FAILED', async () => {
     const { token } = await fx.createUser();
     const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(fx.baseUrl, {
