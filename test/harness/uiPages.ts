@@ -37,11 +37,17 @@ export class UiPages {
   async open(
     name: string,
     urlPath: string,
-    options: { viewport?: { width: number; height: number }; permissions?: string[] } = {},
+    options: {
+      viewport?: { width: number; height: number };
+      permissions?: string[];
+      /** For a test that injects a script of its own (axe-core), which our CSP would refuse. */
+      bypassCSP?: boolean;
+    } = {},
   ): Promise<Page> {
     const context = await this.#chromium.browser.newContext({
       viewport: options.viewport ?? { width: 1280, height: 800 },
       permissions: options.permissions ?? [],
+      bypassCSP: options.bypassCSP ?? false,
     });
     const page = await context.newPage();
     const errors: string[] = [];

@@ -125,10 +125,12 @@ export function Shell(props: {
             className="avatar"
             aria-haspopup="menu"
             aria-expanded={menuOpen}
-            aria-label={t('profileMenu')}
+            title={profile.displayName}
             onClick={() => setMenuOpen(!menuOpen)}
           >
-            {initials}
+            {/* The initials are decoration; the name read out is the menu's. */}
+            <span aria-hidden="true">{initials}</span>
+            <span className="visually-hidden">{t('profileMenu')}</span>
           </button>
           {menuOpen && (
             <div role="menu" className="menu">

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { UiPages } from '../harness/uiPages.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+declare const axe: { run: (context: unknown, options: unknown) => Promise<{ violations: Violation[] }> };
+declare const document: unknown;
+
+/** axe-core's WCAG 2 A/AA rules on the page as it is now; serious and critical findings, described. */
+async function audit(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const { violations } = await page.evaluate(() =>
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) => `${v.id} (${v.impact ?? ''}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+    );
+}
+
+describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function () {
+  this.timeout(90_000);
+  let fx: ServerFixture;
+  let ui: UiPages;
+  let pro: TestUser;
+
+  beforeEach(async () => {
+    fx = await startServer();
+    ui = await UiPages.create(fx.baseUrl);
+    pro = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
+  });
+
+  afterEach(async function () {
+    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
+    await fx.close();
+  });
+
+  for (const theme of ['light', 'dark'] as const) {
+    it(`login, agenda, creation form, chat and settings have no serious findings (${theme} theme)`, async () => {
+      if (theme === 'dark') {
+        const res = await fx.api('PATCH', '/api/me/preferences', {
+          token: pro.token,
+          body: { darkTheme: true },
+        });
+        assert.equal(res.status, 200);
+      }
+      const giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+      const dm = await fx.api('POST', '/api/chat/dms', { token: pro.token, body: { userId: giulia.id } });
+      const { roomId } = dm.body as { roomId: string };
+      const sent = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+        token: giulia.token,
+        body: { body: 'Ciao Mario' },
+      });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      const page = await ui.open('user', '/', { bypassCSP: true });
+      const found: Record<string, string[]> = {};
+      await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
+      found.login = await audit(page);
+      await ui.signIn(page, pro);
+      await page.getByRole('heading', { name: 'Agenda' }).waitFor();
+      found.agenda = await audit(page);
+      await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
+      await page.getByLabel('Titolo').waitFor();
+      found.create = await audit(page);
+      await page.getByRole('tab', { name: /^Chat/ }).click();
+      await page.locator('button.room-row', { hasText: 'Giulia Bianchi' }).click();
+      await page.locator('li.message', { hasText: 'Ciao Mario' }).waitFor();
+      found.conversation = await audit(page);
+      await page.getByRole('button', { name: 'Nuova chat' }).click();
+      found.chat = await audit(page);
+      await page.getByRole('button', { name: 'Menu profilo' }).click();
+      await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
+      await page.getByLabel('Microfono', { exact: true }).waitFor();
+      found.settings = await audit(page);
+      assert.deepEqual(found, {
+        login: [],
+        agenda: [],
+        create: [],
+        conversation: [],
+        chat: [],
+        settings: [],
+      });
+    });
+  }
+
+  it('the guest page and its waiting screen have no serious findings', async () => {
+    const res = await fx.api('POST', '/api/meetings', {
+      token: pro.token,
+      body: { title: 'Accessibile', startAt: new Date().toISOString(), durationMinutes: 60 },
+    });
+    const meeting = res.body as MeetingView;
+    const page = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, { bypassCSP: true });
+    await page.getByLabel('Il tuo nome').waitFor();
+    const form = await audit(page);
+    await page.getByLabel('Il tuo nome').fill('Anna');
+    await page.getByRole('button', { name: 'Partecipa' }).click();
+    await page.getByText("In attesa dell'organizzatore…").waitFor();
+    assert.deepEqual({ form, waiting: await audit(page) }, { form: [], waiting: [] });
+  });
+});
