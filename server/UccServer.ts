@@ -137,7 +137,6 @@ export class UccServer {
     const media = new MediaRooms({
       pool,
       consumerThreshold: config.mediasoup.consumerThreshold,
-      rejoinGraceMs: config.rejoinGraceMs,
       logger: logger.child({ component: 'media' }),
       iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });
@@ -213,6 +212,7 @@ export class UccServer {
     });
     return new UccServer(http, signaling, () => {
       bridge.close();
+      gate.close();
       media.close();
       auth.close();
       mailer.close();

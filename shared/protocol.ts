@@ -24,7 +24,14 @@ export interface ParticipantView {
   kind: 'user' | 'guest';
   isOrganizer: boolean;
   handRaised: boolean;
+  /**
+   * `reconnecting`: their connection dropped and they may be back within the rejoin grace window; they are
+   * still in the meeting (and their media with them) until they return or the window ends.
+   */
+  connection: ParticipantConnection;
 }
+
+export type ParticipantConnection = 'connected' | 'reconnecting';
 
 /** Admitted into the live session. */
 export interface JoinedInfo {
@@ -120,7 +127,10 @@ export interface ServerToClientEvents {
   'meeting.rejected': (payload: { error: ErrorBody }) => void;
   'meeting.participantJoined': (payload: ParticipantView) => void;
   'meeting.participantLeft': (payload: { participantId: string }) => void;
-  /** A participant's state changed (a raised hand). */
+  /**
+   * A participant's state changed: a raised hand, or their connection (`reconnecting` when it drops, `connected`
+   * when they are back). Someone whose grace window ends without a return gets `meeting.participantLeft`.
+   */
   'meeting.participantUpdated': (payload: ParticipantView) => void;
   /** This socket is out of the meeting: removed by the organizer, meeting ended, or replaced by a newer socket. */
   'meeting.removed': (payload: { reason: RemovalReason }) => void;

@@ -28,8 +28,9 @@ export interface AdmissionGateEvents {
   admitted: [socketId: string, info: JoinedInfo];
   rejected: [socketId: string, error: ErrorBody];
   participantJoined: [meetingId: string, participant: ParticipantView, socketId: string];
-  /** `dropped`: the connection was lost (not a leave), so the person may be back within the grace window. */
-  participantLeft: [meetingId: string, participantId: string, dropped: boolean];
+  /** Out for good: left, removed, or dropped and not back within the grace window. Their media goes too. */
+  participantLeft: [meetingId: string, participantId: string];
+  /** A raised hand, or the connection: `reconnecting` after a drop, `connected` again on their return. */
   participantUpdated: [meetingId: string, participant: ParticipantView];
   removed: [socketId: string, meetingId: string, reason: RemovalReason];
 }
@@ -61,6 +62,17 @@ function identityOf(auth: Auth): Identity {
   return auth.kind === 'user' ? { userId: auth.userId } : { guestId: auth.guestId };
 }
 
+/** Dropped, and still within the grace window: in the meeting, shown as reconnecting. */
+function isReconnecting(p: Participant, now: number): boolean {
+  return p.leftAt !== undefined && p.dropped === true && (p.rejoinUntil?.getTime() ?? 0) > now;
+}
+
+/** Connected, or reconnecting: who the others see in the meeting, and who keeps its session going. */
+function isIn(p: Participant, now: number): boolean {
+  return p.leftAt === undefined || isReconnecting(p, now);
+}
+
+/** The view of someone in the meeting (see `isIn`). */
 function viewOf(meeting: MeetingDocument, p: Participant): ParticipantView {
   return {
     participantId: p.participantId,
@@ -68,6 +80,7 @@ function viewOf(meeting: MeetingDocument, p: Participant): ParticipantView {
     kind: p.kind,
     isOrganizer: p.userId !== undefined && p.userId === meeting.organizerId,
     handRaised: p.handRaised ?? false,
+    connection: p.leftAt === undefined ? 'connected' : 'reconnecting',
   };
 }
 
@@ -89,6 +102,9 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #waiting = new Map<string, Map<string, { auth: Auth; req: JoinRequest }>>();
   /** Decisions about one meeting, one at a time (keyed by meeting id). */
   readonly #serial = new KeyedSerial();
+  /** The end of each dropped participant's grace window (cancels, by participant id). */
+  readonly #graceTimers = new Map<string, () => void>();
+  #closed = false;
 
   constructor(options: AdmissionGateOptions) {
     super();
@@ -97,7 +113,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
 
   /**
    * After a restart no socket is connected: everyone still "in" a live session is marked as dropped, with the
-   * full grace window to come back.
+   * full grace window to come back; those who had dropped before keep what is left of theirs.
    */
   async recover(): Promise<void> {
     const now = this.#o.clock.now();
@@ -107,10 +123,21 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         if (!p.leftAt) {
           p.leftAt = new Date(now);
           p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
+          p.dropped = true;
         }
       }
       await meeting.save();
+      for (const p of meeting.participants) {
+        if (p.dropped && p.rejoinUntil) this.#startGrace(String(meeting._id), p.participantId, p.rejoinUntil);
+      }
     }
+  }
+
+  /** Stops the grace timers: nothing is decided after this. */
+  close(): void {
+    this.#closed = true;
+    for (const cancel of this.#graceTimers.values()) cancel();
+    this.#graceTimers.clear();
   }
 
   /** The meeting a socket is in, if any. */
@@ -158,7 +185,10 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     });
   }
 
-  /** An explicit leave or a dropped connection: both keep the rejoin grace window. */
+  /**
+   * An explicit leave or a dropped connection: both keep the rejoin grace window. Whoever leaves is out at once;
+   * whoever dropped stays in the meeting as reconnecting until they return or the window ends.
+   */
   async leave(socketId: string, how: 'left' | 'dropped' = 'left'): Promise<boolean> {
     for (const [meetingId, waiting] of this.#waiting) {
       if (waiting.delete(socketId)) {
@@ -176,18 +206,24 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       if (!meeting) return;
       const now = this.#o.clock.now();
       const p = meeting.participants.find((x) => x.participantId === entry.participantId);
+      const dropped = how === 'dropped' && p !== undefined && !p.leftAt;
       if (p && !p.leftAt) {
         p.leftAt = new Date(now);
         p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
-        p.handRaised = false;
+        p.dropped = dropped;
+        // A blip keeps a raised hand up: the person is still in the meeting, and their client still shows it.
+        if (!dropped) p.handRaised = false;
       }
-      // The last one out ends the session; the next arrival waits for the organizer again.
-      if (meeting.live && !meeting.participants.some((x) => !x.leftAt)) {
-        meeting.live = false;
-        meeting.sessionEndedAt = new Date(now);
-      }
+      // The last one out ends the session; the next arrival waits for the organizer again. Someone reconnecting
+      // (the organizer too) still counts: the session goes on through their grace window.
+      this.#endSessionIfEmpty(meeting, now);
       await meeting.save();
-      this.emit('participantLeft', entry.meetingId, entry.participantId, how === 'dropped');
+      if (dropped && p) {
+        this.#startGrace(entry.meetingId, p.participantId, p.rejoinUntil ?? new Date(now));
+        this.emit('participantUpdated', entry.meetingId, viewOf(meeting, p));
+      } else {
+        this.emit('participantLeft', entry.meetingId, entry.participantId);
+      }
     });
     return true;
   }
@@ -217,8 +253,11 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       if (p.userId === meeting.organizerId)
         throw new ForbiddenError('The organizer cannot remove themselves');
       meeting.denylist.push({ userId: p.userId, guestId: p.guestId, at: new Date(this.#o.clock.now()) });
+      // Also someone reconnecting: they are out now, not when their grace window would have ended.
+      this.#cancelGrace(p.participantId);
       p.leftAt = new Date(this.#o.clock.now());
       p.rejoinUntil = undefined;
+      p.dropped = false;
       await meeting.save();
       for (const [sid, entry] of this.#joined) {
         if (entry.meetingId === meetingId && entry.participantId === participantId) {
@@ -226,7 +265,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
           this.emit('removed', sid, meetingId, 'removed');
         }
       }
-      this.emit('participantLeft', meetingId, participantId, false);
+      this.emit('participantLeft', meetingId, participantId);
     });
   }
 
@@ -242,8 +281,10 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       meeting.endedAt = now;
       meeting.sessionEndedAt = now;
       for (const p of meeting.participants) {
+        this.#cancelGrace(p.participantId);
         p.leftAt ??= now;
         p.rejoinUntil = undefined;
+        p.dropped = false;
       }
       await meeting.save();
       for (const [sid, entry] of [...this.#joined]) {
@@ -255,6 +296,53 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         this.emit('removed', sid, meetingId, 'ended');
       this.#waiting.delete(meetingId);
     });
+  }
+
+  /** Nobody connected or reconnecting: the session is over, and the next arrival waits for the organizer. */
+  #endSessionIfEmpty(meeting: MeetingDocument, now: number): void {
+    if (meeting.live && !meeting.participants.some((x) => isIn(x, now))) {
+      meeting.live = false;
+      meeting.sessionEndedAt = new Date(now);
+    }
+  }
+
+  /** At `until`, a dropped participant who has not come back is out for good. */
+  #startGrace(meetingId: string, participantId: string, until: Date): void {
+    if (this.#closed) return;
+    this.#cancelGrace(participantId);
+    const expire = (): void => {
+      this.#graceTimers.delete(participantId);
+      this.#serial
+        .run(meetingId, () => this.#graceOver(meetingId, participantId))
+        .catch((err: unknown) =>
+          this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
+        );
+    };
+    const delay = until.getTime() - this.#o.clock.now();
+    if (delay <= 0) {
+      expire();
+      return;
+    }
+    this.#graceTimers.set(participantId, this.#o.clock.setTimer(delay, expire));
+  }
+
+  #cancelGrace(participantId: string): void {
+    this.#graceTimers.get(participantId)?.();
+    this.#graceTimers.delete(participantId);
+  }
+
+  async #graceOver(meetingId: string, participantId: string): Promise<void> {
+    if (this.#closed) return;
+    const meeting = await this.#o.meetings.findById(meetingId);
+    const p = meeting?.participants.find((x) => x.participantId === participantId);
+    const now = this.#o.clock.now();
+    // Back meanwhile, removed, or dropped again later (a newer window): nothing to do.
+    if (!meeting || !p?.dropped || !p.leftAt || (p.rejoinUntil?.getTime() ?? 0) > now) return;
+    p.dropped = false;
+    p.handRaised = false;
+    this.#endSessionIfEmpty(meeting, now);
+    await meeting.save();
+    this.emit('participantLeft', meetingId, participantId);
   }
 
   async #load(meetingId: string): Promise<MeetingDocument> {
@@ -303,6 +391,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     const isOrganizer = auth.kind === 'user' && auth.userId === meeting.organizerId;
     const existing = meeting.participants.find((p) => sameIdentity(identity, p));
     const stillIn = existing !== undefined && !existing.leftAt;
+    const reconnecting = existing !== undefined && isReconnecting(existing, now);
     const canRejoin =
       existing?.leftAt !== undefined &&
       existing.rejoinUntil !== undefined &&
@@ -311,14 +400,9 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       sha256(req.rejoinToken) === existing.rejoinTokenHash;
     if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw expired();
 
-    // A session whose people all dropped (a restart) and never came back within the grace window is over.
-    if (
-      meeting.live &&
-      !meeting.participants.some((p) => !p.leftAt || (p.rejoinUntil?.getTime() ?? 0) > now)
-    ) {
-      meeting.live = false;
-      meeting.sessionEndedAt = new Date(now);
-    }
+    // A session whose people all dropped and never came back within the grace window is over (its timers may
+    // not have run: a restart, or a clock that jumped).
+    this.#endSessionIfEmpty(meeting, now);
     if (!meeting.live && !isOrganizer) return { state: 'waiting' };
 
     if (!meeting.live) {
@@ -329,8 +413,10 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     let participant: Participant;
     if (existing) {
       participant = existing;
+      this.#cancelGrace(participant.participantId);
       participant.leftAt = undefined;
       participant.rejoinUntil = undefined;
+      participant.dropped = false;
       participant.rejoinTokenHash = sha256(rejoinToken);
     } else {
       participant = {
@@ -360,7 +446,9 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     this.#joined.set(socketId, { meetingId, participantId: participant.participantId, isOrganizer });
     this.#waiting.get(meetingId)?.delete(socketId);
 
-    if (!stillIn) this.emit('participantJoined', meetingId, viewOf(meeting, participant), socketId);
+    // Back from a drop, the others still have them (as reconnecting): an update, not a second arrival.
+    if (reconnecting) this.emit('participantUpdated', meetingId, viewOf(meeting, participant));
+    else if (!stillIn) this.emit('participantJoined', meetingId, viewOf(meeting, participant), socketId);
     return {
       state: 'joined',
       meetingId,
@@ -372,8 +460,10 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     };
   }
 
+  /** Everyone in the meeting, those reconnecting included (marked so). */
   #present(meeting: MeetingDocument): ParticipantView[] {
-    return meeting.participants.filter((p) => !p.leftAt).map((p) => viewOf(meeting, p));
+    const now = this.#o.clock.now();
+    return meeting.participants.filter((p) => isIn(p, now)).map((p) => viewOf(meeting, p));
   }
 
   async #admitWaiting(meeting: MeetingDocument): Promise<void> {

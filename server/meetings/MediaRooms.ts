@@ -10,8 +10,6 @@ import type { Logger } from '../logger.js';
 export interface MediaRoomsOptions {
   pool: WorkerPool;
   consumerThreshold: number;
-  /** How long a dropped participant's media is kept for them to come back. */
-  rejoinGraceMs: number;
   logger: Logger;
   /** ICE servers (TURN with short-lived credentials) handed to a participant's transports. */
   iceServers: (participantId: string) => IceServer[];
@@ -47,9 +45,11 @@ interface Seat {
 export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   readonly #o: MediaRoomsOptions;
   readonly #meetings = new Map<string, Promise<MeetingMedia>>();
+  /**
+   * By participant. A dropped participant's seat stays as it is (the others keep consuming it) until the
+   * admission gate says they are out for good (`leave`): their grace window is the gate's to time.
+   */
   readonly #seats = new Map<string, Promise<Seat>>();
-  /** Seats of dropped participants, closed when their grace window ends unless they come back. */
-  readonly #suspended = new Map<string, NodeJS.Timeout>();
   /** The last active speaker of each meeting, for those who arrive after it was announced. */
   readonly #speakers = new Map<string, string>();
 
@@ -192,29 +192,8 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     return cameras.length;
   }
 
-  /** A dropped participant: their media stays for the grace window, then closes unless `resume` came first. */
-  suspend(meetingId: string, participantId: string): void {
-    if (!this.#seats.has(participantId)) return;
-    clearTimeout(this.#suspended.get(participantId));
-    const timer = setTimeout(() => {
-      this.#suspended.delete(participantId);
-      this.leave(meetingId, participantId).catch((err: unknown) =>
-        this.#o.logger.error({ err, participantId }, 'closing the media of a dropped participant failed'),
-      );
-    }, this.#o.rejoinGraceMs);
-    timer.unref();
-    this.#suspended.set(participantId, timer);
-  }
-
-  /** The participant is back within the grace window: their media is theirs again. */
-  resume(participantId: string): void {
-    clearTimeout(this.#suspended.get(participantId));
-    this.#suspended.delete(participantId);
-  }
-
   /** The participant is gone (left, removed, grace over): everything of theirs closes; an empty meeting too. */
   async leave(meetingId: string, participantId: string): Promise<void> {
-    this.resume(participantId);
     const seat = await this.#seats.get(participantId)?.catch(() => undefined);
     this.#seats.delete(participantId);
     seat?.media.close();
@@ -223,7 +202,6 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
 
   async endMeeting(meetingId: string): Promise<void> {
     for (const [participantId, seat] of await this.#seatsOf(meetingId)) {
-      this.resume(participantId);
       this.#seats.delete(participantId);
       seat.media.close();
     }
@@ -241,8 +219,6 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   }
 
   close(): void {
-    for (const timer of this.#suspended.values()) clearTimeout(timer);
-    this.#suspended.clear();
     for (const meetingId of [...this.#meetings.keys()]) void this.endMeeting(meetingId);
   }
 

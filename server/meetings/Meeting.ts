@@ -17,6 +17,11 @@ export interface Participant {
   leftAt?: Date;
   rejoinTokenHash: string;
   rejoinUntil?: Date;
+  /**
+   * Out because the connection dropped (not a leave): until `rejoinUntil` the person still counts as in the
+   * meeting, shown to the others as reconnecting. Cleared on rejoin, and when the grace window ends.
+   */
+  dropped?: boolean;
   handRaised?: boolean;
 }
 
@@ -65,6 +70,7 @@ const participantSchema = new Schema<Participant>(
     leftAt: Date,
     rejoinTokenHash: { type: String, required: true },
     rejoinUntil: Date,
+    dropped: Boolean,
     handRaised: Boolean,
   },
   { _id: false },

@@ -329,12 +329,11 @@ export class SignalingServer {
     media.on('cameraStopped', (pid) => toParticipant(pid)?.emit('media.cameraStoppedByOrganizer', {}));
     media.on('micUnlocked', (pid) => toParticipant(pid)?.emit('media.micUnlocked', {}));
     media.on('restart', (pid, reason) => toParticipant(pid)?.emit('media.restart', { reason }));
-    // Whoever is out of the meeting loses their media; the last one out closes the meeting's routers.
-    // A dropped participant keeps their media for the grace window: their producers stay consumable, and if
-    // they come back, their transports are still there. Whoever leaves for good loses it at once.
-    gate.on('participantLeft', (meetingId, participantId, dropped) => {
-      if (dropped) media.suspend(meetingId, participantId);
-      else logged(media.leave(meetingId, participantId));
+    // Whoever is out of the meeting for good loses their media; the last one out closes the meeting's routers.
+    // A dropped participant is not out yet (the gate reports them as reconnecting): their transports and
+    // producers stay for the grace window, so the others keep their consumers and a return resumes on them.
+    gate.on('participantLeft', (meetingId, participantId) => {
+      logged(media.leave(meetingId, participantId));
     });
     gate.on('admitted', (socketId, info) => {
       const socket = socketById(socketId);
@@ -347,7 +346,6 @@ export class SignalingServer {
       socketById(socketId)?.emit('meeting.rejected', { error });
     });
     gate.on('participantJoined', (meetingId, participant, socketId) => {
-      media.resume(participant.participantId);
       this.io.to(meetingRoom(meetingId)).except(socketId).emit('meeting.participantJoined', participant);
     });
     gate.on('participantUpdated', (meetingId, participant) => {

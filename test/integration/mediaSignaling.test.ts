@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../server/clock.js';
 import type { Ack, ConsumerInfo } from '../../shared/protocol.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
@@ -241,23 +242,27 @@ describe('media signaling (socket.io → mediasoup)', () => {
   });
 
   describe('a dropped participant', () => {
-    let short: ServerFixture;
+    const GRACE_MS = 60_000;
+    let clock: ManualClock;
+    let clocked: ServerFixture;
 
     beforeEach(async () => {
-      short = await startServer({ config: { rejoinGraceMs: 400 } });
+      // The grace window runs on this clock: the test moves it instead of sleeping.
+      clock = new ManualClock(Date.now());
+      clocked = await startServer({ clock, config: { rejoinGraceMs: GRACE_MS } });
     });
 
     afterEach(async () => {
-      await short.close();
+      await clocked.close();
     });
 
-    it('keeps its producers for the grace window, then everything closes', async () => {
-      const pool = new SocketPool(short.baseUrl);
+    it('keeps its media while reconnecting, resumes on it after a return, and closes it when the grace window ends', async () => {
+      const pool = new SocketPool(clocked.baseUrl);
       try {
-        const org = await short.createUser({ plan: 'pro' });
-        const res = await short.api('POST', '/api/meetings', {
+        const org = await clocked.createUser({ plan: 'pro' });
+        const res = await clocked.api('POST', '/api/meetings', {
           token: org.token,
-          body: { title: 'Drop', startAt: new Date().toISOString(), durationMinutes: 60 },
+          body: { title: 'Drop', startAt: new Date(clock.now()).toISOString(), durationMinutes: 60 },
         });
         const m = res.body as MeetingView;
         const code = m.guestUrl.split('/m/')[1] ?? '';
@@ -266,10 +271,15 @@ describe('media signaling (socket.io → mediasoup)', () => {
         const caps = ok(await request(orgSocket, { type: 'media.getRouterRtpCapabilities' })).rtpCapabilities;
         ok(await request(orgSocket, { type: 'media.createTransport', direction: 'recv' }));
         ok(await request(orgSocket, { type: 'media.ready', rtpCapabilities: caps }));
+        const closed: string[] = [];
+        orgSocket.on('media.consumerClosed', ({ consumerId }) => closed.push(consumerId));
 
-        const g = await short.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Anna' } });
-        const guestSocket = await pool.connect((g.body as { guestToken: string }).guestToken);
-        ok(await request(guestSocket, { type: 'meeting.join', meetingId: m.id }));
+        const g = await clocked.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Anna' } });
+        const guestToken = (g.body as { guestToken: string }).guestToken;
+        const guestSocket = await pool.connect(guestToken);
+        const joined = ok(await request(guestSocket, { type: 'meeting.join', meetingId: m.id }));
+        assert.equal(joined.state, 'joined');
+        if (joined.state !== 'joined') return;
         const send = ok(await request(guestSocket, { type: 'media.createTransport', direction: 'send' }));
         const consumed = nextEvent(orgSocket, 'media.newConsumer');
         ok(
@@ -283,19 +293,33 @@ describe('media signaling (socket.io → mediasoup)', () => {
         );
         const consumer = await consumed;
 
-        // The guest's connection drops: nothing of its media closes yet.
-        let closedAt = 0;
-        const closed = nextEvent(orgSocket, 'media.consumerClosed', 5_000).then((e) => {
-          closedAt = Date.now();
-          return e;
-        });
-        const droppedAt = Date.now();
+        // The guest's connection drops: she is reconnecting, and nothing of her media closes.
+        const reconnecting = nextEvent(orgSocket, 'meeting.participantUpdated');
         guestSocket.disconnect();
-        assert.deepEqual(await closed, { consumerId: consumer.id });
-        assert.ok(
-          closedAt - droppedAt >= 350,
-          `closed after ${closedAt - droppedAt} ms, before the grace window ended`,
-        );
+        assert.equal((await reconnecting).connection, 'reconnecting');
+        ok(await request(orgSocket, { type: 'media.resumeConsumer', consumerId: consumer.id }));
+
+        // Back on a new socket with her rejoin token: her transport is still there to restart ICE on.
+        clock.advance(GRACE_MS - 1_000);
+        const back = nextEvent(orgSocket, 'meeting.participantUpdated');
+        const again = await pool.connect(guestToken);
+        ok(await request(again, { type: 'meeting.join', meetingId: m.id, rejoinToken: joined.rejoinToken }));
+        assert.equal((await back).connection, 'connected');
+        ok(await request(again, { type: 'media.restartIce', transportId: send.id }));
+        assert.deepEqual(closed, []);
+
+        // Dropped again and not back in time: her media closes when the window ends, and she is gone.
+        const droppedAgain = nextEvent(orgSocket, 'meeting.participantUpdated');
+        again.disconnect();
+        await droppedAgain;
+        clock.advance(GRACE_MS - 1_000);
+        ok(await request(orgSocket, { type: 'hello', client: 'test' }));
+        assert.deepEqual(closed, [], 'closed before the grace window ended');
+        const left = nextEvent(orgSocket, 'meeting.participantLeft');
+        clock.advance(2_000);
+        assert.deepEqual(await left, { participantId: joined.participantId });
+        for (let i = 0; i < 100 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(closed, [consumer.id]);
       } finally {
         pool.closeAll();
       }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import ICAL from 'ical.js';
 import { ManualClock } from '../../server/clock.js';
+import { meetingModel } from '../../server/meetings/Meeting.js';
 import type { Ack, JoinedInfo, JoinOutcome } from '../../shared/protocol.js';
 import type { GuestMeetingView, MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
@@ -434,9 +435,9 @@ describe('scheduled meetings', () => {
       const info = joined(await request(first, { type: 'meeting.join', meetingId: meeting.id }));
 
       clock.advance(2 * HOUR + 1); // past the end
-      const left = nextEvent(org, 'meeting.participantLeft');
+      const reconnecting = nextEvent(org, 'meeting.participantUpdated');
       first.disconnect();
-      assert.deepEqual(await left, { participantId: info.participantId });
+      assert.equal((await reconnecting).connection, 'reconnecting');
 
       clock.advance(GRACE_MS - 1_000);
       const second = await sockets.connect(giulia.token);
@@ -478,6 +479,181 @@ describe('scheduled meetings', () => {
         rejoinToken: info.rejoinToken,
       });
       assert.equal(errorCode(stolen), 'MEETING_EXPIRED');
+    });
+  });
+
+  describe('reconnecting participants', () => {
+    /** Every participantJoined and participantLeft a socket hears, in order. */
+    function arrivalsAndDepartures(s: ClientSocket): string[] {
+      const seen: string[] = [];
+      s.on('meeting.participantJoined', (p) => seen.push(`joined ${p.displayName}`));
+      s.on('meeting.participantLeft', (p) => seen.push(`left ${p.participantId}`));
+      return seen;
+    }
+
+    /** Polls `check` until it holds (the server acts on a disconnect or a timer on its own time). */
+    async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+      for (let i = 0; i < 100; i++) {
+        if (await check()) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.fail(`not within 2 s: ${what}`);
+    }
+
+    /** A round trip on `s`: whatever the server sent it before answering has arrived. */
+    async function settled(s: ClientSocket): Promise<void> {
+      assert.ok((await request(s, { type: 'hello', client: 'test' })).ok);
+    }
+
+    it('shows a dropped participant as reconnecting, connected again on return, and gone only when the grace window ends', async () => {
+      const meeting = await schedule();
+      const org = await sockets.connect(organizer.token);
+      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+      const first = await sockets.connect(giulia.token);
+      const info = joined(await request(first, { type: 'meeting.join', meetingId: meeting.id }));
+      assert.ok(info.participants.every((p) => p.connection === 'connected'));
+      const seen = arrivalsAndDepartures(org);
+
+      const dropped = nextEvent(org, 'meeting.participantUpdated');
+      first.disconnect();
+      assert.deepEqual(await dropped, {
+        participantId: info.participantId,
+        displayName: 'Bianchi Giulia',
+        kind: 'user',
+        isOrganizer: false,
+        handRaised: false,
+        connection: 'reconnecting',
+      });
+
+      // Someone arriving meanwhile finds her in the list, marked as reconnecting.
+      const l = await sockets.connect(luca.token);
+      const lucaInfo = joined(await request(l, { type: 'meeting.join', meetingId: meeting.id }));
+      assert.deepEqual(lucaInfo.participants.map((p) => [p.displayName, p.connection]).sort(), [
+        ['Bianchi Giulia', 'reconnecting'],
+        ['Colombo Luca', 'connected'],
+        ['Rossi Mario', 'connected'],
+      ]);
+
+      clock.advance(GRACE_MS - 1_000);
+      const back = nextEvent(org, 'meeting.participantUpdated');
+      const second = await sockets.connect(giulia.token);
+      const again = joined(
+        await request(second, { type: 'meeting.join', meetingId: meeting.id, rejoinToken: info.rejoinToken }),
+      );
+      assert.equal(again.participantId, info.participantId);
+      assert.deepEqual(await back, { ...(await dropped), connection: 'connected' });
+      assert.ok(again.participants.every((p) => p.connection === 'connected'));
+      await settled(org);
+      // Luca's arrival only: her return is not a second arrival, and she never left.
+      assert.deepEqual(seen, ['joined Colombo Luca']);
+
+      // An explicit leave is announced at once, as before.
+      const lucaLeft = nextEvent(org, 'meeting.participantLeft');
+      await request(l, { type: 'meeting.leave' });
+      assert.deepEqual(await lucaLeft, { participantId: lucaInfo.participantId });
+
+      // Dropped again, and not back in time: she stays until her (new) window ends, then she is gone.
+      const droppedAgain = nextEvent(org, 'meeting.participantUpdated');
+      second.disconnect();
+      assert.equal((await droppedAgain).connection, 'reconnecting');
+      clock.advance(GRACE_MS - 1_000);
+      await settled(org);
+      assert.deepEqual(seen, ['joined Colombo Luca', `left ${lucaInfo.participantId}`]);
+      const gone = nextEvent(org, 'meeting.participantLeft');
+      clock.advance(2_000);
+      assert.deepEqual(await gone, { participantId: info.participantId });
+
+      // Coming back now (before the end time, so no credential is needed) is an arrival again.
+      const arrived = nextEvent(org, 'meeting.participantJoined');
+      const third = await sockets.connect(giulia.token);
+      const late = joined(await request(third, { type: 'meeting.join', meetingId: meeting.id }));
+      assert.equal(late.participantId, info.participantId);
+      assert.equal((await arrived).connection, 'connected');
+    });
+
+    it('keeps a raised hand up through a blip, and lowers it when the grace window ends', async () => {
+      const meeting = await schedule();
+      const org = await sockets.connect(organizer.token);
+      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+      const g = await sockets.connect(giulia.token);
+      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const up = nextEvent(org, 'meeting.participantUpdated');
+      await request(g, { type: 'meeting.raiseHand', raised: true });
+      await up;
+
+      const dropped = nextEvent(org, 'meeting.participantUpdated');
+      g.disconnect();
+      assert.deepEqual([(await dropped).connection, (await dropped).handRaised], ['reconnecting', true]);
+      const gone = nextEvent(org, 'meeting.participantLeft');
+      clock.advance(GRACE_MS + 1);
+      await gone;
+      const back = await sockets.connect(giulia.token);
+      const again = joined(await request(back, { type: 'meeting.join', meetingId: meeting.id }));
+      assert.equal(again.participants.find((p) => p.participantId === info.participantId)?.handRaised, false);
+    });
+
+    it('counts an organizer who dropped as present: the session goes on through the grace window, then ends', async () => {
+      const meeting = await schedule();
+      const org = await sockets.connect(organizer.token);
+      const orgInfo = joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+      org.disconnect();
+      await eventually(
+        async () =>
+          (await meetingModel(fx.db.connection).findById(meeting.id))?.participants[0]?.dropped === true,
+        'the organizer marked as dropped',
+      );
+      const stateOf = async (): Promise<string> =>
+        ((await fx.api('GET', `/api/meetings/${meeting.id}`, { token: organizer.token })).body as MeetingView)
+          .state;
+      assert.equal(await stateOf(), 'live');
+
+      // An invitee arriving meanwhile comes straight in, and sees the organizer reconnecting.
+      const g = await sockets.connect(giulia.token);
+      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      assert.deepEqual(
+        info.participants.find((p) => p.participantId === orgInfo.participantId),
+        {
+          participantId: orgInfo.participantId,
+          displayName: 'Rossi Mario',
+          kind: 'user',
+          isOrganizer: true,
+          handRaised: false,
+          connection: 'reconnecting',
+        },
+      );
+      // With the organizer still reconnecting, the last one to leave does not end the session...
+      await request(g, { type: 'meeting.leave' });
+      assert.equal(await stateOf(), 'live');
+      // ...the end of the organizer's grace window does.
+      clock.advance(GRACE_MS + 1);
+      await eventually(async () => (await stateOf()) === 'waiting', 'the session ended');
+      const l = await sockets.connect(luca.token);
+      assert.deepEqual(await request(l, { type: 'meeting.join', meetingId: meeting.id }), {
+        ok: true,
+        data: { state: 'waiting' },
+      });
+    });
+
+    it('lets the organizer remove someone reconnecting: gone at once, not again when the window ends', async () => {
+      const meeting = await schedule();
+      const org = await sockets.connect(organizer.token);
+      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+      const g = await sockets.connect(giulia.token);
+      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const dropped = nextEvent(org, 'meeting.participantUpdated');
+      g.disconnect();
+      await dropped;
+      const seen = arrivalsAndDepartures(org);
+      assert.deepEqual(
+        await request(org, { type: 'meeting.removeParticipant', participantId: info.participantId }),
+        { ok: true, data: { removed: true } },
+      );
+      await settled(org);
+      assert.deepEqual(seen, [`left ${info.participantId}`]);
+      clock.advance(GRACE_MS + 1);
+      await new Promise((r) => setTimeout(r, 100));
+      await settled(org);
+      assert.deepEqual(seen, [`left ${info.participantId}`]);
     });
   });
 
@@ -626,6 +802,11 @@ describe('scheduled meetings', () => {
             await request(g2, { type: 'meeting.join', meetingId: meeting.id, rejoinToken: info.rejoinToken }),
           );
           assert.equal(back.participantId, info.participantId);
+          // The organizer has not reconnected to this process yet: still in, as reconnecting.
+          assert.deepEqual(back.participants.map((p) => [p.displayName, p.connection]).sort(), [
+            ['Bianchi Giulia', 'connected'],
+            ['Rossi Mario', 'reconnecting'],
+          ]);
           const l2 = await again.connect(luca.token);
           assert.equal(
             errorCode(await request(l2, { type: 'meeting.join', meetingId: meeting.id })),
