@@ -169,7 +169,7 @@ describe('meeting room in Chromium', function () {
     ui.assertNoConsoleErrors();
   });
 
-  it('after a network blip the guest sees the reconnecting banner, which clears by itself; video flows both ways and the chat catches up', async () => {
+  it('after a network blip the guest sees the reconnecting banner, which clears by itself; the organizer sees her reconnecting, not leaving; video flows both ways and the chat catches up', async () => {
     const { org, guest, orgId, guestId } = await inTheRoom();
     // DevTools' offline emulation closes the guest's WebSocket at once and refuses new ones until it ends.
     const cdp = await guest.context().newCDPSession(guest);
@@ -190,9 +190,19 @@ describe('meeting room in Chromium', function () {
     await org.getByRole('button', { name: 'Invia', exact: true }).click();
     await org.locator('.chat-messages li', { hasText: 'Mi sentite?' }).waitFor();
     await org.getByRole('tab', { name: 'Partecipanti' }).click();
+    // Meanwhile the organizer still has her, tile and row, marked as reconnecting: she has not left.
+    const guestRow = org.locator('li.person', { hasText: 'Anna Ospite' });
+    const badges = [org.locator(remoteTile(guestId)), guestRow].map((l) => l.getByText('Riconnessione…'));
+    for (const badge of badges) await badge.waitFor({ timeout: 10_000 });
+    assert.equal(await org.locator('.tile.remote').count(), 1);
+    assert.equal(await guestRow.count(), 1);
+    await org.locator('.room-head', { hasText: 'Partecipanti: 2' }).waitFor();
+    await ui.screenshot(org, 'room-reconnecting-organizer.png');
     await sleep(1_000);
     await offline(false);
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
+    // Back: the badges clear by themselves.
+    for (const badge of badges) await badge.waitFor({ state: 'detached', timeout: 20_000 });
 
     // The guest is back as the same participant: one of her, receiving (on new consumers) and sent to.
     await org.locator('.room-head', { hasText: 'Partecipanti: 2' }).waitFor();

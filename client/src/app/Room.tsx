@@ -13,6 +13,7 @@ interface Tile {
   video?: RemoteTrack;
   audio?: MediaStreamTrack;
   handRaised: boolean;
+  reconnecting: boolean;
 }
 
 export default function Room(props: {
@@ -69,17 +70,22 @@ export default function Room(props: {
     const offs = [
       connection.on('participantJoined', syncPeople),
       connection.on('participantLeft', syncPeople),
+      // Someone whose connection dropped stays, marked as reconnecting, until they are back or gone for good.
+      connection.on('participantUpdated', (p) => {
+        if (p.participantId === connection.self?.participantId) setHand(p.handRaised);
+        else syncPeople();
+      }),
       connection.on('state', (s) => {
         if (s === 'reconnecting') setReconnecting(true);
         else if (s === 'joined') setReconnecting(false);
       }),
-      connection.on('joined', syncPeople),
+      connection.on('joined', (info) => {
+        syncPeople();
+        // Back after a drop: the server's word on our hand (lowered if we were out past the grace window).
+        const self = info.participants.find((p) => p.participantId === info.participantId);
+        if (self) setHand(self.handRaised);
+      }),
     ];
-    const onUpdated = (p: ParticipantView): void => {
-      if (p.participantId === connection.self?.participantId) setHand(p.handRaised);
-      else setPeople((list) => list.map((q) => (q.participantId === p.participantId ? p : q)));
-    };
-    connection.socket.on('meeting.participantUpdated', onUpdated);
     void (async () => {
       try {
         await media.start();
@@ -91,7 +97,6 @@ export default function Room(props: {
     })();
     return () => {
       for (const off of offs) off();
-      connection.socket.off('meeting.participantUpdated', onUpdated);
       media.close();
     };
   }, [connection, devices]);
@@ -116,6 +121,7 @@ export default function Room(props: {
       participantId: p.participantId,
       name: p.displayName,
       handRaised: p.handRaised,
+      reconnecting: p.connection === 'reconnecting',
       ...(video ? { video } : {}),
       ...(audio ? { audio } : {}),
     };
@@ -189,6 +195,7 @@ export default function Room(props: {
                 <figcaption>
                   {tile.handRaised && <span className="hand-badge">{t('handRaised')}</span>}
                   {tile.name}
+                  {tile.reconnecting && <ReconnectingBadge />}
                 </figcaption>
               </figure>
             ))}
@@ -217,6 +224,7 @@ export default function Room(props: {
                     {p.handRaised && <span className="hand-badge">{t('handRaised')}</span>}
                     {p.displayName}
                     {p.isOrganizer && <small className="muted"> · {t('organizer')}</small>}
+                    {p.connection === 'reconnecting' && <ReconnectingBadge />}
                   </span>
                   {isOrganizer && (
                     <span className="person-actions">
@@ -331,6 +339,12 @@ export default function Room(props: {
       </div>
     </main>
   );
+}
+
+/** On someone whose connection dropped: still in the meeting, perhaps back in a moment (amber, like our banner). */
+function ReconnectingBadge(): React.JSX.Element {
+  const { t } = useI18n();
+  return <span className="hand-badge reconnecting-badge">{t('participantReconnecting')}</span>;
 }
 
 function Chat({ connection }: { connection: MeetingConnection }): React.JSX.Element {

@@ -40,6 +40,8 @@ export interface MeetingConnectionEvents extends Record<string, unknown[]> {
   /** In the meeting: first admission, and again after each rejoin that followed a dropped socket. */
   joined: [JoinedInfo, { rejoin: boolean }];
   participantJoined: [ParticipantView];
+  /** A raised hand or a connection (reconnecting, connected again) changed; this participant's own hand too. */
+  participantUpdated: [ParticipantView];
   participantLeft: [string];
   /** Out of the meeting for good: removed, ended, replaced by another tab, or refused while waiting. */
   removed: [RemovalReason | 'rejected' | 'rejoinFailed'];
@@ -97,6 +99,11 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
     socket.on('meeting.participantJoined', (p) => {
       this.#participants.set(p.participantId, p);
       this.emit('participantJoined', p);
+    });
+    socket.on('meeting.participantUpdated', (p) => {
+      // Someone who dropped stays in the map, marked reconnecting, until participantLeft (their grace ran out).
+      if (p.participantId !== this.#joined?.participantId) this.#participants.set(p.participantId, p);
+      this.emit('participantUpdated', p);
     });
     socket.on('meeting.participantLeft', ({ participantId }) => {
       this.#participants.delete(participantId);
