@@ -35,6 +35,7 @@ import { turnIceServers, type TurnSettings } from './meetings/turnCredentials.js
 import { meetingModel } from './meetings/Meeting.js';
 import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
+import { KeyedSerial } from './util/KeyedSerial.js';
 
 export interface UccServerDependencies {
   config: Config;
@@ -114,7 +115,9 @@ export class UccServer {
     await meetingModelOfDb.init();
     // Signaling is created after the app; the meetings service reaches it through this late-bound notifier.
     let notifier: MeetingNotifier = () => undefined;
+    const meetingWrites = new KeyedSerial();
     const meetings = new MeetingService({
+      writes: meetingWrites,
       meetings: meetingModelOfDb,
       users,
       tokens,
@@ -127,6 +130,7 @@ export class UccServer {
       logger: logger.child({ component: 'meetings' }),
     });
     const gate = new AdmissionGate({
+      writes: meetingWrites,
       meetings: meetingModelOfDb,
       users,
       clock,

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import { displayName, type UserModel } from '../directory/User.js';
 import { AppError, ForbiddenError, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { KeyedSerial } from '../util/KeyedSerial.js';
+import type { KeyedSerial } from '../util/KeyedSerial.js';
 import {
   isObjectId,
   meetingEndsAt,
@@ -41,6 +41,8 @@ export interface AdmissionGateOptions {
   clock: Clock;
   /** How long someone who dropped may come back, even after the meeting's end time. */
   rejoinGraceMs: number;
+  /** The per-meeting queue of writes, shared with MeetingService (see there). */
+  writes: KeyedSerial;
   logger: Logger;
 }
 
@@ -100,8 +102,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
   readonly #joined = new Map<string, { meetingId: string; participantId: string; isOrganizer: boolean }>();
   readonly #waiting = new Map<string, Map<string, { auth: Auth; req: JoinRequest }>>();
-  /** Decisions about one meeting, one at a time (keyed by meeting id). */
-  readonly #serial = new KeyedSerial();
+  /** Decisions about one meeting, one at a time (keyed by meeting id), in the queue the schedule edits share. */
+  readonly #serial: KeyedSerial;
   /** The end of each dropped participant's grace window (cancels, by participant id). */
   readonly #graceTimers = new Map<string, () => void>();
   #closed = false;
@@ -109,6 +111,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   constructor(options: AdmissionGateOptions) {
     super();
     this.#o = options;
+    this.#serial = options.writes;
   }
 
   /**

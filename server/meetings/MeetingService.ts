@@ -13,6 +13,7 @@ import { displayName, type UserModel } from '../directory/User.js';
 import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
+import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { buildInvitation } from './invitation.js';
 import {
   isObjectId,
@@ -37,6 +38,11 @@ export interface MeetingServiceOptions {
   clock: Clock;
   publicUrl: string;
   notify: MeetingNotifier;
+  /**
+   * Writes to one meeting's document, one at a time, shared with the AdmissionGate: a load-modify-save must not
+   * overlap another (a lost SEQUENCE increment; on FerretDB, whose updates rewrite the whole document, lost fields).
+   */
+  writes: KeyedSerial;
   logger: Logger;
 }
 
@@ -113,18 +119,23 @@ export class MeetingService {
   }
 
   async update(user: UserAuth, id: string, req: UpdateMeetingRequest): Promise<MeetingView> {
-    const meeting = await this.#ownMeeting(user, id);
-    if (meeting.status === 'cancelled') throw cancelled();
-    const before = new Set(meeting.inviteeIds);
-    if (req.title !== undefined) meeting.title = req.title;
-    if (req.description !== undefined) meeting.description = req.description;
-    if (req.startAt !== undefined) meeting.startAt = new Date(req.startAt);
-    if (req.durationMinutes !== undefined) meeting.durationMinutes = req.durationMinutes;
-    if (req.inviteeIds !== undefined) {
-      meeting.inviteeIds = await this.#activeInvitees(req.inviteeIds.filter((i) => i !== user.userId));
-    }
-    meeting.sequence += 1;
-    await meeting.save();
+    const invitees =
+      req.inviteeIds === undefined
+        ? undefined
+        : await this.#activeInvitees(req.inviteeIds.filter((i) => i !== user.userId));
+    const { meeting, before } = await this.#o.writes.run(id, async () => {
+      const doc = await this.#ownMeeting(user, id);
+      if (doc.status === 'cancelled') throw cancelled();
+      const previous = new Set(doc.inviteeIds);
+      if (req.title !== undefined) doc.title = req.title;
+      if (req.description !== undefined) doc.description = req.description;
+      if (req.startAt !== undefined) doc.startAt = new Date(req.startAt);
+      if (req.durationMinutes !== undefined) doc.durationMinutes = req.durationMinutes;
+      if (invitees !== undefined) doc.inviteeIds = invitees;
+      doc.sequence += 1;
+      await doc.save();
+      return { meeting: doc, before: previous };
+    });
 
     const after = meeting.inviteeIds;
     const removed = [...before].filter((i) => !after.includes(i));
@@ -141,21 +152,28 @@ export class MeetingService {
 
   /** DELETE is a cancel: the meeting stays on record, invitees get a CANCEL. */
   async cancel(user: UserAuth, id: string): Promise<void> {
-    const meeting = await this.#ownMeeting(user, id);
-    if (meeting.status === 'cancelled') return;
-    meeting.status = 'cancelled';
-    meeting.live = false;
-    meeting.sequence += 1;
-    await meeting.save();
+    const meeting = await this.#o.writes.run(id, async () => {
+      const doc = await this.#ownMeeting(user, id);
+      if (doc.status === 'cancelled') return undefined;
+      doc.status = 'cancelled';
+      doc.live = false;
+      doc.sequence += 1;
+      await doc.save();
+      return doc;
+    });
+    if (!meeting) return;
     await this.#invite(meeting, meeting.inviteeIds, 'CANCEL');
     this.#o.notify(meeting.inviteeIds, 'meeting.cancelled', String(meeting._id));
   }
 
   async rotateGuestLink(user: UserAuth, id: string): Promise<MeetingView> {
-    const meeting = await this.#ownMeeting(user, id);
-    meeting.guestCode = newGuestCode();
-    meeting.guestCodeVersion += 1;
-    await meeting.save();
+    const meeting = await this.#o.writes.run(id, async () => {
+      const doc = await this.#ownMeeting(user, id);
+      doc.guestCode = newGuestCode();
+      doc.guestCodeVersion += 1;
+      await doc.save();
+      return doc;
+    });
     return this.#view(meeting, user.userId);
   }
 

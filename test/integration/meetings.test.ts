@@ -768,6 +768,41 @@ describe('scheduled meetings', () => {
       assert.ok((await request(s, { type: 'hello', client: 'still-alive' })).ok);
     });
 
+    it("loses neither the organizer's edits nor the admissions when both happen at once", async () => {
+      const meeting = await schedule();
+      const org = await sockets.connect(organizer.token);
+      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+      // Edits of the schedule race people joining, raising hands and leaving: all write the same document.
+      const edits = Array.from({ length: 8 }, (_, i) =>
+        fx.api('PATCH', `/api/meetings/${meeting.id}`, {
+          token: organizer.token,
+          body: i === 7 ? { title: 'Titolo finale', description: 'ultima' } : { description: `bozza ${i}` },
+        }),
+      );
+      const people = await Promise.all([giulia, luca, basic].map((u) => sockets.connect(u.token)));
+      const joins = people.map(async (s, i) => {
+        const ack = await request(s, {
+          type: 'meeting.join',
+          meetingId: meeting.id,
+          ...(i === 2 ? { guestCode: guestCodeOf(meeting) } : {}),
+        });
+        joined(ack);
+        await request(s, { type: 'meeting.raiseHand', raised: true });
+      });
+      const [edited] = await Promise.all([Promise.all(edits), Promise.all(joins)]);
+      for (const res of edited) assert.equal(res.status, 200, JSON.stringify(res.body));
+
+      const stored = await fx.db.connection.collection('meetings').findOne({});
+      assert.ok(stored);
+      assert.equal(stored.title, 'Titolo finale');
+      assert.equal(stored.sequence, meeting.sequence + 8, 'every edit counted');
+      const inside = (stored.participants as { leftAt?: Date; handRaised?: boolean }[]).filter(
+        (p) => !p.leftAt,
+      );
+      assert.equal(inside.length, 4, 'the organizer and the three who joined');
+      assert.equal(inside.filter((p) => p.handRaised).length, 3);
+    });
+
     it('keeps the session, who was in and the denylist across a server restart', async () => {
       const meeting = await schedule();
       const org = await sockets.connect(organizer.token);
