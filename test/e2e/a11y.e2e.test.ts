@@ -11,7 +11,7 @@ interface Violation {
   id: string;
   impact: string | null;
   help: string;
-  nodes: { target: string[] }[];
+  nodes: { target: string[]; html: string; failureSummary?: string }[];
 }
 declare const axe: { run: (context: unknown, options: unknown) => Promise<{ violations: Violation[] }> };
 declare const document: unknown;
@@ -24,9 +24,12 @@ async function audit(page: Page): Promise<string[]> {
   );
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) => `${v.id} (${v.impact ?? ''}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-    );
+    .map((v) => {
+      const where = v.nodes.map(
+        (n) => `${n.target.join(' ')} ${n.html.slice(0, 100)} ${n.failureSummary ?? ''}`,
+      );
+      return `${v.id} (${v.impact ?? ''}): ${v.help} at ${where.join(' | ')}`;
+    });
 }
 
 describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function () {
@@ -107,5 +110,29 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
     await page.getByRole('button', { name: 'Partecipa' }).click();
     await page.getByText("In attesa dell'organizzatore…").waitFor();
     assert.deepEqual({ form, waiting: await audit(page) }, { form: [], waiting: [] });
+  });
+
+  it('the meeting room has no serious findings, for the organizer and for a guest', async () => {
+    const res = await fx.api('POST', '/api/meetings', {
+      token: pro.token,
+      body: { title: 'Sala accessibile', startAt: new Date().toISOString(), durationMinutes: 60 },
+    });
+    const meeting = res.body as MeetingView;
+    const guest = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, { bypassCSP: true });
+    await guest.getByLabel('Il tuo nome').fill('Anna');
+    await guest.getByRole('button', { name: 'Partecipa' }).click();
+    await guest.getByText("In attesa dell'organizzatore…").waitFor();
+    const org = await ui.open('organizer', '/', { bypassCSP: true });
+    await ui.signIn(org, pro);
+    await org
+      .locator('li.meeting', { hasText: 'Sala accessibile' })
+      .getByRole('button', { name: 'Inizia meeting' })
+      .click();
+    for (const page of [org, guest]) await page.getByRole('toolbar').waitFor();
+    await guest.locator('.tile.remote').waitFor();
+    await org.locator('.tile.remote').waitFor();
+    const organizerRoom = await audit(org);
+    await guest.getByRole('tab', { name: 'Chat del meeting' }).click();
+    assert.deepEqual({ organizerRoom, guestRoom: await audit(guest) }, { organizerRoom: [], guestRoom: [] });
   });
 });
