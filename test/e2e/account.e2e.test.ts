@@ -200,6 +200,23 @@ describe('account and settings in Chromium', function () {
     await page.getByRole('tab', { name: /^Chat/ }).click();
     await page.getByRole('heading', { name: 'Conversazioni' }).waitFor();
     await fits(page);
+
+    // The room on two phones: the controls are on screen without scrolling.
+    await guest.getByLabel('Il tuo nome').fill('Anna');
+    await guest.getByRole('button', { name: 'Partecipa' }).click();
+    await guest.getByText("In attesa dell'organizzatore…").waitFor();
+    await page.getByRole('tab', { name: /^Meeting/ }).click();
+    await page
+      .locator('li.meeting', { hasText: 'Dal telefono' })
+      .getByRole('button', { name: 'Inizia meeting' })
+      .click();
+    for (const p of [page, guest]) {
+      await p.locator('.tile.remote').waitFor();
+      await fits(p);
+      const leave = await p.getByRole('button', { name: 'Esci dal meeting' }).boundingBox();
+      assert.ok(leave && leave.y + leave.height <= PHONE.height, 'the controls are in view');
+    }
+    await ui.screenshot(guest, 'phone-room.png');
     ui.assertNoConsoleErrors();
   });
 });
