@@ -46,10 +46,62 @@ const roomEventSchema = z.looseObject({
   state_key: z.string().optional(),
 });
 
-const transactionSchema = z.looseObject({ events: z.array(z.unknown()).default([]) });
+const transactionSchema = z.looseObject({
+  events: z.array(z.unknown()).default([]),
+  // Typing and receipts (MSC2409, Matrix 1.13), sent when the registration has `receive_ephemeral: true`. A
+  // Synapse older than 1.156 knows only the unstable flag `de.sorunome.msc2409.push_ephemeral` and its key.
+  ephemeral: z.array(z.unknown()).optional(),
+  'de.sorunome.msc2409.ephemeral': z.array(z.unknown()).optional(),
+});
+
+/** `m.typing`: everyone typing in the room now (not a change: the handler compares with what it knew). */
+const typingEventSchema = z.looseObject({
+  type: z.literal('m.typing'),
+  room_id: z.string().min(1),
+  content: z.looseObject({ user_ids: z.array(z.string().min(1)) }),
+});
+
+/** `m.receipt`: `{ <eventId>: { <receipt type>: { <mxid>: { ts, thread_id? } } } }`. */
+const receiptEventSchema = z.looseObject({
+  type: z.literal('m.receipt'),
+  room_id: z.string().min(1),
+  content: z.record(
+    z.string().min(1),
+    z.record(
+      z.string(),
+      z.record(
+        z.string().min(1),
+        z.looseObject({ ts: z.number().optional(), thread_id: z.string().optional() }),
+      ),
+    ),
+  ),
+});
 
 /** Handles the room events of one transaction; a throw makes Synapse send the transaction again. */
 export type InboundHandler = (events: MatrixRoomEvent[]) => Promise<void>;
+
+/** One user's receipt from an `m.receipt` event, flattened. */
+export interface MatrixReceipt {
+  eventId: string;
+  /** `m.read`, or `m.read.private` (sent to us only for users in our namespace). */
+  receiptType: string;
+  userId: string;
+  /** The homeserver's time of the receipt, when it gave one. */
+  ts?: number;
+  /** Set for a threaded receipt: `main`, or the thread's root event. */
+  threadId?: string;
+}
+
+/** The ephemeral data of a transaction that the handlers use; presence and other types are dropped. */
+export type MatrixEphemeral =
+  | { type: 'm.typing'; roomId: string; userIds: string[] }
+  | { type: 'm.receipt'; roomId: string; receipts: MatrixReceipt[] };
+
+/**
+ * Handles the typing and receipts of one transaction. Synapse does not keep ephemeral data for a retry, so a
+ * failure here is logged and the transaction still acknowledged.
+ */
+export type EphemeralHandler = (events: MatrixEphemeral[]) => Promise<void>;
 
 /** A file from the media repository, its body still to be read. */
 export interface MediaDownload {
@@ -116,6 +168,7 @@ export class MatrixBridge {
   readonly #mxidPattern: RegExp;
   readonly #unsubscribe: () => void;
   readonly #handlers: InboundHandler[] = [];
+  readonly #ephemeralHandlers: EphemeralHandler[] = [];
   #closed = false;
   /** Settles when the start-up reconciliation is over (it never rejects). */
   readonly reconciled: Promise<void>;
@@ -147,6 +200,11 @@ export class MatrixBridge {
    */
   onEvents(handler: InboundHandler): void {
     this.#handlers.push(handler);
+  }
+
+  /** Where typing notifications and read receipts go (the ChatService); each ignores rooms not its own. */
+  onEphemeral(handler: EphemeralHandler): void {
+    this.#ephemeralHandlers.push(handler);
   }
 
   close(): void {
@@ -585,17 +643,22 @@ export class MatrixBridge {
 
   /**
    * Handles a transaction once. It is claimed in the database first (a unique _id), so a replay — even after our
-   * restart — is acknowledged and ignored; if handling fails the claim is released and Synapse retries.
+   * restart — is acknowledged and ignored; if handling its room events fails the claim is released and Synapse
+   * retries.
    *
    * The claim is the txnId *and* a digest of the transaction's event ids. Synapse on SQLite numbers transactions
    * from the highest one still pending, so after a Synapse restart it starts again at 1: a txnId alone would make
    * the bridge drop every new transaction as a "replay". A real replay carries the same events (re-serialized,
    * so only their ids are compared); a reused txnId with new events is a new transaction.
+   *
+   * Ephemeral data (typing, receipts) is handled after the room events, so a receipt for a message of the same
+   * transaction finds it in the cache.
    */
   async #transaction(txnId: string, body: unknown): Promise<void> {
     const parsed = transactionSchema.safeParse(body);
     if (!parsed.success) throw new AppserviceError(400, 'M_BAD_JSON', 'A transaction needs an events list');
-    const claim = `${txnId}:${eventsDigest(parsed.data.events)}`;
+    const rawEphemeral = parsed.data.ephemeral ?? parsed.data['de.sorunome.msc2409.ephemeral'] ?? [];
+    const claim = `${txnId}:${transactionDigest(parsed.data.events, rawEphemeral)}`;
     try {
       await this.#o.models.txns.create({ _id: claim, at: new Date(this.#o.clock.now()) });
     } catch (err) {
@@ -617,7 +680,60 @@ export class MatrixBridge {
       await this.#o.models.txns.deleteOne({ _id: claim });
       throw err;
     }
+    const ephemeral = parseEphemeral(rawEphemeral);
+    if (ephemeral.skipped > 0) {
+      this.#logger.warn(
+        { txnId, skipped: ephemeral.skipped },
+        'malformed ephemeral data in a transaction skipped',
+      );
+    }
+    if (ephemeral.events.length === 0) return;
+    for (const handler of this.#ephemeralHandlers) {
+      try {
+        await handler(ephemeral.events);
+      } catch (err) {
+        // Releasing the claim would only replay the room events: Synapse's retry carries no ephemeral data.
+        this.#logger.warn({ txnId, err: describe(err) }, 'typing or receipts of a transaction not handled');
+      }
+    }
   }
+}
+
+/**
+ * The typing and receipt events Synapse pushed, checked and flattened. Other types (presence, which our Synapse
+ * has off) are left out silently; malformed typing or receipts are counted.
+ */
+function parseEphemeral(raw: unknown[]): { events: MatrixEphemeral[]; skipped: number } {
+  const events: MatrixEphemeral[] = [];
+  let skipped = 0;
+  for (const item of raw) {
+    const type = asRecord(item)?.type;
+    if (type === 'm.typing') {
+      const typing = typingEventSchema.safeParse(item);
+      if (typing.success) {
+        events.push({ type, roomId: typing.data.room_id, userIds: typing.data.content.user_ids });
+      } else skipped++;
+    } else if (type === 'm.receipt') {
+      const receipt = receiptEventSchema.safeParse(item);
+      if (!receipt.success) {
+        skipped++;
+        continue;
+      }
+      const receipts: MatrixReceipt[] = [];
+      for (const [eventId, byType] of Object.entries(receipt.data.content)) {
+        for (const [receiptType, byUser] of Object.entries(byType)) {
+          for (const [userId, data] of Object.entries(byUser)) {
+            const entry: MatrixReceipt = { eventId, receiptType, userId };
+            if (data.ts !== undefined) entry.ts = data.ts;
+            if (data.thread_id !== undefined) entry.threadId = data.thread_id;
+            receipts.push(entry);
+          }
+        }
+      }
+      events.push({ type, roomId: receipt.data.room_id, receipts });
+    }
+  }
+  return { events, skipped };
 }
 
 /** A refused media download as our error: unknown media is NOT_FOUND; Synapse failing is CHAT_UNAVAILABLE. */
@@ -637,14 +753,20 @@ function mediaError(status: number, errcode: string | undefined, thumbnail: bool
   return new AppError(500, 'INTERNAL', 'Internal server error');
 }
 
-/** What identifies a transaction's content across re-sends: its events' ids, in order. */
-function eventsDigest(events: unknown[]): string {
+/**
+ * What identifies a transaction's content across re-sends: its events' ids, in order. Synapse's retry of a
+ * transaction carries its events but not its ephemeral data, so the ephemeral data counts only when there are no
+ * events (else a retry would not be recognised). Without it, after a Synapse restart (see #transaction) a new
+ * transaction of typing or receipts alone would pass for an old one that reused its txnId.
+ */
+function transactionDigest(events: unknown[], ephemeral: unknown[]): string {
   const ids = events.map((e) =>
     typeof e === 'object' && e !== null && 'event_id' in e && typeof e.event_id === 'string'
       ? e.event_id
       : '',
   );
-  return createHash('sha256').update(JSON.stringify(ids)).digest('base64url').slice(0, 22);
+  const identity = ids.length > 0 ? JSON.stringify(ids) : JSON.stringify(['ephemeral', ephemeral]);
+  return createHash('sha256').update(identity).digest('base64url').slice(0, 22);
 }
 
 function presentedToken(req: Request): string | undefined {

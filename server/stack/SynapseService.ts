@@ -145,6 +145,9 @@ export function appserviceRegistration(
     hs_token: secrets.hsToken,
     sender_localpart: APPSERVICE_SENDER_LOCALPART,
     rate_limited: false,
+    // Typing and read receipts in transactions (Matrix 1.13, MSC2409), so that what colleagues do in other
+    // Matrix clients (Element) shows in ours; Synapse 1.156+ reads this stable flag.
+    receive_ephemeral: true,
     namespaces: {
       users: [{ exclusive: true, regex: `@${APPSERVICE_USER_PREFIX}.*:${escapeRegex(serverName)}` }],
       aliases: [{ exclusive: true, regex: `#${APPSERVICE_USER_PREFIX}.*:${escapeRegex(serverName)}` }],
