@@ -29,9 +29,12 @@ import {
   enc,
   isRoomEvent,
   MatrixBridge,
+  type MatrixEphemeral,
+  type MatrixReceipt,
   type MatrixRoomEvent,
   type MediaDownload,
 } from './MatrixBridge.js';
+import { TypingState, type TypingChange } from './TypingState.js';
 
 /** How the chat reaches users' sockets (bound to the signaling server by the composition root). */
 export interface ChatNotifier {
@@ -66,6 +69,13 @@ interface RoomFields {
 }
 
 const TYPING_TIMEOUT_MS = 30_000;
+/**
+ * How often the members are reminded of someone typing in another client. Synapse pushes a typing list only when
+ * it changes, while our web client drops a typing notice after 6 s without a refresh (its own refresh every 3 s).
+ */
+const TYPING_RELAY_MS = 3_000;
+/** How long a receipt posted through our API waits for Synapse to push it back (it does not when nothing moved). */
+const OWN_RECEIPT_TTL_MS = 60_000;
 
 /**
  * Rooms and messages. Every message lives in Matrix: sending goes to Synapse as the user, and what users see in
@@ -80,12 +90,23 @@ export class ChatService {
   readonly #dmOpens = new KeyedSerial();
   /** Writes of `chatrooms` documents, one at a time per room (see #writeRoom). */
   readonly #roomWrites = new KeyedSerial();
+  /** Who each room's members were told is typing (see TypingState). */
+  readonly #typing: TypingState;
+  /**
+   * Receipts just posted through our API (`<roomId> <mxid> <eventId>`, until when they are expected), so that
+   * Synapse pushing them back is not taken for a read in another client. In this process only, like #writeRoom.
+   */
+  readonly #ownReceipts = new Map<string, number>();
+  /** Rooms with a reminder of their Element typers scheduled (see TYPING_RELAY_MS). */
+  readonly #typingReminders = new Set<string>();
 
   constructor(options: ChatServiceOptions) {
     this.#o = options;
     this.#bridge = options.bridge;
     this.#logger = options.logger;
+    this.#typing = new TypingState(options.clock, TYPING_TIMEOUT_MS);
     this.#bridge.onEvents((events) => this.#inbound(events));
+    this.#bridge.onEphemeral((events) => this.#inboundEphemeral(events));
   }
 
   // --- rooms ---
@@ -391,28 +412,48 @@ export class ChatService {
   async markRead(auth: UserAuth, roomId: string, eventId: string): Promise<void> {
     const me = await this.#me(auth);
     const room = await this.#memberRoom(roomId, me.mxid);
-    await this.#bridge.request(
-      me.mxid,
-      Method.Post,
-      `/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`,
-      undefined,
-      {},
-    );
+    // Expected before the call: Synapse may push the receipt back before the call returns.
+    const own = this.#expectOwnReceipt(roomId, me.mxid, eventId);
+    try {
+      await this.#bridge.request(
+        me.mxid,
+        Method.Post,
+        `/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`,
+        undefined,
+        {},
+      );
+    } catch (err) {
+      this.#ownReceipts.delete(own);
+      throw err;
+    }
     const at = new Date(this.#o.clock.now());
     await this.#saveRead({ roomId, userId: auth.userId, eventId, at });
     await this.#writeRoom(roomId, () =>
       this.#o.models.rooms.updateOne({ roomId }, { $set: { [`unread.${auth.userId}`]: 0 } }),
     );
     const recipients = new Set(await this.#directoryIds(room.joined)).add(auth.userId);
-    this.#o.notify.read([...recipients], { roomId, userId: auth.userId, eventId, ts: at.getTime() });
+    this.#o.notify.read([...recipients], {
+      roomId,
+      userId: auth.userId,
+      mxid: me.mxid,
+      eventId,
+      ts: at.getTime(),
+    });
   }
 
   async typing(auth: UserAuth, roomId: string, typing: boolean): Promise<void> {
     const me = await this.#me(auth);
     const room = await this.#memberRoom(roomId, me.mxid);
-    await this.#bridge.call(() =>
-      this.#bridge.client(me.mxid).sendTyping(roomId, typing, typing ? TYPING_TIMEOUT_MS : 0),
-    );
+    // Recorded before the call, since Synapse's echo of it may arrive first and must not be told again.
+    const undo = this.#typing.set(roomId, me.mxid, typing);
+    try {
+      await this.#bridge.call(() =>
+        this.#bridge.client(me.mxid).sendTyping(roomId, typing, typing ? TYPING_TIMEOUT_MS : 0),
+      );
+    } catch (err) {
+      undo();
+      throw err;
+    }
     const others = (await this.#directoryIds(room.joined)).filter((id) => id !== auth.userId);
     const sender = (await this.#members([me.mxid])).get(me.mxid) ?? { mxid: me.mxid, displayName: me.mxid };
     this.#o.notify.typing(others, { roomId, user: sender, typing });
@@ -516,13 +557,188 @@ export class ChatService {
       const extension = this.#bridge.extensionOf(target);
       const active = extension ? await this.#o.users.exists({ extension, disabled: false }) : null;
       if (active) {
-        this.#join(target, roomId).catch((err: unknown) => {
-          this.#logger.warn({ roomId, err: String(err) }, 'auto-join of an invited colleague failed');
-        });
+        this.#join(target, roomId)
+          .then(() => this.#learnMembers(roomId, target))
+          .catch((err: unknown) => {
+            this.#logger.warn({ roomId, err: String(err) }, 'auto-join of an invited colleague failed');
+          });
       }
     }
     const room = await this.#o.models.rooms.findOne({ roomId }, { joined: 1 }).lean();
     this.#o.notify.room(await this.#directoryIds([...(room?.joined ?? []), target]), { roomId });
+  }
+
+  /** Typing and receipts, from our own users' API calls (echoes) and from other Matrix clients. */
+  async #inboundEphemeral(events: MatrixEphemeral[]): Promise<void> {
+    for (const event of events) {
+      if (event.type === 'm.typing') await this.#onTyping(event.roomId, event.userIds);
+      else await this.#onReceipts(event.roomId, event.receipts);
+    }
+  }
+
+  /** A room's list of who is typing now: its directory members are told who started or stopped. */
+  async #onTyping(roomId: string, userIds: string[]): Promise<void> {
+    const room = await this.#o.models.rooms.findOne({ roomId }, { joined: 1 }).lean();
+    if (!room) return;
+    const changes = this.#typing.push(
+      roomId,
+      userIds.filter((m) => m !== this.#bridge.botMxid),
+    );
+    if (changes.length === 0) return;
+    await this.#tellTyping(roomId, room.joined, changes);
+    this.#remindTyping(roomId);
+  }
+
+  /**
+   * Tells a room's directory members, each typer excepted, who started or stopped typing. A change that no longer
+   * holds once the names are looked up (a stop through our API meanwhile) is not told: it would undo a newer one.
+   */
+  async #tellTyping(roomId: string, joined: string[], changes: TypingChange[]): Promise<void> {
+    const [recipients, who] = await Promise.all([
+      this.#directoryIds(joined),
+      this.#members(changes.map((c) => c.mxid)),
+    ]);
+    for (const { mxid, typing } of changes) {
+      if (this.#typing.isTyping(roomId, mxid) !== typing) continue;
+      const user = who.get(mxid) ?? { mxid, displayName: mxid };
+      this.#o.notify.typing(
+        recipients.filter((id) => id !== user.userId),
+        { roomId, user, typing },
+      );
+    }
+  }
+
+  /** While Synapse lists typers in a room that only it knows of, tells them again every TYPING_RELAY_MS. */
+  #remindTyping(roomId: string): void {
+    if (this.#typingReminders.has(roomId) || this.#typing.relayed(roomId).length === 0) return;
+    this.#typingReminders.add(roomId);
+    this.#o.clock.setTimer(TYPING_RELAY_MS, () => {
+      this.#typingReminders.delete(roomId);
+      const typers = this.#typing.relayed(roomId);
+      if (typers.length === 0) return;
+      this.#o.models.rooms
+        .findOne({ roomId }, { joined: 1 })
+        .lean()
+        .then(async (room) => {
+          if (!room) return;
+          await this.#tellTyping(
+            roomId,
+            room.joined,
+            typers.map((mxid) => ({ mxid, typing: true })),
+          );
+          this.#remindTyping(roomId);
+        })
+        .catch((err: unknown) => {
+          this.#logger.warn({ roomId, err: String(err) }, 'typing reminder failed');
+        });
+    });
+  }
+
+  /**
+   * Read receipts from Synapse. A colleague's receipt made in another client (Element) counts as markRead does,
+   * without posting it back: their receipt is recorded, their unread count reset, and every member told. A
+   * Matrix user outside the directory is recorded under their mxid and shown in `reads` with no userId. A private
+   * receipt (`m.read.private`, which Synapse sends us for our own users only) resets the reader's own count and
+   * reaches only their devices. Receipts in a thread are left out: they do not read the room's main timeline.
+   */
+  async #onReceipts(roomId: string, receipts: MatrixReceipt[]): Promise<void> {
+    const room = await this.#o.models.rooms.findOne({ roomId }, { joined: 1 }).lean();
+    if (!room) return;
+    const newest = new Map<string, MatrixReceipt>();
+    for (const r of receipts) {
+      if (r.receiptType !== 'm.read' && r.receiptType !== 'm.read.private') continue;
+      if (r.threadId !== undefined && r.threadId !== 'main') continue;
+      if (r.userId === this.#bridge.botMxid) continue;
+      const key = `${r.receiptType} ${r.userId}`;
+      const seen = newest.get(key);
+      if (!seen || (r.ts ?? 0) > (seen.ts ?? 0)) newest.set(key, r);
+    }
+    const fresh = [...newest.values()].filter(
+      (r) => !(r.receiptType === 'm.read' && this.#isOwnReceipt(roomId, r.userId, r.eventId)),
+    );
+    if (fresh.length === 0) return;
+    const [readers, members] = await Promise.all([
+      this.#members(fresh.map((r) => r.userId)),
+      this.#directoryIds(room.joined),
+    ]);
+    for (const r of fresh) {
+      const userId = readers.get(r.userId)?.userId;
+      const ts = r.ts ?? this.#o.clock.now();
+      const view: ChatReadView = { roomId, mxid: r.userId, eventId: r.eventId, ts };
+      if (userId) view.userId = userId;
+      if (r.receiptType === 'm.read.private') {
+        if (!userId) continue;
+        await this.#resetUnread(roomId, userId, r.eventId, ts);
+        this.#o.notify.read([userId], view);
+        continue;
+      }
+      const reader = userId ?? r.userId;
+      const known = await this.#o.models.reads.findOne({ roomId, userId: reader }, { eventId: 1 }).lean();
+      // Already recorded: our own receipt, pushed back after markRead saved it (or one Synapse sent again).
+      if (known?.eventId === r.eventId) continue;
+      await this.#saveRead({ roomId, userId: reader, eventId: r.eventId, at: new Date(ts) });
+      if (userId) await this.#resetUnread(roomId, userId, r.eventId, ts);
+      const recipients = new Set(members);
+      if (userId) recipients.add(userId);
+      this.#o.notify.read([...recipients], view);
+    }
+  }
+
+  /**
+   * A receipt from another client resets the reader's unread count, as markRead does, unless it was made before
+   * the room's last message and is not on it: it cannot have covered that message, and how many are still unread
+   * is not known here, so the count stays (too high rather than too low). Both times are the homeserver's.
+   */
+  async #resetUnread(roomId: string, userId: string, eventId: string, ts: number): Promise<void> {
+    await this.#writeRoom(roomId, async () => {
+      const room = await this.#o.models.rooms.findOne({ roomId }, { lastMessage: 1 }).lean();
+      const last = room?.lastMessage;
+      if (last && last.eventId !== eventId && ts < new Date(last.ts).getTime()) return;
+      await this.#o.models.rooms.updateOne({ roomId }, { $set: { [`unread.${userId}`]: 0 } });
+    });
+  }
+
+  #expectOwnReceipt(roomId: string, mxid: string, eventId: string): string {
+    const now = this.#o.clock.now();
+    for (const [key, until] of this.#ownReceipts) if (until <= now) this.#ownReceipts.delete(key);
+    const key = `${roomId} ${mxid} ${eventId}`;
+    this.#ownReceipts.set(key, now + OWN_RECEIPT_TTL_MS);
+    return key;
+  }
+
+  /** True once for a receipt posted through our API and still expected. */
+  #isOwnReceipt(roomId: string, mxid: string, eventId: string): boolean {
+    const key = `${roomId} ${mxid} ${eventId}`;
+    const until = this.#ownReceipts.get(key);
+    if (until === undefined) return false;
+    this.#ownReceipts.delete(key);
+    return until > this.#o.clock.now();
+  }
+
+  /**
+   * The members of a room that a colleague was just brought into from outside the bridge. Synapse pushes a room's
+   * events only once one of our users is in it, so the joins before (the Element user who created the room) never
+   * came; without them their messages would arrive but their receipts would have no member to show against.
+   */
+  async #learnMembers(roomId: string, mxid: string): Promise<void> {
+    const { joined } = await this.#bridge.request<{ joined?: Record<string, unknown> }>(
+      mxid,
+      Method.Get,
+      `/rooms/${enc(roomId)}/joined_members`,
+    );
+    const mxids = Object.keys(joined ?? {});
+    if (mxids.length === 0) return;
+    const room = await this.#writeRoom(roomId, () =>
+      this.#o.models.rooms
+        .findOneAndUpdate(
+          { roomId },
+          { $addToSet: { joined: { $each: mxids } } },
+          // No projection: FerretDB v1's findAndModify does not implement one.
+          { new: true },
+        )
+        .lean(),
+    );
+    if (room) this.#o.notify.room(await this.#directoryIds(room.joined), { roomId });
   }
 
   async #onNameOrTopic(event: MatrixRoomEvent): Promise<void> {
@@ -712,13 +928,18 @@ export class ChatService {
   }
 }
 
-/** The receipts of the room's current directory members, in the order of `members`. */
+/**
+ * The receipts of the room's current members, in the order of `members`: directory colleagues by their id,
+ * Matrix users outside the directory by their mxid (and without a userId in the view).
+ */
 function readsOf(receipts: ChatReadReceipt[], members: ChatMemberView[]): ChatRoomRead[] {
-  const byUser = new Map(receipts.map((r) => [r.userId, r]));
+  const byReader = new Map(receipts.map((r) => [r.userId, r]));
   const reads: ChatRoomRead[] = [];
   for (const { userId, mxid } of members) {
-    const read = userId ? byUser.get(userId) : undefined;
-    if (userId && read) reads.push({ userId, mxid, eventId: read.eventId, ts: new Date(read.at).getTime() });
+    const read = byReader.get(userId ?? mxid);
+    if (!read) continue;
+    const entry: ChatRoomRead = { mxid, eventId: read.eventId, ts: new Date(read.at).getTime() };
+    reads.push(userId ? { userId, ...entry } : entry);
   }
   return reads;
 }

@@ -45,7 +45,8 @@ export interface ChatRoom {
 }
 
 /**
- * A directory user's last read receipt in a room, posted through our API: the event, and when (our clock).
+ * A member's last read receipt in a room: the event, and when. Posted through our API (our clock) or pushed by
+ * Synapse from another Matrix client (the homeserver's time of the receipt).
  *
  * One document per room and user rather than a map in the room's cache: FerretDB v1 applies an update by reading
  * and rewriting the whole document, so concurrent updates of one document lose writes (measured: 25 parallel
@@ -54,6 +55,10 @@ export interface ChatRoom {
  */
 export interface ChatReadReceipt {
   roomId: string;
+  /**
+   * The reader: a directory user's id, or the mxid of a Matrix user outside the directory (an mxid starts with
+   * `@`, an id never does, so the two cannot collide under the unique index).
+   */
   userId: string;
   eventId: string;
   at: Date;

@@ -177,18 +177,25 @@ export interface ChatMemberView {
   displayName: string;
 }
 
-/** A member's read receipt: they read the room up to `eventId`, at `ts` (ms, server clock). */
+/**
+ * A member's read receipt: they read the room up to `eventId`, at `ts` (ms). `userId` is set for directory
+ * colleagues; a Matrix user outside the directory (on Element) has only `mxid`.
+ */
 export interface ChatRoomRead {
-  userId: string;
+  userId?: string;
   mxid: string;
   eventId: string;
   ts: number;
 }
 
-/** The socket event `chat.read`: a member of the room (the user themselves, or another) read it up to `eventId`. */
+/**
+ * The socket event `chat.read`: a member of the room (the user themselves, or another) read it up to `eventId`.
+ * `userId` is set for directory colleagues (always, for reads through our API); `mxid` for everyone.
+ */
 export interface ChatReadView {
   roomId: string;
-  userId: string;
+  userId?: string;
+  mxid: string;
   eventId: string;
   ts: number;
 }
@@ -204,8 +211,9 @@ export interface ChatRoomView {
   lastActivityAt: number;
   lastMessage?: { eventId: string; sender: string; body: string; ts: number };
   /**
-   * One entry per current member who has read the room through our API (the caller included): `eventId` and
-   * everything before it are read; so are messages with `ts` at or before the entry's `ts`.
+   * One entry per current member with a read receipt, made through our API or in another Matrix client (the
+   * caller included): `eventId` and everything before it are read; so are messages with `ts` at or before the
+   * entry's `ts`.
    */
   reads: ChatRoomRead[];
 }

@@ -14,7 +14,7 @@ import type {
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { freePort } from '../../server/stack/ports.js';
 import { SynapseService } from '../../server/stack/SynapseService.js';
-import { registerMatrixUser } from '../harness/matrixUsers.js';
+import { registerMatrixUser, type RegisteredMatrixUser } from '../harness/matrixUsers.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { nextEvent, request, SocketPool, type ClientSocket } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
@@ -153,6 +153,61 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     url.searchParams.set('user_id', mxid);
     const res = await fetch(url, { headers: { Authorization: `Bearer ${matrix.asToken}` } });
     return { status: res.status, body: (await res.json()) as T };
+  }
+
+  /**
+   * A client-server call that writes, the way a Matrix client such as Element would: as a plain Matrix user with
+   * their own token, or as one of the bridge's users (a colleague on Element) through the appservice token.
+   */
+  async function matrixWrite(
+    as: { token: string } | { mxid: string },
+    method: 'PUT' | 'POST',
+    path: string,
+    body: object = {},
+  ): Promise<void> {
+    const { matrix } = testStack();
+    const url = new URL(`${matrix.homeserverUrl}/_matrix/client/v3${path}`);
+    if ('mxid' in as) url.searchParams.set('user_id', as.mxid);
+    const res = await fetch(url, {
+      method,
+      headers: {
+        Authorization: `Bearer ${'token' in as ? as.token : matrix.asToken}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200, await res.text());
+  }
+
+  /**
+   * A plain Matrix user (someone on Element) who creates a room and invites these colleagues; the bridge accepts
+   * for them. Resolves once the room, with its creator among the members, is in every colleague's list.
+   */
+  async function elementRoom(
+    displayName: string,
+    invitees: TestUser[],
+  ): Promise<{ plain: RegisteredMatrixUser; client: MatrixClient; roomId: string }> {
+    const { matrix } = testStack();
+    const plain = await registerMatrixUser(matrix, `element_${randomUUID().slice(0, 8)}`, 'correct horse');
+    const client = createClient({
+      baseUrl: matrix.homeserverUrl,
+      userId: plain.userId,
+      accessToken: plain.accessToken,
+    });
+    matrixClients.push(client);
+    await client.setDisplayName(displayName);
+    // A colleague's Matrix account must exist before they can be invited: any API use provisions it.
+    for (const u of invitees) await rooms(u);
+    const { room_id: roomId } = await client.createRoom({
+      name: `Da ${displayName}`,
+      invite: invitees.map(mxidOf),
+    });
+    for (const u of invitees) {
+      await waitFor(`the room, with its creator, in ${u.extension}’s list`, async () =>
+        (await rooms(u)).find((r) => r.roomId === roomId && r.members.some((m) => m.mxid === plain.userId)),
+      );
+    }
+    return { plain, client, roomId };
   }
 
   /** A link-only meeting starting now, lasting an hour. */
@@ -371,6 +426,109 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.equal(texts[0]?.sender, mxidOf(elena));
   });
 
+  it('shows what an Element user does to the colleagues in the room: typing, and read receipts in `reads`', async () => {
+    const dora = await user('Dora', 'Testa');
+    const { plain, client, roomId } = await elementRoom('Collega Element', [dora]);
+    const doraSocket = await sockets.connect(dora.token);
+
+    // Typing in Element: Dora's socket learns who started, then that they stopped.
+    const started = nextEvent(doraSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    await client.sendTyping(roomId, true, 30_000);
+    const typing = await started;
+    assert.equal(typing.roomId, roomId);
+    assert.equal(typing.typing, true);
+    assert.equal(typing.user.mxid, plain.userId);
+    assert.equal(typing.user.userId, undefined);
+    assert.equal(typing.user.displayName, 'Collega Element');
+    // Synapse pushes nothing more while they keep typing; the bridge reminds Dora's client, which would otherwise
+    // drop the notice after a few seconds.
+    const reminded = await nextEvent(doraSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    assert.deepEqual(reminded, typing);
+    const stopped = nextEvent(doraSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    await client.sendTyping(roomId, false, 0);
+    const stop = await stopped;
+    assert.equal(stop.typing, false);
+    assert.equal(stop.user.mxid, plain.userId);
+
+    // They read Dora's message in Element: her socket gets chat.read, and the room's reads show it ("Letto").
+    const eventId = await send(dora, roomId, { body: 'l’hai letto?' });
+    const before = Date.now();
+    const read = nextEvent(doraSocket, 'chat.read', EVENT_TIMEOUT_MS);
+    await matrixWrite(
+      { token: plain.accessToken },
+      'POST',
+      `/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(eventId)}`,
+    );
+    const seen = await read;
+    assert.deepEqual({ ...seen, ts: 0 }, { roomId, mxid: plain.userId, eventId, ts: 0 });
+    // The homeserver's time of the receipt (the same clock as the messages' ts).
+    assert.ok(seen.ts >= before - 1_000 && seen.ts <= Date.now(), `ts ${seen.ts}`);
+    const view = await getRoom(dora, roomId);
+    assert.deepEqual(view.reads, [{ mxid: plain.userId, eventId, ts: seen.ts }]);
+    assert.equal(view.unread, 0, 'their receipt is not Dora’s');
+  });
+
+  it('takes a colleague’s typing and reads on Element as theirs: their unread count resets', async () => {
+    const ezio = await user('Ezio', 'Vela');
+    const fede = await user('Fede', 'Orsi');
+    const { client, roomId } = await elementRoom('Ospite Gruppo', [ezio, fede]);
+    const [ezioSocket, fedeSocket] = [await sockets.connect(ezio.token), await sockets.connect(fede.token)];
+    const both = [nextMessage(fedeSocket, 'uno'), nextMessage(fedeSocket, 'due')];
+    await client.sendTextMessage(roomId, 'uno');
+    const { event_id: last } = await client.sendTextMessage(roomId, 'due');
+    await Promise.all(both);
+    assert.equal((await getRoom(ezio, roomId)).unread, 2);
+    const inRoom = `/rooms/${encodeURIComponent(roomId)}`;
+
+    // Ezio types in Element (his own mxid; the appservice token stands in for his Element login).
+    const started = nextEvent(fedeSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    const typingPath = `${inRoom}/typing/${encodeURIComponent(mxidOf(ezio))}`;
+    await matrixWrite({ mxid: mxidOf(ezio) }, 'PUT', typingPath, { typing: true, timeout: 30_000 });
+    const typing = await started;
+    assert.equal(typing.typing, true);
+    assert.equal(typing.user.userId, ezio.id);
+    assert.equal(typing.user.displayName, `Ezio Vela (${ezio.extension})`);
+    const stopped = nextEvent(fedeSocket, 'chat.typing', EVENT_TIMEOUT_MS);
+    await matrixWrite({ mxid: mxidOf(ezio) }, 'PUT', typingPath, { typing: false });
+    assert.equal((await stopped).typing, false);
+
+    // Ezio reads in Element: his unread count resets, and every member (his own devices too) learns it.
+    const toFede = nextEvent(fedeSocket, 'chat.read', EVENT_TIMEOUT_MS);
+    const toEzio = nextEvent(ezioSocket, 'chat.read', EVENT_TIMEOUT_MS);
+    await matrixWrite({ mxid: mxidOf(ezio) }, 'POST', `${inRoom}/receipt/m.read/${encodeURIComponent(last)}`);
+    const read = await toFede;
+    assert.equal(read.roomId, roomId);
+    assert.equal(read.userId, ezio.id);
+    assert.equal(read.mxid, mxidOf(ezio));
+    assert.equal(read.eventId, last);
+    assert.deepEqual(await toEzio, read);
+    assert.equal((await rooms(ezio)).find((r) => r.roomId === roomId)?.unread, 0);
+    const seenByFede = await getRoom(fede, roomId);
+    assert.equal(seenByFede.unread, 2, 'Fede has read nothing');
+    assert.deepEqual(seenByFede.reads, [{ userId: ezio.id, mxid: mxidOf(ezio), eventId: last, ts: read.ts }]);
+
+    // A private receipt (Element with read receipts off): Fede's count resets on his devices, and nobody else
+    // learns of it.
+    const ezioSeen: ChatReadView[] = [];
+    ezioSocket.on('chat.read', (v) => ezioSeen.push(v));
+    const fedeDevice = nextEvent(fedeSocket, 'chat.read', EVENT_TIMEOUT_MS);
+    await matrixWrite(
+      { mxid: mxidOf(fede) },
+      'POST',
+      `${inRoom}/receipt/m.read.private/${encodeURIComponent(last)}`,
+    );
+    const own = await fedeDevice;
+    assert.equal(own.userId, fede.id);
+    assert.equal(own.eventId, last);
+    assert.equal((await rooms(fede)).find((r) => r.roomId === roomId)?.unread, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(ezioSeen, []);
+    assert.deepEqual(
+      (await getRoom(ezio, roomId)).reads.map((r) => r.userId),
+      [ezio.id],
+    );
+  });
+
   it('verifies the hs_token and handles each transaction once, even when replayed', async () => {
     const { matrix } = testStack();
     const url = (txn: string): string => `${fx.baseUrl}/_matrix/app/v1/transactions/${txn}`;
@@ -408,6 +566,34 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.equal(replay.status, 200);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(seen.filter((m) => m.body === 'una volta sola').length, 1);
+
+    // Ephemeral data alone, under the stable key or the unstable MSC2409 one: a malformed entry is skipped, the
+    // rest handled; a replay is ignored, while a txnId reused with other data (Synapse restarted) is handled.
+    const typers: [string, boolean][] = [];
+    saraSocket.on('chat.typing', (v) => typers.push([v.user.mxid, v.typing]));
+    const anna = `@anna_${randomUUID().slice(0, 8)}:${matrix.serverName}`;
+    const bea = `@bea_${randomUUID().slice(0, 8)}:${matrix.serverName}`;
+    const typingOf = (ids: string[]) => ({
+      type: 'm.typing',
+      room_id: room.roomId,
+      content: { user_ids: ids },
+    });
+    const [typingTxn, stopTxn] = [`eph-${randomUUID()}`, `eph-${randomUUID()}`];
+    const started = {
+      events: [],
+      ephemeral: [{ type: 'm.receipt', room_id: room.roomId, content: { bad: 1 } }, typingOf([anna])],
+    };
+    assert.equal((await put(typingTxn, matrix.hsToken, started)).status, 200);
+    assert.equal((await put(stopTxn, matrix.hsToken, { ephemeral: [typingOf([])] })).status, 200);
+    assert.equal((await put(typingTxn, matrix.hsToken, started)).status, 200);
+    const reused = { events: [], 'de.sorunome.msc2409.ephemeral': [typingOf([bea])] };
+    assert.equal((await put(typingTxn, matrix.hsToken, reused)).status, 200);
+    await waitFor('three typing changes', () => Promise.resolve(typers.length >= 3 ? true : undefined));
+    assert.deepEqual(typers, [
+      [anna, true],
+      [anna, false],
+      [bea, true],
+    ]);
 
     // The user query and the ping.
     const known = await fetch(`${fx.baseUrl}/_matrix/app/v1/users/${encodeURIComponent(mxidOf(luca))}`, {
@@ -564,6 +750,8 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.deepEqual((await getRoom(alba, room.roomId)).reads, []);
 
     const before = Date.now();
+    const albaReads: ChatReadView[] = [];
+    albaSocket.on('chat.read', (v) => albaReads.push(v));
     const seenByAlba = nextEvent(albaSocket, 'chat.read', EVENT_TIMEOUT_MS);
     const seenByTablet = nextEvent(biceTablet, 'chat.read', EVENT_TIMEOUT_MS);
     const read = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(room.roomId)}/read`, {
@@ -580,6 +768,11 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.ok(message.ts <= toAlba.ts);
     // Bice's other device learns it too (its unread badge goes away).
     assert.deepEqual(await seenByTablet, toAlba);
+    assert.equal(toAlba.mxid, mxidOf(bice));
+    // Synapse pushes the receipt back: it is Bice's own, already told, and not taken for a read elsewhere.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(albaReads, [toAlba]);
+    albaSocket.off('chat.read');
 
     const fromAlba = await getRoom(alba, room.roomId);
     assert.deepEqual(fromAlba.reads, [{ userId: bice.id, mxid: mxidOf(bice), eventId, ts: toAlba.ts }]);
@@ -602,7 +795,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
       send(bice, room.roomId, { body: 'e poi' }).then(() => 201),
     ]);
     assert.deepEqual(statuses, [204, 204, 201]);
-    assert.ok([alba.id, bice.id].includes((await albaRead).userId));
+    assert.ok([alba.id, bice.id].includes((await albaRead).userId ?? ''));
     assert.deepEqual(
       (await getRoom(bice, room.roomId)).reads.map((r) => [r.userId, r.eventId]).sort(),
       [
@@ -783,6 +976,8 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     const ines = await user('Ines', 'Riva');
     const { room } = await openDm(teo, ines);
     const [teoSocket, inesSocket] = [await sockets.connect(teo.token), await sockets.connect(ines.token)];
+    const told: boolean[] = [];
+    inesSocket.on('chat.typing', (v) => told.push(v.typing));
 
     const typing = nextEvent(inesSocket, 'chat.typing', EVENT_TIMEOUT_MS);
     const ack = await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: true });
@@ -795,6 +990,9 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     const stopped = nextEvent(inesSocket, 'chat.typing', EVENT_TIMEOUT_MS);
     await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: false });
     assert.equal((await stopped).typing, false);
+    // Synapse pushes both changes back (ephemeral events): they were told already, and are not told again.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(told, [true, false]);
 
     // Validation, rooms the caller is not in, and guests.
     assert.equal(
