@@ -1,20 +1,13 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { ChatMessageView, ChatRoomView, ChatTypingView } from '../../../shared/schemas/chat.js';
-import { api, apiBlob, ApiError, apiUpload } from './api.js';
+import { api, ApiError, apiUpload } from './api.js';
 import { GroupInfo } from './GroupInfo.js';
+import { MessageBody } from './MessageBody.js';
+import { applyEdit, endOf, merge, mergeEdits, PAGE, type Shown } from './messageList.js';
 import { useI18n } from './i18n.js';
 import { playSent } from './sounds.js';
 import { socketRequest, type UserSocket } from './userSocket.js';
 
-/** A message as shown: the original with its latest edit applied, or one of ours still being sent. */
-interface Shown extends ChatMessageView {
-  edited?: boolean;
-  pending?: 'sending' | 'failed';
-  /** Ours, not yet confirmed: the idempotency key a retry sends again. */
-  txnId?: string;
-}
-
-const PAGE = 30;
 const TYPING_REFRESH_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const TYPING_SHOWN_MS = 6_000;
@@ -23,18 +16,6 @@ const STICK_PX = 80;
 
 function txnId(): string {
   return `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
-}
-
-/** `mxc://server/media` → our authenticated download route for that room. */
-export function fileUrl(roomId: string, mxc: string): string | undefined {
-  const m = /^mxc:\/\/([^/]+)\/([^/?#]+)$/.exec(mxc);
-  if (!m?.[1] || !m[2]) return undefined;
-  return `/api/chat/rooms/${encodeURIComponent(roomId)}/files/${encodeURIComponent(m[1])}/${encodeURIComponent(m[2])}`;
-}
-
-/** The token for older messages; a short page means the start of the room was reached. */
-function endOf(page: { items: ChatMessageView[]; next?: string }): string | null {
-  return page.next && page.items.length >= PAGE ? page.next : null;
 }
 
 const DRAFT_KEY = 'ucc.draft.';
@@ -54,41 +35,6 @@ function writeDraft(roomId: string, text: string): void {
   } catch {
     // Storage disabled: the draft lives as long as the view.
   }
-}
-
-/** Adds new originals (not edits) to the time-ordered list, once each. */
-function merge(existing: Shown[], incoming: ChatMessageView[]): Shown[] {
-  const byId = new Map(existing.map((m) => [m.eventId, m]));
-  for (const m of incoming) if (!m.edits && !byId.has(m.eventId)) byId.set(m.eventId, m);
-  return [...byId.values()].sort((a, b) => a.ts - b.ts);
-}
-
-/**
- * Edits by the target's event id, the newest kept. They are held apart from the list because an edit often
- * arrives in a newer page than the message it changes.
- */
-function mergeEdits(
-  existing: Map<string, ChatMessageView>,
-  incoming: ChatMessageView[],
-): Map<string, ChatMessageView> {
-  let out = existing;
-  for (const e of incoming) {
-    if (!e.edits) continue;
-    const known = out.get(e.edits);
-    if (known && known.ts > e.ts) continue;
-    if (out === existing) out = new Map(existing);
-    out.set(e.edits, e);
-  }
-  return out;
-}
-
-/** The message as it reads now: an edit applies only when its author wrote the original. */
-function applyEdit(m: Shown, edit: ChatMessageView | undefined): Shown {
-  if (!edit || edit.sender.mxid !== m.sender.mxid) return m;
-  const out: Shown = { ...m, body: edit.body, edited: true };
-  if (edit.formattedBody) out.formattedBody = edit.formattedBody;
-  else delete out.formattedBody;
-  return out;
 }
 
 /** One conversation: history on scroll-up, live messages, typing, read state, replies, edits and files. */
@@ -625,100 +571,6 @@ export function Conversation({
   );
 }
 
-/** Text (our server's sanitised HTML when there was markup), or a file: images inline, others to download. */
-function MessageBody({ message, roomId }: { message: Shown; roomId: string }): React.JSX.Element {
-  const { t } = useI18n();
-  const url = message.file ? fileUrl(roomId, message.file.url) : undefined;
-  if (message.file && url) {
-    if (message.msgtype === 'm.image') return <ChatImage url={url} name={message.file.name} />;
-    return <FileLink url={url} name={message.file.name} size={message.file.size} label={t('download')} />;
-  }
-  return <p className="text">{message.body}</p>;
-}
-
-function useObjectUrl(url: string): { src?: string; failed: boolean } {
-  const [src, setSrc] = useState<string | undefined>();
-  const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    let objectUrl: string | undefined;
-    let live = true;
-    apiBlob(url).then(
-      (blob) => {
-        if (!live) return;
-        objectUrl = URL.createObjectURL(blob);
-        setSrc(objectUrl);
-      },
-      () => {
-        if (live) setFailed(true);
-      },
-    );
-    return () => {
-      live = false;
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-    };
-  }, [url]);
-  return { ...(src ? { src } : {}), failed };
-}
-
-function ChatImage({ url, name }: { url: string; name: string }): React.JSX.Element {
-  const { src, failed } = useObjectUrl(url);
-  if (failed) return <p className="text muted">{name}</p>;
-  return src ? (
-    <a href={src} target="_blank" rel="noreferrer" className="image-link">
-      <img src={src} alt={name} className="chat-image" />
-    </a>
-  ) : (
-    <span className="image-placeholder" role="img" aria-label={name} />
-  );
-}
-
-function FileLink({
-  url,
-  name,
-  size,
-  label,
-}: {
-  url: string;
-  name: string;
-  size: number | undefined;
-  label: string;
-}): React.JSX.Element {
-  const [busy, setBusy] = useState(false);
-  const download = (): void => {
-    setBusy(true);
-    apiBlob(url)
-      .then(
-        (blob) => {
-          const a = document.createElement('a');
-          a.href = URL.createObjectURL(blob);
-          a.download = name;
-          a.click();
-          setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-        },
-        () => undefined,
-      )
-      .finally(() => setBusy(false));
-  };
-  const kib =
-    size === undefined
-      ? ''
-      : size < 1024 * 1024
-        ? ` · ${Math.ceil(size / 1024)} KB`
-        : ` · ${(size / 1048576).toFixed(1)} MB`;
-  return (
-    <button
-      className="file"
-      onClick={download}
-      disabled={busy}
-      aria-busy={busy}
-      aria-label={`${label} ${name}`}
-    >
-      <FileIcon /> {name}
-      <span className="muted small">{kib}</span>
-    </button>
-  );
-}
-
 function PaperclipIcon(): React.JSX.Element {
   return (
     <svg
@@ -734,22 +586,6 @@ function PaperclipIcon(): React.JSX.Element {
         d="M20 11.5l-8 8a5 5 0 0 1-7-7l8.5-8.5a3.5 3.5 0 0 1 5 5L10 17.5a2 2 0 0 1-3-3l7.5-7.5"
         strokeLinecap="round"
       />
-    </svg>
-  );
-}
-
-function FileIcon(): React.JSX.Element {
-  return (
-    <svg
-      viewBox="0 0 24 24"
-      width="16"
-      height="16"
-      aria-hidden="true"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth="2"
-    >
-      <path d="M6 2h8l5 5v15H6z M14 2v5h5" strokeLinejoin="round" />
     </svg>
   );
 }
