@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import { type TestUser } from '../harness/serverFixture.js';
+import { uiSuite } from '../harness/uiPages.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -34,43 +34,35 @@ async function audit(page: Page): Promise<string[]> {
 
 describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function () {
   this.timeout(90_000);
-  let fx: ServerFixture;
-  let ui: UiPages;
+  const s = uiSuite();
   let pro: TestUser;
 
   beforeEach(async () => {
-    fx = await startServer();
-    ui = await UiPages.create(fx.baseUrl);
-    pro = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
-  });
-
-  afterEach(async function () {
-    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
-    await fx.close();
+    pro = await s.fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
   });
 
   for (const theme of ['light', 'dark'] as const) {
     it(`login, agenda, creation form, chat and settings have no serious findings (${theme} theme)`, async () => {
       if (theme === 'dark') {
-        const res = await fx.api('PATCH', '/api/me/preferences', {
+        const res = await s.fx.api('PATCH', '/api/me/preferences', {
           token: pro.token,
           body: { darkTheme: true },
         });
         assert.equal(res.status, 200);
       }
-      const giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
-      const dm = await fx.api('POST', '/api/chat/dms', { token: pro.token, body: { userId: giulia.id } });
+      const giulia = await s.fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+      const dm = await s.fx.api('POST', '/api/chat/dms', { token: pro.token, body: { userId: giulia.id } });
       const { roomId } = dm.body as { roomId: string };
-      const sent = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+      const sent = await s.fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
         token: giulia.token,
         body: { body: 'Ciao Mario' },
       });
       assert.equal(sent.status, 201, JSON.stringify(sent.body));
-      const page = await ui.open('user', '/', { bypassCSP: true });
+      const page = await s.ui.open('user', '/', { bypassCSP: true });
       const found: Record<string, string[]> = {};
       await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
       found.login = await audit(page);
-      await ui.signIn(page, pro);
+      await s.ui.signIn(page, pro);
       await page.getByRole('heading', { name: 'Agenda' }).waitFor();
       found.agenda = await audit(page);
       await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
@@ -98,12 +90,14 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
   }
 
   it('the guest page and its waiting screen have no serious findings', async () => {
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: pro.token,
       body: { title: 'Accessibile', startAt: new Date().toISOString(), durationMinutes: 60 },
     });
     const meeting = res.body as MeetingView;
-    const page = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, { bypassCSP: true });
+    const page = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
+      bypassCSP: true,
+    });
     await page.getByLabel('Il tuo nome').waitFor();
     const form = await audit(page);
     await page.getByLabel('Il tuo nome').fill('Anna');
@@ -113,17 +107,19 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
   });
 
   it('the meeting room has no serious findings, for the organizer and for a guest', async () => {
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: pro.token,
       body: { title: 'Sala accessibile', startAt: new Date().toISOString(), durationMinutes: 60 },
     });
     const meeting = res.body as MeetingView;
-    const guest = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, { bypassCSP: true });
+    const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
+      bypassCSP: true,
+    });
     await guest.getByLabel('Il tuo nome').fill('Anna');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
-    const org = await ui.open('organizer', '/', { bypassCSP: true });
-    await ui.signIn(org, pro);
+    const org = await s.ui.open('organizer', '/', { bypassCSP: true });
+    await s.ui.signIn(org, pro);
     await org
       .locator('li.meeting', { hasText: 'Sala accessibile' })
       .getByRole('button', { name: 'Inizia meeting' })

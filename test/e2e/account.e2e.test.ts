@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Preferences } from '../../shared/schemas/directory.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { startServer, type TestUser } from '../harness/serverFixture.js';
 import { SmtpSink } from '../harness/smtpSink.js';
-import { UiPages } from '../harness/uiPages.js';
+import { uiSuite, type UiPages } from '../harness/uiPages.js';
 
 /** The page's globals, as page.evaluate sees them (this side has no DOM types). */
 declare const document: {
@@ -18,16 +18,20 @@ const PHONE = { width: 390, height: 844 };
 
 describe('account and settings in Chromium', function () {
   this.timeout(90_000);
-  let fx: ServerFixture;
-  let ui: UiPages;
   let smtp: SmtpSink;
   let mario: TestUser;
-
   beforeEach(async () => {
     smtp = await SmtpSink.start();
-    fx = await startServer({ config: { mail: { smtpUrl: smtp.url, from: 'UCC <ucc@example.test>' } } });
-    ui = await UiPages.create(fx.baseUrl);
-    mario = await fx.createUser({
+  });
+  afterEach(async () => {
+    await smtp.close();
+  });
+  const s = uiSuite(() =>
+    startServer({ config: { mail: { smtpUrl: smtp.url, from: 'UCC <ucc@example.test>' } } }),
+  );
+
+  beforeEach(async () => {
+    mario = await s.fx.createUser({
       firstName: 'Mario',
       lastName: 'Rossi',
       plan: 'pro',
@@ -35,19 +39,13 @@ describe('account and settings in Chromium', function () {
     });
   });
 
-  afterEach(async function () {
-    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
-    await fx.close();
-    await smtp.close();
-  });
-
   async function preferences(): Promise<Preferences> {
-    const me = await fx.api('GET', '/api/me', { token: mario.token });
+    const me = await s.fx.api('GET', '/api/me', { token: mario.token });
     return (me.body as { preferences: Preferences }).preferences;
   }
 
   it('"Recupera password" mails a link whose page sets a new password, then the new one signs in', async () => {
-    const page = await ui.open('recover', '/');
+    const page = await s.ui.open('recover', '/');
     await page.getByRole('button', { name: 'Recupera password' }).click();
     await page.getByLabel('Nome utente').fill(mario.extension);
     await page.getByRole('button', { name: 'Invia link' }).click();
@@ -57,7 +55,7 @@ describe('account and settings in Chromium', function () {
     const link = /https?:\/\/\S+\/reset-password\?token=[\w%-]+/.exec(mail?.text ?? '')?.[0];
     assert.ok(link, `no reset link in: ${mail?.text ?? ''}`);
     const url = new URL(link);
-    const reset = await ui.open('reset', `${url.pathname}${url.search}`);
+    const reset = await s.ui.open('reset', `${url.pathname}${url.search}`);
     await reset.getByRole('heading', { name: 'Reimposta la password' }).waitFor();
 
     // Errors next to the fields, before anything is sent.
@@ -74,20 +72,20 @@ describe('account and settings in Chromium', function () {
     await reset.getByRole('button', { name: "Torna all'accesso" }).click();
     await reset.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     assert.equal(new URL(reset.url()).pathname, '/');
-    await ui.signIn(reset, { ...mario, password: 'nuova-password-1' });
+    await s.ui.signIn(reset, { ...mario, password: 'nuova-password-1' });
 
     // The link was for one use only.
-    const again = await ui.open('again', `${url.pathname}${url.search}`);
+    const again = await s.ui.open('again', `${url.pathname}${url.search}`);
     await again.getByLabel('Nuova password').fill('altra-password-2');
     await again.getByLabel('Ripeti la password').fill('altra-password-2');
     await again.getByRole('button', { name: 'Salva la password' }).click();
     await again.getByRole('alert').filter({ hasText: 'non è valido o è scaduto' }).waitFor();
-    ui.assertNoConsoleErrors(['again']);
+    s.ui.assertNoConsoleErrors(['again']);
   });
 
   it('"Il tuo profilo" shows who the user is and changes the password', async () => {
-    const page = await ui.open('profile', '/');
-    await ui.signIn(page, mario);
+    const page = await s.ui.open('profile', '/');
+    await s.ui.signIn(page, mario);
     await page.getByRole('button', { name: 'Menu profilo' }).click();
     await page.getByRole('menuitem', { name: 'Il tuo profilo' }).click();
     await page.getByText('mario@example.test').waitFor();
@@ -104,24 +102,24 @@ describe('account and settings in Chromium', function () {
     await page.getByRole('button', { name: 'Cambia password' }).click();
     await page.getByRole('status').filter({ hasText: 'Password cambiata' }).waitFor();
 
-    const old = await fx.api('POST', '/api/auth/login', {
+    const old = await s.fx.api('POST', '/api/auth/login', {
       body: { extension: mario.extension, password: mario.password },
     });
     assert.equal(old.status, 401);
-    const fresh = await fx.api('POST', '/api/auth/login', {
+    const fresh = await s.fx.api('POST', '/api/auth/login', {
       body: { extension: mario.extension, password: 'nuova-password-9' },
     });
     assert.equal(fresh.status, 200);
     // The wrong attempt answered 400, which the browser logs as a failed load.
     assert.deepEqual(
-      ui.errors().filter((e) => !e.includes('400')),
+      s.ui.errors().filter((e) => !e.includes('400')),
       [],
     );
   });
 
   it('Impostazioni previews the camera, meters the microphone, and keeps the device and sound choices', async () => {
-    const page = await ui.open('settings', '/');
-    await ui.signIn(page, mario);
+    const page = await s.ui.open('settings', '/');
+    await s.ui.signIn(page, mario);
     await page.getByRole('button', { name: 'Menu profilo' }).click();
     await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
 
@@ -136,7 +134,7 @@ describe('account and settings in Chromium', function () {
       undefined,
       { timeout: 15_000 },
     );
-    await ui.screenshot(page, 'settings.png');
+    await s.ui.screenshot(page, 'settings.png');
 
     const mic = page.getByLabel('Microfono', { exact: true });
     const options = await mic
@@ -166,11 +164,11 @@ describe('account and settings in Chromium', function () {
           id,
         chosen,
       );
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 
   it('fits a phone screen: login, guest page with its preview, agenda and chat', async () => {
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: mario.token,
       body: { title: 'Dal telefono', startAt: new Date().toISOString(), durationMinutes: 60 },
     });
@@ -184,19 +182,21 @@ describe('account and settings in Chromium', function () {
       assert.ok((scroll ?? 0) <= (width ?? 0), `no sideways scrolling (${scroll} > ${width})`);
     };
 
-    const guest = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, { viewport: PHONE });
+    const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
+      viewport: PHONE,
+    });
     await guest.getByLabel('Il tuo nome').waitFor();
     await guest.waitForFunction(() => (document.querySelector('.device-preview video')?.videoWidth ?? 0) > 0);
     await fits(guest);
-    await ui.screenshot(guest, 'phone-guest.png');
+    await s.ui.screenshot(guest, 'phone-guest.png');
 
-    const page = await ui.open('phone', '/', { viewport: PHONE });
+    const page = await s.ui.open('phone', '/', { viewport: PHONE });
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     await fits(page);
-    await ui.signIn(page, mario);
+    await s.ui.signIn(page, mario);
     await page.locator('li.meeting', { hasText: 'Dal telefono' }).waitFor();
     await fits(page);
-    await ui.screenshot(page, 'phone-agenda.png');
+    await s.ui.screenshot(page, 'phone-agenda.png');
     await page.getByRole('tab', { name: /^Chat/ }).click();
     await page.getByRole('heading', { name: 'Conversazioni' }).waitFor();
     await fits(page);
@@ -216,7 +216,7 @@ describe('account and settings in Chromium', function () {
       const leave = await p.getByRole('button', { name: 'Esci dal meeting' }).boundingBox();
       assert.ok(leave && leave.y + leave.height <= PHONE.height, 'the controls are in view');
     }
-    await ui.screenshot(guest, 'phone-room.png');
-    ui.assertNoConsoleErrors();
+    await s.ui.screenshot(guest, 'phone-room.png');
+    s.ui.assertNoConsoleErrors();
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { startServer, type TestUser } from '../harness/serverFixture.js';
 import { testStack } from '../harness/testStack.js';
-import { UiPages } from '../harness/uiPages.js';
+import { uiSuite } from '../harness/uiPages.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
 declare const document: {
@@ -17,30 +17,22 @@ const PIXEL_PNG = Buffer.from(
 
 describe('chat in Chromium', function () {
   this.timeout(120_000);
-  let fx: ServerFixture;
-  let ui: UiPages;
+  const s = uiSuite(() => {
+    const stack = testStack();
+    const bridgeUrl = stack.config.matrix.mode === 'embedded' ? stack.config.matrix.bridgeUrl : '';
+    // Synapse pushes new messages to the bridge URL it was started with: this server must listen there.
+    return startServer({ config: { http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) } } });
+  });
   let mario: TestUser;
   let giulia: TestUser;
 
   beforeEach(async () => {
-    const stack = testStack();
-    const bridgeUrl = stack.config.matrix.mode === 'embedded' ? stack.config.matrix.bridgeUrl : '';
-    // Synapse pushes new messages to the bridge URL it was started with: this server must listen there.
-    fx = await startServer({
-      config: { http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) } },
-    });
-    ui = await UiPages.create(fx.baseUrl);
-    mario = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
-    giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
-  });
-
-  afterEach(async function () {
-    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
-    await fx.close();
+    mario = await s.fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
+    giulia = await s.fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
   });
 
   async function chatTab(page: Page, user: TestUser): Promise<void> {
-    await ui.signIn(page, user);
+    await s.ui.signIn(page, user);
     await page.getByRole('tab', { name: /^Chat/ }).click();
     await page.getByRole('heading', { name: 'Conversazioni' }).waitFor();
   }
@@ -51,10 +43,10 @@ describe('chat in Chromium', function () {
   }
 
   it('two colleagues chat 1:1 with an unread badge, read state, typing, a reply and an edit, then make a group', async () => {
-    const luca = await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
-    const a = await ui.open('mario', '/');
+    const luca = await s.fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
+    const a = await s.ui.open('mario', '/');
     await chatTab(a, mario);
-    const b = await ui.open('giulia', '/');
+    const b = await s.ui.open('giulia', '/');
     await chatTab(b, giulia);
     await b.getByText('Nessuna conversazione').waitFor();
 
@@ -74,7 +66,7 @@ describe('chat in Chromium', function () {
     await row.locator('.badge', { hasText: '1' }).waitFor();
     assert.match((await row.textContent()) ?? '', /Ciao Giulia, hai un minuto\?/);
     await b.getByRole('tab', { name: /^Chat/ }).locator('.badge', { hasText: '1' }).waitFor();
-    await ui.screenshot(b, 'chat-list.png');
+    await s.ui.screenshot(b, 'chat-list.png');
 
     // Opening it reads it: the badge goes, and Mario sees "Letto".
     await row.click();
@@ -104,7 +96,7 @@ describe('chat in Chromium', function () {
       .locator('li.message', { hasText: 'Ciao Giulia, hai cinque minuti?' })
       .getByText('modificato')
       .waitFor();
-    await ui.screenshot(a, 'chat.png');
+    await s.ui.screenshot(a, 'chat.png');
 
     // More than one colleague picked: "Inizia chat di gruppo", with a name and a description.
     await a.getByRole('button', { name: 'Nuova chat' }).click();
@@ -132,28 +124,30 @@ describe('chat in Chromium', function () {
       () => (document.querySelector('li.message img.chat-image')?.naturalWidth ?? 0) === 1,
     );
 
-    const rooms = await fx.api('GET', '/api/chat/rooms', { token: luca.token });
+    const rooms = await s.fx.api('GET', '/api/chat/rooms', { token: luca.token });
     assert.deepEqual(
       (rooms.body as { items: { name: string }[] }).items.map((r) => r.name),
       ['Progetto Alfa'],
     );
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 
   it('a member renames the group, adds and removes colleagues, and leaves it', async () => {
-    const luca = await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
-    const anna = await fx.createUser({ firstName: 'Anna', lastName: 'Neri' });
-    const created = await fx.api('POST', '/api/chat/rooms', {
+    const luca = await s.fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
+    const anna = await s.fx.createUser({ firstName: 'Anna', lastName: 'Neri' });
+    const created = await s.fx.api('POST', '/api/chat/rooms', {
       token: mario.token,
       body: { name: 'Ufficio', memberIds: [giulia.id, luca.id] },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const names = async (user: TestUser): Promise<string[]> =>
       (
-        (await fx.api('GET', '/api/chat/rooms', { token: user.token })).body as { items: { name: string }[] }
+        (await s.fx.api('GET', '/api/chat/rooms', { token: user.token })).body as {
+          items: { name: string }[];
+        }
       ).items.map((r) => r.name);
 
-    const page = await ui.open('mario', '/');
+    const page = await s.ui.open('mario', '/');
     await chatTab(page, mario);
     await page.locator('button.room-row', { hasText: 'Ufficio' }).click();
     // An unsent message is kept across a reload.
@@ -181,21 +175,21 @@ describe('chat in Chromium', function () {
     await page.locator('button.room-row', { hasText: 'Ufficio acquisti' }).waitFor({ state: 'detached' });
     assert.deepEqual(await names(mario), []);
     assert.deepEqual(await names(giulia), ['Ufficio acquisti']);
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 
   it('loads older messages when scrolled to the top', async () => {
-    const dm = await fx.api('POST', '/api/chat/dms', { token: mario.token, body: { userId: giulia.id } });
+    const dm = await s.fx.api('POST', '/api/chat/dms', { token: mario.token, body: { userId: giulia.id } });
     assert.ok(dm.status === 201 || dm.status === 200, JSON.stringify(dm.body));
     const { roomId } = dm.body as { roomId: string };
     for (let i = 1; i <= 45; i++) {
-      const res = await fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+      const res = await s.fx.api('POST', `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
         token: mario.token,
         body: { body: `Messaggio numero ${i}` },
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     }
-    const page = await ui.open('giulia', '/');
+    const page = await s.ui.open('giulia', '/');
     await chatTab(page, giulia);
     await page.locator('button.room-row', { hasText: 'Mario Rossi' }).click();
     await page.locator('li.message', { hasText: 'Messaggio numero 45' }).waitFor();
@@ -206,6 +200,6 @@ describe('chat in Chromium', function () {
     });
     await first.waitFor();
     await page.getByText('Inizio della conversazione').waitFor();
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { startServer, type ServerFixture } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import { uiSuite } from '../harness/uiPages.js';
 
 /** What page.evaluate uses of the page's globals (this side has no DOM types). */
 declare const navigator: {
@@ -30,25 +29,14 @@ interface WebManifest {
 
 describe('installable web app (manifest and service worker) in Chromium', function () {
   this.timeout(60_000);
-  let fx: ServerFixture;
-  let ui: UiPages;
-
-  beforeEach(async () => {
-    fx = await startServer();
-    ui = await UiPages.create(fx.baseUrl);
-  });
-
-  afterEach(async function () {
-    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title || 'test' : undefined);
-    await fx.close();
-  });
+  const s = uiSuite();
 
   /**
    * A page in a fresh browser context (UiPages gives each page its own): no service worker, no cache from another
    * test. A phone's viewport: the installed app's usual home.
    */
   const open = (name: string, urlPath: string): Promise<Page> =>
-    ui.open(name, urlPath, { viewport: { width: 390, height: 844 } });
+    s.ui.open(name, urlPath, { viewport: { width: 390, height: 844 } });
 
   /** Opens the app, waits for its service worker to be active, and reloads so that it controls the page. */
   async function controlledApp(): Promise<Page> {
@@ -69,12 +57,12 @@ describe('installable web app (manifest and service worker) in Chromium', functi
 
   /** The files index.html loads from assets/ (hashed names, so they change with every build). */
   async function pageAssets(): Promise<string[]> {
-    const html = await (await fetch(`${fx.baseUrl}/`)).text();
+    const html = await (await fetch(`${s.fx.baseUrl}/`)).text();
     return [...html.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1] ?? '');
   }
 
   it('serves a manifest with its icons, links it from the page, and sw.js uncached', async () => {
-    const res = await fetch(`${fx.baseUrl}/manifest.webmanifest`);
+    const res = await fetch(`${s.fx.baseUrl}/manifest.webmanifest`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/manifest\+json/);
     const manifest = (await res.json()) as WebManifest;
@@ -105,22 +93,22 @@ describe('installable web app (manifest and service worker) in Chromium', functi
     const link = (rel: string): Promise<string | null> =>
       page.locator(`link[rel="${rel}"]`).getAttribute('href');
     assert.equal(await link('manifest'), '/manifest.webmanifest');
-    assert.equal((await fetch(`${fx.baseUrl}${(await link('apple-touch-icon')) ?? ''}`)).status, 200);
+    assert.equal((await fetch(`${s.fx.baseUrl}${(await link('apple-touch-icon')) ?? ''}`)).status, 200);
     assert.ok(await page.locator('meta[name="theme-color"]').getAttribute('content'));
 
     // Browsers must see a new build's worker at once; hashed assets may be kept for good.
-    const worker = await fetch(`${fx.baseUrl}/sw.js`);
+    const worker = await fetch(`${s.fx.baseUrl}/sw.js`);
     assert.equal(worker.status, 200);
     assert.match(worker.headers.get('content-type') ?? '', /javascript/);
     assert.equal(worker.headers.get('cache-control'), 'no-cache');
     const [asset] = await pageAssets();
     assert.match(
-      (await fetch(`${fx.baseUrl}${asset ?? ''}`)).headers.get('cache-control') ?? '',
+      (await fetch(`${s.fx.baseUrl}${asset ?? ''}`)).headers.get('cache-control') ?? '',
       /immutable/,
     );
 
     // The recovery mail's link is one of the app's routes.
-    const reset = await fetch(`${fx.baseUrl}/reset-password?token=abc`);
+    const reset = await fetch(`${s.fx.baseUrl}/reset-password?token=abc`);
     assert.equal(reset.status, 200);
     assert.match(await reset.text(), /<div id="root">/);
   });
@@ -153,7 +141,7 @@ describe('installable web app (manifest and service worker) in Chromium', functi
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     assert.equal(await page.getByText('Vecchia versione').count(), 0);
     assert.deepEqual(
-      ui.errors().filter((e) => !e.includes('status of 401')),
+      s.ui.errors().filter((e) => !e.includes('status of 401')),
       [],
     );
     // Offline, that cached page is what the worker has: proof that the fallback comes from the cache.
@@ -165,9 +153,9 @@ describe('installable web app (manifest and service worker) in Chromium', functi
 
   it('with the server stopped, a reload still shows the app shell from the cache', async () => {
     const page = await controlledApp();
-    await fx.server.close();
+    await s.fx.server.close();
     assert.equal(
-      (await fetch(`${fx.baseUrl}/`).catch(() => undefined))?.status,
+      (await fetch(`${s.fx.baseUrl}/`).catch(() => undefined))?.status,
       undefined,
       'the server is down',
     );
@@ -178,11 +166,14 @@ describe('installable web app (manifest and service worker) in Chromium', functi
     // The login form is React's work: the script came from the cache too.
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     await page.getByLabel('Nome utente').waitFor();
-    await ui.screenshot(page, 'offline-login.png');
+    await s.ui.screenshot(page, 'offline-login.png');
   });
 
   it('the media test page does not register the service worker', async () => {
-    const page = await open('media-test', `/media-test.html?token=${fx.guestToken()}&meetingId=m1&publish=0`);
+    const page = await open(
+      'media-test',
+      `/media-test.html?token=${s.fx.guestToken()}&meetingId=m1&publish=0`,
+    );
     await page.waitForLoadState('load');
     // The app registers on its load event; leave a moment for anything of the kind.
     await new Promise((r) => setTimeout(r, 500));

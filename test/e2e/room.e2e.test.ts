@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import { type TestUser } from '../harness/serverFixture.js';
+import { uiSuite } from '../harness/uiPages.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
 declare const document: {
@@ -51,19 +51,11 @@ async function framesFlow(page: Page, selector: string, timeoutMs = 15_000): Pro
 
 describe('meeting room in Chromium', function () {
   this.timeout(90_000);
-  let fx: ServerFixture;
-  let ui: UiPages;
+  const s = uiSuite();
   let pro: TestUser;
 
   beforeEach(async () => {
-    fx = await startServer();
-    ui = await UiPages.create(fx.baseUrl);
-    pro = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
-  });
-
-  afterEach(async function () {
-    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
-    await fx.close();
+    pro = await s.fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
   });
 
   /**
@@ -71,19 +63,19 @@ describe('meeting room in Chromium', function () {
    * decoding the other's camera. Returns the pages and the participant ids as each side's tiles name them.
    */
   async function inTheRoom(): Promise<{ org: Page; guest: Page; orgId: string; guestId: string }> {
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: pro.token,
       body: { title: 'Sala riunioni', startAt: new Date().toISOString(), durationMinutes: 60 },
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const meeting = res.body as MeetingView;
-    const guest = await ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
+    const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
     await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
 
-    const org = await ui.open('organizer', '/');
-    await ui.signIn(org, pro);
+    const org = await s.ui.open('organizer', '/');
+    await s.ui.signIn(org, pro);
     await org
       .locator('li.meeting', { hasText: 'Sala riunioni' })
       .getByRole('button', { name: 'Inizia meeting' })
@@ -133,14 +125,14 @@ describe('meeting room in Chromium', function () {
     const tileBox = await org.locator(guestTile).boundingBox();
     assert.ok(stageBox && tileBox && stageBox.width > tileBox.width, 'the share is larger than a tile');
     await org.waitForFunction(decodes, guestTile);
-    await ui.screenshot(org, 'room-screen-share-organizer.png');
-    await ui.screenshot(guest, 'room-screen-share-guest.png');
+    await s.ui.screenshot(org, 'room-screen-share-organizer.png');
+    await s.ui.screenshot(guest, 'room-screen-share-guest.png');
 
     await stop.click();
     await toolbarButton(guest, 'Condividi schermo').waitFor();
     await stage.waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await guest.locator('.tile.stage').count(), 0);
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 
   it("the organizer stops the guest's camera, then removes the guest", async () => {
@@ -166,7 +158,7 @@ describe('meeting room in Chromium', function () {
     await org.locator('.room-head', { hasText: 'Partecipanti: 1' }).waitFor();
     assert.equal(await org.locator('li.person').count(), 0);
     assert.equal(await org.locator('.tile.remote').count(), 0);
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 
   it('after a network blip the guest sees the reconnecting banner, which clears by itself; the organizer sees her reconnecting, not leaving; video flows both ways and the chat catches up', async () => {
@@ -197,7 +189,7 @@ describe('meeting room in Chromium', function () {
     assert.equal(await org.locator('.tile.remote').count(), 1);
     assert.equal(await guestRow.count(), 1);
     await org.locator('.room-head', { hasText: 'Partecipanti: 2' }).waitFor();
-    await ui.screenshot(org, 'room-reconnecting-organizer.png');
+    await s.ui.screenshot(org, 'room-reconnecting-organizer.png');
     await sleep(1_000);
     await offline(false);
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
@@ -213,7 +205,7 @@ describe('meeting room in Chromium', function () {
     await framesFlow(org, remoteTile(guestId));
     await guest.locator('.chat-messages li', { hasText: 'Mi sentite?' }).waitFor({ timeout: 10_000 });
     // Chromium logs each reconnection attempt that failed while offline: expected here, and only these.
-    const unexpected = ui
+    const unexpected = s.ui
       .errors()
       .filter((e) => !/^guest: WebSocket connection to .* failed: .*ERR_INTERNET_DISCONNECTED$/.test(e));
     assert.deepEqual(unexpected, [], 'no console errors besides the failed attempts while offline');
@@ -230,6 +222,6 @@ describe('meeting room in Chromium', function () {
     await toolbarButton(org, 'Attiva microfono').click();
     await guest.waitForFunction(speaking, remoteTile(orgId), { timeout: 20_000 });
     await org.waitForFunction(speaking, '.tile.self');
-    ui.assertNoConsoleErrors();
+    s.ui.assertNoConsoleErrors();
   });
 });

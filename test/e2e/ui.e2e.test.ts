@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import { type TestUser } from '../harness/serverFixture.js';
+import { uiSuite, type UiPages } from '../harness/uiPages.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
 declare const document: {
@@ -14,29 +14,21 @@ declare const navigator: { clipboard: { readText: () => Promise<string> } };
 
 describe('web client in Chromium', function () {
   this.timeout(90_000);
-  let fx: ServerFixture;
-  let ui: UiPages;
+  const s = uiSuite();
   let pro: TestUser;
 
   beforeEach(async () => {
-    fx = await startServer();
-    ui = await UiPages.create(fx.baseUrl);
-    pro = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
-  });
-
-  afterEach(async function () {
-    await ui.close(this.currentTest?.state === 'failed' ? this.currentTest.title : undefined);
-    await fx.close();
+    pro = await s.fx.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
   });
 
   const open = (name: string, urlPath: string, permissions?: string[]) =>
-    ui.open(name, urlPath, permissions ? { permissions } : {});
+    s.ui.open(name, urlPath, permissions ? { permissions } : {});
   const signIn = (page: Parameters<UiPages['signIn']>[0], user: TestUser, screenshot?: string) =>
-    ui.signIn(page, user, screenshot);
-  const assertNoConsoleErrors = (): void => ui.assertNoConsoleErrors();
+    s.ui.signIn(page, user, screenshot);
+  const assertNoConsoleErrors = (): void => s.ui.assertNoConsoleErrors();
 
   async function apiMeeting(title: string): Promise<MeetingView> {
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: pro.token,
       body: { title, startAt: new Date().toISOString(), durationMinutes: 60 },
     });
@@ -45,8 +37,8 @@ describe('web client in Chromium', function () {
   }
 
   it('a PRO user signs in, creates a meeting with two invitees and sees it in the agenda', async () => {
-    await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
-    await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
+    await s.fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+    await s.fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
     const page = await open('organizer', '/', ['clipboard-read', 'clipboard-write']);
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
 
@@ -55,7 +47,7 @@ describe('web client in Chromium', function () {
     assert.equal(await page.locator('#extension-error').textContent(), 'Campo obbligatorio');
     await signIn(page, pro, 'login.png');
     await page.getByRole('heading', { name: 'Agenda' }).waitFor();
-    await ui.screenshot(page, 'agenda-empty.png');
+    await s.ui.screenshot(page, 'agenda-empty.png');
 
     await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
     await page.getByLabel('Titolo').fill('Riunione di reparto');
@@ -70,7 +62,7 @@ describe('web client in Chromium', function () {
       await page.getByRole('button', { name: new RegExp(name) }).click();
     }
     assert.equal(await page.locator('.chip').count(), 2);
-    await ui.screenshot(page, 'create-meeting.png');
+    await s.ui.screenshot(page, 'create-meeting.png');
     await page.getByRole('button', { name: 'Crea meeting', exact: true }).click();
 
     const item = page.locator('li.meeting', { hasText: 'Riunione di reparto' });
@@ -91,9 +83,9 @@ describe('web client in Chromium', function () {
     const ics = await readFile((await download.path()) ?? '', 'utf8');
     assert.match(ics, /BEGIN:VCALENDAR/);
     assert.match(ics, /SUMMARY:Riunione di reparto/);
-    await ui.screenshot(page, 'agenda.png');
+    await s.ui.screenshot(page, 'agenda.png');
 
-    const listed = await fx.api('GET', '/api/meetings?scope=upcoming', { token: pro.token });
+    const listed = await s.fx.api('GET', '/api/meetings?scope=upcoming', { token: pro.token });
     const [meeting] = (listed.body as { items: MeetingView[] }).items;
     assert.equal(meeting?.title, 'Riunione di reparto');
     assert.equal(meeting.durationMinutes, 90);
@@ -102,12 +94,12 @@ describe('web client in Chromium', function () {
   });
 
   it('an invited colleague sees the meeting appear, change and go in the agenda without reloading', async () => {
-    const giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+    const giulia = await s.fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
     const page = await open('invitee', '/');
     await signIn(page, giulia);
     await page.getByText('Nessun meeting').waitFor();
 
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: pro.token,
       body: {
         title: 'Revisione budget',
@@ -123,13 +115,13 @@ describe('web client in Chromium', function () {
     // Invitees start nothing: they join, and only the organizer has the guest link.
     assert.equal(await item.locator('.guest-link').count(), 0);
 
-    const renamed = await fx.api('PATCH', `/api/meetings/${id}`, {
+    const renamed = await s.fx.api('PATCH', `/api/meetings/${id}`, {
       token: pro.token,
       body: { title: 'Revisione budget Q3' },
     });
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     await page.locator('li.meeting', { hasText: 'Revisione budget Q3' }).waitFor();
-    assert.equal((await fx.api('DELETE', `/api/meetings/${id}`, { token: pro.token })).status, 204);
+    assert.equal((await s.fx.api('DELETE', `/api/meetings/${id}`, { token: pro.token })).status, 204);
     await page.locator('li.meeting', { hasText: 'Revisione budget' }).waitFor({ state: 'detached' });
     assertNoConsoleErrors();
   });
@@ -150,7 +142,7 @@ describe('web client in Chromium', function () {
       .locator('li.meeting', { hasText: 'Riunione settimanale (spostata)' })
       .locator('.muted', { hasText: '2 h' })
       .waitFor();
-    const saved = await fx.api('GET', `/api/meetings/${first.id}`, { token: pro.token });
+    const saved = await s.fx.api('GET', `/api/meetings/${first.id}`, { token: pro.token });
     assert.equal((saved.body as MeetingView).title, 'Riunione settimanale (spostata)');
     assert.equal((saved.body as MeetingView).durationMinutes, 120);
     // The start was not touched, so it was not sent again.
@@ -166,7 +158,7 @@ describe('web client in Chromium', function () {
   });
 
   it('a basic user sees no create button, and why', async () => {
-    const basic = await fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
+    const basic = await s.fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
     const page = await open('basic', '/');
     await signIn(page, basic);
     await page.getByRole('heading', { name: 'Agenda' }).waitFor();
@@ -184,7 +176,7 @@ describe('web client in Chromium', function () {
     await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
-    await ui.screenshot(guest, 'guest-waiting.png');
+    await s.ui.screenshot(guest, 'guest-waiting.png');
 
     const org = await open('organizer', '/');
     await signIn(org, pro);
@@ -199,7 +191,7 @@ describe('web client in Chromium', function () {
     await guest.waitForFunction(decoding, undefined, { timeout: 20_000 });
     await org.waitForFunction(decoding, undefined, { timeout: 20_000 });
     assert.match((await guest.locator('.room-head').textContent()) ?? '', /Partecipanti: 2/);
-    await ui.screenshot(guest, 'room-guest.png');
+    await s.ui.screenshot(guest, 'room-guest.png');
     await org.getByRole('button', { name: 'Esci dal meeting' }).click();
     await org.getByRole('heading', { name: 'Hai lasciato il meeting' }).waitFor();
     assert.match(org.url(), new RegExp(`/meetings/${meeting.id}$`));
@@ -258,7 +250,7 @@ describe('web client in Chromium', function () {
     // The organizer opens the chat afterwards: the message comes from the history.
     await org.getByRole('tab', { name: 'Chat del meeting' }).click();
     await org.locator('.chat-messages li', { hasText: 'Buongiorno a tutti' }).waitFor();
-    await ui.screenshot(org, 'room-organizer.png');
+    await s.ui.screenshot(org, 'room-organizer.png');
 
     await org.getByRole('button', { name: 'Termina per tutti' }).click();
     await guest.getByRole('heading', { name: 'Meeting terminato' }).waitFor();
@@ -270,11 +262,14 @@ describe('web client in Chromium', function () {
     await invalid.getByRole('heading', { name: 'Link non valido' }).waitFor();
 
     const cancelled = await apiMeeting('Annullato');
-    assert.equal((await fx.api('DELETE', `/api/meetings/${cancelled.id}`, { token: pro.token })).status, 204);
+    assert.equal(
+      (await s.fx.api('DELETE', `/api/meetings/${cancelled.id}`, { token: pro.token })).status,
+      204,
+    );
     const cancelledPage = await open('cancelled', `/m/${cancelled.guestUrl.split('/m/')[1] ?? ''}`);
     await cancelledPage.getByRole('heading', { name: 'Meeting annullato' }).waitFor();
 
-    const res = await fx.api('POST', '/api/meetings', {
+    const res = await s.fx.api('POST', '/api/meetings', {
       token: pro.token,
       body: {
         title: 'Ieri',
@@ -286,9 +281,9 @@ describe('web client in Chromium', function () {
     const expired = res.body as MeetingView;
     const expiredPage = await open('expired', `/m/${expired.guestUrl.split('/m/')[1] ?? ''}`);
     await expiredPage.getByRole('heading', { name: 'Meeting scaduto' }).waitFor();
-    await ui.screenshot(expiredPage, 'guest-expired.png');
+    await s.ui.screenshot(expiredPage, 'guest-expired.png');
     // The unknown code's lookup answers 404, which the browser logs as a failed load: expected there only.
-    ui.assertNoConsoleErrors(['invalid']);
+    s.ui.assertNoConsoleErrors(['invalid']);
   });
 
   it('English and the dark theme persist across a reload and a new sign-in', async () => {
@@ -313,7 +308,7 @@ describe('web client in Chromium', function () {
     await signIn(fresh, pro);
     await fresh.getByRole('button', { name: 'Create meeting' }).waitFor();
     assert.equal(await fresh.evaluate(() => document.documentElement.dataset.theme), 'dark');
-    const me = await fx.api('GET', '/api/me', { token: pro.token });
+    const me = await s.fx.api('GET', '/api/me', { token: pro.token });
     assert.deepEqual((me.body as { preferences: { language: string; darkTheme: boolean } }).preferences, {
       ...(me.body as { preferences: object }).preferences,
       language: 'en',

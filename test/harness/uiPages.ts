@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
-import type { TestUser } from './serverFixture.js';
+import { startServer, type ServerFixture, type TestUser } from './serverFixture.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Screenshots of the main screens (and of failures); gitignored. */
@@ -98,4 +98,41 @@ export class UiPages {
     this.#opened.splice(0);
     await this.#chromium.close();
   }
+}
+
+/** A browser suite's fixtures, fresh for each test. */
+export interface UiSuite {
+  readonly fx: ServerFixture;
+  readonly ui: UiPages;
+}
+
+/**
+ * Registers the hooks every browser suite needs: a server (started by `start`, the suite's real services by
+ * default) and Chromium before each test; after it, screenshots and console errors if it failed, then both
+ * closed. Call it inside `describe`, before the suite's own hooks, which can then use the fixtures.
+ */
+export function uiSuite(start: () => Promise<ServerFixture> = () => startServer()): UiSuite {
+  let fx: ServerFixture | undefined;
+  let ui: UiPages | undefined;
+  beforeEach(async () => {
+    fx = await start();
+    ui = await UiPages.create(fx.baseUrl);
+  });
+  afterEach(async function () {
+    const failed = this.currentTest?.state === 'failed' ? this.currentTest.title || 'test' : undefined;
+    await ui?.close(failed);
+    await fx?.close();
+    ui = undefined;
+    fx = undefined;
+  });
+  return {
+    get fx(): ServerFixture {
+      if (!fx) throw new Error('the server starts in beforeEach');
+      return fx;
+    },
+    get ui(): UiPages {
+      if (!ui) throw new Error('Chromium starts in beforeEach');
+      return ui;
+    },
+  };
 }
