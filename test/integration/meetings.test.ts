@@ -83,6 +83,21 @@ describe('scheduled meetings', () => {
     return meeting.guestUrl.split('/m/')[1] ?? '';
   }
 
+  /** A meeting (see schedule) with the organizer and then Giulia in it, each on a socket of their own. */
+  async function organizerAndGiuliaIn(): Promise<{
+    meeting: MeetingView;
+    org: ClientSocket;
+    g: ClientSocket;
+    info: JoinedInfo;
+  }> {
+    const meeting = await schedule();
+    const org = await sockets.connect(organizer.token);
+    joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
+    const g = await sockets.connect(giulia.token);
+    const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+    return { meeting, org, g, info };
+  }
+
   async function guestSocket(meeting: MeetingView, name = 'Anna Ospite'): Promise<ClientSocket> {
     const res = await fx.api('POST', `/api/guest/${guestCodeOf(meeting)}/join`, {
       body: { displayName: name },
@@ -466,11 +481,7 @@ describe('scheduled meetings', () => {
     });
 
     it('binds the rejoin credential to its participant', async () => {
-      const meeting = await schedule();
-      const org = await sockets.connect(organizer.token);
-      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
-      const g = await sockets.connect(giulia.token);
-      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const { meeting, info } = await organizerAndGiuliaIn();
       clock.advance(2 * HOUR + 1);
       const l = await sockets.connect(luca.token);
       const stolen = await request(l, {
@@ -572,11 +583,7 @@ describe('scheduled meetings', () => {
     });
 
     it('keeps a raised hand up through a blip, and lowers it when the grace window ends', async () => {
-      const meeting = await schedule();
-      const org = await sockets.connect(organizer.token);
-      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
-      const g = await sockets.connect(giulia.token);
-      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const { meeting, org, g, info } = await organizerAndGiuliaIn();
       const up = nextEvent(org, 'meeting.participantUpdated');
       await request(g, { type: 'meeting.raiseHand', raised: true });
       await up;
@@ -635,11 +642,7 @@ describe('scheduled meetings', () => {
     });
 
     it('lets the organizer remove someone reconnecting: gone at once, not again when the window ends', async () => {
-      const meeting = await schedule();
-      const org = await sockets.connect(organizer.token);
-      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
-      const g = await sockets.connect(giulia.token);
-      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const { org, g, info } = await organizerAndGiuliaIn();
       const dropped = nextEvent(org, 'meeting.participantUpdated');
       g.disconnect();
       await dropped;
@@ -659,11 +662,7 @@ describe('scheduled meetings', () => {
 
   describe('raised hands', () => {
     it('shows everyone in the meeting who raised a hand, and when it goes down', async () => {
-      const meeting = await schedule();
-      const org = await sockets.connect(organizer.token);
-      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
-      const g = await sockets.connect(giulia.token);
-      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const { meeting, org, g, info } = await organizerAndGiuliaIn();
 
       const up = nextEvent(org, 'meeting.participantUpdated');
       assert.deepEqual(await request(g, { type: 'meeting.raiseHand', raised: true }), {
@@ -695,11 +694,7 @@ describe('scheduled meetings', () => {
 
   describe('moderation', () => {
     it('keeps a removed participant out, even with a fresh token', async () => {
-      const meeting = await schedule();
-      const org = await sockets.connect(organizer.token);
-      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
-      const g = await sockets.connect(giulia.token);
-      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const { meeting, org, g, info } = await organizerAndGiuliaIn();
 
       assert.equal(
         errorCode(await request(g, { type: 'meeting.removeParticipant', participantId: info.participantId })),
@@ -804,11 +799,7 @@ describe('scheduled meetings', () => {
     });
 
     it('keeps the session, who was in and the denylist across a server restart', async () => {
-      const meeting = await schedule();
-      const org = await sockets.connect(organizer.token);
-      joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
-      const g = await sockets.connect(giulia.token);
-      const info = joined(await request(g, { type: 'meeting.join', meetingId: meeting.id }));
+      const { meeting, org, info } = await organizerAndGiuliaIn();
       const l = await sockets.connect(luca.token);
       const lucaInfo = joined(await request(l, { type: 'meeting.join', meetingId: meeting.id }));
       await request(org, { type: 'meeting.removeParticipant', participantId: lucaInfo.participantId });
