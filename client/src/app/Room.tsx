@@ -4,6 +4,7 @@ import type { ParticipantView } from '../../../shared/protocol.js';
 import type { MeetingChatMessageView } from '../../../shared/schemas/chat.js';
 import { MediaSession, type MicState, type RemoteTrack } from '../media/MediaSession.js';
 import { RequestError, type MeetingConnection } from '../media/MeetingConnection.js';
+import { ControlIcon } from './ControlIcon.js';
 import { routeAudio, type DeviceChoice } from './devices.js';
 import { useI18n, type MessageKey } from './i18n.js';
 
@@ -287,8 +288,11 @@ export default function Room(props: {
               );
           }}
         >
-          {mic.muted ? t('unmute') : t('mute')}
-          {mic.locked && ` (${t('locked')})`}
+          <ControlIcon name={mic.muted ? 'micOff' : 'mic'} />
+          <span className="control-label">
+            {mic.muted ? t('unmute') : t('mute')}
+            {mic.locked && ` (${t('locked')})`}
+          </span>
         </button>
         <button
           aria-pressed={!camera}
@@ -300,7 +304,8 @@ export default function Room(props: {
               );
           }}
         >
-          {camera ? t('cameraOff') : t('cameraOn')}
+          <ControlIcon name={camera ? 'camera' : 'cameraOff'} />
+          <span className="control-label">{camera ? t('cameraOff') : t('cameraOn')}</span>
         </button>
         <button
           aria-pressed={!!screen}
@@ -310,7 +315,8 @@ export default function Room(props: {
               act('screen', () => (screen ? session.unpublish('screen') : session.publishScreen()));
           }}
         >
-          {screen ? t('stopShare') : t('shareScreen')}
+          <ControlIcon name="screen" />
+          <span className="control-label">{screen ? t('stopShare') : t('shareScreen')}</span>
         </button>
         <button
           aria-pressed={hand}
@@ -322,10 +328,12 @@ export default function Room(props: {
             })
           }
         >
-          {hand ? t('lowerHand') : t('raiseHand')}
+          <ControlIcon name="hand" />
+          <span className="control-label">{hand ? t('lowerHand') : t('raiseHand')}</span>
         </button>
         <button className="danger" onClick={props.onLeave}>
-          {t('leave')}
+          <ControlIcon name="leave" />
+          <span className="control-label">{t('leave')}</span>
         </button>
         {isOrganizer && (
           <button
@@ -333,7 +341,8 @@ export default function Room(props: {
             disabled={pending === 'end'}
             onClick={() => act('end', () => connection.request({ type: 'meeting.end' }))}
           >
-            {t('endForAll')}
+            <ControlIcon name="end" />
+            <span className="control-label">{t('endForAll')}</span>
           </button>
         )}
       </div>
