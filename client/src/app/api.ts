@@ -40,6 +40,12 @@ export function onSessionLost(listener: () => void): void {
   onSignedOut = listener;
 }
 
+/** For callers outside `api()` (the user socket) that find the session gone: back to the login. */
+export function sessionLost(): void {
+  clear();
+  onSignedOut?.();
+}
+
 function hint(on: boolean): void {
   try {
     if (on) localStorage.setItem(SESSION_HINT, '1');

@@ -12,7 +12,7 @@ import type {
   ServerToClientEvents,
 } from '../../../shared/protocol.js';
 import type { ClientRequestType } from '../../../shared/schemas/requests.js';
-import { accessToken, ApiError } from './api.js';
+import { accessToken, ApiError, sessionLost } from './api.js';
 import type { RequestOf } from '../media/MeetingConnection.js';
 
 export type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -25,8 +25,11 @@ export function connectUserSocket(): UserSocket {
     auth: (cb) => {
       accessToken().then(
         (token) => cb({ token }),
-        // Signed out: the handshake fails and the shell goes back to the login.
-        () => cb({ token: '' }),
+        () => {
+          // The session is over (the refresh was refused): back to the login, which closes this socket.
+          cb({ token: '' });
+          sessionLost();
+        },
       );
     },
   });
