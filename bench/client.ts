@@ -2,7 +2,7 @@
  * bench:client — the first load of the guest page (`/m/<code>`) in Debian Chromium, from a UccServer on loopback
  * serving the production build (client/dist), against its own embedded FerretDB and Synapse. A PRO user creates
  * a meeting through the API; then each load opens the guest link in a fresh browser context (an empty HTTP cache
- * and no service worker: a first visit) and measures until the guest form is ready (the "Il tuo nome" field is
+ * and no service worker: a first visit) and measures until the guest form is ready (the "Nome e cognome" field is
  * visible), with the page's Navigation Timing, first contentful paint and the JS and CSS bytes it fetched. In the
  * same context, once the service worker is active, a second load measures a returning guest.
  *
@@ -35,7 +35,7 @@ import {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Written by the build (client/vite.config.ts, firstLoadReport). */
 const FIRST_LOAD_JSON = path.join(ROOT, 'client', 'dist', '.vite', 'first-load.json');
-const GUEST_NAME_FIELD = 'Il tuo nome';
+const GUEST_NAME_FIELD = 'Nome e cognome';
 /** The guest form's name input (client/src/app/Guest.tsx); the page-side clock watches for it. */
 const GUEST_NAME_ID = 'guest-name';
 const GOAL_MS = 1_000;
@@ -326,7 +326,7 @@ async function main(): Promise<void> {
         `Load average (1, 5, 15 min) ${before.loadavg.join(', ')} before and ${after.loadavg.join(', ')} after: ` +
         'the machine is shared, and other work may have run during the measurement.',
       '',
-      'Name field visible: from `page.goto` to Playwright seeing `getByLabel("Il tuo nome")` visible (harness ' +
+      'Name field visible: from `page.goto` to Playwright seeing `getByLabel("Nome e cognome")` visible (harness ' +
         'clock, includes the DevTools protocol round trips). Name field laid out: the page’s own clock, from the ' +
         'start of the navigation to the first mutation after which the field has a size. The other times are the ' +
         'page’s Navigation Timing and paint entries; bytes are Resource Timing `transferSize` (over the network, ' +

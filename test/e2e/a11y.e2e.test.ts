@@ -98,9 +98,9 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
     const page = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
       bypassCSP: true,
     });
-    await page.getByLabel('Il tuo nome').waitFor();
+    await page.getByLabel('Nome e cognome').waitFor();
     const form = await audit(page);
-    await page.getByLabel('Il tuo nome').fill('Anna');
+    await page.getByLabel('Nome e cognome').fill('Anna');
     await page.getByRole('button', { name: 'Partecipa' }).click();
     await page.getByText("In attesa dell'organizzatore…").waitFor();
     assert.deepEqual({ form, waiting: await audit(page) }, { form: [], waiting: [] });
@@ -115,7 +115,7 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
     const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
       bypassCSP: true,
     });
-    await guest.getByLabel('Il tuo nome').fill('Anna');
+    await guest.getByLabel('Nome e cognome').fill('Anna');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
     const org = await s.ui.open('organizer', '/', { bypassCSP: true });

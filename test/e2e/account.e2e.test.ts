@@ -185,7 +185,7 @@ describe('account and settings in Chromium', function () {
     const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
       viewport: PHONE,
     });
-    await guest.getByLabel('Il tuo nome').waitFor();
+    await guest.getByLabel('Nome e cognome').waitFor();
     await guest.waitForFunction(() => (document.querySelector('.device-preview video')?.videoWidth ?? 0) > 0);
     await fits(guest);
     await s.ui.screenshot(guest, 'phone-guest.png');
@@ -202,7 +202,7 @@ describe('account and settings in Chromium', function () {
     await fits(page);
 
     // The room on two phones: the controls are on screen without scrolling.
-    await guest.getByLabel('Il tuo nome').fill('Anna');
+    await guest.getByLabel('Nome e cognome').fill('Anna');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
     await page.getByRole('tab', { name: /^Meeting/ }).click();

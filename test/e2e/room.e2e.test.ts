@@ -70,7 +70,7 @@ describe('meeting room in Chromium', function () {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const meeting = res.body as MeetingView;
     const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
-    await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
+    await guest.getByLabel('Nome e cognome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
 

@@ -11,6 +11,7 @@ declare const document: {
   querySelectorAll: (selector: string) => Iterable<{ videoWidth: number }>;
 };
 declare const navigator: { clipboard: { readText: () => Promise<string> } };
+declare const window: { sharedData: unknown[] };
 
 describe('web client in Chromium', function () {
   this.timeout(90_000);
@@ -157,6 +158,29 @@ describe('web client in Chromium', function () {
     assertNoConsoleErrors();
   });
 
+  it('"Condividi" hands the guest link to the system share sheet (Web Share)', async () => {
+    const meeting = await apiMeeting('Da condividere');
+    const page = await open('organizer', '/');
+    // Headless Chromium on Linux has no share sheet: a stand-in records what the page would share.
+    // A string, not a function: tsx would wrap the inner arrow in a helper that the page does not have.
+    await page.addInitScript({
+      content: `window.sharedData = [];
+        Object.defineProperty(navigator, 'share', {
+          value: (data) => { window.sharedData.push(data); return Promise.resolve(); },
+        });`,
+    });
+    await page.reload();
+    await signIn(page, pro);
+    await page
+      .locator('li.meeting', { hasText: 'Da condividere' })
+      .getByRole('button', { name: 'Condividi' })
+      .click();
+    assert.deepEqual(await page.evaluate(() => window.sharedData), [
+      { title: 'Da condividere', text: 'Da condividere', url: meeting.guestUrl },
+    ]);
+    assertNoConsoleErrors();
+  });
+
   it('a basic user sees no create button, and why', async () => {
     const basic = await s.fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
     const page = await open('basic', '/');
@@ -173,7 +197,7 @@ describe('web client in Chromium', function () {
     const guest = await open('guest', `/m/${code}`);
     await guest.getByRole('heading', { name: 'Demo cliente' }).waitFor();
     assert.match((await guest.locator('main').textContent()) ?? '', /Organizzato da Rossi Mario/);
-    await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
+    await guest.getByLabel('Nome e cognome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
     await s.ui.screenshot(guest, 'guest-waiting.png');
@@ -204,7 +228,7 @@ describe('web client in Chromium', function () {
   it('in the room the organizer mutes a guest, sees a raised hand, chats and ends the meeting for everyone', async () => {
     const meeting = await apiMeeting('Sala riunioni');
     const guest = await open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
-    await guest.getByLabel('Il tuo nome').fill('Anna Ospite');
+    await guest.getByLabel('Nome e cognome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
 

@@ -61,10 +61,15 @@ export function Meetings({
       .finally(() => setCopied(m.id));
   };
   const share = (m: MeetingView): void => {
-    // The guest link through the system's share sheet (phones, Windows, ChromeOS); a cancelled share is no error.
-    navigator.share({ title: m.title, text: m.title, url: m.guestUrl }).catch(() => undefined);
+    // The system's share sheet where there is one (phones, Windows, ChromeOS); elsewhere an email to write.
+    if (typeof navigator.share === 'function') {
+      // A cancelled share is no error.
+      navigator.share({ title: m.title, text: m.title, url: m.guestUrl }).catch(() => undefined);
+      return;
+    }
+    const body = `${t('shareBody', { title: m.title })}\n${m.guestUrl}`;
+    location.href = `mailto:?subject=${encodeURIComponent(m.title)}&body=${encodeURIComponent(body)}`;
   };
-  const canShare = typeof navigator.share === 'function';
   const [calendarError, setCalendarError] = useState<string | undefined>();
   const addToCalendar = (m: MeetingView): void => {
     setCalendarError(undefined);
@@ -163,9 +168,7 @@ export function Meetings({
                         {copied === m.id ? t('linkCopied') : t('copyLink')}
                       </button>
                     )}
-                    {m.myRole === 'organizer' && canShare && (
-                      <button onClick={() => share(m)}>{t('share')}</button>
-                    )}
+                    {m.myRole === 'organizer' && <button onClick={() => share(m)}>{t('share')}</button>}
                     <button onClick={() => addToCalendar(m)}>{t('addToCalendar')}</button>
                     {m.myRole === 'organizer' && (
                       <>
