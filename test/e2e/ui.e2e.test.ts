@@ -181,6 +181,28 @@ describe('web client in Chromium', function () {
     assertNoConsoleErrors();
   });
 
+  it('tells a guest outside Chrome that Chrome works best, and lets them try anyway', async () => {
+    const meeting = await apiMeeting('Da Firefox');
+    const link = `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`;
+    const chrome = await s.ui.open('chrome', link);
+    await chrome.getByLabel('Nome e cognome').waitFor();
+    assert.equal(await chrome.getByTestId('browser-notice').count(), 0);
+
+    const firefox = await s.ui.open('firefox', link, {
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
+    });
+    // Only Chromium has client hints: without them, the page goes by the user agent string.
+    await firefox.addInitScript({
+      content: "Object.defineProperty(Navigator.prototype, 'userAgentData', { get: () => undefined });",
+    });
+    await firefox.reload();
+    await firefox.getByTestId('browser-notice').filter({ hasText: 'Google Chrome' }).waitFor();
+    await firefox.getByLabel('Nome e cognome').fill('Ospite con Firefox');
+    await firefox.getByRole('button', { name: 'Partecipa' }).click();
+    await firefox.getByText("In attesa dell'organizzatore…").waitFor();
+    assertNoConsoleErrors();
+  });
+
   it('a basic user sees no create button, and why', async () => {
     const basic = await s.fx.createUser({ firstName: 'Anna', lastName: 'Neri', plan: 'basic' });
     const page = await open('basic', '/');

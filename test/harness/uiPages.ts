@@ -42,12 +42,15 @@ export class UiPages {
       permissions?: string[];
       /** For a test that injects a script of its own (axe-core), which our CSP would refuse. */
       bypassCSP?: boolean;
+      /** Another browser's user agent string. */
+      userAgent?: string;
     } = {},
   ): Promise<Page> {
     const context = await this.#chromium.browser.newContext({
       viewport: options.viewport ?? { width: 1280, height: 800 },
       permissions: options.permissions ?? [],
       bypassCSP: options.bypassCSP ?? false,
+      ...(options.userAgent ? { userAgent: options.userAgent } : {}),
     });
     const page = await context.newPage();
     const errors: string[] = [];
