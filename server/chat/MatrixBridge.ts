@@ -6,7 +6,7 @@ import type { ChatMemberView } from '../../shared/schemas/chat.js';
 import type { PublicUser } from '../../shared/schemas/directory.js';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
-import { toPublicUser, type UserModel } from '../directory/User.js';
+import { displayName, toPublicUser, type UserModel } from '../directory/User.js';
 import {
   AppError,
   ChatUnavailableError,
@@ -255,7 +255,9 @@ export class MatrixBridge {
             mxid,
             userId: String(doc._id),
             extension: doc.extension,
-            displayName: MatrixBridge.displayNameOf(doc),
+            // Our apps show colleagues as the directory does ("Rossi Mario"); the Matrix profile name, with the
+            // extension for Element users, is displayNameOf.
+            displayName: `${displayName(doc)}${doc.disabled ? DISABLED_MARK : ''}`,
           });
         }
       }

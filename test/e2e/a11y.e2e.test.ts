@@ -69,7 +69,7 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
       await page.getByLabel('Titolo').waitFor();
       found.create = await audit(page);
       await page.getByRole('tab', { name: /^Chat/ }).click();
-      await page.locator('button.room-row', { hasText: 'Giulia Bianchi' }).click();
+      await page.locator('button.room-row', { hasText: 'Bianchi Giulia' }).click();
       await page.locator('li.message', { hasText: 'Ciao Mario' }).waitFor();
       found.conversation = await audit(page);
       await page.getByRole('button', { name: 'Nuova chat' }).click();

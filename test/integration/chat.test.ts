@@ -239,7 +239,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     const first = await openDm(mario, giulia);
     assert.equal(first.status, 201);
     assert.equal(first.room.kind, 'dm');
-    assert.equal(first.room.name, `Giulia Bianchi (${giulia.extension})`);
+    assert.equal(first.room.name, 'Bianchi Giulia');
     const again = await openDm(mario, giulia);
     assert.equal(again.status, 200);
     assert.equal(again.room.roomId, first.room.roomId);
@@ -254,7 +254,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.equal(message.sender.mxid, mxidOf(mario));
     assert.equal(message.sender.userId, mario.id);
     assert.equal(message.sender.extension, mario.extension);
-    assert.equal(message.sender.displayName, `Mario Rossi (${mario.extension})`);
+    assert.equal(message.sender.displayName, 'Rossi Mario');
     assert.equal(
       message.formattedBody,
       'ciao <strong>Giulia</strong>, &lt;b&gt;vedi&lt;/b&gt; <code>x</code>',
@@ -487,7 +487,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     const typing = await started;
     assert.equal(typing.typing, true);
     assert.equal(typing.user.userId, ezio.id);
-    assert.equal(typing.user.displayName, `Ezio Vela (${ezio.extension})`);
+    assert.equal(typing.user.displayName, 'Vela Ezio');
     const stopped = nextEvent(fedeSocket, 'chat.typing', EVENT_TIMEOUT_MS);
     await matrixWrite({ mxid: mxidOf(ezio) }, 'PUT', typingPath, { typing: false });
     assert.equal((await stopped).typing, false);
@@ -986,7 +986,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     assert.equal(seen.roomId, room.roomId);
     assert.equal(seen.typing, true);
     assert.equal(seen.user.userId, teo.id);
-    assert.equal(seen.user.displayName, `Teo Sala (${teo.extension})`);
+    assert.equal(seen.user.displayName, 'Sala Teo');
     const stopped = nextEvent(inesSocket, 'chat.typing', EVENT_TIMEOUT_MS);
     await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: false });
     assert.equal((await stopped).typing, false);
@@ -1035,7 +1035,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
       assert.equal(m.meetingId, meeting.id);
       assert.equal(m.sender.kind, 'user');
       assert.equal(m.sender.userId, organizer.id);
-      assert.equal(m.sender.displayName, `Marta Pro (${organizer.extension})`);
+      assert.equal(m.sender.displayName, 'Pro Marta');
       assert.equal(m.formattedBody, 'benvenuta <strong>Anna</strong>');
     }
 
@@ -1094,7 +1094,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
         history.items.map((m) => [m.sender.kind, m.sender.displayName, m.body]),
         [
           ['guest', 'Anna', 'ciao'],
-          ['user', `Marta Pro (${organizer.extension})`, 'benvenuta **Anna**'],
+          ['user', 'Pro Marta', 'benvenuta **Anna**'],
         ],
       );
     }
