@@ -86,9 +86,8 @@ export function Chat({
                       <span className="room-name">{r.name}</span>
                       {r.lastMessage && (
                         <span className="muted block ellipsis">
-                          {r.kind === 'group' && r.lastMessage.sender !== myMxid
-                            ? `${r.members.find((m) => m.mxid === r.lastMessage?.sender)?.displayName ?? ''}: `
-                            : ''}
+                          {/* In a group, who wrote it (the server keeps the sender's name). */}
+                          {r.kind === 'group' ? `${r.lastMessage.sender}: ` : ''}
                           {r.lastMessage.body}
                         </span>
                       )}

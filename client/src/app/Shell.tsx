@@ -41,7 +41,7 @@ export function Shell(props: {
     },
     [soundsOn, profile.id],
   );
-  const chat = useChatRooms(socket, onMessage);
+  const chat = useChatRooms(socket, profile.id, onMessage);
 
   // A meeting link (/meetings/<id>, the invitees' joinUrl) opens that meeting once signed in.
   useEffect(() => {
