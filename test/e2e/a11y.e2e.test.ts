@@ -112,18 +112,8 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
       body: { title: 'Sala accessibile', startAt: new Date().toISOString(), durationMinutes: 60 },
     });
     const meeting = res.body as MeetingView;
-    const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, {
-      bypassCSP: true,
-    });
-    await guest.getByLabel('Nome e cognome').fill('Anna');
-    await guest.getByRole('button', { name: 'Partecipa' }).click();
-    await guest.getByText("In attesa dell'organizzatore…").waitFor();
-    const org = await s.ui.open('organizer', '/', { bypassCSP: true });
-    await s.ui.signIn(org, pro);
-    await org
-      .locator('li.meeting', { hasText: 'Sala accessibile' })
-      .getByRole('button', { name: 'Inizia meeting' })
-      .click();
+    const guest = await s.ui.guestWaiting(meeting, 'Anna', { bypassCSP: true });
+    const org = await s.ui.organizerStarts(pro, 'Sala accessibile', { bypassCSP: true });
     for (const page of [org, guest]) await page.getByRole('toolbar').waitFor();
     await guest.locator('.tile.remote').waitFor();
     await org.locator('.tile.remote').waitFor();

@@ -69,17 +69,8 @@ describe('meeting room in Chromium', function () {
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const meeting = res.body as MeetingView;
-    const guest = await s.ui.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
-    await guest.getByLabel('Nome e cognome').fill('Anna Ospite');
-    await guest.getByRole('button', { name: 'Partecipa' }).click();
-    await guest.getByText("In attesa dell'organizzatore…").waitFor();
-
-    const org = await s.ui.open('organizer', '/');
-    await s.ui.signIn(org, pro);
-    await org
-      .locator('li.meeting', { hasText: 'Sala riunioni' })
-      .getByRole('button', { name: 'Inizia meeting' })
-      .click();
+    const guest = await s.ui.guestWaiting(meeting, 'Anna Ospite');
+    const org = await s.ui.organizerStarts(pro, 'Sala riunioni');
     const guestId = await org
       .locator('li.person', { hasText: 'Anna Ospite' })
       .getAttribute('data-participant');

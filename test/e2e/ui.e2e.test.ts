@@ -224,12 +224,7 @@ describe('web client in Chromium', function () {
     await guest.getByText("In attesa dell'organizzatore…").waitFor();
     await s.ui.screenshot(guest, 'guest-waiting.png');
 
-    const org = await open('organizer', '/');
-    await signIn(org, pro);
-    await org
-      .locator('li.meeting', { hasText: 'Demo cliente' })
-      .getByRole('button', { name: 'Inizia meeting' })
-      .click();
+    const org = await s.ui.organizerStarts(pro, 'Demo cliente');
 
     // Admitted by itself; each side decodes the other's camera.
     const decoding = (): boolean =>
@@ -249,17 +244,8 @@ describe('web client in Chromium', function () {
 
   it('in the room the organizer mutes a guest, sees a raised hand, chats and ends the meeting for everyone', async () => {
     const meeting = await apiMeeting('Sala riunioni');
-    const guest = await open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`);
-    await guest.getByLabel('Nome e cognome').fill('Anna Ospite');
-    await guest.getByRole('button', { name: 'Partecipa' }).click();
-    await guest.getByText("In attesa dell'organizzatore…").waitFor();
-
-    const org = await open('organizer', '/');
-    await signIn(org, pro);
-    await org
-      .locator('li.meeting', { hasText: 'Sala riunioni' })
-      .getByRole('button', { name: 'Inizia meeting' })
-      .click();
+    const guest = await s.ui.guestWaiting(meeting, 'Anna Ospite');
+    const org = await s.ui.organizerStarts(pro, 'Sala riunioni');
     const decoding = (): boolean =>
       [...document.querySelectorAll('.tile.remote video')].some((v) => v.videoWidth > 0);
     await guest.waitForFunction(decoding, undefined, { timeout: 20_000 });

@@ -2,12 +2,22 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { launchChromium } from './browser.js';
 import { startServer, type ServerFixture, type TestUser } from './serverFixture.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Screenshots of the main screens (and of failures); gitignored. */
 export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+
+export interface OpenOptions {
+  viewport?: { width: number; height: number };
+  permissions?: string[];
+  /** For a test that injects a script of its own (axe-core), which our CSP would refuse. */
+  bypassCSP?: boolean;
+  /** Another browser's user agent string. */
+  userAgent?: string;
+}
 
 interface Opened {
   name: string;
@@ -34,18 +44,7 @@ export class UiPages {
     return new UiPages(await launchChromium(), baseUrl);
   }
 
-  async open(
-    name: string,
-    urlPath: string,
-    options: {
-      viewport?: { width: number; height: number };
-      permissions?: string[];
-      /** For a test that injects a script of its own (axe-core), which our CSP would refuse. */
-      bypassCSP?: boolean;
-      /** Another browser's user agent string. */
-      userAgent?: string;
-    } = {},
-  ): Promise<Page> {
+  async open(name: string, urlPath: string, options: OpenOptions = {}): Promise<Page> {
     const context = await this.#chromium.browser.newContext({
       viewport: options.viewport ?? { width: 1280, height: 800 },
       permissions: options.permissions ?? [],
@@ -71,6 +70,26 @@ export class UiPages {
     if (screenshot) await this.screenshot(page, screenshot);
     await page.getByRole('button', { name: 'Accedi', exact: true }).click();
     await page.getByRole('tab', { name: /^Meeting/ }).waitFor();
+  }
+
+  /** Opens the meeting's guest link as `name`, who asks to join and waits for the organizer. */
+  async guestWaiting(meeting: MeetingView, name: string, options: OpenOptions = {}): Promise<Page> {
+    const page = await this.open('guest', `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`, options);
+    await page.getByLabel('Nome e cognome').fill(name);
+    await page.getByRole('button', { name: 'Partecipa' }).click();
+    await page.getByText("In attesa dell'organizzatore…").waitFor();
+    return page;
+  }
+
+  /** Signs the organizer in and clicks "Inizia meeting" on the meeting titled `title` in the agenda. */
+  async organizerStarts(organizer: TestUser, title: string, options: OpenOptions = {}): Promise<Page> {
+    const page = await this.open('organizer', '/', options);
+    await this.signIn(page, organizer);
+    await page
+      .locator('li.meeting', { hasText: title })
+      .getByRole('button', { name: 'Inizia meeting' })
+      .click();
+    return page;
   }
 
   async screenshot(page: Page, file: string): Promise<void> {

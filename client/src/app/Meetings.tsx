@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { MeetingState, MeetingView } from '../../../shared/schemas/meetings.js';
 import { api, apiBlob, ApiError, type Profile, type PublicUser } from './api.js';
-import { PeopleChips } from './forms.js';
+import { PeopleChips, StepLabel, TextAreaField, TextField } from './forms.js';
 import { useI18n, type MessageKey } from './i18n.js';
 import { useDirectorySearch } from './useDirectorySearch.js';
 import type { UserSocket } from './userSocket.js';
@@ -313,93 +313,57 @@ function CreateMeeting({
     }
   }
 
-  const err = (name: Field): React.JSX.Element | null =>
-    errors[name] ? (
-      <p className="field-error" id={`m-${name}-error`} role="alert">
-        {errors[name]}
-      </p>
-    ) : null;
-  const described = (name: Field): { 'aria-invalid'?: true; 'aria-describedby'?: string } =>
-    errors[name] ? { 'aria-invalid': true, 'aria-describedby': `m-${name}-error` } : {};
-
   return (
     <form className="card create" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="create-title">
       <h3 id="create-title">{meeting ? t('editMeeting') : t('createTitle')}</h3>
       <ol className="numbered">
-        <li className="field">
-          <label htmlFor="m-title">
-            <span className="step" aria-hidden="true">
-              1
-            </span>{' '}
-            {t('title')}
-          </label>
-          <input
+        <li>
+          <TextField
             id="m-title"
-            value={title}
+            label={<StepLabel n={1}>{t('title')}</StepLabel>}
             maxLength={200}
-            onChange={(e) => setTitle(e.target.value)}
-            {...described('title')}
+            value={title}
+            error={errors.title}
+            onValue={setTitle}
           />
-          {err('title')}
         </li>
-        <li className="field">
-          <label htmlFor="m-start">
-            <span className="step" aria-hidden="true">
-              2
-            </span>{' '}
-            {t('start')}
-          </label>
-          <input
+        <li>
+          <TextField
             id="m-start"
+            label={<StepLabel n={2}>{t('start')}</StepLabel>}
             type="datetime-local"
             value={start}
-            onChange={(e) => setStart(e.target.value)}
-            {...described('startAt')}
+            error={errors.startAt}
+            onValue={setStart}
           />
-          {err('startAt')}
         </li>
-        <li className="field">
-          <label htmlFor="m-duration">
-            <span className="step" aria-hidden="true">
-              3
-            </span>{' '}
-            {t('durationHours')}
-          </label>
-          <input
+        <li>
+          <TextField
             id="m-duration"
+            label={<StepLabel n={3}>{t('durationHours')}</StepLabel>}
             type="number"
             min="0.25"
             max="24"
             step="0.25"
             value={hours}
-            onChange={(e) => setHours(e.target.value)}
-            {...described('duration')}
+            error={errors.duration}
+            onValue={setHours}
           />
-          {err('duration')}
         </li>
-        <li className="field">
-          <label htmlFor="m-description">
-            <span className="step" aria-hidden="true">
-              4
-            </span>{' '}
-            {t('description')}
-          </label>
-          <textarea
+        <li>
+          <TextAreaField
             id="m-description"
+            label={<StepLabel n={4}>{t('description')}</StepLabel>}
             rows={3}
             maxLength={5000}
             value={description}
-            onChange={(e) => setDescription(e.target.value)}
-            {...described('description')}
+            error={errors.description}
+            onValue={setDescription}
           />
-          {err('description')}
         </li>
         <li className="field">
           <label htmlFor="m-participants">
-            <span className="step" aria-hidden="true">
-              5
-            </span>{' '}
-            {t('selectParticipants')}
+            <StepLabel n={5}>{t('selectParticipants')}</StepLabel>
           </label>
           <input
             id="m-participants"
@@ -408,9 +372,14 @@ function CreateMeeting({
             value={query}
             autoComplete="off"
             onChange={(e) => setQuery(e.target.value)}
-            {...described('inviteeIds')}
+            aria-invalid={errors.inviteeIds ? true : undefined}
+            aria-describedby={errors.inviteeIds ? 'm-participants-error' : undefined}
           />
-          {err('inviteeIds')}
+          {errors.inviteeIds && (
+            <p className="field-error" id="m-participants-error" role="alert">
+              {errors.inviteeIds}
+            </p>
+          )}
           {query.trim() && (
             <ul className="results" aria-label={t('selectParticipants')}>
               {results.length === 0 ? (

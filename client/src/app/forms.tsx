@@ -39,22 +39,47 @@ export function TextField({
   );
 }
 
-/** A labelled multi-line text. */
+/** A labelled multi-line text, with an error shown next to it. */
 export function TextAreaField({
   id,
   label,
+  error,
   onValue,
   ...area
 }: {
   id: string;
   label: ReactNode;
+  error?: string | undefined;
   onValue: (value: string) => void;
 } & Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id' | 'onChange'>): React.JSX.Element {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <textarea id={id} {...area} onChange={(e) => onValue(e.target.value)} />
+      <textarea
+        id={id}
+        {...area}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+        onChange={(e) => onValue(e.target.value)}
+      />
+      {error && (
+        <p className="field-error" id={`${id}-error`} role="alert">
+          {error}
+        </p>
+      )}
     </div>
+  );
+}
+
+/** A label with the manual's step number in front (1 Titolo, 2 Inizio, …). */
+export function StepLabel({ n, children }: { n: number; children: ReactNode }): React.JSX.Element {
+  return (
+    <>
+      <span className="step" aria-hidden="true">
+        {n}
+      </span>{' '}
+      {children}
+    </>
   );
 }
 
