@@ -46,6 +46,8 @@ export interface UccServerDependencies {
   /** TURN for clients; undefined when off. */
   turn?: TurnSettings | undefined;
   clock?: Clock;
+  /** More /readyz checks, such as one per child of the embedded stack. */
+  probes?: readonly ReadinessProbe[];
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -81,6 +83,7 @@ export class UccServer {
           }
         },
       },
+      ...(deps.probes ?? []),
     ];
     const clock = deps.clock ?? systemClock;
     const users = userModel(db.connection);

@@ -53,6 +53,11 @@ const envSchema = z.object({
   UCC_DATA_DIR: z.string().trim().min(1).default('./data'),
   UCC_SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
   UCC_STACK_START_TIMEOUT_MS: positiveMs.default(180_000),
+  UCC_RESTART_INITIAL_DELAY_MS: positiveMs.default(500),
+  UCC_RESTART_MAX_DELAY_MS: positiveMs.default(30_000),
+  UCC_RESTART_STABLE_AFTER_MS: positiveMs.default(60_000),
+  UCC_DB_SERVER_SELECTION_TIMEOUT_MS: positiveMs.default(1_000),
+  UCC_DB_SOCKET_TIMEOUT_MS: positiveMs.default(10_000),
 
   MONGODB_URI: optionalString.pipe(
     z
@@ -132,6 +137,13 @@ export interface Config {
   dataDir: string;
   shutdownTimeoutMs: number;
   stackStartTimeoutMs: number;
+  /** How a crashed child of the embedded stack is restarted: exponential backoff, capped, reset when stable. */
+  restart: { initialDelayMs: number; maxDelayMs: number; stableAfterMs: number };
+  /**
+   * How long a database call waits for a reachable server, and for an answer on its socket, before it fails
+   * (as 503 SERVICE_UNAVAILABLE): an outage answers fast instead of hanging requests.
+   */
+  db: { serverSelectionTimeoutMs: number; socketTimeoutMs: number };
   /** Set when an external MongoDB is used; otherwise the embedded FerretDB is started. */
   mongodbUri: string | undefined;
   matrix:
@@ -266,6 +278,13 @@ export function loadConfig(
     });
   }
 
+  if (e.UCC_RESTART_MAX_DELAY_MS < e.UCC_RESTART_INITIAL_DELAY_MS) {
+    issues.push({
+      variable: 'UCC_RESTART_MAX_DELAY_MS',
+      message: 'must not be less than UCC_RESTART_INITIAL_DELAY_MS',
+    });
+  }
+
   if (issues.length > 0) throw configError(issues);
 
   return {
@@ -274,6 +293,15 @@ export function loadConfig(
     dataDir: path.resolve(e.UCC_DATA_DIR),
     shutdownTimeoutMs: e.UCC_SHUTDOWN_TIMEOUT_MS,
     stackStartTimeoutMs: e.UCC_STACK_START_TIMEOUT_MS,
+    restart: {
+      initialDelayMs: e.UCC_RESTART_INITIAL_DELAY_MS,
+      maxDelayMs: e.UCC_RESTART_MAX_DELAY_MS,
+      stableAfterMs: e.UCC_RESTART_STABLE_AFTER_MS,
+    },
+    db: {
+      serverSelectionTimeoutMs: e.UCC_DB_SERVER_SELECTION_TIMEOUT_MS,
+      socketTimeoutMs: e.UCC_DB_SOCKET_TIMEOUT_MS,
+    },
     mongodbUri: e.MONGODB_URI,
     matrix,
     mediasoup: {

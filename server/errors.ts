@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorCode, ErrorDetail } from '../shared/errors.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 
 /**
  * The few error classes of the server. Each carries an HTTP status and a stable code; they are turned into
@@ -77,8 +78,13 @@ export class FileTooLargeError extends AppError {
   }
 }
 
-/** Anything that is not an AppError becomes a 500 whose message reveals nothing internal. */
+/**
+ * A database outage becomes 503 SERVICE_UNAVAILABLE; anything else that is not an AppError becomes a 500 whose
+ * message reveals nothing internal.
+ */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err))
+    return new ServiceUnavailableError('The database is unavailable; retry shortly');
   return new AppError(500, 'INTERNAL', 'Internal server error');
 }

@@ -7,6 +7,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { Database } from './db/Database.js';
 import { seedDirectory, type SeedResult } from './directory/seedDirectory.js';
 import { createLogger } from './logger.js';
+import { prepareDataDir } from './stack/dataDir.js';
+import { DataDirInUseError, DataDirLock } from './stack/DataDirLock.js';
 import { EmbeddedStack } from './stack/EmbeddedStack.js';
 import { UccServer } from './UccServer.js';
 
@@ -23,6 +25,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const closers: (() => Promise<void>)[] = [];
+  // Synchronous last resorts for a shutdown out of time: children must not outlive us even then.
+  const killers: (() => void)[] = [];
   let shuttingDown = false;
 
   const shutdown = async (reason: string, code: number): Promise<never> => {
@@ -30,7 +34,8 @@ async function main(): Promise<void> {
     shuttingDown = true;
     logger.info({ reason }, 'shutting down');
     const force = setTimeout(() => {
-      logger.error('shutdown timed out; exiting');
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; killing the children');
+      for (const kill of killers) kill();
       process.exit(code || 1);
     }, config.shutdownTimeoutMs);
     force.unref();
@@ -41,19 +46,51 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+  // A forgotten promise must not take the service down: log it (it is a bug to fix) and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+  // After a throw nobody caught, our state is unknown: stop cleanly (children included) and exit non-zero, for
+  // the service manager to restart us.
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception; shutting down');
+    void shutdown('uncaught exception', 1);
+  });
+
+  let lock: DataDirLock;
+  try {
+    await prepareDataDir(config.dataDir);
+    lock = await DataDirLock.acquire(config.dataDir, logger);
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  // Released last, once every child is stopped (closers run in reverse).
+  closers.push(() => Promise.resolve(lock.release()));
 
   try {
     logger.info({ dataDir: config.dataDir }, 'starting the service stack');
     const stack = await EmbeddedStack.create(config, logger);
     closers.push(() => stack.stop());
+    killers.push(() => stack.kill());
+    // The children's supervisors log crashes and restarts themselves; this is the one line an operator greps.
     stack.on('crashed', (service, info) => {
       logger.error(
-        { service, code: info.code, signal: info.signal, lastOutput: info.lastOutput },
+        { service, code: info.code, signal: info.signal, restartInMs: info.restartInMs },
         `${service} crashed`,
       );
     });
+    stack.on('restarted', (service, info) => logger.warn({ service, ...info }, `${service} restarted`));
 
-    const db = await Database.connect(stack.endpoints.mongodbUri, { dbName: 'ucc', logger });
+    const db = await Database.connect(stack.endpoints.mongodbUri, {
+      dbName: 'ucc',
+      logger,
+      serverSelectionTimeoutMs: config.db.serverSelectionTimeoutMs,
+      socketTimeoutMs: config.db.socketTimeoutMs,
+    });
     closers.push(() => db.close());
     const seed = await seedDirectory(db.connection, {
       demoPassword: config.demoPassword,
@@ -78,6 +115,7 @@ async function main(): Promise<void> {
       pool,
       matrix: stack.endpoints.matrix,
       turn: stack.endpoints.turn,
+      probes: stack.probes(),
     });
     closers.push(() => server.close());
 
@@ -101,4 +139,9 @@ function printWelcome(config: Config, port: number, seed: SeedResult, fixedPassw
   process.stdout.write(`${out.join('\n')}\n\n`);
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -105,15 +105,25 @@ export class AuthService {
     this.#refresh = refresh;
     this.#resets = resets;
     this.#decoyHash = decoy;
-    this.#purgeTimer = setInterval(() => void this.purgeExpired(), o.purgeIntervalMs ?? 3_600_000);
+    this.#purgeTimer = setInterval(
+      () => this.#inBackground(this.purgeExpired(), 'purging expired tokens failed'),
+      o.purgeIntervalMs ?? 3_600_000,
+    );
     this.#purgeTimer.unref();
 
     // Sessions end with the account: disabling, deleting, or an admin's password change revoke them.
-    o.events.on('user.disabled', (user) => void this.revokeAll(user.id));
-    o.events.on('user.deleted', (user) => void this.revokeAll(user.id));
+    const revoke = (userId: string): void =>
+      this.#inBackground(this.revokeAll(userId), 'revoking the sessions of a user failed');
+    o.events.on('user.disabled', (user) => revoke(user.id));
+    o.events.on('user.deleted', (user) => revoke(user.id));
     o.events.on('user.updated', (user, changed) => {
-      if (changed.includes('password')) void this.revokeAll(user.id);
+      if (changed.includes('password')) revoke(user.id);
     });
+  }
+
+  /** Work nobody awaits (an event handler, a timer): a failure is logged, never an unhandled rejection. */
+  #inBackground(task: Promise<unknown>, what: string): void {
+    task.catch((err: unknown) => this.#o.logger.error({ err }, what));
   }
 
   static async create(o: AuthServiceOptions): Promise<AuthService> {

@@ -13,10 +13,25 @@ export class Database {
     this.connection = connection;
   }
 
-  static async connect(uri: string, options: { dbName: string; logger: Logger }): Promise<Database> {
+  static async connect(
+    uri: string,
+    options: {
+      dbName: string;
+      logger: Logger;
+      /** How long a call waits for a reachable server before it fails (see Config.db). */
+      serverSelectionTimeoutMs?: number;
+      socketTimeoutMs?: number;
+    },
+  ): Promise<Database> {
+    const selectionMs = options.serverSelectionTimeoutMs ?? 1_000;
     const connection = mongoose.createConnection(uri, {
       dbName: options.dbName,
-      serverSelectionTimeoutMS: 5_000,
+      // In an outage a call fails at once (mapped to 503 by toAppError) instead of queueing in mongoose's
+      // buffer for 10 s and then answering 500; the driver reconnects by itself when the server is back.
+      bufferCommands: false,
+      serverSelectionTimeoutMS: selectionMs,
+      connectTimeoutMS: selectionMs,
+      socketTimeoutMS: options.socketTimeoutMs ?? 10_000,
       // FerretDB v1 has no retryable writes; MongoDB does not need them for our single-document writes.
       retryWrites: false,
     });

@@ -219,7 +219,11 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   }
 
   close(): void {
-    for (const meetingId of [...this.#meetings.keys()]) void this.endMeeting(meetingId);
+    for (const meetingId of [...this.#meetings.keys()]) {
+      this.endMeeting(meetingId).catch((err: unknown) =>
+        this.#o.logger.error({ err, meetingId }, 'ending a meeting on close failed'),
+      );
+    }
   }
 
   #meeting(meetingId: string): Promise<MeetingMedia> {

@@ -3,8 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
-import { ManagedProcess, type ManagedProcessEvents } from './ManagedProcess.js';
+import { runDir, writePrivateFile } from './dataDir.js';
 import { freePort } from './ports.js';
+import {
+  DEFAULT_RESTART_POLICY,
+  SupervisedProcess,
+  type RestartPolicy,
+  type SupervisedProcessEvents,
+} from './SupervisedProcess.js';
 
 export interface CoturnOptions {
   bin: string;
@@ -14,54 +20,47 @@ export interface CoturnOptions {
   realm: string;
   logger: Logger;
   startTimeoutMs: number;
+  restart?: RestartPolicy;
 }
 
 /**
  * The embedded TURN server: coturn on loopback, with time-limited credentials (use-auth-secret). It relays on
  * loopback too, so a browser forced to `iceTransportPolicy: 'relay'` reaches the SFU through it.
  */
-export class CoturnService extends EventEmitter<ManagedProcessEvents> {
-  readonly #process: ManagedProcess;
+export class CoturnService extends EventEmitter<SupervisedProcessEvents> {
+  readonly #process: SupervisedProcess;
   readonly port: number;
 
-  private constructor(proc: ManagedProcess, port: number) {
+  private constructor(proc: SupervisedProcess, port: number) {
     super();
     this.#process = proc;
     this.port = port;
     proc.on('crashed', (info) => this.emit('crashed', info));
+    proc.on('restarted', (info) => this.emit('restarted', info));
+    proc.on('restartFailed', (info) => this.emit('restartFailed', info));
   }
 
   static async create(options: CoturnOptions): Promise<CoturnService> {
     const dir = path.join(options.dataDir, 'coturn');
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Chosen once: a restart listens on the same port, so the TURN URLs handed to clients stay valid.
     const port = await freePort();
-    const proc = await ManagedProcess.start({
-      name: 'coturn',
-      command: options.bin,
-      args: [
-        '-n', // no config file: everything is on this command line
-        '--listening-ip=127.0.0.1',
-        `--listening-port=${port}`,
-        '--relay-ip=127.0.0.1',
-        '--use-auth-secret',
-        `--static-auth-secret=${options.secret}`,
-        `--realm=${options.realm}`,
-        '--fingerprint',
-        '--allow-loopback-peers',
-        '--no-tls',
-        '--no-dtls',
-        '--no-cli',
-        '--no-multicast-peers',
-        `--userdb=${path.join(dir, 'turndb')}`,
-        `--pidfile=${path.join(dir, 'turnserver.pid')}`,
-        '--log-file=stdout',
-        '--simple-log',
-      ],
-      logFile: path.join(options.dataDir, 'coturn.log'),
-      logger: options.logger,
-      startTimeoutMs: options.startTimeoutMs,
-      healthCheck: () => tcpOpen(port),
-    });
+    // The shared secret goes in a 0600 file coturn reads, never on its command line (`ps` shows argv to all).
+    const configFile = path.join(dir, 'turnserver.conf');
+    await writePrivateFile(configFile, turnserverConfig(options, dir, port));
+    const proc = await SupervisedProcess.start(
+      {
+        name: 'coturn',
+        command: options.bin,
+        args: ['-c', configFile],
+        logFile: path.join(options.dataDir, 'coturn.log'),
+        pidFile: path.join(await runDir(options.dataDir), 'coturn.pid'),
+        logger: options.logger,
+        startTimeoutMs: options.startTimeoutMs,
+        healthCheck: () => tcpOpen(port),
+      },
+      options.restart ?? DEFAULT_RESTART_POLICY,
+    );
     return new CoturnService(proc, port);
   }
 
@@ -69,9 +68,49 @@ export class CoturnService extends EventEmitter<ManagedProcessEvents> {
     return `turn:127.0.0.1:${this.port}?transport=udp`;
   }
 
+  get running(): boolean {
+    return this.#process.running;
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  /** Readiness: resolves while coturn runs, throws while it is being restarted. */
+  check(): Promise<void> {
+    return this.#process.check();
+  }
+
+  /** Synchronous SIGKILL, no restart: for a shutdown past its timeout. */
+  kill(): void {
+    this.#process.kill();
+  }
+
   async stop(timeoutMs = 5_000): Promise<void> {
     await this.#process.stop(timeoutMs);
   }
+}
+
+/** turnserver.conf: one option per line, the long command-line names without their dashes. */
+function turnserverConfig(options: CoturnOptions, dir: string, port: number): string {
+  return `${[
+    'listening-ip=127.0.0.1',
+    `listening-port=${port}`,
+    'relay-ip=127.0.0.1',
+    'use-auth-secret',
+    `static-auth-secret=${options.secret}`,
+    `realm=${options.realm}`,
+    'fingerprint',
+    'allow-loopback-peers',
+    'no-tls',
+    'no-dtls',
+    'no-cli',
+    'no-multicast-peers',
+    `userdb=${path.join(dir, 'turndb')}`,
+    `pidfile=${path.join(dir, 'turnserver.pid')}`,
+    'log-file=stdout',
+    'simple-log',
+  ].join('\n')}\n`;
 }
 
 function tcpOpen(port: number): Promise<boolean> {

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config.js';
+import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
 import path from 'node:path';
 import { loadOrCreateSecret } from '../auth/secrets.js';
+import { prepareDataDir } from './dataDir.js';
 import type { TurnSettings } from '../meetings/turnCredentials.js';
 import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
 import { SynapseService } from './SynapseService.js';
+import type { SupervisedProcessEvents } from './SupervisedProcess.js';
 
 export interface MatrixEndpoint {
   homeserverUrl: string;
@@ -26,10 +28,19 @@ export interface StackEndpoints {
 }
 
 export interface EmbeddedStackEvents {
+  /** A child died unasked; it is restarted after `restartInMs`. */
   crashed: [
     service: string,
-    info: { code: number | null; signal: NodeJS.Signals | null; lastOutput: string },
+    info: { code: number | null; signal: NodeJS.Signals | null; lastOutput: string; restartInMs: number },
   ];
+  restarted: [service: string, info: { pid: number | undefined; attempt: number }];
+}
+
+/** What EmbeddedStack needs of each child: FerretDbService, SynapseService and CoturnService all fit. */
+interface StackChild extends EventEmitter<SupervisedProcessEvents> {
+  check(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): void;
 }
 
 /**
@@ -55,9 +66,25 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     this.#ferret = ferret;
     this.#synapse = synapse;
     this.#coturn = coturn;
-    coturn?.on('crashed', (info) => this.emit('crashed', 'coturn', info));
-    ferret?.on('crashed', (info) => this.emit('crashed', 'FerretDB', info));
-    synapse?.on('crashed', (info) => this.emit('crashed', 'Synapse', info));
+    for (const [name, child] of this.#children()) {
+      child.on('crashed', (info) => this.emit('crashed', name, info));
+      child.on('restarted', (info) => this.emit('restarted', name, info));
+    }
+  }
+
+  /** The children this stack started, by their readiness-probe name. */
+  #children(): [string, StackChild][] {
+    const children: [string, StackChild | undefined][] = [
+      ['ferretdb', this.#ferret],
+      ['synapse', this.#synapse],
+      ['coturn', this.#coturn],
+    ];
+    return children.filter((entry): entry is [string, StackChild] => entry[1] !== undefined);
+  }
+
+  /** One readiness probe per embedded child (`ferretdb`, `synapse`, `coturn`): failing while it is restarted. */
+  probes(): ReadinessProbe[] {
+    return this.#children().map(([name, child]) => ({ name, check: () => child.check() }));
   }
 
   static async create(config: Config, logger: Logger): Promise<EmbeddedStack> {
@@ -66,7 +93,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     if ((needsDb || needsMatrix) && !config.stack) {
       throw new Error('The embedded stack is not installed: run `bash scripts/bootstrap` (npm start does).');
     }
-    await mkdir(config.dataDir, { recursive: true });
+    await prepareDataDir(config.dataDir);
     const log = logger.child({ component: 'stack' });
 
     const turnBin = config.stack?.turnserverBin;
@@ -77,6 +104,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             dataDir: config.dataDir,
             logger: log,
             startTimeoutMs: config.stackStartTimeoutMs,
+            restart: config.restart,
           })
         : Promise.resolve(undefined),
       config.matrix.mode === 'embedded' && config.stack
@@ -87,6 +115,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             bridgeUrl: config.matrix.bridgeUrl,
             logger: log,
             startTimeoutMs: config.stackStartTimeoutMs,
+            restart: config.restart,
           })
         : Promise.resolve(undefined),
       config.turn.mode === 'embedded' && turnBin
@@ -98,6 +127,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
               realm: config.matrix.serverName,
               logger: log,
               startTimeoutMs: config.stackStartTimeoutMs,
+              restart: config.restart,
             }).then((coturn) => ({ coturn, secret })),
           )
         : Promise.resolve(undefined),
@@ -146,11 +176,14 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     return new EmbeddedStack({ mongodbUri, matrix, turn }, ferret, synapse, coturn?.coturn);
   }
 
-  /** Idempotent; stops every child this stack started. */
+  /** Idempotent; stops every child this stack started (no restarts from then on). */
   async stop(): Promise<void> {
-    this.#stopped ??= Promise.all([this.#ferret?.stop(), this.#synapse?.stop(), this.#coturn?.stop()]).then(
-      () => undefined,
-    );
+    this.#stopped ??= Promise.all(this.#children().map(([, child]) => child.stop())).then(() => undefined);
     await this.#stopped;
+  }
+
+  /** Synchronous SIGKILL of every child: the end of a shutdown that ran out of time. */
+  kill(): void {
+    for (const [, child] of this.#children()) child.kill();
   }
 }

@@ -3,8 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import type { Logger } from '../logger.js';
-import { ManagedProcess, type ManagedProcessEvents } from './ManagedProcess.js';
 import { freePort } from './ports.js';
+import { runDir } from './dataDir.js';
+import {
+  DEFAULT_RESTART_POLICY,
+  SupervisedProcess,
+  type RestartPolicy,
+  type SupervisedProcessEvents,
+} from './SupervisedProcess.js';
 
 export interface FerretDbOptions {
   bin: string;
@@ -12,47 +18,69 @@ export interface FerretDbOptions {
   dataDir: string;
   logger: Logger;
   startTimeoutMs: number;
+  restart?: RestartPolicy;
 }
 
 /** The embedded MongoDB-protocol database: FerretDB v1 on SQLite, on a free loopback port. */
-export class FerretDbService extends EventEmitter<ManagedProcessEvents> {
-  readonly #process: ManagedProcess;
+export class FerretDbService extends EventEmitter<SupervisedProcessEvents> {
+  readonly #process: SupervisedProcess;
   readonly uri: string;
 
-  private constructor(proc: ManagedProcess, uri: string) {
+  private constructor(proc: SupervisedProcess, uri: string) {
     super();
     this.#process = proc;
     this.uri = uri;
     proc.on('crashed', (info) => this.emit('crashed', info));
+    proc.on('restarted', (info) => this.emit('restarted', info));
+    proc.on('restartFailed', (info) => this.emit('restartFailed', info));
   }
 
   static async create(options: FerretDbOptions): Promise<FerretDbService> {
     const dbDir = path.join(options.dataDir, 'ferretdb');
-    await mkdir(dbDir, { recursive: true });
+    await mkdir(dbDir, { recursive: true, mode: 0o700 });
+    // Chosen once: a restart listens on the same port, so the database URI handed out stays valid.
     const port = await freePort();
     const uri = `mongodb://127.0.0.1:${port}/`;
-    const proc = await ManagedProcess.start({
-      name: 'FerretDB',
-      command: options.bin,
-      args: [
-        '--handler=sqlite',
-        `--sqlite-url=file:${dbDir}/`,
-        `--state-dir=${dbDir}`,
-        `--listen-addr=127.0.0.1:${port}`,
-        '--debug-addr=-',
-        '--telemetry=disable',
-        '--log-level=warn',
-      ],
-      logFile: path.join(options.dataDir, 'ferretdb.log'),
-      logger: options.logger,
-      startTimeoutMs: options.startTimeoutMs,
-      healthCheck: () => pingMongo(uri),
-    });
+    const proc = await SupervisedProcess.start(
+      {
+        name: 'FerretDB',
+        command: options.bin,
+        args: [
+          '--handler=sqlite',
+          `--sqlite-url=file:${dbDir}/`,
+          `--state-dir=${dbDir}`,
+          `--listen-addr=127.0.0.1:${port}`,
+          '--debug-addr=-',
+          '--telemetry=disable',
+          '--log-level=warn',
+        ],
+        logFile: path.join(options.dataDir, 'ferretdb.log'),
+        pidFile: path.join(await runDir(options.dataDir), 'ferretdb.pid'),
+        logger: options.logger,
+        startTimeoutMs: options.startTimeoutMs,
+        healthCheck: () => pingMongo(uri),
+      },
+      options.restart ?? DEFAULT_RESTART_POLICY,
+    );
     return new FerretDbService(proc, uri);
   }
 
   get running(): boolean {
     return this.#process.running;
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  /** Readiness: resolves while FerretDB runs, throws while it is being restarted. */
+  check(): Promise<void> {
+    return this.#process.check();
+  }
+
+  /** Synchronous SIGKILL, no restart: for a shutdown past its timeout. */
+  kill(): void {
+    this.#process.kill();
   }
 
   async stop(timeoutMs = 5_000): Promise<void> {

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from '../logger.js';
+import { launchCommand } from './launcher.js';
+import { killGroup, recordOf, removePidFile, writePidFile } from './pidfiles.js';
 
 export interface ManagedProcessOptions {
   name: string;
@@ -9,8 +11,13 @@ export interface ManagedProcessOptions {
   args: string[];
   env?: Record<string, string>;
   cwd?: string;
-  /** Everything the child prints is appended here. */
+  /** Everything the child prints is appended here (created 0600). */
   logFile: string;
+  /**
+   * Where the child's pid (and start time) is kept while it runs, so that a later start on the same data dir
+   * can end it if we were killed before we could (see DataDirLock).
+   */
+  pidFile?: string;
   logger: Logger;
   /** Resolves true once the child answers; polled until then. */
   healthCheck: () => Promise<boolean>;
@@ -42,6 +49,7 @@ export class StartError extends Error {
 export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
   readonly #child: ChildProcess;
   readonly #log: WriteStream;
+  readonly #pidFile: string | undefined;
   readonly #tail: string[] = [];
   #exited: Promise<void>;
   #stopping = false;
@@ -49,8 +57,10 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
 
   private constructor(options: ManagedProcessOptions) {
     super();
-    this.#log = createWriteStream(options.logFile, { flags: 'a' });
-    this.#child = spawn(options.command, options.args, {
+    this.#log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
+    // Through the launcher: a private umask, and the kernel kills the child if we die (PR_SET_PDEATHSIG).
+    const launch = launchCommand(options.command, options.args);
+    this.#child = spawn(launch.command, launch.args, {
       cwd: options.cwd,
       // A fixed, minimal environment: children get only what they are given, never our secrets.
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
@@ -58,10 +68,11 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
       // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop children in order.
       detached: true,
     });
-    // Last resort if we exit without stopping it (an uncaught error): never leave an orphan behind.
-    const killOnExit = (): void => {
-      if (this.#running) this.#child.kill('SIGKILL');
-    };
+    this.#pidFile = options.pidFile;
+    const record = this.#child.pid === undefined ? undefined : recordOf(this.#child.pid);
+    if (this.#pidFile && record) writePidFile(this.#pidFile, record);
+    // Last resort if we exit without stopping it (an uncaught error, a shutdown past its timeout).
+    const killOnExit = (): void => this.kill();
     process.once('exit', killOnExit);
     const onData = (chunk: Buffer): void => {
       this.#log.write(chunk);
@@ -77,6 +88,7 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
       this.#child.once('exit', (code, signal) => {
         this.#running = false;
         process.off('exit', killOnExit);
+        if (this.#pidFile) removePidFile(this.#pidFile);
         this.#log.end();
         if (!this.#stopping) {
           this.emit('crashed', { code, signal, lastOutput: this.lastOutput });
@@ -136,15 +148,21 @@ export class ManagedProcess extends EventEmitter<ManagedProcessEvents> {
     return this.#tail.join('\n');
   }
 
-  /** Idempotent: SIGTERM, then SIGKILL after `timeoutMs`. */
+  /** Idempotent: SIGTERM, then SIGKILL after `timeoutMs`, to the child's whole process group. */
   async stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
-    if (this.#running) {
-      this.#child.kill('SIGTERM');
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeoutMs);
+    if (this.#running && this.#child.pid !== undefined) {
+      killGroup(this.#child.pid, 'SIGTERM');
+      const timer = setTimeout(() => this.kill(), timeoutMs);
       await this.#exited;
       clearTimeout(timer);
     }
     await this.#exited;
+  }
+
+  /** Synchronous SIGKILL of the child's process group, for when there is no time left to wait. */
+  kill(): void {
+    this.#stopping = true;
+    if (this.#running && this.#child.pid !== undefined) killGroup(this.#child.pid, 'SIGKILL');
   }
 }

@@ -2,14 +2,20 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { ManagedProcess, type ManagedProcessEvents } from './ManagedProcess.js';
+import { runDir, writePrivateFile } from './dataDir.js';
 import { freePort } from './ports.js';
+import {
+  DEFAULT_RESTART_POLICY,
+  SupervisedProcess,
+  type RestartPolicy,
+  type SupervisedProcessEvents,
+} from './SupervisedProcess.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -24,6 +30,7 @@ export interface SynapseOptions {
   startTimeoutMs: number;
   /** A fixed client-API port (a restart that keeps its URL); a free one otherwise. */
   port?: number;
+  restart?: RestartPolicy;
 }
 
 /** Secrets are generated once per data directory and kept, so tokens survive restarts. */
@@ -46,38 +53,38 @@ export const APPSERVICE_USER_PREFIX = 'ucc_';
  * The embedded Matrix homeserver: Synapse on SQLite, loopback only, no federation, with our application-service
  * registration loaded. Its config is regenerated at each start (ports change); its secrets are not.
  */
-export class SynapseService extends EventEmitter<ManagedProcessEvents> {
-  readonly #process: ManagedProcess;
+export class SynapseService extends EventEmitter<SupervisedProcessEvents> {
+  readonly #process: SupervisedProcess;
   readonly url: string;
   readonly serverName: string;
   readonly secrets: SynapseSecrets;
 
-  private constructor(proc: ManagedProcess, url: string, serverName: string, secrets: SynapseSecrets) {
+  private constructor(proc: SupervisedProcess, url: string, serverName: string, secrets: SynapseSecrets) {
     super();
     this.#process = proc;
     this.url = url;
     this.serverName = serverName;
     this.secrets = secrets;
     proc.on('crashed', (info) => this.emit('crashed', info));
+    proc.on('restarted', (info) => this.emit('restarted', info));
+    proc.on('restartFailed', (info) => this.emit('restartFailed', info));
   }
 
   static async create(options: SynapseOptions): Promise<SynapseService> {
     const dir = path.join(options.dataDir, 'synapse');
-    await mkdir(path.join(dir, 'media_store'), { recursive: true });
+    await mkdir(path.join(dir, 'media_store'), { recursive: true, mode: 0o700 });
     const secrets = await loadOrCreateSecrets(path.join(dir, 'secrets.json'));
     const port = options.port ?? (await freePort());
     const url = `http://127.0.0.1:${port}`;
     const configPath = path.join(dir, 'homeserver.yaml');
 
-    await writeFile(
+    // Secrets live in these files (0600), never on Synapse's command line.
+    await writePrivateFile(
       path.join(dir, 'appservice.yaml'),
       stringify(appserviceRegistration(options.serverName, options.bridgeUrl, secrets)),
-      { mode: 0o600 },
     );
-    await writeFile(path.join(dir, 'log.yaml'), stringify(logConfig()));
-    await writeFile(configPath, stringify(homeserverConfig(dir, port, options.serverName, secrets)), {
-      mode: 0o600,
-    });
+    await writePrivateFile(path.join(dir, 'log.yaml'), stringify(logConfig()));
+    await writePrivateFile(configPath, stringify(homeserverConfig(dir, port, options.serverName, secrets)));
 
     if (!existsSync(path.join(dir, 'signing.key'))) {
       await execFileAsync(
@@ -87,25 +94,46 @@ export class SynapseService extends EventEmitter<ManagedProcessEvents> {
           cwd: dir,
         },
       );
+      // Written under our umask, not the launcher's: the signing key must not stay world-readable.
+      await chmod(path.join(dir, 'signing.key'), 0o600);
     }
 
-    const proc = await ManagedProcess.start({
-      name: 'Synapse',
-      command: options.python,
-      args: ['-m', 'synapse.app.homeserver', '--config-path', configPath],
-      cwd: dir,
-      env: { PYTHONDONTWRITEBYTECODE: '1', SYNAPSE_NO_TLS: '1' },
-      logFile: path.join(options.dataDir, 'synapse.log'),
-      logger: options.logger,
-      startTimeoutMs: options.startTimeoutMs,
-      pollIntervalMs: 300,
-      healthCheck: async () => (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).ok,
-    });
+    // Restarts reuse these arguments, hence this port: the homeserver URL handed out stays valid.
+    const proc = await SupervisedProcess.start(
+      {
+        name: 'Synapse',
+        command: options.python,
+        args: ['-m', 'synapse.app.homeserver', '--config-path', configPath],
+        cwd: dir,
+        env: { PYTHONDONTWRITEBYTECODE: '1', SYNAPSE_NO_TLS: '1' },
+        logFile: path.join(options.dataDir, 'synapse.log'),
+        pidFile: path.join(await runDir(options.dataDir), 'synapse.pid'),
+        logger: options.logger,
+        startTimeoutMs: options.startTimeoutMs,
+        pollIntervalMs: 300,
+        healthCheck: async () => (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).ok,
+      },
+      options.restart ?? DEFAULT_RESTART_POLICY,
+    );
     return new SynapseService(proc, url, options.serverName, secrets);
   }
 
   get running(): boolean {
     return this.#process.running;
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  /** Readiness: resolves while Synapse runs, throws while it is being restarted. */
+  check(): Promise<void> {
+    return this.#process.check();
+  }
+
+  /** Synchronous SIGKILL, no restart: for a shutdown past its timeout. */
+  kill(): void {
+    this.#process.kill();
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
@@ -125,7 +153,7 @@ async function loadOrCreateSecrets(file: string): Promise<SynapseSecrets> {
     asToken: token(),
     hsToken: token(),
   };
-  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  await writePrivateFile(file, JSON.stringify(secrets, null, 2));
   return secrets;
 }
 
