@@ -118,8 +118,24 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     this.emit('close');
   }
 
+  /**
+   * The meeting lost its last router with its worker: a new one on a live worker, or, when none is left (a pool of
+   * one), on the dead worker's replacement as soon as the pool has it. Until then media requests fail.
+   */
+  #rebuild(): void {
+    if (this.#closed || this.#slots.length > 0) return;
+    if (!this.#o.pool.workers.some((w) => !w.worker.closed)) {
+      this.#o.pool.once('workerreplaced', () => this.#rebuild());
+      return;
+    }
+    this.#addRouter(this.#leastLoadedWorker([])).catch((err: unknown) =>
+      this.#o.logger.error({ err }, 'could not rebuild the meeting router'),
+    );
+  }
+
   #leastLoadedWorker(exclude: number[]): PooledWorker {
-    const candidates = this.#o.pool.workers.filter((w) => !exclude.includes(w.index));
+    // A worker that just died is still in the pool until its 'died' handler runs: never place anything there.
+    const candidates = this.#o.pool.workers.filter((w) => !exclude.includes(w.index) && !w.worker.closed);
     const sorted = candidates.sort((a, b) => this.#o.pool.load(a.index) - this.#o.pool.load(b.index));
     const first = sorted[0];
     if (!first) throw new Error('no mediasoup worker available');
@@ -128,6 +144,11 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
 
   async #addRouter(worker: PooledWorker): Promise<RouterSlot> {
     const router = await worker.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    if (this.#closed) {
+      // Closed while the router was being made (a rebuild racing the meeting's end): it must not leak.
+      router.close();
+      throw new Error('meeting media closed');
+    }
     const slot: RouterSlot = { router, worker, consumers: 0 };
     this.#slots.push(slot);
     this.#o.pool.addLoad(worker.index, 1);
@@ -137,11 +158,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
       if (i >= 0) this.#slots.splice(i, 1);
       this.#o.logger.warn({ routerId: router.id }, 'a meeting router died with its worker');
       this.emit('routerlost', router.id);
-      if (this.#slots.length === 0 && !this.#closed) {
-        void this.#addRouter(this.#leastLoadedWorker([])).catch((err: unknown) =>
-          this.#o.logger.error({ err }, 'could not rebuild the meeting router'),
-        );
-      }
+      this.#rebuild();
     });
     // Existing producers become consumable here too.
     await Promise.all([...this.#producers.values()].map((p) => this.#pipe(p.producer.id, p.router, router)));
