@@ -240,7 +240,11 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
           this.#speakers.set(meetingId, ownerOf(owner));
           this.emit('activeSpeaker', meetingId, ownerOf(owner));
         });
-        media.on('routerlost', (routerId) => void this.#routerLost(meetingId, routerId));
+        media.on('routerlost', (routerId) => {
+          this.#routerLost(meetingId, routerId).catch((err: unknown) =>
+            this.#o.logger.error({ err, meetingId }, 'rebuilding media after a lost router failed'),
+          );
+        });
         return media;
       });
       this.#meetings.set(meetingId, pending);
