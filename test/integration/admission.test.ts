@@ -374,23 +374,32 @@ describe('admission that holds', () => {
 
     it('rotating the guest link puts guests of the old link out of the meeting and the waiting room', async () => {
       const m = await schedule();
-      const waiting = await mint(m, undefined, 'In attesa');
-      const w = await sockets.connect(waiting.token);
+      const early = await mint(m, undefined, 'In attesa');
+      const w = await sockets.connect(early.token);
       await request(w, { type: 'meeting.join', meetingId: m.id });
+      const wAdmitted = nextEvent(w, 'meeting.admitted');
       const { org } = await organizerIn(m);
+      const wInfo = await wAdmitted;
       const g = await sockets.connect(giulia.token);
       joined(await request(g, { type: 'meeting.join', meetingId: m.id }));
       const inside = await mint(m, undefined, 'Dentro');
       const guest = await sockets.connect(inside.token);
       const guestInfo = joined(await request(guest, { type: 'meeting.join', meetingId: m.id }));
 
-      const guestOut = nextEvent(guest, 'meeting.removed');
-      const left = nextEvent(org, 'meeting.participantLeft');
+      const outs = [nextEvent(w, 'meeting.removed'), nextEvent(guest, 'meeting.removed')];
+      const left: string[] = [];
+      const bothLeft = new Promise<void>((resolve) => {
+        org.on('meeting.participantLeft', ({ participantId }) => {
+          left.push(participantId);
+          if (left.length === 2) resolve();
+        });
+      });
       const res = await fx.api('POST', `/api/meetings/${m.id}/guest-link/rotate`, { token: organizer.token });
       assert.equal(res.status, 200);
-      assert.deepEqual(await guestOut, { reason: 'linkRotated' });
-      assert.deepEqual(await left, { participantId: guestInfo.participantId });
-      // Giulia (a colleague) stays; the guest who had been admitted earlier from the waiting room went too.
+      assert.deepEqual(await Promise.all(outs), [{ reason: 'linkRotated' }, { reason: 'linkRotated' }]);
+      await bothLeft;
+      assert.deepEqual(left.sort(), [wInfo.participantId, guestInfo.participantId].sort());
+      // Giulia, a colleague, stays.
       const l = await sockets.connect(luca.token);
       const info = joined(await request(l, { type: 'meeting.join', meetingId: m.id }));
       assert.deepEqual(info.participants.map((p) => p.displayName).sort(), [
@@ -398,7 +407,7 @@ describe('admission that holds', () => {
         'Colombo Luca',
         'Rossi Mario',
       ]);
-      assert.equal(errorCode(await request(w, { type: 'meeting.join', meetingId: m.id })), 'FORBIDDEN');
+      assert.equal(errorCode(await request(guest, { type: 'meeting.join', meetingId: m.id })), 'FORBIDDEN');
     });
 
     it('puts a guest still waiting with the old link out of the waiting room', async () => {

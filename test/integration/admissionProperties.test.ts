@@ -276,7 +276,7 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
           await meetings.deleteMany({ _id: { $in: ids } });
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
   });
 });
