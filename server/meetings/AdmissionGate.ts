@@ -18,22 +18,21 @@ import type { Logger } from '../logger.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import {
   canonicalMeetingId,
-  cancelled,
+  checkAccess,
   deny,
-  ended,
   expired,
   identityOf,
   isIn,
   isReconnecting,
   meetingFull,
   pruneParticipants,
-  removedError,
   sameIdentity,
   sha256,
   viewOf,
 } from './admissionRules.js';
 import { meetingEndsAt, type MeetingDocument, type MeetingModel, type Participant } from './Meeting.js';
 import { meetingNotFound } from './MeetingService.js';
+import { GraceTimers } from './GraceTimers.js';
 import { SocketSeats, type JoinRequest, type WaitingSeat } from './SocketSeats.js';
 
 export type { JoinRequest } from './SocketSeats.js';
@@ -101,14 +100,21 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
   readonly #seats = new SocketSeats();
   readonly #serial: KeyedSerial;
-  /** The end of each dropped participant's grace window (cancels, by participant id). */
-  readonly #graceTimers = new Map<string, () => void>();
+  readonly #grace: GraceTimers;
   #closed = false;
 
   constructor(options: AdmissionGateOptions) {
     super();
     this.#o = options;
     this.#serial = options.writes;
+    // A window's end is a decision like any other: in the meeting's queue.
+    this.#grace = new GraceTimers(options.clock, (meetingId, participantId) => {
+      this.#serial
+        .run(meetingId, () => this.#graceOver(meetingId, participantId))
+        .catch((err: unknown) =>
+          this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
+        );
+    });
   }
 
   /**
@@ -128,7 +134,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       }
       await meeting.save();
       for (const p of meeting.participants) {
-        if (p.dropped && p.rejoinUntil) this.#startGrace(String(meeting._id), p.participantId, p.rejoinUntil);
+        if (p.dropped && p.rejoinUntil)
+          this.#grace.start(String(meeting._id), p.participantId, p.rejoinUntil);
       }
     }
   }
@@ -136,8 +143,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** Stops the grace timers: nothing is decided after this. */
   close(): void {
     this.#closed = true;
-    for (const cancel of this.#graceTimers.values()) cancel();
-    this.#graceTimers.clear();
+    this.#grace.close();
   }
 
   /** The meeting a socket is joined to, if any. */
@@ -241,7 +247,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     this.#endSessionIfEmpty(meeting, now);
     await meeting.save();
     if (dropped && p) {
-      this.#startGrace(meetingId, p.participantId, p.rejoinUntil ?? new Date(now));
+      this.#grace.start(meetingId, p.participantId, p.rejoinUntil ?? new Date(now));
       this.emit('participantUpdated', meetingId, viewOf(meeting, p));
     } else {
       this.emit('participantLeft', meetingId, seat.participantId);
@@ -408,7 +414,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
 
   /** Out for good now: no grace window, no raised hand. */
   #putOut(p: Participant, now: number): void {
-    this.#cancelGrace(p.participantId);
+    this.#grace.cancel(p.participantId);
     p.leftAt ??= new Date(now);
     p.rejoinUntil = undefined;
     p.dropped = false;
@@ -429,31 +435,6 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     }
     // A session over leaves only the records still within a rejoin window: the document does not grow.
     pruneParticipants(meeting, now, this.#o.limits.maxParticipantRecords);
-  }
-
-  /** At `until`, a dropped participant who has not come back is out for good. */
-  #startGrace(meetingId: string, participantId: string, until: Date): void {
-    if (this.#closed) return;
-    this.#cancelGrace(participantId);
-    const expire = (): void => {
-      this.#graceTimers.delete(participantId);
-      this.#serial
-        .run(meetingId, () => this.#graceOver(meetingId, participantId))
-        .catch((err: unknown) =>
-          this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
-        );
-    };
-    const delay = until.getTime() - this.#o.clock.now();
-    if (delay <= 0) {
-      expire();
-      return;
-    }
-    this.#graceTimers.set(participantId, this.#o.clock.setTimer(delay, expire));
-  }
-
-  #cancelGrace(participantId: string): void {
-    this.#graceTimers.get(participantId)?.();
-    this.#graceTimers.delete(participantId);
   }
 
   async #graceOver(meetingId: string, participantId: string): Promise<void> {
@@ -543,23 +524,9 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     letIn: boolean,
   ): Promise<JoinOutcome> {
     const now = this.#o.clock.now();
-    if (meeting.status === 'cancelled') throw cancelled();
-    if (meeting.status === 'ended') throw ended();
     const meetingId = String(meeting._id);
-
-    if (auth.kind === 'guest') {
-      if (auth.meetingId.toLowerCase() !== meetingId)
-        throw new ForbiddenError('This guest link is for another meeting');
-      if (auth.linkVersion !== meeting.guestCodeVersion)
-        throw new ForbiddenError('This guest link was replaced');
-    } else {
-      const invited = auth.userId === meeting.organizerId || meeting.inviteeIds.includes(auth.userId);
-      if (!invited && req.guestCode !== meeting.guestCode) {
-        throw new ForbiddenError('You are not invited to this meeting');
-      }
-    }
+    checkAccess(meeting, auth, req.guestCode);
     const identity = identityOf(auth);
-    if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedError();
 
     // A session whose people all dropped and never came back within the grace window is over (its timers may
     // not have run: a restart, or a clock that jumped). Before the lookup below: this prunes gone records.
@@ -596,7 +563,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     let participant: Participant;
     if (existing) {
       participant = existing;
-      this.#cancelGrace(participant.participantId);
+      this.#grace.cancel(participant.participantId);
       participant.leftAt = undefined;
       participant.rejoinUntil = undefined;
       participant.dropped = false;

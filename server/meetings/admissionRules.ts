@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ParticipantView } from '../../shared/protocol.js';
 import type { Auth } from '../auth/authMiddleware.js';
-import { AppError } from '../errors.js';
+import { AppError, ForbiddenError } from '../errors.js';
 import { isObjectId, type Denied, type MeetingDocument, type Participant } from './Meeting.js';
 import { meetingNotFound } from './MeetingService.js';
 
@@ -35,6 +35,29 @@ export function identityOf(auth: Auth): Identity {
 
 export function sameIdentity(a: Identity, b: Identity): boolean {
   return a.userId !== undefined ? a.userId === b.userId : a.guestId !== undefined && a.guestId === b.guestId;
+}
+
+/**
+ * May this caller come to this meeting at all (before any question of waiting, caps or expiry)? Not cancelled
+ * or ended; a guest's token for this meeting and its current link; a colleague invited or holding the link; not
+ * denylisted.
+ */
+export function checkAccess(meeting: MeetingDocument, auth: Auth, guestCode: string | undefined): void {
+  if (meeting.status === 'cancelled') throw cancelled();
+  if (meeting.status === 'ended') throw ended();
+  if (auth.kind === 'guest') {
+    if (auth.meetingId.toLowerCase() !== String(meeting._id))
+      throw new ForbiddenError('This guest link is for another meeting');
+    if (auth.linkVersion !== meeting.guestCodeVersion)
+      throw new ForbiddenError('This guest link was replaced');
+  } else {
+    const invited = auth.userId === meeting.organizerId || meeting.inviteeIds.includes(auth.userId);
+    if (!invited && guestCode !== meeting.guestCode) {
+      throw new ForbiddenError('You are not invited to this meeting');
+    }
+  }
+  const identity = identityOf(auth);
+  if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedError();
 }
 
 /** Dropped, and still within the grace window: in the meeting, shown as reconnecting. */
