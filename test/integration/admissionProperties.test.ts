@@ -93,6 +93,50 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
     await db.close();
   });
 
+  it('a disconnect arriving while a join is decided leaves no ghost: the participant is reconnecting, then gone', async () => {
+    const users = userModel(db.connection);
+    const clock = new ManualClock(Date.UTC(2026, 11, 1, 9, 0, 0));
+    const gate = new AdmissionGate({
+      meetings,
+      users,
+      clock,
+      rejoinGraceMs: GRACE_MS,
+      limits: { maxParticipants: 10, maxWaiting: 10, maxDenylist: 10, maxParticipantRecords: 20 },
+      writes: new KeyedSerial(),
+      logger: testStack().logger,
+    });
+    const [organizer, giulia] = people as [UserAuth, UserAuth];
+    const m = await meetings.create({
+      title: 'Race',
+      startAt: new Date(clock.now()),
+      durationMinutes: 60,
+      organizerId: organizer.userId,
+      inviteeIds: [giulia.userId],
+      guestCode: randomUUID(),
+    });
+    const id = String(m._id);
+    try {
+      await gate.join('org', organizer, { meetingId: id });
+      const left = new Promise<string>((resolve) => gate.once('participantLeft', (_m, pid) => resolve(pid)));
+      const joining = gate.join('g', giulia, { meetingId: id });
+      const leaving = gate.leave('g', 'dropped');
+      const [outcome] = await Promise.all([joining, leaving]);
+      assert.equal(outcome.state, 'joined');
+      const record = async () =>
+        (await meetings.findById(id).lean())?.participants.find((p) => p.userId === giulia.userId);
+      const p = await record();
+      assert.ok(p?.leftAt, 'not connected: her socket is gone');
+      assert.equal(p.dropped, true);
+      assert.equal(gate.socketOf(p.participantId), undefined);
+      clock.advance(GRACE_MS + 1);
+      assert.equal(await left, p.participantId);
+      assert.equal((await record())?.dropped, false);
+    } finally {
+      gate.close();
+      await meetings.deleteOne({ _id: m._id });
+    }
+  });
+
   it('keeps every socket in at most one place, nobody connected without a socket, nobody waiting for an organizer who is in, and no empty live session', async () => {
     const users = userModel(db.connection);
     await fc.assert(
