@@ -13,15 +13,15 @@ import type { Auth } from '../auth/authMiddleware.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { displayName, type UserModel } from '../directory/User.js';
-import { AppError, ForbiddenError, NotFoundError, toAppError } from '../errors.js';
+import { AppError, ForbiddenError, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import {
   canonicalMeetingId,
   checkAccess,
-  deny,
   expired,
   identityOf,
+  infoOf,
   isIn,
   isReconnecting,
   meetingFull,
@@ -33,7 +33,8 @@ import {
 import { meetingEndsAt, type MeetingDocument, type MeetingModel, type Participant } from './Meeting.js';
 import { meetingNotFound } from './MeetingService.js';
 import { GraceTimers } from './GraceTimers.js';
-import { SocketSeats, type JoinRequest, type WaitingSeat } from './SocketSeats.js';
+import { Moderation } from './Moderation.js';
+import { SocketSeats, type JoinRequest } from './SocketSeats.js';
 
 export type { JoinRequest } from './SocketSeats.js';
 
@@ -71,19 +72,6 @@ export interface AdmissionGateOptions {
   logger: Logger;
 }
 
-type Joined = Extract<JoinOutcome, { state: 'joined' }>;
-
-function infoOf(outcome: Joined): JoinedInfo {
-  return {
-    meetingId: outcome.meetingId,
-    participantId: outcome.participantId,
-    isOrganizer: outcome.isOrganizer,
-    rejoinToken: outcome.rejoinToken,
-    rejoinWindowMs: outcome.rejoinWindowMs,
-    participants: outcome.participants,
-  };
-}
-
 /**
  * The authoritative admission rules of a meeting: organizer first, waiting room, knock-to-enter, caps, expiry,
  * rejoin grace, removal and end. The session state (live, who is in, the denylist) is kept in the meeting
@@ -101,6 +89,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #seats = new SocketSeats();
   readonly #serial: KeyedSerial;
   readonly #grace: GraceTimers;
+  readonly #moderation: Moderation;
   #closed = false;
 
   constructor(options: AdmissionGateOptions) {
@@ -114,6 +103,20 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         .catch((err: unknown) =>
           this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
         );
+    });
+    this.#moderation = new Moderation({
+      seats: this.#seats,
+      serial: this.#serial,
+      grace: this.#grace,
+      clock: options.clock,
+      meetings: options.meetings,
+      maxDenylist: options.limits.maxDenylist,
+      emit: this.emit.bind(this),
+      load: (meetingId) => this.#load(meetingId),
+      admit: (meeting, socketId, auth, req, letIn) => this.#admit(meeting, socketId, auth, req, letIn),
+      emitLobby: (meetingId) => this.#emitLobby(meetingId),
+      endSessionIfEmpty: (meeting, now) => this.#endSessionIfEmpty(meeting, now),
+      requireOrganizerSocket: (socketId) => this.#requireOrganizerSocket(socketId),
     });
   }
 
@@ -269,162 +272,34 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     });
   }
 
-  /**
-   * The organizer removes someone; that identity is denylisted. Removing a guest also turns on knock-to-enter:
-   * a guest who is not in the session already waits for the organizer, so a removed guest who comes back under a
-   * new guest id (another browser) is seen before getting in.
-   */
-  async removeParticipant(socketId: string, auth: Auth, participantId: string): Promise<void> {
-    const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial.run(meetingId, async () => {
-      const meeting = await this.#load(meetingId);
-      this.#requireOrganizer(meeting, auth);
-      const p = meeting.participants.find((x) => x.participantId === participantId);
-      if (!p) throw new AppError(404, 'NOT_FOUND', 'No such participant');
-      if (p.userId === meeting.organizerId)
-        throw new ForbiddenError('The organizer cannot remove themselves');
-      const now = this.#o.clock.now();
-      deny(meeting, { userId: p.userId, guestId: p.guestId }, new Date(now), this.#o.limits.maxDenylist);
-      if (p.kind === 'guest') meeting.knockRequired = true;
-      // Also someone reconnecting: they are out now, not when their grace window would have ended.
-      this.#putOut(p, now);
-      await meeting.save();
-      for (const [sid, seat] of this.#seats.joinedIn(meetingId)) {
-        if (seat.participantId !== participantId) continue;
-        this.#seats.free(sid);
-        this.emit('removed', sid, meetingId, 'removed');
-      }
-      this.emit('participantLeft', meetingId, participantId);
-    });
+  /** The organizer removes someone (denylisted; a guest's removal turns on knock-to-enter). See Moderation. */
+  removeParticipant(socketId: string, auth: Auth, participantId: string): Promise<void> {
+    return this.#moderation.remove(socketId, auth, participantId);
   }
 
   /** The organizer lets in someone knocking. */
-  async admitWaiter(socketId: string, auth: Auth, waiterId: string): Promise<void> {
-    const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial.run(meetingId, async () => {
-      const meeting = await this.#load(meetingId);
-      this.#requireOrganizer(meeting, auth);
-      const [sid, seat] = this.#waiter(meetingId, waiterId);
-      try {
-        const outcome = await this.#admit(meeting, sid, seat.auth, seat.req, true);
-        if (outcome.state === 'joined') this.emit('admitted', sid, infoOf(outcome));
-      } catch (err) {
-        // A full meeting may have room later; anything else (removed, expired) is final for this waiter.
-        if (!(err instanceof AppError && err.code === 'MEETING_FULL')) {
-          this.#seats.free(sid);
-          this.emit('rejected', sid, toAppError(err).toBody());
-          this.#emitLobby(meetingId);
-        }
-        throw err;
-      }
-      this.#emitLobby(meetingId);
-    });
+  admitWaiter(socketId: string, auth: Auth, waiterId: string): Promise<void> {
+    return this.#moderation.admitWaiter(socketId, auth, waiterId);
   }
 
-  /** The organizer turns away someone knocking: denylisted like a removal, so they cannot knock again. */
-  async denyWaiter(socketId: string, auth: Auth, waiterId: string): Promise<void> {
-    const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial.run(meetingId, async () => {
-      const meeting = await this.#load(meetingId);
-      this.#requireOrganizer(meeting, auth);
-      const [sid, seat] = this.#waiter(meetingId, waiterId);
-      deny(meeting, identityOf(seat.auth), new Date(this.#o.clock.now()), this.#o.limits.maxDenylist);
-      await meeting.save();
-      this.#seats.free(sid);
-      this.emit('removed', sid, meetingId, 'denied');
-      this.#emitLobby(meetingId);
-    });
+  /** The organizer turns away someone knocking (denylisted). */
+  denyWaiter(socketId: string, auth: Auth, waiterId: string): Promise<void> {
+    return this.#moderation.denyWaiter(socketId, auth, waiterId);
   }
 
   /** The organizer ends the meeting for everyone; later joins get MEETING_ENDED. */
-  async endMeeting(socketId: string, auth: Auth): Promise<void> {
-    const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial.run(meetingId, async () => {
-      const meeting = await this.#load(meetingId);
-      this.#requireOrganizer(meeting, auth);
-      const now = new Date(this.#o.clock.now());
-      meeting.status = 'ended';
-      meeting.endedAt = now;
-      await this.#closeSession(meeting, 'ended');
-    });
+  endMeeting(socketId: string, auth: Auth): Promise<void> {
+    return this.#moderation.end(socketId, auth);
   }
 
-  /** The meeting was cancelled (MeetingService has saved it): whoever is in it or waiting is out. */
-  async meetingCancelled(meetingId: string): Promise<void> {
-    const id = canonicalMeetingId(meetingId);
-    await this.#serial.run(id, async () => {
-      const meeting = await this.#o.meetings.findById(id);
-      if (meeting?.status !== 'cancelled') return;
-      await this.#closeSession(meeting, 'cancelled');
-    });
+  /** The meeting was cancelled: whoever is in it or waiting is out. */
+  meetingCancelled(meetingId: string): Promise<void> {
+    return this.#moderation.meetingCancelled(meetingId);
   }
 
-  /**
-   * The guest link was rotated (MeetingService has saved the new version): guests admitted or waiting with an
-   * older link are out, reconnecting ones too. Colleagues who came with the link stay: they are in the directory.
-   */
-  async guestLinkRotated(meetingId: string): Promise<void> {
-    const id = canonicalMeetingId(meetingId);
-    await this.#serial.run(id, async () => {
-      const meeting = await this.#o.meetings.findById(id);
-      if (!meeting) return;
-      const version = meeting.guestCodeVersion;
-      const stale = (auth: Auth): boolean => auth.kind === 'guest' && auth.linkVersion !== version;
-      let lobbyChanged = false;
-      for (const [sid, seat] of this.#seats.waitingIn(id)) {
-        if (!stale(seat.auth)) continue;
-        this.#seats.free(sid);
-        lobbyChanged ||= seat.knocking;
-        this.emit('removed', sid, id, 'linkRotated');
-      }
-      const now = this.#o.clock.now();
-      const out = meeting.participants.filter(
-        (p) => p.kind === 'guest' && isIn(p, now) && p.linkVersion !== version,
-      );
-      for (const p of out) this.#putOut(p, now);
-      this.#endSessionIfEmpty(meeting, now);
-      await meeting.save();
-      for (const p of out) {
-        const sid = this.#seats.socketOf(p.participantId);
-        if (sid !== undefined) {
-          this.#seats.free(sid);
-          this.emit('removed', sid, id, 'linkRotated');
-        }
-        this.emit('participantLeft', id, p.participantId);
-      }
-      if (lobbyChanged) this.#emitLobby(id);
-    });
-  }
-
-  /** Everyone out at once (ended or cancelled): records closed, sockets told, the media closed. */
-  async #closeSession(meeting: MeetingDocument, reason: 'ended' | 'cancelled'): Promise<void> {
-    const meetingId = String(meeting._id);
-    const now = this.#o.clock.now();
-    const wasLive = meeting.live;
-    meeting.live = false;
-    if (wasLive) meeting.sessionEndedAt = new Date(now);
-    for (const p of meeting.participants) this.#putOut(p, now);
-    await meeting.save();
-    for (const [sid] of [...this.#seats.joinedIn(meetingId), ...this.#seats.waitingIn(meetingId)]) {
-      this.#seats.free(sid);
-      this.emit('removed', sid, meetingId, reason);
-    }
-    this.emit('sessionClosed', meetingId);
-  }
-
-  /** Out for good now: no grace window, no raised hand. */
-  #putOut(p: Participant, now: number): void {
-    this.#grace.cancel(p.participantId);
-    p.leftAt ??= new Date(now);
-    p.rejoinUntil = undefined;
-    p.dropped = false;
-    p.handRaised = false;
-  }
-
-  #waiter(meetingId: string, waiterId: string): [string, WaitingSeat] {
-    const found = this.#seats.waitingIn(meetingId).find(([, s]) => s.waiterId === waiterId);
-    if (!found) throw new NotFoundError('Nobody with this id is waiting');
-    return found;
+  /** The guest link was rotated: guests of older links are out of the session and the waiting room. */
+  guestLinkRotated(meetingId: string): Promise<void> {
+    return this.#moderation.guestLinkRotated(meetingId);
   }
 
   /** Nobody connected or reconnecting: the session is over, and the next arrival waits for the organizer. */
@@ -461,12 +336,6 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     const seat = this.#seats.joined(socketId);
     if (!seat) throw new ForbiddenError('Join the meeting first');
     return seat.meetingId;
-  }
-
-  #requireOrganizer(meeting: MeetingDocument, auth: Auth): void {
-    if (auth.kind !== 'user' || auth.userId !== meeting.organizerId) {
-      throw new ForbiddenError('Only the organizer can do this');
-    }
   }
 
   /** Puts a socket in the waiting room (or updates what it waits for); the organizer hears of a knock. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ParticipantView } from '../../shared/protocol.js';
+import type { JoinedInfo, JoinOutcome, ParticipantView } from '../../shared/protocol.js';
 import type { Auth } from '../auth/authMiddleware.js';
 import { AppError, ForbiddenError } from '../errors.js';
 import { isObjectId, type Denied, type MeetingDocument, type Participant } from './Meeting.js';
@@ -60,6 +60,13 @@ export function checkAccess(meeting: MeetingDocument, auth: Auth, guestCode: str
   if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedError();
 }
 
+/** Only the organizer (a directory user) moderates. */
+export function requireOrganizer(meeting: MeetingDocument, auth: Auth): void {
+  if (auth.kind !== 'user' || auth.userId !== meeting.organizerId) {
+    throw new ForbiddenError('Only the organizer can do this');
+  }
+}
+
 /** Dropped, and still within the grace window: in the meeting, shown as reconnecting. */
 export function isReconnecting(p: Participant, now: number): boolean {
   return p.leftAt !== undefined && p.dropped === true && (p.rejoinUntil?.getTime() ?? 0) > now;
@@ -113,4 +120,18 @@ export function deny(meeting: MeetingDocument, who: Identity, at: Date, max: num
   if (meeting.denylist.some((d) => sameIdentity(who, d))) return;
   const entry: Denied = { at, ...(who.userId ? { userId: who.userId } : { guestId: who.guestId }) };
   meeting.denylist = [...meeting.denylist, entry].slice(-max);
+}
+
+type Joined = Extract<JoinOutcome, { state: 'joined' }>;
+
+/** A `joined` answer as the `meeting.admitted` event carries it. */
+export function infoOf(outcome: Joined): JoinedInfo {
+  return {
+    meetingId: outcome.meetingId,
+    participantId: outcome.participantId,
+    isOrganizer: outcome.isOrganizer,
+    rejoinToken: outcome.rejoinToken,
+    rejoinWindowMs: outcome.rejoinWindowMs,
+    participants: outcome.participants,
+  };
 }

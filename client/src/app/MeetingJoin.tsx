@@ -34,6 +34,8 @@ export function outcomeOf(code: string | undefined): { title: MessageKey; hint: 
       return { title: 'linkRotatedTitle', hint: 'linkRotatedHint' };
     case 'MEETING_FULL':
       return { title: 'meetingFullTitle', hint: 'meetingFullHint' };
+    case 'RATE_LIMITED':
+      return { title: 'rateLimited', hint: 'tooManyAttemptsHint' };
     case 'replaced':
       return { title: 'replacedTitle', hint: 'replacedHint' };
     case 'rejoinFailed':

@@ -47,7 +47,8 @@ export interface MeetingConnectionEvents extends Record<string, unknown[]> {
   participantUpdated: [ParticipantView];
   participantLeft: [string];
   /** Out of the meeting for good: removed, ended, replaced by another tab, or refused while waiting. */
-  removed: [RemovalReason | 'rejected' | 'rejoinFailed'];
+  /** With the server's error code when a waiting socket was refused (MEETING_FULL, MEETING_EXPIRED, …). */
+  removed: [RemovalReason | 'rejected' | 'rejoinFailed' | ErrorCode];
   /** Waiting, and for what: the organizer to start, or (knock-to-enter) to let this person in. */
   waitingFor: [WaitingFor];
   /** The organizer's view of who is knocking (the whole list each time). */
@@ -97,9 +98,9 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
       }
     });
     socket.on('meeting.admitted', (info) => this.#admitted(info, false));
-    socket.on('meeting.rejected', () => {
+    socket.on('meeting.rejected', ({ error }) => {
       this.#out();
-      this.emit('removed', 'rejected');
+      this.emit('removed', error.code);
     });
     socket.on('meeting.removed', ({ reason }) => {
       this.#out();
