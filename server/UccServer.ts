@@ -119,8 +119,18 @@ export class UccServer {
     // Signaling is created after the app; the meetings service reaches it through this late-bound notifier.
     let notifier: MeetingNotifier = () => undefined;
     const meetingWrites = new KeyedSerial();
+    const gate = new AdmissionGate({
+      writes: meetingWrites,
+      meetings: meetingModelOfDb,
+      users,
+      clock,
+      rejoinGraceMs: config.rejoinGraceMs,
+      limits: config.meetings,
+      logger: logger.child({ component: 'admission' }),
+    });
     const meetings = new MeetingService({
       writes: meetingWrites,
+      sessions: gate,
       meetings: meetingModelOfDb,
       users,
       tokens,
@@ -131,14 +141,6 @@ export class UccServer {
         notifier(userIds, event, meetingId);
       },
       logger: logger.child({ component: 'meetings' }),
-    });
-    const gate = new AdmissionGate({
-      writes: meetingWrites,
-      meetings: meetingModelOfDb,
-      users,
-      clock,
-      rejoinGraceMs: config.rejoinGraceMs,
-      logger: logger.child({ component: 'admission' }),
     });
     await gate.recover();
     const media = new MediaRooms({
@@ -191,7 +193,7 @@ export class UccServer {
         { path: '/me', router: meRouter(users) },
         { path: '/directory', router: directoryRouter(directory) },
         { path: '/meetings', router: meetingsRouter(meetings) },
-        { path: '/guest', router: guestRouter(meetings) },
+        { path: '/guest', router: guestRouter(meetings, config) },
         { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes }) },
       ],
       rootRouters: [bridge.router()],

@@ -108,6 +108,15 @@ const envSchema = z.object({
   UCC_RESET_TOKEN_TTL_MS: positiveMs.default(30 * 60_000),
 
   UCC_REJOIN_GRACE_MS: positiveMs.default(120_000),
+  UCC_MEETING_MAX_PARTICIPANTS: z.coerce.number().int().min(2).max(10_000).default(100),
+  UCC_MEETING_MAX_WAITING: z.coerce.number().int().min(1).max(10_000).default(100),
+  UCC_MEETING_MAX_DENYLIST: z.coerce.number().int().min(1).max(100_000).default(500),
+  UCC_MEETING_MAX_PARTICIPANT_RECORDS: z.coerce.number().int().min(2).max(100_000).default(500),
+  UCC_GUEST_BROWSER_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(30 * 24 * 3_600_000),
 
   TURN_URLS: optionalString,
   TURN_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
@@ -129,6 +138,7 @@ const envSchema = z.object({
   UCC_RATE_LIMIT_LOGIN_PER_EXTENSION: z.coerce.number().int().min(1).default(10),
   UCC_RATE_LIMIT_RECOVER_PER_IP: z.coerce.number().int().min(1).default(20),
   UCC_RATE_LIMIT_RECOVER_PER_EXTENSION: z.coerce.number().int().min(1).default(5),
+  UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK: z.coerce.number().int().min(1).default(20),
 });
 
 export interface Config {
@@ -172,6 +182,19 @@ export interface Config {
   };
   /** How long someone who dropped out of a meeting may come back, even after its end time. */
   rejoinGraceMs: number;
+  /** Per-meeting limits; see docs/architecture.md, "Meetings and admission". */
+  meetings: {
+    /** People in a session at once (connected or reconnecting); the organizer always gets in. */
+    maxParticipants: number;
+    /** Sockets in one meeting's waiting room at once. */
+    maxWaiting: number;
+    /** Removed identities remembered per meeting; the oldest go first. */
+    maxDenylist: number;
+    /** Participant records kept per meeting; records of people long gone are pruned first. */
+    maxParticipantRecords: number;
+    /** Lifetime of the browser-bound guest cookie that gives a browser the same guest id back. */
+    guestBrowserTtlMs: number;
+  };
   /** TURN for clients behind restrictive networks: an external coturn, the embedded one, or none. */
   turn:
     | { mode: 'external'; urls: string[]; secret: string; credentialTtlMs: number }
@@ -187,6 +210,8 @@ export interface Config {
     loginPerExtension: number;
     recoverPerIp: number;
     recoverPerExtension: number;
+    /** Guest tokens minted per client IP and guest link, per window. */
+    guestJoinPerIpAndLink: number;
   };
   /** Binaries of the embedded stack; undefined until scripts/bootstrap has run. */
   stack: StackManifest | undefined;
@@ -326,6 +351,13 @@ export function loadConfig(
       resetTtlMs: e.UCC_RESET_TOKEN_TTL_MS,
     },
     rejoinGraceMs: e.UCC_REJOIN_GRACE_MS,
+    meetings: {
+      maxParticipants: e.UCC_MEETING_MAX_PARTICIPANTS,
+      maxWaiting: e.UCC_MEETING_MAX_WAITING,
+      maxDenylist: e.UCC_MEETING_MAX_DENYLIST,
+      maxParticipantRecords: Math.max(e.UCC_MEETING_MAX_PARTICIPANT_RECORDS, e.UCC_MEETING_MAX_PARTICIPANTS),
+      guestBrowserTtlMs: e.UCC_GUEST_BROWSER_TTL_MS,
+    },
     turn,
     chat: { maxUploadBytes: e.UCC_CHAT_MAX_UPLOAD_BYTES },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
@@ -335,6 +367,7 @@ export function loadConfig(
       loginPerExtension: e.UCC_RATE_LIMIT_LOGIN_PER_EXTENSION,
       recoverPerIp: e.UCC_RATE_LIMIT_RECOVER_PER_IP,
       recoverPerExtension: e.UCC_RATE_LIMIT_RECOVER_PER_EXTENSION,
+      guestJoinPerIpAndLink: e.UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK,
     },
     stack: manifest,
   };

@@ -42,9 +42,24 @@ export interface JoinedInfo {
   rejoinToken: string;
   rejoinWindowMs: number;
   participants: ParticipantView[];
+  /** The organizer's answer only: who is knocking (see `meeting.lobby`). */
+  lobby?: LobbyEntry[];
 }
 
-export type JoinOutcome = { state: 'waiting' } | ({ state: 'joined' } & JoinedInfo);
+/**
+ * What a waiting socket waits for: `organizer`, the organizer to start the session (then everyone waiting comes
+ * in); `admission`, the organizer to let this person in (guests, once the organizer has removed a guest).
+ */
+export type WaitingFor = 'organizer' | 'admission';
+
+export type JoinOutcome = { state: 'waiting'; waitingFor: WaitingFor } | ({ state: 'joined' } & JoinedInfo);
+
+/** Someone knocking in the lobby, as the organizer sees them. */
+export interface LobbyEntry {
+  waiterId: string;
+  displayName: string;
+  kind: 'user' | 'guest';
+}
 
 export type MediaSource = 'mic' | 'camera' | 'screen';
 
@@ -87,6 +102,8 @@ export interface RequestResponses {
   'meeting.removeParticipant': { removed: true };
   'meeting.end': { ended: true };
   'meeting.raiseHand': { raised: boolean };
+  'meeting.admit': { admitted: true };
+  'meeting.deny': { denied: true };
   'media.getRouterRtpCapabilities': { rtpCapabilities: object };
   'media.createTransport': TransportInfo;
   'media.connectTransport': { connected: true };
@@ -116,7 +133,12 @@ export interface ClientToServerEvents {
   request: (payload: unknown, ack: AckCallback<RequestResponses[ClientRequestType]>) => void;
 }
 
-export type RemovalReason = 'removed' | 'ended' | 'replaced';
+/**
+ * Why a socket is out of a meeting (or its waiting room): `removed` by the organizer, `denied` entry by the
+ * organizer, the meeting `ended` or was `cancelled`, `linkRotated` (a guest whose link the organizer replaced),
+ * or `replaced` by a newer socket of the same person.
+ */
+export type RemovalReason = 'removed' | 'denied' | 'ended' | 'cancelled' | 'linkRotated' | 'replaced';
 
 /** Events the server pushes. */
 export interface ServerToClientEvents {
@@ -132,8 +154,12 @@ export interface ServerToClientEvents {
    * when they are back). Someone whose grace window ends without a return gets `meeting.participantLeft`.
    */
   'meeting.participantUpdated': (payload: ParticipantView) => void;
-  /** This socket is out of the meeting: removed by the organizer, meeting ended, or replaced by a newer socket. */
+  /** This socket is out of the meeting or its waiting room, for good; see RemovalReason. */
   'meeting.removed': (payload: { reason: RemovalReason }) => void;
+  /** A waiting socket now waits for something else (the organizer arrived, but this guest must be let in). */
+  'meeting.waiting': (payload: { waitingFor: WaitingFor }) => void;
+  /** To the organizer: everyone knocking right now (the whole list, each time it changes). */
+  'meeting.lobby': (payload: { waiting: LobbyEntry[] }) => void;
   /** Another participant started producing: consume it (it starts paused). */
   'media.newConsumer': (payload: ConsumerInfo) => void;
   'media.consumerClosed': (payload: { consumerId: string }) => void;

@@ -1,27 +1,42 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ErrorBody } from '../../shared/errors.js';
-import type { JoinedInfo, JoinOutcome, ParticipantView, RemovalReason } from '../../shared/protocol.js';
+import type {
+  JoinedInfo,
+  JoinOutcome,
+  LobbyEntry,
+  ParticipantView,
+  RemovalReason,
+  WaitingFor,
+} from '../../shared/protocol.js';
 import type { Auth } from '../auth/authMiddleware.js';
 import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
 import { displayName, type UserModel } from '../directory/User.js';
 import { AppError, ForbiddenError, toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import {
-  isObjectId,
-  meetingEndsAt,
-  type MeetingDocument,
-  type MeetingModel,
-  type Participant,
-} from './Meeting.js';
+  canonicalMeetingId,
+  checkAccess,
+  expired,
+  identityOf,
+  infoOf,
+  isIn,
+  isReconnecting,
+  meetingFull,
+  pruneParticipants,
+  sameIdentity,
+  sha256,
+  viewOf,
+} from './admissionRules.js';
+import { meetingEndsAt, type MeetingDocument, type MeetingModel, type Participant } from './Meeting.js';
 import { meetingNotFound } from './MeetingService.js';
+import { GraceTimers } from './GraceTimers.js';
+import { Moderation } from './Moderation.js';
+import { SocketSeats, type JoinRequest } from './SocketSeats.js';
 
-export interface JoinRequest {
-  meetingId: string;
-  guestCode?: string | undefined;
-  rejoinToken?: string | undefined;
-}
+export type { JoinRequest } from './SocketSeats.js';
 
 /** What the gate tells the transport layer; socket.io wiring lives in signaling/. */
 export interface AdmissionGateEvents {
@@ -32,7 +47,14 @@ export interface AdmissionGateEvents {
   participantLeft: [meetingId: string, participantId: string];
   /** A raised hand, or the connection: `reconnecting` after a drop, `connected` again on their return. */
   participantUpdated: [meetingId: string, participant: ParticipantView];
+  /** A socket is out of the meeting or its waiting room. */
   removed: [socketId: string, meetingId: string, reason: RemovalReason];
+  /** A waiting socket now waits for something else. */
+  waiting: [socketId: string, waitingFor: WaitingFor];
+  /** Who is knocking changed; `organizerSocketIds` are the organizer's sockets in the meeting. */
+  lobby: [organizerSocketIds: string[], waiting: LobbyEntry[]];
+  /** The session was closed for everyone (ended or cancelled): its media goes, reconnecting people's too. */
+  sessionClosed: [meetingId: string];
 }
 
 export interface AdmissionGateOptions {
@@ -41,77 +63,61 @@ export interface AdmissionGateOptions {
   clock: Clock;
   /** How long someone who dropped may come back, even after the meeting's end time. */
   rejoinGraceMs: number;
+  limits: Pick<
+    Config['meetings'],
+    'maxParticipants' | 'maxWaiting' | 'maxDenylist' | 'maxParticipantRecords'
+  >;
   /** The per-meeting queue of writes, shared with MeetingService (see there). */
   writes: KeyedSerial;
   logger: Logger;
 }
 
-const expired = (): AppError =>
-  new AppError(410, 'MEETING_EXPIRED', 'This meeting has ended its scheduled time');
-const ended = (): AppError => new AppError(410, 'MEETING_ENDED', 'The organizer ended this meeting');
-const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
-const removedError = (): AppError =>
-  new AppError(403, 'REMOVED_FROM_MEETING', 'The organizer removed you from this meeting');
-
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-
-interface Identity {
-  userId?: string;
-  guestId?: string;
-}
-
-function identityOf(auth: Auth): Identity {
-  return auth.kind === 'user' ? { userId: auth.userId } : { guestId: auth.guestId };
-}
-
-/** Dropped, and still within the grace window: in the meeting, shown as reconnecting. */
-function isReconnecting(p: Participant, now: number): boolean {
-  return p.leftAt !== undefined && p.dropped === true && (p.rejoinUntil?.getTime() ?? 0) > now;
-}
-
-/** Connected, or reconnecting: who the others see in the meeting, and who keeps its session going. */
-function isIn(p: Participant, now: number): boolean {
-  return p.leftAt === undefined || isReconnecting(p, now);
-}
-
-/** The view of someone in the meeting (see `isIn`). */
-function viewOf(meeting: MeetingDocument, p: Participant): ParticipantView {
-  return {
-    participantId: p.participantId,
-    displayName: p.displayName,
-    kind: p.kind,
-    isOrganizer: p.userId !== undefined && p.userId === meeting.organizerId,
-    handRaised: p.handRaised ?? false,
-    connection: p.leftAt === undefined ? 'connected' : 'reconnecting',
-  };
-}
-
-function sameIdentity(a: Identity, b: Identity): boolean {
-  return a.userId !== undefined ? a.userId === b.userId : a.guestId !== undefined && a.guestId === b.guestId;
-}
-
 /**
- * The authoritative admission rules of a meeting: organizer first, waiting room, expiry, rejoin grace, removal
- * and end. The session state (live, who is in, the denylist) is kept in the meeting document, so it survives a
- * restart; only the mapping of sockets to participants and the waiting sockets live in memory.
+ * The authoritative admission rules of a meeting: organizer first, waiting room, knock-to-enter, caps, expiry,
+ * rejoin grace, removal and end. The session state (live, who is in, the denylist) is kept in the meeting
+ * document, so it survives a restart; where each socket is (SocketSeats) lives in memory.
  *
- * All decisions about one meeting run one at a time (a per-meeting queue), so a join racing the organizer's is
- * either admitted by it or sees the live session: nobody is left waiting. This holds within one server process.
+ * Invariants (checked by test/integration/admissionProperties.test.ts): a socket is in at most one meeting,
+ * waiting or joined, and a disconnect frees it; nobody is connected without a socket; nobody waits for the
+ * organizer while the organizer is in; a session with nobody in it is over.
+ *
+ * All decisions about one meeting run one at a time (a per-meeting queue, keyed by the canonical id), so a join
+ * racing the organizer's is either admitted by it or sees the live session. This holds within one process.
  */
 export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
-  readonly #joined = new Map<string, { meetingId: string; participantId: string; isOrganizer: boolean }>();
-  readonly #waiting = new Map<string, Map<string, { auth: Auth; req: JoinRequest }>>();
-  /** Decisions about one meeting, one at a time (keyed by meeting id), in the queue the schedule edits share. */
+  readonly #seats = new SocketSeats();
   readonly #serial: KeyedSerial;
-  /** The end of each dropped participant's grace window (cancels, by participant id). */
-  readonly #graceTimers = new Map<string, () => void>();
+  readonly #grace: GraceTimers;
+  readonly #moderation: Moderation;
   #closed = false;
 
   constructor(options: AdmissionGateOptions) {
     super();
     this.#o = options;
     this.#serial = options.writes;
+    // A window's end is a decision like any other: in the meeting's queue.
+    this.#grace = new GraceTimers(options.clock, (meetingId, participantId) => {
+      this.#serial
+        .run(meetingId, () => this.#graceOver(meetingId, participantId))
+        .catch((err: unknown) =>
+          this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
+        );
+    });
+    this.#moderation = new Moderation({
+      seats: this.#seats,
+      serial: this.#serial,
+      grace: this.#grace,
+      clock: options.clock,
+      meetings: options.meetings,
+      maxDenylist: options.limits.maxDenylist,
+      emit: this.emit.bind(this),
+      load: (meetingId) => this.#load(meetingId),
+      admit: (meeting, socketId, auth, req, letIn) => this.#admit(meeting, socketId, auth, req, letIn),
+      emitLobby: (meetingId) => this.#emitLobby(meetingId),
+      endSessionIfEmpty: (meeting, now) => this.#endSessionIfEmpty(meeting, now),
+      requireOrganizerSocket: (socketId) => this.#requireOrganizerSocket(socketId),
+    });
   }
 
   /**
@@ -131,7 +137,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       }
       await meeting.save();
       for (const p of meeting.participants) {
-        if (p.dropped && p.rejoinUntil) this.#startGrace(String(meeting._id), p.participantId, p.rejoinUntil);
+        if (p.dropped && p.rejoinUntil)
+          this.#grace.start(String(meeting._id), p.participantId, p.rejoinUntil);
       }
     }
   }
@@ -139,166 +146,160 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** Stops the grace timers: nothing is decided after this. */
   close(): void {
     this.#closed = true;
-    for (const cancel of this.#graceTimers.values()) cancel();
-    this.#graceTimers.clear();
+    this.#grace.close();
   }
 
-  /** The meeting a socket is in, if any. */
+  /** The meeting a socket is joined to, if any. */
   meetingOf(socketId: string): string | undefined {
-    return this.#joined.get(socketId)?.meetingId;
+    return this.#seats.joined(socketId)?.meetingId;
   }
 
   /** Who a socket is in its meeting, if it was admitted. */
   participantOf(
     socketId: string,
   ): { meetingId: string; participantId: string; isOrganizer: boolean } | undefined {
-    const entry = this.#joined.get(socketId);
-    return entry ? { ...entry } : undefined;
+    const seat = this.#seats.joined(socketId);
+    return seat
+      ? { meetingId: seat.meetingId, participantId: seat.participantId, isOrganizer: seat.isOrganizer }
+      : undefined;
   }
 
   /** The socket currently carrying a participant, if connected. */
   socketOf(participantId: string): string | undefined {
-    for (const [socketId, entry] of this.#joined) if (entry.participantId === participantId) return socketId;
-    return undefined;
+    return this.#seats.socketOf(participantId);
+  }
+
+  /** Where a socket is (for checks): waiting (knocking or not) or joined, in which meeting. */
+  seatOf(
+    socketId: string,
+  ): { meetingId: string; state: 'waiting' | 'joined'; knocking: boolean } | undefined {
+    const seat = this.#seats.get(socketId);
+    if (!seat) return undefined;
+    return {
+      meetingId: seat.meetingId,
+      state: seat.state,
+      knocking: seat.state === 'waiting' && seat.knocking,
+    };
+  }
+
+  /** The sockets waiting in a meeting, in arrival order. */
+  waitingIn(meetingId: string): { socketId: string; knocking: boolean }[] {
+    return this.#seats.waitingIn(meetingId).map(([socketId, s]) => ({ socketId, knocking: s.knocking }));
   }
 
   async join(socketId: string, auth: Auth, req: JoinRequest): Promise<JoinOutcome> {
-    if (!isObjectId(req.meetingId)) throw meetingNotFound();
-    return this.#serial.run(req.meetingId, async () => {
-      const current = this.#joined.get(socketId);
-      if (current && current.meetingId !== req.meetingId) {
-        throw new AppError(409, 'CONFLICT', 'This connection is already in another meeting');
-      }
-      const meeting = await this.#load(req.meetingId);
-      const outcome = await this.#admit(meeting, socketId, auth, req);
-      if (outcome.state === 'waiting') {
-        const waiting =
-          this.#waiting.get(req.meetingId) ?? new Map<string, { auth: Auth; req: JoinRequest }>();
-        waiting.set(socketId, { auth, req });
-        this.#waiting.set(req.meetingId, waiting);
-        return outcome;
-      }
-      // The organizer's arrival opens the session: everyone waiting comes in, in arrival order, and the
-      // organizer's answer lists them (its socket is not in the meeting's room yet to hear them arrive).
-      if (outcome.isOrganizer && this.#waiting.has(req.meetingId)) {
+    const meetingId = canonicalMeetingId(req.meetingId);
+    const request: JoinRequest = { ...req, meetingId };
+    // Claimed before anything is awaited: a disconnect from here on is queued behind this decision.
+    if (!this.#seats.claim(socketId, meetingId)) {
+      throw new AppError(409, 'CONFLICT', 'This connection is already in another meeting');
+    }
+    try {
+      return await this.#serial.run(meetingId, async () => {
+        const meeting = await this.#load(meetingId);
+        const outcome = await this.#admit(meeting, socketId, auth, request, false);
+        if (outcome.state === 'waiting') {
+          await this.#wait(meeting, socketId, auth, request, outcome.waitingFor);
+          return outcome;
+        }
+        if (!outcome.isOrganizer) return outcome;
+        // The organizer's arrival opens the session: everyone waiting for it comes in, in arrival order, and the
+        // organizer's answer lists them (its socket is not in the meeting's room yet to hear them arrive).
         await this.#admitWaiting(meeting);
-        return { ...outcome, participants: this.#present(meeting) };
-      }
-      return outcome;
-    });
+        return { ...outcome, participants: this.#present(meeting), lobby: this.#lobby(meetingId) };
+      });
+    } finally {
+      this.#seats.release(socketId);
+    }
   }
 
   /**
-   * An explicit leave or a dropped connection: both keep the rejoin grace window. Whoever leaves is out at once;
-   * whoever dropped stays in the meeting as reconnecting until they return or the window ends.
+   * An explicit leave or a dropped connection, from the waiting room or the meeting: the socket is out of
+   * everything. Whoever leaves is out at once; whoever dropped stays in the meeting as reconnecting until they
+   * return or the grace window ends.
    */
   async leave(socketId: string, how: 'left' | 'dropped' = 'left'): Promise<boolean> {
-    for (const [meetingId, waiting] of this.#waiting) {
-      if (waiting.delete(socketId)) {
-        if (waiting.size === 0) this.#waiting.delete(meetingId);
-        return true;
-      }
+    const meetingId = this.#seats.meetingOf(socketId);
+    if (meetingId === undefined) return false;
+    // In the meeting's queue: behind a join still being decided, so its outcome is undone, not left as a ghost.
+    return this.#serial.run(meetingId, () => this.#leaveNow(socketId, meetingId, how));
+  }
+
+  async #leaveNow(socketId: string, meetingId: string, how: 'left' | 'dropped'): Promise<boolean> {
+    const seat = this.#seats.get(socketId);
+    if (seat?.meetingId !== meetingId) return false;
+    this.#seats.free(socketId);
+    if (seat.state === 'waiting') {
+      if (seat.knocking) this.#emitLobby(meetingId);
+      return true;
     }
-    const entry = this.#joined.get(socketId);
-    if (!entry) return false;
-    await this.#serial.run(entry.meetingId, async () => {
-      // Re-read under the queue: the socket may have been replaced or removed meanwhile.
-      if (this.#joined.get(socketId) !== entry) return;
-      this.#joined.delete(socketId);
-      const meeting = await this.#o.meetings.findById(entry.meetingId);
-      if (!meeting) return;
-      const now = this.#o.clock.now();
-      const p = meeting.participants.find((x) => x.participantId === entry.participantId);
-      const dropped = how === 'dropped' && p !== undefined && !p.leftAt;
-      if (p && !p.leftAt) {
-        p.leftAt = new Date(now);
-        p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
-        p.dropped = dropped;
-        // A blip keeps a raised hand up: the person is still in the meeting, and their client still shows it.
-        if (!dropped) p.handRaised = false;
-      }
-      // The last one out ends the session; the next arrival waits for the organizer again. Someone reconnecting
-      // (the organizer too) still counts: the session goes on through their grace window.
-      this.#endSessionIfEmpty(meeting, now);
-      await meeting.save();
-      if (dropped && p) {
-        this.#startGrace(entry.meetingId, p.participantId, p.rejoinUntil ?? new Date(now));
-        this.emit('participantUpdated', entry.meetingId, viewOf(meeting, p));
-      } else {
-        this.emit('participantLeft', entry.meetingId, entry.participantId);
-      }
-    });
+    const meeting = await this.#o.meetings.findById(meetingId);
+    if (!meeting) return true;
+    const now = this.#o.clock.now();
+    const p = meeting.participants.find((x) => x.participantId === seat.participantId);
+    const dropped = how === 'dropped' && p !== undefined && !p.leftAt;
+    if (p && !p.leftAt) {
+      p.leftAt = new Date(now);
+      p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
+      p.dropped = dropped;
+      // A blip keeps a raised hand up: the person is still in the meeting, and their client still shows it.
+      if (!dropped) p.handRaised = false;
+    }
+    // The last one out ends the session; the next arrival waits for the organizer again. Someone reconnecting
+    // (the organizer too) still counts: the session goes on through their grace window.
+    this.#endSessionIfEmpty(meeting, now);
+    await meeting.save();
+    if (dropped && p) {
+      this.#grace.start(meetingId, p.participantId, p.rejoinUntil ?? new Date(now));
+      this.emit('participantUpdated', meetingId, viewOf(meeting, p));
+    } else {
+      this.emit('participantLeft', meetingId, seat.participantId);
+    }
     return true;
   }
 
   /** Raises or lowers the caller's hand; everyone in the meeting is told. */
   async raiseHand(socketId: string, raised: boolean): Promise<void> {
-    const entry = this.#joined.get(socketId);
-    if (!entry) throw new ForbiddenError('Join the meeting first');
-    await this.#serial.run(entry.meetingId, async () => {
-      const meeting = await this.#load(entry.meetingId);
-      const p = meeting.participants.find((x) => x.participantId === entry.participantId);
+    const seat = this.#seats.joined(socketId);
+    if (!seat) throw new ForbiddenError('Join the meeting first');
+    await this.#serial.run(seat.meetingId, async () => {
+      const meeting = await this.#load(seat.meetingId);
+      const p = meeting.participants.find((x) => x.participantId === seat.participantId);
       if (!p || p.handRaised === raised) return;
       p.handRaised = raised;
       await meeting.save();
-      this.emit('participantUpdated', entry.meetingId, viewOf(meeting, p));
+      this.emit('participantUpdated', seat.meetingId, viewOf(meeting, p));
     });
   }
 
-  /** The organizer removes someone; that person can never come back, whatever token they hold. */
-  async removeParticipant(socketId: string, auth: Auth, participantId: string): Promise<void> {
-    const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial.run(meetingId, async () => {
-      const meeting = await this.#load(meetingId);
-      this.#requireOrganizer(meeting, auth);
-      const p = meeting.participants.find((x) => x.participantId === participantId);
-      if (!p) throw new AppError(404, 'NOT_FOUND', 'No such participant');
-      if (p.userId === meeting.organizerId)
-        throw new ForbiddenError('The organizer cannot remove themselves');
-      meeting.denylist.push({ userId: p.userId, guestId: p.guestId, at: new Date(this.#o.clock.now()) });
-      // Also someone reconnecting: they are out now, not when their grace window would have ended.
-      this.#cancelGrace(p.participantId);
-      p.leftAt = new Date(this.#o.clock.now());
-      p.rejoinUntil = undefined;
-      p.dropped = false;
-      await meeting.save();
-      for (const [sid, entry] of this.#joined) {
-        if (entry.meetingId === meetingId && entry.participantId === participantId) {
-          this.#joined.delete(sid);
-          this.emit('removed', sid, meetingId, 'removed');
-        }
-      }
-      this.emit('participantLeft', meetingId, participantId);
-    });
+  /** The organizer removes someone (denylisted; a guest's removal turns on knock-to-enter). See Moderation. */
+  removeParticipant(socketId: string, auth: Auth, participantId: string): Promise<void> {
+    return this.#moderation.remove(socketId, auth, participantId);
+  }
+
+  /** The organizer lets in someone knocking. */
+  admitWaiter(socketId: string, auth: Auth, waiterId: string): Promise<void> {
+    return this.#moderation.admitWaiter(socketId, auth, waiterId);
+  }
+
+  /** The organizer turns away someone knocking (denylisted). */
+  denyWaiter(socketId: string, auth: Auth, waiterId: string): Promise<void> {
+    return this.#moderation.denyWaiter(socketId, auth, waiterId);
   }
 
   /** The organizer ends the meeting for everyone; later joins get MEETING_ENDED. */
-  async endMeeting(socketId: string, auth: Auth): Promise<void> {
-    const meetingId = this.#requireOrganizerSocket(socketId);
-    await this.#serial.run(meetingId, async () => {
-      const meeting = await this.#load(meetingId);
-      this.#requireOrganizer(meeting, auth);
-      const now = new Date(this.#o.clock.now());
-      meeting.status = 'ended';
-      meeting.live = false;
-      meeting.endedAt = now;
-      meeting.sessionEndedAt = now;
-      for (const p of meeting.participants) {
-        this.#cancelGrace(p.participantId);
-        p.leftAt ??= now;
-        p.rejoinUntil = undefined;
-        p.dropped = false;
-      }
-      await meeting.save();
-      for (const [sid, entry] of [...this.#joined]) {
-        if (entry.meetingId !== meetingId) continue;
-        this.#joined.delete(sid);
-        this.emit('removed', sid, meetingId, 'ended');
-      }
-      for (const sid of this.#waiting.get(meetingId)?.keys() ?? [])
-        this.emit('removed', sid, meetingId, 'ended');
-      this.#waiting.delete(meetingId);
-    });
+  endMeeting(socketId: string, auth: Auth): Promise<void> {
+    return this.#moderation.end(socketId, auth);
+  }
+
+  /** The meeting was cancelled: whoever is in it or waiting is out. */
+  meetingCancelled(meetingId: string): Promise<void> {
+    return this.#moderation.meetingCancelled(meetingId);
+  }
+
+  /** The guest link was rotated: guests of older links are out of the session and the waiting room. */
+  guestLinkRotated(meetingId: string): Promise<void> {
+    return this.#moderation.guestLinkRotated(meetingId);
   }
 
   /** Nobody connected or reconnecting: the session is over, and the next arrival waits for the organizer. */
@@ -307,31 +308,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       meeting.live = false;
       meeting.sessionEndedAt = new Date(now);
     }
-  }
-
-  /** At `until`, a dropped participant who has not come back is out for good. */
-  #startGrace(meetingId: string, participantId: string, until: Date): void {
-    if (this.#closed) return;
-    this.#cancelGrace(participantId);
-    const expire = (): void => {
-      this.#graceTimers.delete(participantId);
-      this.#serial
-        .run(meetingId, () => this.#graceOver(meetingId, participantId))
-        .catch((err: unknown) =>
-          this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
-        );
-    };
-    const delay = until.getTime() - this.#o.clock.now();
-    if (delay <= 0) {
-      expire();
-      return;
-    }
-    this.#graceTimers.set(participantId, this.#o.clock.setTimer(delay, expire));
-  }
-
-  #cancelGrace(participantId: string): void {
-    this.#graceTimers.get(participantId)?.();
-    this.#graceTimers.delete(participantId);
+    // A session over leaves only the records still within a rejoin window: the document does not grow.
+    pruneParticipants(meeting, now, this.#o.limits.maxParticipantRecords);
   }
 
   async #graceOver(meetingId: string, participantId: string): Promise<void> {
@@ -355,41 +333,73 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   }
 
   #requireOrganizerSocket(socketId: string): string {
-    const entry = this.#joined.get(socketId);
-    if (!entry) throw new ForbiddenError('Join the meeting first');
-    return entry.meetingId;
+    const seat = this.#seats.joined(socketId);
+    if (!seat) throw new ForbiddenError('Join the meeting first');
+    return seat.meetingId;
   }
 
-  #requireOrganizer(meeting: MeetingDocument, auth: Auth): void {
-    if (auth.kind !== 'user' || auth.userId !== meeting.organizerId) {
-      throw new ForbiddenError('Only the organizer can do this');
+  /** Puts a socket in the waiting room (or updates what it waits for); the organizer hears of a knock. */
+  async #wait(
+    meeting: MeetingDocument,
+    socketId: string,
+    auth: Auth,
+    req: JoinRequest,
+    waitingFor: WaitingFor,
+  ): Promise<void> {
+    const meetingId = String(meeting._id);
+    const current = this.#seats.get(socketId);
+    const already = current?.state === 'waiting' ? current : undefined;
+    if (!already && this.#seats.waitingIn(meetingId).length >= this.#o.limits.maxWaiting) {
+      throw meetingFull('waiting room');
     }
+    const knocking = waitingFor === 'admission';
+    this.#seats.set(socketId, {
+      state: 'waiting',
+      meetingId,
+      auth,
+      req,
+      waiterId: already?.waiterId ?? randomUUID(),
+      displayName: already?.displayName ?? (await this.#nameOf(auth)),
+      knocking,
+    });
+    if (knocking || already?.knocking === true) this.#emitLobby(meetingId);
   }
 
-  /** Decides one join against the meeting as it is now; saves and announces an admission. */
+  /** Who is knocking in a meeting's lobby, in arrival order. */
+  #lobby(meetingId: string): LobbyEntry[] {
+    return this.#seats
+      .waitingIn(meetingId)
+      .filter(([, s]) => s.knocking)
+      .map(([, s]) => ({ waiterId: s.waiterId, displayName: s.displayName, kind: s.auth.kind }));
+  }
+
+  #emitLobby(meetingId: string): void {
+    const organizers = this.#seats
+      .joinedIn(meetingId)
+      .filter(([, s]) => s.isOrganizer)
+      .map(([sid]) => sid);
+    if (organizers.length > 0) this.emit('lobby', organizers, this.#lobby(meetingId));
+  }
+
+  /**
+   * Decides one join against the meeting as it is now; saves and announces an admission. `letIn`: the organizer
+   * admitted this person from the lobby.
+   */
   async #admit(
     meeting: MeetingDocument,
     socketId: string,
     auth: Auth,
     req: JoinRequest,
+    letIn: boolean,
   ): Promise<JoinOutcome> {
     const now = this.#o.clock.now();
-    if (meeting.status === 'cancelled') throw cancelled();
-    if (meeting.status === 'ended') throw ended();
-
-    if (auth.kind === 'guest') {
-      if (auth.meetingId !== String(meeting._id))
-        throw new ForbiddenError('This guest link is for another meeting');
-      if (auth.linkVersion !== meeting.guestCodeVersion)
-        throw new ForbiddenError('This guest link was replaced');
-    } else {
-      const invited = auth.userId === meeting.organizerId || meeting.inviteeIds.includes(auth.userId);
-      if (!invited && req.guestCode !== meeting.guestCode) {
-        throw new ForbiddenError('You are not invited to this meeting');
-      }
-    }
+    const meetingId = String(meeting._id);
+    checkAccess(meeting, auth, req.guestCode);
     const identity = identityOf(auth);
-    if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedError();
+
+    // A session whose people all dropped and never came back within the grace window is over (its timers may
+    // not have run: a restart, or a clock that jumped). Before the lookup below: this prunes gone records.
+    this.#endSessionIfEmpty(meeting, now);
 
     const isOrganizer = auth.kind === 'user' && auth.userId === meeting.organizerId;
     const existing = meeting.participants.find((p) => sameIdentity(identity, p));
@@ -403,10 +413,16 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       sha256(req.rejoinToken) === existing.rejoinTokenHash;
     if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw expired();
 
-    // A session whose people all dropped and never came back within the grace window is over (its timers may
-    // not have run: a restart, or a clock that jumped).
-    this.#endSessionIfEmpty(meeting, now);
-    if (!meeting.live && !isOrganizer) return { state: 'waiting' };
+    if (!meeting.live && !isOrganizer) return { state: 'waiting', waitingFor: 'organizer' };
+    // Knock-to-enter: a guest who has no record in this session waits for the organizer's say.
+    if (auth.kind === 'guest' && meeting.knockRequired && existing === undefined && !letIn) {
+      return { state: 'waiting', waitingFor: 'admission' };
+    }
+    const alreadyIn = existing !== undefined && isIn(existing, now);
+    if (!isOrganizer && !alreadyIn) {
+      const inNow = meeting.participants.filter((p) => isIn(p, now)).length;
+      if (inNow >= this.#o.limits.maxParticipants) throw meetingFull('meeting');
+    }
 
     if (!meeting.live) {
       meeting.live = true;
@@ -416,11 +432,12 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     let participant: Participant;
     if (existing) {
       participant = existing;
-      this.#cancelGrace(participant.participantId);
+      this.#grace.cancel(participant.participantId);
       participant.leftAt = undefined;
       participant.rejoinUntil = undefined;
       participant.dropped = false;
       participant.rejoinTokenHash = sha256(rejoinToken);
+      if (auth.kind === 'guest') participant.linkVersion = auth.linkVersion;
     } else {
       participant = {
         participantId: randomUUID(),
@@ -429,25 +446,27 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
         displayName: await this.#nameOf(auth),
         joinedAt: new Date(now),
         rejoinTokenHash: sha256(rejoinToken),
+        ...(auth.kind === 'guest' ? { linkVersion: auth.linkVersion } : {}),
       };
+      pruneParticipants(meeting, now, this.#o.limits.maxParticipantRecords - 1);
       meeting.participants.push(participant);
     }
     await meeting.save();
 
-    const meetingId = String(meeting._id);
     // One socket per participant: an older connection of the same person is replaced, never left as a ghost.
-    for (const [sid, entry] of [...this.#joined]) {
-      if (
-        sid !== socketId &&
-        entry.meetingId === meetingId &&
-        entry.participantId === participant.participantId
-      ) {
-        this.#joined.delete(sid);
+    for (const [sid, seat] of this.#seats.joinedIn(meetingId)) {
+      if (sid !== socketId && seat.participantId === participant.participantId) {
+        this.#seats.free(sid);
         this.emit('removed', sid, meetingId, 'replaced');
       }
     }
-    this.#joined.set(socketId, { meetingId, participantId: participant.participantId, isOrganizer });
-    this.#waiting.get(meetingId)?.delete(socketId);
+    this.#seats.set(socketId, {
+      state: 'joined',
+      meetingId,
+      participantId: participant.participantId,
+      isOrganizer,
+      auth,
+    });
 
     // Back from a drop, the others still have them (as reconnecting): an update, not a second arrival.
     if (reconnecting) this.emit('participantUpdated', meetingId, viewOf(meeting, participant));
@@ -469,28 +488,27 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     return meeting.participants.filter((p) => isIn(p, now)).map((p) => viewOf(meeting, p));
   }
 
+  /** The organizer is in: whoever waited for that comes in, or (knock-to-enter) starts knocking. */
   async #admitWaiting(meeting: MeetingDocument): Promise<void> {
     const meetingId = String(meeting._id);
-    const waiting = this.#waiting.get(meetingId);
-    if (!waiting) return;
-    this.#waiting.delete(meetingId);
-    for (const [socketId, { auth, req }] of waiting) {
+    let lobbyChanged = false;
+    for (const [socketId, seat] of this.#seats.waitingIn(meetingId)) {
+      if (seat.knocking) continue;
       try {
-        const outcome = await this.#admit(meeting, socketId, auth, req);
+        const outcome = await this.#admit(meeting, socketId, seat.auth, seat.req, false);
         if (outcome.state === 'joined') {
-          this.emit('admitted', socketId, {
-            meetingId: outcome.meetingId,
-            participantId: outcome.participantId,
-            isOrganizer: outcome.isOrganizer,
-            rejoinToken: outcome.rejoinToken,
-            rejoinWindowMs: outcome.rejoinWindowMs,
-            participants: outcome.participants,
-          });
+          this.emit('admitted', socketId, infoOf(outcome));
+        } else if (outcome.waitingFor === 'admission') {
+          seat.knocking = true;
+          lobbyChanged = true;
+          this.emit('waiting', socketId, 'admission');
         }
       } catch (err) {
+        this.#seats.free(socketId);
         this.emit('rejected', socketId, toAppError(err).toBody());
       }
     }
+    if (lobbyChanged) this.#emitLobby(meetingId);
   }
 
   async #nameOf(auth: Auth): Promise<string> {

@@ -23,6 +23,8 @@ export interface Participant {
    */
   dropped?: boolean;
   handRaised?: boolean;
+  /** A guest's link version at admission: rotating the link puts guests of older versions out. */
+  linkVersion?: number;
 }
 
 /** Who may never come back (the organizer removed them), by identity, not by connection. */
@@ -52,6 +54,11 @@ export interface Meeting {
   endedAt?: Date;
   participants: Participant[];
   denylist: Denied[];
+  /**
+   * Set once the organizer has removed a guest: from then on guests not already in the session knock and wait
+   * for the organizer to let them in (a removed guest could otherwise come back from another browser).
+   */
+  knockRequired: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -72,6 +79,7 @@ const participantSchema = new Schema<Participant>(
     rejoinUntil: Date,
     dropped: Boolean,
     handRaised: Boolean,
+    linkVersion: Number,
   },
   { _id: false },
 );
@@ -99,6 +107,7 @@ const meetingSchema = new Schema<Meeting>(
     endedAt: Date,
     participants: { type: [participantSchema], default: [] },
     denylist: { type: [deniedSchema], default: [] },
+    knockRequired: { type: Boolean, default: false },
   },
   { timestamps: true },
 );

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type {
   CreateMeetingRequest,
   GuestMeetingView,
@@ -14,6 +14,7 @@ import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../err
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import type { AdmissionGate } from './AdmissionGate.js';
 import { buildInvitation } from './invitation.js';
 import {
   isObjectId,
@@ -43,11 +44,27 @@ export interface MeetingServiceOptions {
    * overlap another (a lost SEQUENCE increment; on FerretDB, whose updates rewrite the whole document, lost fields).
    */
   writes: KeyedSerial;
+  /** The live side of a meeting: told after a cancel or a link rotation, so it can put people out. */
+  sessions?: Pick<AdmissionGate, 'meetingCancelled' | 'guestLinkRotated'>;
   logger: Logger;
 }
 
 export const meetingNotFound = (): AppError => new NotFoundError('No such meeting', 'MEETING_NOT_FOUND');
 const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
+
+/** 256 random bits, URL-safe: a browser's guest key, kept in an HttpOnly cookie. */
+export function newGuestBrowserKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The guest id of a browser in a meeting: derived from the browser's secret key, so the same browser always gets
+ * the same id back (and a denylisted one stays denylisted), and ids do not link one meeting to another.
+ */
+function guestIdOf(browserKey: string, meetingId: string): string {
+  const h = createHash('sha256').update(`${meetingId}:${browserKey}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
 
 /** 144 random bits, URL-safe: the guest link's secret. */
 function newGuestCode(): string {
@@ -162,6 +179,8 @@ export class MeetingService {
       return doc;
     });
     if (!meeting) return;
+    // A running call ends too: everyone in it or waiting is told and put out.
+    await this.#o.sessions?.meetingCancelled(String(meeting._id));
     await this.#invite(meeting, meeting.inviteeIds, 'CANCEL');
     this.#o.notify(meeting.inviteeIds, 'meeting.cancelled', String(meeting._id));
   }
@@ -174,6 +193,8 @@ export class MeetingService {
       await doc.save();
       return doc;
     });
+    // Guests who came with the old link are put out of the session and its waiting room.
+    await this.#o.sessions?.guestLinkRotated(String(meeting._id));
     return this.#view(meeting, user.userId);
   }
 
@@ -196,14 +217,18 @@ export class MeetingService {
     };
   }
 
-  /** Issues a guest token scoped to this one meeting and to the current link. */
+  /**
+   * Issues a guest token scoped to this one meeting and to the current link. `browserKey` is the browser's
+   * guest key (see guestIdOf): the guest id follows from it.
+   */
   async guestJoin(
     guestCode: string,
     displayNameOfGuest: string,
+    browserKey: string,
   ): Promise<{ guestToken: string; expiresInMs: number; meetingId: string; guestId: string }> {
     const meeting = await this.#byGuestCode(guestCode);
     if (meeting.status === 'cancelled') throw cancelled();
-    const guestId = randomUUID();
+    const guestId = guestIdOf(browserKey, String(meeting._id));
     const meetingId = String(meeting._id);
     const { token, expiresInMs } = this.#o.tokens.signGuest({
       guestId,

@@ -160,6 +160,12 @@ export class SignalingServer {
       case 'meeting.raiseHand':
         await this.#o.gate.raiseHand(socket.id, request.raised);
         return { raised: request.raised };
+      case 'meeting.admit':
+        await this.#o.gate.admitWaiter(socket.id, auth, request.waiterId);
+        return { admitted: true };
+      case 'meeting.deny':
+        await this.#o.gate.denyWaiter(socket.id, auth, request.waiterId);
+        return { denied: true };
       case 'media.getRouterRtpCapabilities': {
         const seat = this.#seat(socket);
         return { rtpCapabilities: await this.#o.media.rtpCapabilities(seat.meetingId) };
@@ -354,8 +360,16 @@ export class SignalingServer {
     gate.on('participantLeft', (meetingId, participantId) => {
       this.io.to(meetingRoom(meetingId)).emit('meeting.participantLeft', { participantId });
     });
+    gate.on('sessionClosed', (meetingId) => {
+      logged(media.endMeeting(meetingId));
+    });
+    gate.on('waiting', (socketId, waitingFor) => {
+      socketById(socketId)?.emit('meeting.waiting', { waitingFor });
+    });
+    gate.on('lobby', (organizerSocketIds, waiting) => {
+      this.io.to(organizerSocketIds).emit('meeting.lobby', { waiting });
+    });
     gate.on('removed', (socketId, meetingId, reason) => {
-      if (reason === 'ended') logged(media.endMeeting(meetingId));
       const socket = socketById(socketId);
       if (!socket) return;
       void socket.leave(meetingRoom(meetingId));

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { objectIdSchema } from './directory.js';
 
+/**
+ * A meeting id at the boundary: ObjectId hex, lower-cased once here so every key (queues, waiting rooms, socket
+ * rooms) sees one form; 'ABC…' and 'abc…' are the same meeting.
+ */
+export const meetingIdSchema = objectIdSchema.transform((id) => id.toLowerCase());
+
 const noControl = (s: string): boolean => !/[\p{Cc}]/u.test(s);
 
 export const meetingTitleSchema = z
@@ -48,6 +54,9 @@ export const listMeetingsQuerySchema = z.strictObject({
 export const guestJoinSchema = z.strictObject({
   displayName: z.string().trim().min(1).max(64).refine(noControl, 'must not contain control characters'),
 });
+
+/** The browser's guest key in the `ucc_guest` cookie (32 random bytes, base64url). */
+export const guestBrowserKeySchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
 export const guestCodeSchema = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'not a guest code');
 

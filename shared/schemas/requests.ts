@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { messageBodySchema, roomIdSchema } from './chat.js';
-import { objectIdSchema } from './directory.js';
-import { guestCodeSchema } from './meetings.js';
+import { guestCodeSchema, meetingIdSchema } from './meetings.js';
 
 /**
  * Every socket request is one `request` event whose payload is this discriminated union. The server checks it
@@ -44,7 +43,7 @@ export const clientRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hello'), client: z.string().trim().min(1).max(64) }),
   z.strictObject({
     type: z.literal('meeting.join'),
-    meetingId: objectIdSchema,
+    meetingId: meetingIdSchema,
     /** Lets a colleague who was not invited join with the meeting's link. */
     guestCode: guestCodeSchema.optional(),
     /** The credential handed out at the previous join: lets a dropped participant back in after the end time. */
@@ -54,6 +53,9 @@ export const clientRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('meeting.removeParticipant'), participantId: z.uuid() }),
   z.strictObject({ type: z.literal('meeting.end') }),
   z.strictObject({ type: z.literal('meeting.raiseHand'), raised: z.boolean() }),
+  /** Organizer: let in, or turn away (denylisted like a removal), someone knocking in the lobby. */
+  z.strictObject({ type: z.literal('meeting.admit'), waiterId: z.uuid() }),
+  z.strictObject({ type: z.literal('meeting.deny'), waiterId: z.uuid() }),
 
   // Media, for admitted participants. The flow: capabilities → transports → connect → produce → ready.
   z.strictObject({ type: z.literal('media.getRouterRtpCapabilities') }),

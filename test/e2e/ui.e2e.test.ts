@@ -289,6 +289,36 @@ describe('web client in Chromium', function () {
     assertNoConsoleErrors();
   });
 
+  it('after a removal a guest from another browser knocks, and the organizer lets them in from "In attesa"', async () => {
+    const meeting = await apiMeeting('Sala con ospiti');
+    const link = `/m/${meeting.guestUrl.split('/m/')[1] ?? ''}`;
+    const removed = await s.ui.guestWaiting(meeting, 'Anna Ospite');
+    const org = await s.ui.organizerStarts(pro, 'Sala con ospiti');
+    const annaRow = org.locator('li.person', { hasText: 'Anna Ospite' });
+    await annaRow.getByRole('button', { name: 'Rimuovi', exact: true }).click();
+    await removed.getByRole('heading', { name: 'Sei stato rimosso' }).waitFor();
+
+    // Another browser (its own cookies): a new guest id, so it knocks.
+    const other = await open('knocker', link);
+    await other.getByLabel('Nome e cognome').fill('Bruno Ospite');
+    await other.getByRole('button', { name: 'Partecipa' }).click();
+    await other.getByText('In attesa che l’organizzatore ti faccia entrare…').waitFor();
+    const lobby = org.getByRole('region', { name: /^In attesa/ });
+    await lobby.getByText('Bruno Ospite').waitFor();
+    await s.ui.screenshot(org, 'room-lobby.png');
+    await lobby.getByRole('button', { name: 'Ammetti: Bruno Ospite' }).click();
+    await org.locator('li.person', { hasText: 'Bruno Ospite' }).waitFor();
+    await other.getByRole('toolbar').waitFor();
+    assert.equal(await lobby.count(), 0, 'the lobby section goes once nobody knocks');
+
+    // The removed guest's browser mints a new token from the same link: still removed.
+    await removed.goto(`${s.fx.baseUrl}${link}`);
+    await removed.getByLabel('Nome e cognome').fill('Anna di nuovo');
+    await removed.getByRole('button', { name: 'Partecipa' }).click();
+    await removed.getByRole('heading', { name: 'Sei stato rimosso' }).waitFor();
+    assert.deepEqual(s.ui.errors(['guest']), []);
+  });
+
   it('shows clear pages for invalid, cancelled and expired links', async () => {
     const invalid = await open('invalid', `/m/${'x'.repeat(24)}`);
     await invalid.getByRole('heading', { name: 'Link non valido' }).waitFor();

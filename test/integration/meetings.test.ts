@@ -320,7 +320,7 @@ describe('scheduled meetings', () => {
       const meeting = await schedule();
       const guest = await guestSocket(meeting);
       const waiting = await request(guest, { type: 'meeting.join', meetingId: meeting.id });
-      assert.deepEqual(waiting, { ok: true, data: { state: 'waiting' } });
+      assert.deepEqual(waiting, { ok: true, data: { state: 'waiting', waitingFor: 'organizer' } });
 
       const admitted = nextEvent(guest, 'meeting.admitted');
       const org = await sockets.connect(organizer.token);
@@ -343,7 +343,7 @@ describe('scheduled meetings', () => {
       const invitee = await sockets.connect(giulia.token);
       assert.deepEqual(await request(invitee, { type: 'meeting.join', meetingId: meeting.id }), {
         ok: true,
-        data: { state: 'waiting' },
+        data: { state: 'waiting', waitingFor: 'organizer' },
       });
       const admitted = nextEvent(invitee, 'meeting.admitted');
       joined(
@@ -406,7 +406,7 @@ describe('scheduled meetings', () => {
       const invitee = await sockets.connect(giulia.token);
       assert.deepEqual(await request(invitee, { type: 'meeting.join', meetingId: meeting.id }), {
         ok: true,
-        data: { state: 'waiting' },
+        data: { state: 'waiting', waitingFor: 'organizer' },
       });
     });
   });
@@ -637,7 +637,7 @@ describe('scheduled meetings', () => {
       const l = await sockets.connect(luca.token);
       assert.deepEqual(await request(l, { type: 'meeting.join', meetingId: meeting.id }), {
         ok: true,
-        data: { state: 'waiting' },
+        data: { state: 'waiting', waitingFor: 'organizer' },
       });
     });
 

@@ -1,4 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
+import type { WaitingFor } from '../../../shared/protocol.js';
 import { MeetingConnection, RequestError } from '../media/MeetingConnection.js';
 import type { DeviceChoice } from './devices.js';
 import { useI18n, type MessageKey } from './i18n.js';
@@ -8,7 +9,7 @@ const Room = lazy(() => import('./Room.js'));
 
 type Phase =
   | { kind: 'connecting' }
-  | { kind: 'waiting' }
+  | { kind: 'waiting'; waitingFor: WaitingFor }
   | { kind: 'joined' }
   | { kind: 'out'; title: MessageKey; hint?: MessageKey };
 
@@ -25,6 +26,16 @@ export function outcomeOf(code: string | undefined): { title: MessageKey; hint: 
     case 'REMOVED_FROM_MEETING':
     case 'removed':
       return { title: 'removedTitle', hint: 'removedHint' };
+    case 'denied':
+      return { title: 'deniedTitle', hint: 'deniedHint' };
+    case 'cancelled':
+      return { title: 'linkCancelled', hint: 'linkCancelledHint' };
+    case 'linkRotated':
+      return { title: 'linkRotatedTitle', hint: 'linkRotatedHint' };
+    case 'MEETING_FULL':
+      return { title: 'meetingFullTitle', hint: 'meetingFullHint' };
+    case 'RATE_LIMITED':
+      return { title: 'rateLimited', hint: 'tooManyAttemptsHint' };
     case 'replaced':
       return { title: 'replacedTitle', hint: 'replacedHint' };
     case 'rejoinFailed':
@@ -64,9 +75,11 @@ export function MeetingJoin(props: {
           return;
         }
         setConnection(conn);
+        const c = conn;
         conn.on('state', (s) => {
-          if (s === 'waiting') setPhase({ kind: 'waiting' });
+          if (s === 'waiting') setPhase({ kind: 'waiting', waitingFor: c.waitingFor });
         });
+        conn.on('waitingFor', (waitingFor) => setPhase({ kind: 'waiting', waitingFor }));
         conn.on('removed', (reason) => {
           setPhase({ kind: 'out', ...outcomeOf(reason) });
         });
@@ -118,9 +131,11 @@ export function MeetingJoin(props: {
           <>
             <span className="spinner large" aria-hidden="true" />
             <p role="status" className="waiting">
-              {t('waiting')}
+              {t(phase.waitingFor === 'admission' ? 'waitingAdmission' : 'waiting')}
             </p>
-            <p className="muted">{t('waitingHint')}</p>
+            <p className="muted">
+              {t(phase.waitingFor === 'admission' ? 'waitingAdmissionHint' : 'waitingHint')}
+            </p>
           </>
         )}
         {phase.kind === 'out' && (

@@ -1,6 +1,6 @@
 /** The meeting room, loaded on demand: video grid, controls, participants panel and in-call chat. */
 import { useEffect, useRef, useState } from 'react';
-import type { ParticipantView } from '../../../shared/protocol.js';
+import type { LobbyEntry, ParticipantView } from '../../../shared/protocol.js';
 import type { MeetingChatMessageView } from '../../../shared/schemas/chat.js';
 import { MediaSession, type MicState, type RemoteTrack } from '../media/MediaSession.js';
 import { RequestError, type MeetingConnection } from '../media/MeetingConnection.js';
@@ -40,6 +40,7 @@ export default function Room(props: {
   const [pending, setPending] = useState<string | undefined>();
   const [error, setError] = useState(false);
   const [panel, setPanel] = useState<'people' | 'chat'>('people');
+  const [lobby, setLobby] = useState<LobbyEntry[]>(connection.lobby);
   const isOrganizer = connection.self?.isOrganizer ?? false;
 
   useEffect(() => {
@@ -71,6 +72,7 @@ export default function Room(props: {
     const offs = [
       connection.on('participantJoined', syncPeople),
       connection.on('participantLeft', syncPeople),
+      connection.on('lobby', setLobby),
       // Someone whose connection dropped stays, marked as reconnecting, until they are back or gone for good.
       connection.on('participantUpdated', (p) => {
         if (p.participantId === connection.self?.participantId) setHand(p.handRaised);
@@ -211,6 +213,45 @@ export default function Room(props: {
               {t('chatTab')}
             </button>
           </div>
+          {panel === 'people' && isOrganizer && lobby.length > 0 && (
+            <section className="lobby" aria-labelledby="lobby-title">
+              <h3 id="lobby-title">
+                {t('lobby')} ({lobby.length})
+              </h3>
+              <ul className="people">
+                {lobby.map((w) => (
+                  <li key={w.waiterId} className="person" data-waiter={w.waiterId}>
+                    <span>{w.displayName}</span>
+                    <span className="person-actions">
+                      <button
+                        disabled={pending !== undefined}
+                        aria-label={`${t('admit')}: ${w.displayName}`}
+                        onClick={() =>
+                          act(`admit-${w.waiterId}`, () =>
+                            connection.request({ type: 'meeting.admit', waiterId: w.waiterId }),
+                          )
+                        }
+                      >
+                        {t('admit')}
+                      </button>
+                      <button
+                        className="danger"
+                        disabled={pending !== undefined}
+                        aria-label={`${t('deny')}: ${w.displayName}`}
+                        onClick={() =>
+                          act(`deny-${w.waiterId}`, () =>
+                            connection.request({ type: 'meeting.deny', waiterId: w.waiterId }),
+                          )
+                        }
+                      >
+                        {t('deny')}
+                      </button>
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           {panel === 'people' ? (
             <ul className="people" aria-label={t('participantsTab')}>
               <li>

@@ -5,10 +5,13 @@ import type {
   Ack,
   ClientToServerEvents,
   JoinedInfo,
+  JoinOutcome,
+  LobbyEntry,
   ParticipantView,
   RemovalReason,
   RequestResponses,
   ServerToClientEvents,
+  WaitingFor,
 } from '../../../shared/protocol.js';
 import type { clientRequestSchema, ClientRequestType } from '../../../shared/schemas/requests.js';
 import { Emitter } from './Emitter.js';
@@ -44,7 +47,12 @@ export interface MeetingConnectionEvents extends Record<string, unknown[]> {
   participantUpdated: [ParticipantView];
   participantLeft: [string];
   /** Out of the meeting for good: removed, ended, replaced by another tab, or refused while waiting. */
-  removed: [RemovalReason | 'rejected' | 'rejoinFailed'];
+  /** With the server's error code when a waiting socket was refused (MEETING_FULL, MEETING_EXPIRED, …). */
+  removed: [RemovalReason | 'rejected' | 'rejoinFailed' | ErrorCode];
+  /** Waiting, and for what: the organizer to start, or (knock-to-enter) to let this person in. */
+  waitingFor: [WaitingFor];
+  /** The organizer's view of who is knocking (the whole list each time). */
+  lobby: [LobbyEntry[]];
   error: [unknown];
 }
 
@@ -73,6 +81,8 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
   #guestCode: string | undefined;
   #joined: JoinedInfo | undefined;
   #participants = new Map<string, ParticipantView>();
+  #waitingFor: WaitingFor = 'organizer';
+  #lobby: LobbyEntry[] = [];
 
   private constructor(socket: MeetingSocket, timeoutMs: number) {
     super();
@@ -88,13 +98,18 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
       }
     });
     socket.on('meeting.admitted', (info) => this.#admitted(info, false));
-    socket.on('meeting.rejected', () => {
+    socket.on('meeting.rejected', ({ error }) => {
       this.#out();
-      this.emit('removed', 'rejected');
+      this.emit('removed', error.code);
     });
     socket.on('meeting.removed', ({ reason }) => {
       this.#out();
       this.emit('removed', reason);
+    });
+    socket.on('meeting.waiting', ({ waitingFor }) => this.#waiting(waitingFor));
+    socket.on('meeting.lobby', ({ waiting }) => {
+      this.#lobby = waiting;
+      this.emit('lobby', waiting);
     });
     socket.on('meeting.participantJoined', (p) => {
       this.#participants.set(p.participantId, p);
@@ -148,6 +163,16 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
     return this.#joined;
   }
 
+  /** What a waiting connection waits for. */
+  get waitingFor(): WaitingFor {
+    return this.#waitingFor;
+  }
+
+  /** Who is knocking (the organizer's connection only). */
+  get lobby(): LobbyEntry[] {
+    return [...this.#lobby];
+  }
+
   /** Everybody else in the meeting, as last told by the server. */
   get participants(): ParticipantView[] {
     return [...this.#participants.values()];
@@ -187,8 +212,7 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
     });
     try {
       const outcome = await this.request({ type: 'meeting.join', meetingId, ...this.#guestCodeField() });
-      if (outcome.state === 'joined') this.#admitted(outcome, false);
-      else this.#setState('waiting');
+      this.#outcome(outcome, false);
     } catch (err) {
       // Nobody will settle `admitted` now: detach it so its rejection is not reported as unhandled.
       admitted.catch(() => undefined);
@@ -216,8 +240,23 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
     return this.#guestCode === undefined ? {} : { guestCode: this.#guestCode };
   }
 
+  #outcome(outcome: JoinOutcome, rejoin: boolean): void {
+    if (outcome.state === 'joined') this.#admitted(outcome, rejoin);
+    else this.#waiting(outcome.waitingFor);
+  }
+
+  #waiting(waitingFor: WaitingFor): void {
+    this.#waitingFor = waitingFor;
+    this.#setState('waiting');
+    this.emit('waitingFor', waitingFor);
+  }
+
   #admitted(info: JoinedInfo, rejoin: boolean): void {
     this.#joined = info;
+    if (info.lobby) {
+      this.#lobby = info.lobby;
+      this.emit('lobby', info.lobby);
+    }
     this.#participants = new Map(
       info.participants
         .filter((p) => p.participantId !== info.participantId)
@@ -242,8 +281,7 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
         ...(previous ? { rejoinToken: previous.rejoinToken } : {}),
         ...this.#guestCodeField(),
       });
-      if (outcome.state === 'joined') this.#admitted(outcome, previous !== undefined);
-      else this.#setState('waiting');
+      this.#outcome(outcome, previous !== undefined);
     } catch (err) {
       this.#out();
       this.emit('error', err);
