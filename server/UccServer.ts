@@ -146,6 +146,7 @@ export class UccServer {
     const media = new MediaRooms({
       pool,
       consumerThreshold: config.mediasoup.consumerThreshold,
+      limits: { maxTransports: config.mediasoup.maxTransportsPerParticipant },
       logger: logger.child({ component: 'media' }),
       iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });
@@ -207,6 +208,8 @@ export class UccServer {
       media,
       chat,
       meetingChat,
+      limits: config.signaling,
+      clock,
     });
     chatSockets.signaling = signaling;
     notifier = (userIds, event, meetingId) => {

@@ -83,6 +83,19 @@ const envSchema = z.object({
   MEDIASOUP_WEBRTC_PORT: port.default(0),
   MEDIASOUP_LOG_LEVEL: z.enum(WORKER_LOG_LEVELS).default('warn'),
   MEDIASOUP_CONSUMER_THRESHOLD: z.coerce.number().int().min(1).max(5_000).default(400),
+  UCC_MEDIA_MAX_TRANSPORTS: z.coerce.number().int().min(2).max(64).default(4),
+
+  UCC_SOCKET_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(10 * 1024 * 1024)
+    .default(256 * 1024),
+  UCC_SOCKET_REQUESTS_PER_SECOND: z.coerce.number().min(1).max(10_000).default(50),
+  UCC_SOCKET_REQUEST_BURST: z.coerce.number().int().min(1).max(100_000).default(200),
+  UCC_SOCKET_DISCONNECT_AFTER_REFUSED: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  UCC_SOCKET_MAX_PAYLOAD_DEPTH: z.coerce.number().int().min(4).max(64).default(10),
+  UCC_SOCKET_MAX_PAYLOAD_NODES: z.coerce.number().int().min(100).max(1_000_000).default(2_000),
 
   UCC_ADMIN_EXTENSION: optionalString.pipe(
     z
@@ -169,6 +182,20 @@ export interface Config {
     logLevel: (typeof WORKER_LOG_LEVELS)[number];
     /** Consumers on one router before newcomers go to a router on another worker. */
     consumerThreshold: number;
+    /** WebRtcTransports (send + recv) one participant may hold at once; more is LIMIT_EXCEEDED. */
+    maxTransportsPerParticipant: number;
+  };
+  /** Bounds on each socket connection: message size, request rate, payload shape. */
+  signaling: {
+    /** socket.io's maxHttpBufferSize: a larger message closes the connection. */
+    maxMessageBytes: number;
+    /** Token bucket per connection: sustained requests per second and the burst on top. */
+    requestsPerSecond: number;
+    requestBurst: number;
+    /** Refused requests piled up past the rate before the connection is dropped as hammering. */
+    disconnectAfterRefused: number;
+    maxPayloadDepth: number;
+    maxPayloadNodes: number;
   };
   admin: { extension: string; password: string } | undefined;
   demoPassword: string | undefined;
@@ -337,6 +364,15 @@ export function loadConfig(
       webRtcPort: e.MEDIASOUP_WEBRTC_PORT,
       logLevel: e.MEDIASOUP_LOG_LEVEL,
       consumerThreshold: e.MEDIASOUP_CONSUMER_THRESHOLD,
+      maxTransportsPerParticipant: e.UCC_MEDIA_MAX_TRANSPORTS,
+    },
+    signaling: {
+      maxMessageBytes: e.UCC_SOCKET_MAX_MESSAGE_BYTES,
+      requestsPerSecond: e.UCC_SOCKET_REQUESTS_PER_SECOND,
+      requestBurst: e.UCC_SOCKET_REQUEST_BURST,
+      disconnectAfterRefused: e.UCC_SOCKET_DISCONNECT_AFTER_REFUSED,
+      maxPayloadDepth: e.UCC_SOCKET_MAX_PAYLOAD_DEPTH,
+      maxPayloadNodes: e.UCC_SOCKET_MAX_PAYLOAD_NODES,
     },
     admin:
       e.UCC_ADMIN_EXTENSION && e.UCC_ADMIN_PASSWORD

@@ -48,8 +48,19 @@ export class ConflictError extends AppError {
 }
 
 export class RateLimitedError extends AppError {
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    /** Finer than seconds, for socket acks (a socket's request budget refills in milliseconds). */
+    readonly retryAfterMs = retryAfterSeconds * 1000,
+  ) {
     super(429, 'RATE_LIMITED', `Too many attempts; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** A per-participant cap (transports, one producer per source): closing something frees room, waiting does not. */
+export class LimitExceededError extends AppError {
+  constructor(message: string, details?: ErrorDetail[]) {
+    super(409, 'LIMIT_EXCEEDED', message, details);
   }
 }
 

@@ -1,9 +1,25 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { MeetingMedia } from './MeetingMedia.js';
+import { MediaLimitError, MediaRequestError, mediasoupCall, UnknownMediaError } from './mediaErrors.js';
 
 export type MediaSource = 'mic' | 'camera' | 'screen';
 export type TransportDirection = 'send' | 'recv';
+
+/** The kind each source must have: a microphone is audio, a camera or a shared screen is video. */
+const KIND_OF_SOURCE: Record<MediaSource, types.MediaKind> = {
+  mic: 'audio',
+  camera: 'video',
+  screen: 'video',
+};
+
+export interface ParticipantLimits {
+  /** WebRtcTransports of either direction that this participant may hold at once. */
+  maxTransports: number;
+}
+
+/** Generous enough for sfu/ used on its own (tests, tools); the server passes the configured caps. */
+const DEFAULT_LIMITS: ParticipantLimits = { maxTransports: 8 };
 
 export interface TransportOptions {
   id: string;
@@ -21,6 +37,8 @@ export interface ConsumerOptions {
   producerOwner: string;
   source: MediaSource;
   producerPaused: boolean;
+  /** False when this participant already consumed that producer: the existing consumer is described again. */
+  created: boolean;
 }
 
 export interface ParticipantMediaEvents {
@@ -32,17 +50,15 @@ export interface ParticipantMediaEvents {
   consumerpaused: [consumerId: string, paused: boolean];
 }
 
-/** Thrown for a request about a transport, producer or consumer this participant does not own. */
-export class UnknownMediaError extends Error {
-  constructor(what: string) {
-    super(`unknown ${what}`);
-    this.name = 'UnknownMediaError';
-  }
-}
+export { UnknownMediaError };
 
 /**
  * One participant's media: its send and receive transports on the router it was placed on, its producers and
  * consumers. `close()` closes everything it owns; nothing here outlives the participant.
+ *
+ * It holds the per-participant caps: at most `maxTransports` transports, one producer per source, one consumer
+ * per producer. Each is reserved synchronously before the first await, so requests sent in parallel cannot all
+ * pass the check before any of them is counted.
  */
 export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
   readonly participantId: string;
@@ -52,6 +68,15 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
   readonly #transports = new Map<string, types.WebRtcTransport>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
+  readonly #limits: ParticipantLimits;
+  /** Transports being created: counted against the cap until they exist. */
+  #pendingTransports = 0;
+  /** Transports whose `connect` was asked for (pending or done): a second one is a client mistake. */
+  readonly #connected = new Set<string>();
+  /** Sources with a producer, or one being created. */
+  readonly #sources = new Set<MediaSource>();
+  /** Consumers by the producer they consume (being created or live): at most one each. */
+  readonly #byProducer = new Map<string, Promise<ConsumerOptions | undefined>>();
   #rtpCapabilities: types.RtpCapabilities | undefined;
   #closed = false;
 
@@ -60,17 +85,23 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
     meeting: MeetingMedia,
     router: types.Router,
     server: types.WebRtcServer,
+    limits: ParticipantLimits,
   ) {
     super();
     this.participantId = participantId;
     this.#meeting = meeting;
     this.#router = router;
     this.#webRtcServer = server;
+    this.#limits = limits;
   }
 
-  static async create(participantId: string, meeting: MeetingMedia): Promise<ParticipantMedia> {
+  static async create(
+    participantId: string,
+    meeting: MeetingMedia,
+    limits: ParticipantLimits = DEFAULT_LIMITS,
+  ): Promise<ParticipantMedia> {
     const { router, webRtcServer } = await meeting.placeParticipant();
-    return new ParticipantMedia(participantId, meeting, router, webRtcServer);
+    return new ParticipantMedia(participantId, meeting, router, webRtcServer, limits);
   }
 
   get closed(): boolean {
@@ -95,16 +126,38 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
   }
 
   async createTransport(direction: TransportDirection): Promise<TransportOptions> {
-    const transport = await this.#router.createWebRtcTransport({
-      webRtcServer: this.#webRtcServer,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: 1_000_000,
-      appData: { direction, participantId: this.participantId },
-    });
+    if (this.#transports.size + this.#pendingTransports >= this.#limits.maxTransports) {
+      throw new MediaLimitError(
+        `At most ${this.#limits.maxTransports} transports per participant`,
+        'direction',
+      );
+    }
+    this.#pendingTransports++;
+    let transport: types.WebRtcTransport;
+    try {
+      transport = await mediasoupCall(() =>
+        this.#router.createWebRtcTransport({
+          webRtcServer: this.#webRtcServer,
+          enableUdp: true,
+          enableTcp: true,
+          preferUdp: true,
+          initialAvailableOutgoingBitrate: 1_000_000,
+          appData: { direction, participantId: this.participantId },
+        }),
+      );
+    } finally {
+      this.#pendingTransports--;
+    }
+    // Closed meanwhile (the participant left during the request): nothing may outlive close().
+    if (this.#closed) {
+      transport.close();
+      throw new UnknownMediaError('transport');
+    }
     this.#transports.set(transport.id, transport);
-    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    transport.observer.once('close', () => {
+      this.#transports.delete(transport.id);
+      this.#connected.delete(transport.id);
+    });
     return {
       id: transport.id,
       iceParameters: transport.iceParameters,
@@ -114,11 +167,23 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
   }
 
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    await this.#transport(transportId).connect({ dtlsParameters });
+    const transport = this.#transport(transportId);
+    if (this.#connected.has(transportId)) {
+      throw new MediaRequestError('conflict', 'The transport is already connected', 'transportId');
+    }
+    this.#connected.add(transportId);
+    try {
+      await mediasoupCall(() => transport.connect({ dtlsParameters }));
+    } catch (err) {
+      // Refused parameters leave it unconnected: the client may try again with good ones.
+      this.#connected.delete(transportId);
+      throw err;
+    }
   }
 
   async restartIce(transportId: string): Promise<types.IceParameters> {
-    return this.#transport(transportId).restartIce();
+    const transport = this.#transport(transportId);
+    return mediasoupCall(() => transport.restartIce());
   }
 
   async produce(
@@ -127,14 +192,35 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
     rtpParameters: types.RtpParameters,
     source: MediaSource,
   ): Promise<types.Producer> {
-    const producer = await this.#transport(transportId).produce({
-      kind,
-      rtpParameters,
-      appData: { participantId: this.participantId, source },
-    });
+    const transport = this.#transport(transportId);
+    if ((transport.appData as { direction?: string }).direction !== 'send') {
+      throw new MediaRequestError('conflict', 'Produce on a send transport', 'transportId');
+    }
+    if (KIND_OF_SOURCE[source] !== kind) {
+      throw new MediaRequestError('invalid', `A ${source} is ${KIND_OF_SOURCE[source]}`, 'kind');
+    }
+    if (this.#sources.has(source)) {
+      throw new MediaLimitError(
+        `One ${source} producer per participant: close the current one first`,
+        'source',
+      );
+    }
+    this.#sources.add(source);
+    let producer: types.Producer;
+    try {
+      producer = await mediasoupCall(() =>
+        transport.produce({ kind, rtpParameters, appData: { participantId: this.participantId, source } }),
+      );
+    } catch (err) {
+      this.#sources.delete(source);
+      throw err;
+    }
     this.#producers.set(producer.id, producer);
-    producer.observer.once('close', () => this.#producers.delete(producer.id));
-    await this.#meeting.publish(producer, this.#router);
+    producer.observer.once('close', () => {
+      this.#producers.delete(producer.id);
+      this.#sources.delete(source);
+    });
+    await mediasoupCall(() => this.#meeting.publish(producer, this.#router));
     return producer;
   }
 
@@ -155,9 +241,25 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
 
   /**
    * Consumes another participant's producer on this participant's receive transport. Consumers start paused:
-   * the client resumes them once its track is wired, so no keyframe is lost.
+   * the client resumes them once its track is wired, so no keyframe is lost. A producer already consumed (or
+   * being consumed) is not consumed twice: its existing consumer is described again, with `created: false`.
    */
-  async consume(producer: types.Producer): Promise<ConsumerOptions | undefined> {
+  consume(producer: types.Producer): Promise<ConsumerOptions | undefined> {
+    const existing = this.#byProducer.get(producer.id);
+    if (existing) return existing.then((o) => (o ? { ...o, created: false } : this.consume(producer)));
+    const pending = this.#createConsumer(producer);
+    this.#byProducer.set(producer.id, pending);
+    // Nothing was created (not consumable, no receive transport yet, or a failure): a later call may try again.
+    const forget = (): void => {
+      if (this.#byProducer.get(producer.id) === pending) this.#byProducer.delete(producer.id);
+    };
+    pending.then((o) => {
+      if (!o) forget();
+    }, forget);
+    return pending;
+  }
+
+  async #createConsumer(producer: types.Producer): Promise<ConsumerOptions | undefined> {
     const caps = this.#rtpCapabilities;
     if (!caps || !this.#router.canConsume({ producerId: producer.id, rtpCapabilities: caps }))
       return undefined;
@@ -165,11 +267,14 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
       (t) => (t.appData as { direction?: string }).direction === 'recv',
     );
     if (!recv) return undefined;
-    const consumer = await recv.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true });
+    const consumer = await mediasoupCall(() =>
+      recv.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true }),
+    );
     this.#consumers.set(consumer.id, consumer);
     this.#meeting.consumerAdded(this.#router);
     consumer.observer.once('close', () => {
       this.#consumers.delete(consumer.id);
+      this.#byProducer.delete(producer.id);
       this.#meeting.consumerRemoved(this.#router);
     });
     consumer.on('producerclose', () => {
@@ -187,6 +292,7 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
       producerOwner: appData.participantId ?? '',
       source: appData.source ?? (producer.kind === 'audio' ? 'mic' : 'camera'),
       producerPaused: consumer.producerPaused,
+      created: true,
     };
   }
 
@@ -196,15 +302,19 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
   }
 
   async resumeConsumer(consumerId: string): Promise<void> {
-    await this.#consumer(consumerId).resume();
+    const consumer = this.#consumer(consumerId);
+    await mediasoupCall(() => consumer.resume());
   }
 
   /** Follows what the receiver shows: a small tile wants a low spatial layer, a hidden tab none at all. */
   async setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
-    await this.#consumer(consumerId).setPreferredLayers({
-      spatialLayer,
-      ...(temporalLayer === undefined ? {} : { temporalLayer }),
-    });
+    const consumer = this.#consumer(consumerId);
+    await mediasoupCall(() =>
+      consumer.setPreferredLayers({
+        spatialLayer,
+        ...(temporalLayer === undefined ? {} : { temporalLayer }),
+      }),
+    );
   }
 
   consumer(consumerId: string): types.Consumer {

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'CONFLICT',
   'RATE_LIMITED',
+  'LIMIT_EXCEEDED',
   'MEETING_NOT_FOUND',
   'MEETING_EXPIRED',
   'MEETING_ENDED',
@@ -33,6 +34,8 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   details?: ErrorDetail[];
+  /** RATE_LIMITED socket acks only: how long to wait before the next request (HTTP says it in Retry-After). */
+  retryAfterMs?: number;
 }
 
 export interface ErrorResponse {

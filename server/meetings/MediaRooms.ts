@@ -2,14 +2,21 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { ConsumerInfo, IceServer, MediaSource, TransportInfo } from '../../shared/protocol.js';
 import { MeetingMedia } from '../../sfu/MeetingMedia.js';
-import { ParticipantMedia, UnknownMediaError, type TransportDirection } from '../../sfu/ParticipantMedia.js';
+import { mediasoupCall } from '../../sfu/mediaErrors.js';
+import {
+  ParticipantMedia,
+  type ParticipantLimits,
+  type TransportDirection,
+} from '../../sfu/ParticipantMedia.js';
 import type { WorkerPool } from '../../sfu/WorkerPool.js';
-import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface MediaRoomsOptions {
   pool: WorkerPool;
   consumerThreshold: number;
+  /** Per-participant caps (transports); one producer per source and one consumer per producer always hold. */
+  limits: ParticipantLimits;
   logger: Logger;
   /** ICE servers (TURN with short-lived credentials) handed to a participant's transports. */
   iceServers: (participantId: string) => IceServer[];
@@ -33,6 +40,8 @@ interface Seat {
   media: ParticipantMedia;
   /** Set by `media.ready`: from then on, new producers are consumed for this participant automatically. */
   ready: boolean;
+  /** The socket whose `media.ready` the current consumers answer; a new socket (a rejoin) re-creates them. */
+  readySession: string | undefined;
   /** The organizer locked this participant's microphone. */
   micLocked: boolean;
 }
@@ -40,7 +49,8 @@ interface Seat {
 /**
  * The media of admitted participants, by meeting: one MeetingMedia (routers) per live meeting and one
  * ParticipantMedia per participant, created on demand and closed when they leave. It applies the meeting's media
- * rules (who consumes what, organizer mutes) on top of sfu/, which knows only media ids.
+ * rules (who consumes what, organizer mutes) on top of sfu/, which knows only media ids. sfu/'s refusals
+ * (unknown ids, caps, what mediasoup will not take) pass through unchanged: signaling/toAck.ts maps them.
  */
 export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   readonly #o: MediaRoomsOptions;
@@ -68,7 +78,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     direction: TransportDirection,
   ): Promise<TransportInfo> {
     const seat = await this.#seat(meetingId, participantId);
-    const info = await guard(() => seat.media.createTransport(direction));
+    const info = await seat.media.createTransport(direction);
     return { ...info, iceServers: this.#o.iceServers(participantId) };
   }
 
@@ -79,7 +89,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     dtls: unknown,
   ): Promise<void> {
     const seat = await this.#seat(meetingId, participantId);
-    await guard(() => seat.media.connectTransport(transportId, dtls as types.DtlsParameters));
+    await seat.media.connectTransport(transportId, dtls as types.DtlsParameters);
   }
 
   async restartIce(
@@ -88,7 +98,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     transportId: string,
   ): Promise<types.IceParameters> {
     const seat = await this.#seat(meetingId, participantId);
-    return guard(() => seat.media.restartIce(transportId));
+    return seat.media.restartIce(transportId);
   }
 
   /** A new producer, consumed at once by every other participant who is ready. */
@@ -102,8 +112,11 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   ): Promise<string> {
     const seat = await this.#seat(meetingId, participantId);
     if (source === 'mic' && seat.micLocked) throw new ForbiddenError('The organizer muted your microphone');
-    const producer = await guard(() =>
-      seat.media.produce(transportId, kind, rtpParameters as types.RtpParameters, source),
+    const producer = await seat.media.produce(
+      transportId,
+      kind,
+      rtpParameters as types.RtpParameters,
+      source,
     );
     for (const [otherId, other] of await this.#seatsOf(meetingId)) {
       if (otherId === participantId || !other.ready) continue;
@@ -117,12 +130,25 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     return this.#speakers.get(meetingId);
   }
 
-  async ready(meetingId: string, participantId: string, rtpCapabilities: unknown): Promise<ConsumerInfo[]> {
+  /**
+   * `session` is the asking socket. From a new socket (a rejoin) the consumers are re-created: the old ones went
+   * with the old socket. From the same socket again, nothing is re-created: only producers without a consumer
+   * yet (e.g. the receive transport came after the first ask) are consumed, so asking in a loop creates no
+   * duplicates and costs no mediasoup work.
+   */
+  async ready(
+    meetingId: string,
+    participantId: string,
+    rtpCapabilities: unknown,
+    session: string,
+  ): Promise<ConsumerInfo[]> {
     const seat = await this.#seat(meetingId, participantId);
     seat.media.setRtpCapabilities(rtpCapabilities as types.RtpCapabilities);
     seat.ready = true;
-    // Asking again (after a reconnect) re-creates the consumers: the old ones are gone with the old socket.
-    seat.media.closeConsumers();
+    if (seat.readySession !== session) {
+      seat.readySession = session;
+      seat.media.closeConsumers();
+    }
     const meeting = await this.#meeting(meetingId);
     const consumers: ConsumerInfo[] = [];
     for (const producer of meeting.producers()) {
@@ -135,7 +161,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
 
   async resumeConsumer(meetingId: string, participantId: string, consumerId: string): Promise<void> {
     const seat = await this.#seat(meetingId, participantId);
-    await guard(() => seat.media.resumeConsumer(consumerId));
+    await seat.media.resumeConsumer(consumerId);
   }
 
   async setPreferredLayers(
@@ -146,7 +172,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     temporalLayer?: number,
   ): Promise<void> {
     const seat = await this.#seat(meetingId, participantId);
-    await guard(() => seat.media.setPreferredLayers(consumerId, spatialLayer, temporalLayer));
+    await seat.media.setPreferredLayers(consumerId, spatialLayer, temporalLayer);
   }
 
   async pauseProducer(
@@ -156,16 +182,16 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     paused: boolean,
   ): Promise<void> {
     const seat = await this.#seat(meetingId, participantId);
-    const producer = await guard(() => Promise.resolve(seat.media.producer(producerId)));
+    const producer = seat.media.producer(producerId);
     if (!paused && seat.micLocked && sourceOf(producer) === 'mic') {
       throw new ForbiddenError('The organizer muted your microphone');
     }
-    await (paused ? producer.pause() : producer.resume());
+    await mediasoupCall(() => (paused ? producer.pause() : producer.resume()));
   }
 
   async closeProducer(meetingId: string, participantId: string, producerId: string): Promise<void> {
     const seat = await this.#seat(meetingId, participantId);
-    await guard(() => Promise.resolve(seat.media.closeProducer(producerId)));
+    seat.media.closeProducer(producerId);
   }
 
   /** Organizer moderation: pause the microphone, optionally locked. Returns how many producers were paused. */
@@ -257,8 +283,8 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     let pending = this.#seats.get(participantId);
     if (!pending) {
       pending = this.#meeting(meetingId).then(async (meeting) => {
-        const media = await ParticipantMedia.create(participantId, meeting);
-        const seat: Seat = { meetingId, media, ready: false, micLocked: false };
+        const media = await ParticipantMedia.create(participantId, meeting, this.#o.limits);
+        const seat: Seat = { meetingId, media, ready: false, readySession: undefined, micLocked: false };
         media.on('consumerclosed', (id) => this.emit('consumerClosed', participantId, id));
         media.on('consumerpaused', (id, paused) => this.emit('consumerPaused', participantId, id, paused));
         media.on('layerschange', (id, layers) => this.emit('layersChanged', participantId, id, layers));
@@ -292,6 +318,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     if (info) this.emit('newConsumer', participantId, info);
   }
 
+  /** A consumer this call created; undefined when none (not consumable, or it existed: the client has it). */
   async #consume(
     participantId: string,
     seat: Seat,
@@ -299,7 +326,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   ): Promise<ConsumerInfo | undefined> {
     try {
       const consumer = await seat.media.consume(producer);
-      if (!consumer) return undefined;
+      if (!consumer?.created) return undefined;
       return {
         id: consumer.id,
         producerId: consumer.producerId,
@@ -334,21 +361,4 @@ function ownerOf(producer: types.Producer): string {
 
 function sourceOf(producer: types.Producer): string | undefined {
   return (producer.appData as { source?: string }).source;
-}
-
-/**
- * mediasoup rejects bad parameters with TypeError or UnsupportedError: those are the client's fault (400), and
- * an id the participant does not own is a 404. Anything else stays an internal error.
- */
-async function guard<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    if (err instanceof UnknownMediaError) throw new NotFoundError(err.message);
-    if (err instanceof TypeError || (err instanceof Error && err.name === 'UnsupportedError')) {
-      throw new ValidationError(err.message, [{ path: '', message: err.message }]);
-    }
-    throw err;
-  }
 }

@@ -16,11 +16,21 @@ import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
 import type { Auth } from '../auth/authMiddleware.js';
 import type { ChatService } from '../chat/ChatService.js';
 import type { MeetingChat } from '../chat/MeetingChat.js';
-import { ForbiddenError, toAppError, UnauthenticatedError, ValidationError } from '../errors.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import {
+  ForbiddenError,
+  RateLimitedError,
+  toAppError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdmissionGate } from '../meetings/AdmissionGate.js';
 import type { MediaRooms } from '../meetings/MediaRooms.js';
 import type { MeetingChatMessageView } from '../../shared/schemas/chat.js';
+import { payloadProblem } from './payloadBounds.js';
+import { RequestThrottle } from './RequestThrottle.js';
 import { errorAck } from './toAck.js';
 
 export interface SocketData {
@@ -48,6 +58,10 @@ export interface SignalingOptions {
   media: MediaRooms;
   chat: ChatService;
   meetingChat: MeetingChat;
+  /** Per-connection bounds: message size, request rate, payload shape. */
+  limits: Config['signaling'];
+  /** The throttle's time. */
+  clock: Clock;
 }
 
 /** socket.io on the HTTP server, typed against the shared event maps; one handler per request type. */
@@ -60,7 +74,11 @@ export class SignalingServer {
   constructor(httpServer: HttpServer, options: SignalingOptions) {
     this.#o = options;
     this.#logger = options.logger.child({ component: 'signaling' });
-    this.io = new Server(httpServer, { serveClient: false, maxHttpBufferSize: 1e6 });
+    // A larger message closes the connection in engine.io, before anything of ours runs.
+    this.io = new Server(httpServer, {
+      serveClient: false,
+      maxHttpBufferSize: options.limits.maxMessageBytes,
+    });
     // The handshake carries `auth: { token }`, a user or guest token, checked by the same code as HTTP.
     this.io.use((socket, next) => {
       const token: unknown = (socket.handshake.auth as Record<string, unknown>).token;
@@ -112,9 +130,37 @@ export class SignalingServer {
   }
 
   #onConnection(socket: UccSocket): void {
+    const limits = this.#o.limits;
+    const throttle = new RequestThrottle({
+      ratePerSecond: limits.requestsPerSecond,
+      burst: limits.requestBurst,
+      hammerAfter: limits.disconnectAfterRefused,
+      clock: this.#o.clock,
+    });
     socket.on('request', (payload: unknown, ack: AckCallback<RequestResponses[ClientRequestType]>) => {
+      // Counted before anything else, acks or not: the budget is for the work a request can cause.
+      const verdict = throttle.take();
+      if (!verdict.allowed) {
+        if (typeof ack === 'function') {
+          const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+          ack(errorAck(new RateLimitedError(seconds, verdict.retryAfterMs), this.#logger));
+        }
+        if (verdict.hammering) {
+          this.#logger.warn({ socketId: socket.id }, 'socket dropped: requests far past the rate limit');
+          socket.disconnect(true);
+        }
+        return;
+      }
       // A client that sends no callback gets nothing back; there is nobody to tell.
       if (typeof ack !== 'function') return;
+      const problem = payloadProblem(payload, {
+        maxDepth: limits.maxPayloadDepth,
+        maxNodes: limits.maxPayloadNodes,
+      });
+      if (problem) {
+        ack(errorAck(new ValidationError('Invalid request', [problem]), this.#logger));
+        return;
+      }
       const parsed = clientRequestSchema.safeParse(payload);
       if (!parsed.success) {
         ack(errorAck(new ValidationError('Invalid request', zodIssuesToDetails(parsed.error)), this.#logger));
@@ -212,6 +258,7 @@ export class SignalingServer {
           seat.meetingId,
           seat.participantId,
           request.rtpCapabilities,
+          socket.id,
         );
         const activeSpeaker = this.#o.media.activeSpeaker(seat.meetingId);
         return activeSpeaker ? { consumers, activeSpeaker } : { consumers };
