@@ -21,6 +21,7 @@ import type { Logger } from '../logger.js';
 import type { AdmissionGate } from '../meetings/AdmissionGate.js';
 import type { MediaRooms } from '../meetings/MediaRooms.js';
 import type { MeetingChatMessageView } from '../../shared/schemas/chat.js';
+import type { SessionWatch } from './SessionWatch.js';
 import { errorAck } from './toAck.js';
 
 export interface SocketData {
@@ -28,7 +29,7 @@ export interface SocketData {
 }
 
 type UccServerIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type UccSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type UccSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** The personal room of a directory user: every socket of theirs, for realtime notices. */
 export function userRoom(userId: string): string {
@@ -48,6 +49,8 @@ export interface SignalingOptions {
   media: MediaRooms;
   chat: ChatService;
   meetingChat: MeetingChat;
+  /** Ends sockets whose session ends (expiry, logout, revocation) and renews their token (`auth.refresh`). */
+  sessions: SessionWatch;
 }
 
 /** socket.io on the HTTP server, typed against the shared event maps; one handler per request type. */
@@ -112,6 +115,7 @@ export class SignalingServer {
   }
 
   #onConnection(socket: UccSocket): void {
+    this.#o.sessions.track(socket);
     socket.on('request', (payload: unknown, ack: AckCallback<RequestResponses[ClientRequestType]>) => {
       // A client that sends no callback gets nothing back; there is nobody to tell.
       if (typeof ack !== 'function') return;
@@ -137,6 +141,8 @@ export class SignalingServer {
     switch (request.type) {
       case 'hello':
         return { name: 'OpiVoice UCC', version: this.#o.version, serverTime: new Date().toISOString() };
+      case 'auth.refresh':
+        return this.#o.sessions.renew(socket, request.token);
       case 'meeting.join': {
         const outcome = await this.#o.gate.join(socket.id, auth, request);
         if (outcome.state === 'joined') {
