@@ -35,9 +35,19 @@ let access: { token: string; expiresAt: number } | undefined;
 let refreshing: Promise<boolean> | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let onSignedOut: (() => void) | undefined;
+const tokenListeners = new Set<(token: string) => void>();
 
 export function onSessionLost(listener: () => void): void {
   onSignedOut = listener;
+}
+
+/**
+ * Calls `listener` with each new access token (every refresh), so that open sockets can move onto it (the
+ * server ends a socket whose token expires). Returns the unsubscribe.
+ */
+export function onAccessToken(listener: (token: string) => void): () => void {
+  tokenListeners.add(listener);
+  return () => tokenListeners.delete(listener);
 }
 
 /** For callers outside `api()` (the user socket) that find the session gone: back to the login. */
@@ -66,6 +76,7 @@ function hasHint(): boolean {
 function accept(answer: LoginAnswer): void {
   access = { token: answer.accessToken, expiresAt: Date.now() + answer.expiresInMs };
   hint(true);
+  for (const listener of tokenListeners) listener(answer.accessToken);
   if (timer) clearTimeout(timer);
   timer = setTimeout(
     () => {

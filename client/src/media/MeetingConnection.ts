@@ -9,6 +9,7 @@ import type {
   RemovalReason,
   RequestResponses,
   ServerToClientEvents,
+  SessionEndReason,
 } from '../../../shared/protocol.js';
 import type { clientRequestSchema, ClientRequestType } from '../../../shared/schemas/requests.js';
 import { Emitter } from './Emitter.js';
@@ -43,8 +44,13 @@ export interface MeetingConnectionEvents extends Record<string, unknown[]> {
   /** A raised hand or a connection (reconnecting, connected again) changed; this participant's own hand too. */
   participantUpdated: [ParticipantView];
   participantLeft: [string];
-  /** Out of the meeting for good: removed, ended, replaced by another tab, or refused while waiting. */
-  removed: [RemovalReason | 'rejected' | 'rejoinFailed'];
+  /**
+   * Out of the meeting for good: removed, ended, replaced by another tab, refused while waiting, or the session
+   * (login or guest token) ended (`sessionEnded` tells why).
+   */
+  removed: [RemovalReason | 'rejected' | 'rejoinFailed' | 'sessionEnded'];
+  /** The server ended this connection's session; `removed` follows. */
+  sessionEnded: [SessionEndReason];
   error: [unknown];
 }
 
@@ -55,6 +61,11 @@ export interface MeetingConnectionOptions {
   token: string | (() => string | Promise<string>);
   /** How long one request may take. */
   requestTimeoutMs?: number;
+  /**
+   * Subscribes to new tokens of the same user (each refresh): the connection moves onto them (`auth.refresh`)
+   * before the server ends it at the current token's expiry. Returns the unsubscribe.
+   */
+  renewals?: (listener: (token: string) => void) => () => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -73,6 +84,7 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
   #guestCode: string | undefined;
   #joined: JoinedInfo | undefined;
   #participants = new Map<string, ParticipantView>();
+  #stopRenewals: () => void = () => undefined;
 
   private constructor(socket: MeetingSocket, timeoutMs: number) {
     super();
@@ -95,6 +107,12 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
     socket.on('meeting.removed', ({ reason }) => {
       this.#out();
       this.emit('removed', reason);
+    });
+    socket.on('session.ended', ({ reason }) => {
+      const wasIn = this.#meetingId !== undefined;
+      this.#out();
+      this.emit('sessionEnded', reason);
+      if (wasIn) this.emit('removed', 'sessionEnded');
     });
     socket.on('meeting.participantJoined', (p) => {
       this.#participants.set(p.participantId, p);
@@ -122,6 +140,12 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
       },
     });
     const connection = new MeetingConnection(socket, options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if (options.renewals) {
+      connection.#stopRenewals = options.renewals((t) => {
+        if (socket.connected)
+          void connection.request({ type: 'auth.refresh', token: t }).catch(() => undefined);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         socket.off('connect', onConnect);
@@ -206,6 +230,7 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
   }
 
   close(): void {
+    this.#stopRenewals();
     this.socket.disconnect();
     this.#joined = undefined;
     this.#setState('closed');
