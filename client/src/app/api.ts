@@ -34,10 +34,12 @@ const REFRESH_MARGIN_MS = 60_000;
 let access: { token: string; expiresAt: number } | undefined;
 let refreshing: Promise<boolean> | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
-let onSignedOut: (() => void) | undefined;
+let onSignedOut: ((ended: boolean) => void) | undefined;
+let signingOut = false;
 const tokenListeners = new Set<(token: string) => void>();
 
-export function onSessionLost(listener: () => void): void {
+/** `ended`: the server ended the session (a `session.ended` socket event), rather than a refresh failing. */
+export function onSessionLost(listener: (ended: boolean) => void): void {
   onSignedOut = listener;
 }
 
@@ -51,9 +53,10 @@ export function onAccessToken(listener: (token: string) => void): () => void {
 }
 
 /** For callers outside `api()` (the user socket) that find the session gone: back to the login. */
-export function sessionLost(): void {
+export function sessionLost(ended = false): void {
   clear();
-  onSignedOut?.();
+  // Our own logout ends our sockets too: that is no news to tell the user.
+  onSignedOut?.(ended && !signingOut);
 }
 
 function hint(on: boolean): void {
@@ -81,7 +84,7 @@ function accept(answer: LoginAnswer): void {
   timer = setTimeout(
     () => {
       void refresh().then((ok) => {
-        if (!ok) onSignedOut?.();
+        if (!ok) onSignedOut?.(false);
       });
     },
     Math.max(5_000, answer.expiresInMs - REFRESH_MARGIN_MS),
@@ -159,10 +162,12 @@ export async function accessToken(): Promise<string> {
 }
 
 export async function login(extension: string, password: string): Promise<void> {
+  signingOut = false;
   accept(await send<LoginAnswer>('POST', '/api/auth/login', { extension, password }, undefined));
 }
 
 export async function logout(): Promise<void> {
+  signingOut = true;
   try {
     await send<undefined>('POST', '/api/auth/logout', undefined, undefined);
   } finally {
@@ -180,7 +185,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     return await send<T>(method, path, body, await accessToken());
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401 || !(await refresh())) {
-      if (err instanceof ApiError && err.status === 401) onSignedOut?.();
+      if (err instanceof ApiError && err.status === 401) onSignedOut?.(false);
       throw err;
     }
     return send<T>(method, path, body, await accessToken());

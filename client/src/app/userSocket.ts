@@ -49,7 +49,7 @@ export function connectUserSocket(): UserSocket {
     if (reason === 'expired') socket.once('disconnect', () => socket.connect());
     else {
       stopRenewing();
-      sessionLost();
+      sessionLost(true);
     }
   });
   return socket;
