@@ -13,6 +13,7 @@ import { createApp } from './http/createApp.js';
 import { createMetrics } from './http/metrics.js';
 import type { ReadinessProbe } from './http/readiness.js';
 import type { Logger } from './logger.js';
+import { SessionWatch } from './signaling/SessionWatch.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import type { MatrixEndpoint } from './stack/EmbeddedStack.js';
 import { VERSION } from './version.js';
@@ -89,8 +90,11 @@ export class UccServer {
     const users = userModel(db.connection);
     await users.init();
     const events = new DirectoryEvents();
+    // Every write to a user document goes through this per-user queue (see docs/architecture.md, FerretDB).
+    const userWrites = new KeyedSerial();
     const directory = new DirectoryService({
       users,
+      userWrites,
       events,
       logger: logger.child({ component: 'directory' }),
     });
@@ -105,12 +109,14 @@ export class UccServer {
     const auth = await AuthService.create({
       connection: db.connection,
       users,
+      userWrites,
       events,
       tokens,
       mailer,
       clock,
       publicUrl: config.http.publicUrl,
       refreshTtlMs: config.auth.refreshTtlMs,
+      refreshGraceMs: config.auth.refreshGraceMs,
       resetTtlMs: config.auth.resetTtlMs,
       logger: logger.child({ component: 'auth' }),
     });
@@ -191,7 +197,7 @@ export class UccServer {
       authenticate: authenticate({ tokens, users }),
       routers: [
         { path: '/auth', router: authRouter(auth, config) },
-        { path: '/me', router: meRouter(users) },
+        { path: '/me', router: meRouter(users, userWrites) },
         { path: '/directory', router: directoryRouter(directory) },
         { path: '/meetings', router: meetingsRouter(meetings) },
         { path: '/guest', router: guestRouter(meetings, config) },
@@ -200,10 +206,21 @@ export class UccServer {
       rootRouters: [bridge.router()],
     });
     const http = createServer(app);
+    // Sockets live longer than a request: their tokens are also checked against ended sessions.
+    const authenticateSocket = (token: string): ReturnType<typeof resolveAuth> =>
+      resolveAuth(token, { tokens, users, sessions: auth });
+    const sessions = new SessionWatch({
+      clock,
+      logger,
+      authenticate: authenticateSocket,
+      leaveMeeting: (socketId) => gate.leave(socketId),
+    });
+    auth.on('sessions.ended', (target, reason) => sessions.endSessions(target, reason));
     const signaling = new SignalingServer(http, {
       logger,
       version: VERSION,
-      authenticate: (token) => resolveAuth(token, { tokens, users }),
+      authenticate: authenticateSocket,
+      sessions,
       gate,
       media,
       chat,
@@ -226,6 +243,7 @@ export class UccServer {
       bridge.close();
       gate.close();
       media.close();
+      sessions.close();
       auth.close();
       mailer.close();
     });

@@ -119,6 +119,7 @@ const envSchema = z.object({
     .min(60_000)
     .default(12 * 3_600_000),
   UCC_RESET_TOKEN_TTL_MS: positiveMs.default(30 * 60_000),
+  UCC_REFRESH_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
 
   UCC_REJOIN_GRACE_MS: positiveMs.default(120_000),
   UCC_MEETING_MAX_PARTICIPANTS: z.coerce.number().int().min(2).max(10_000).default(100),
@@ -148,7 +149,15 @@ const envSchema = z.object({
 
   UCC_RATE_LIMIT_WINDOW_MS: positiveMs.default(15 * 60_000),
   UCC_RATE_LIMIT_LOGIN_PER_IP: z.coerce.number().int().min(1).default(100),
-  UCC_RATE_LIMIT_LOGIN_PER_EXTENSION: z.coerce.number().int().min(1).default(10),
+  UCC_RATE_LIMIT_LOGIN_PER_EXTENSION_IP: z.coerce.number().int().min(1).default(10),
+  UCC_RATE_LIMIT_LOGIN_PER_EXTENSION: z.coerce.number().int().min(1).default(100),
+  // At most 20 days: the in-memory limiter keeps each entry on a timer, and Node's timers stop at ~24.8 days.
+  UCC_RATE_LIMIT_LOGIN_KNOWN_IP_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(20 * 24 * 3_600_000)
+    .default(7 * 24 * 3_600_000),
   UCC_RATE_LIMIT_RECOVER_PER_IP: z.coerce.number().int().min(1).default(20),
   UCC_RATE_LIMIT_RECOVER_PER_EXTENSION: z.coerce.number().int().min(1).default(5),
   UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK: z.coerce.number().int().min(1).default(20),
@@ -206,6 +215,8 @@ export interface Config {
     refreshTtlMs: number;
     guestTtlMs: number;
     resetTtlMs: number;
+    /** A rotated refresh token presented again within this gets the same successor (0: never). */
+    refreshGraceMs: number;
   };
   /** How long someone who dropped out of a meeting may come back, even after its end time. */
   rejoinGraceMs: number;
@@ -234,7 +245,12 @@ export interface Config {
   rateLimits: {
     windowMs: number;
     loginPerIp: number;
+    /** Failed logins per extension and address: the hard limit. */
+    loginPerExtensionAndIp: number;
+    /** Failed logins per extension from addresses that have not logged in to it lately. */
     loginPerExtension: number;
+    /** How long a successful login exempts its address from the extension's overall limit. */
+    loginKnownIpTtlMs: number;
     recoverPerIp: number;
     recoverPerExtension: number;
     /** Guest tokens minted per client IP and guest link, per window. */
@@ -385,6 +401,7 @@ export function loadConfig(
       refreshTtlMs: e.UCC_REFRESH_TOKEN_TTL_MS,
       guestTtlMs: e.UCC_GUEST_TOKEN_TTL_MS,
       resetTtlMs: e.UCC_RESET_TOKEN_TTL_MS,
+      refreshGraceMs: e.UCC_REFRESH_GRACE_MS,
     },
     rejoinGraceMs: e.UCC_REJOIN_GRACE_MS,
     meetings: {
@@ -400,7 +417,9 @@ export function loadConfig(
     rateLimits: {
       windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,
       loginPerIp: e.UCC_RATE_LIMIT_LOGIN_PER_IP,
+      loginPerExtensionAndIp: e.UCC_RATE_LIMIT_LOGIN_PER_EXTENSION_IP,
       loginPerExtension: e.UCC_RATE_LIMIT_LOGIN_PER_EXTENSION,
+      loginKnownIpTtlMs: e.UCC_RATE_LIMIT_LOGIN_KNOWN_IP_TTL_MS,
       recoverPerIp: e.UCC_RATE_LIMIT_RECOVER_PER_IP,
       recoverPerExtension: e.UCC_RATE_LIMIT_RECOVER_PER_EXTENSION,
       guestJoinPerIpAndLink: e.UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK,

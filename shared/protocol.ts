@@ -122,6 +122,8 @@ export interface RequestResponses {
   'chat.typing': { sent: true };
   'meeting.chat.send': { eventId: string };
   'meeting.chat.history': { items: MeetingChatMessageView[]; next?: string };
+  /** The socket now runs on the new token, until `expiresAt` (ms since the epoch). */
+  'auth.refresh': { expiresAt: number };
 }
 
 // Compile-time check: every request type has a response type, and nothing else does.
@@ -140,9 +142,27 @@ export interface ClientToServerEvents {
  */
 export type RemovalReason = 'removed' | 'denied' | 'ended' | 'cancelled' | 'linkRotated' | 'replaced';
 
+/**
+ * Why the server ended a socket's session (`session.ended`, then a disconnect): `logout` (that session logged
+ * out), `revoked` (its refresh token was replayed), `passwordChanged`, `disabled`, `deleted` (the account),
+ * `expired` (the socket's token ran out before an `auth.refresh`), `guestLinkRotated` and `meetingCancelled`
+ * (a guest's meeting link stopped being valid).
+ */
+export type SessionEndReason =
+  | 'logout'
+  | 'revoked'
+  | 'passwordChanged'
+  | 'disabled'
+  | 'deleted'
+  | 'expired'
+  | 'guestLinkRotated'
+  | 'meetingCancelled';
+
 /** Events the server pushes. */
 export interface ServerToClientEvents {
   'server.shutdown': (payload: { reason: string }) => void;
+  /** This socket's session is over; the server disconnects it right after. Sign in again (or leave the page). */
+  'session.ended': (payload: { reason: SessionEndReason }) => void;
   /** A waiting socket was let in: the organizer arrived. */
   'meeting.admitted': (payload: JoinedInfo) => void;
   /** A waiting socket can no longer be let in (the meeting expired or was cancelled meanwhile). */

@@ -1,25 +1,30 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Schema, type Connection, type Model } from 'mongoose';
+import type { SessionEndReason } from '../../shared/protocol.js';
 import type { LoginResponse } from '../../shared/schemas/auth.js';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
-import { toPublicUser, type UserModel } from '../directory/User.js';
+import { toPublicUser, type User, type UserModel } from '../directory/User.js';
 import { AppError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import type { KeyedSerial } from '../util/KeyedSerial.js';
 import type { TokenService } from './TokenService.js';
 
 /**
- * A refresh token, stored only as its SHA-256. Tokens of one login form a family: each refresh replaces the
- * presented token by a new one of the same family. Presenting a replaced (or revoked) token again means it was
- * stolen or replayed, and the whole family is revoked.
+ * A refresh token, stored only as its SHA-256. Tokens of one login form a family (the session): each refresh
+ * replaces the presented token by its successor in the same family. The documents are written once and never
+ * updated: FerretDB v1 rewrites whole documents without atomic read-modify-write, so every single-use decision is
+ * an insert into `authclaims` under a unique `_id` instead (see AuthClaim).
  */
 interface RefreshToken {
   tokenHash: string;
   userId: string;
   familyId: string;
   expiresAt: Date;
+  /** Set by releases before the claims; still honoured so that old revocations hold. */
   replacedAt?: Date;
   revokedAt?: Date;
   createdAt: Date;
@@ -29,7 +34,21 @@ interface PasswordReset {
   tokenHash: string;
   userId: string;
   expiresAt: Date;
+  /** Set by releases before the claims; still honoured. */
   usedAt?: Date;
+}
+
+/**
+ * A one-time decision, taken by inserting its `_id` (a unique insert is atomic on FerretDB too):
+ * `refresh:<tokenHash>` (that refresh token was rotated), `reset:<tokenHash>` (that reset link was used),
+ * `revoked:<familyId>` (that session ended). Kept until `expiresAt`, when what it guards has expired anyway.
+ */
+interface AuthClaim {
+  _id: string;
+  userId: string;
+  familyId?: string;
+  at: Date;
+  expiresAt: Date;
 }
 
 const refreshSchema = new Schema<RefreshToken>({
@@ -53,15 +72,40 @@ const resetSchema = new Schema<PasswordReset>({
 });
 resetSchema.index({ tokenHash: 1 }, { unique: true });
 
+const claimSchema = new Schema<AuthClaim>({
+  _id: { type: String, required: true },
+  userId: { type: String, required: true },
+  familyId: String,
+  at: { type: Date, required: true },
+  expiresAt: { type: Date, required: true },
+});
+claimSchema.index({ expiresAt: 1 });
+
+/** Whose sessions ended: one session, or every session of the user (but one, when `exceptSessionId` is set). */
+export interface SessionTarget {
+  userId: string;
+  sessionId?: string;
+  exceptSessionId?: string;
+}
+
+export interface AuthEventMap {
+  /** Sessions were revoked: their live sockets must go too. */
+  'sessions.ended': [target: SessionTarget, reason: SessionEndReason];
+}
+
 export interface AuthServiceOptions {
   connection: Connection;
   users: UserModel;
+  /** The per-user write queue shared with the directory (FerretDB v1 loses concurrent updates of a document). */
+  userWrites: KeyedSerial;
   events: DirectoryEvents;
   tokens: TokenService;
   mailer: Mailer;
   clock: Clock;
   publicUrl: string;
   refreshTtlMs: number;
+  /** A rotated refresh token presented again this soon gets the same successor instead of burning its family. */
+  refreshGraceMs: number;
   resetTtlMs: number;
   logger: Logger;
   /** How often expired tokens are purged (no TTL indexes on FerretDB). */
@@ -76,6 +120,8 @@ export interface Session {
 
 const invalidCredentials = (): AppError =>
   new UnauthenticatedError('Wrong extension or password', 'INVALID_CREDENTIALS');
+const sessionEnded = (): AppError => new UnauthenticatedError('This session has ended; please log in again');
+const reused = (): AppError => new UnauthenticatedError('Refresh token already used; please log in again');
 
 function sha256(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -85,11 +131,16 @@ function newOpaqueToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
+}
+
 /** Login, rotating refresh tokens, logout, password change and recovery. */
-export class AuthService {
+export class AuthService extends EventEmitter<AuthEventMap> {
   readonly #o: AuthServiceOptions;
   readonly #refresh: Model<RefreshToken>;
   readonly #resets: Model<PasswordReset>;
+  readonly #claims: Model<AuthClaim>;
   readonly #purgeTimer: NodeJS.Timeout;
   /** A hash to verify against when the extension is unknown, so both failures cost the same time. */
   readonly #decoyHash: string;
@@ -97,13 +148,14 @@ export class AuthService {
 
   private constructor(
     o: AuthServiceOptions,
-    refresh: Model<RefreshToken>,
-    resets: Model<PasswordReset>,
+    models: { refresh: Model<RefreshToken>; resets: Model<PasswordReset>; claims: Model<AuthClaim> },
     decoy: string,
   ) {
+    super();
     this.#o = o;
-    this.#refresh = refresh;
-    this.#resets = resets;
+    this.#refresh = models.refresh;
+    this.#resets = models.resets;
+    this.#claims = models.claims;
     this.#decoyHash = decoy;
     this.#purgeTimer = setInterval(
       () => this.#inBackground(this.purgeExpired(), 'purging expired tokens failed'),
@@ -112,12 +164,12 @@ export class AuthService {
     this.#purgeTimer.unref();
 
     // Sessions end with the account: disabling, deleting, or an admin's password change revoke them.
-    const revoke = (userId: string): void =>
-      this.#inBackground(this.revokeAll(userId), 'revoking the sessions of a user failed');
-    o.events.on('user.disabled', (user) => revoke(user.id));
-    o.events.on('user.deleted', (user) => revoke(user.id));
+    const revoke = (userId: string, reason: SessionEndReason): void =>
+      this.#inBackground(this.revokeAll(userId, reason), 'revoking the sessions of a user failed');
+    o.events.on('user.disabled', (user) => revoke(user.id, 'disabled'));
+    o.events.on('user.deleted', (user) => revoke(user.id, 'deleted'));
     o.events.on('user.updated', (user, changed) => {
-      if (changed.includes('password')) revoke(user.id);
+      if (changed.includes('password')) revoke(user.id, 'passwordChanged');
     });
   }
 
@@ -127,58 +179,75 @@ export class AuthService {
   }
 
   static async create(o: AuthServiceOptions): Promise<AuthService> {
-    const refresh =
-      (o.connection.models.RefreshToken as Model<RefreshToken> | undefined) ??
-      o.connection.model<RefreshToken>('RefreshToken', refreshSchema);
-    const resets =
-      (o.connection.models.PasswordReset as Model<PasswordReset> | undefined) ??
-      o.connection.model<PasswordReset>('PasswordReset', resetSchema);
-    await Promise.all([refresh.init(), resets.init()]);
-    return new AuthService(o, refresh, resets, await hashPassword(randomUUID()));
+    const model = <T>(name: string, schema: Schema<T>): Model<T> =>
+      (o.connection.models[name] as Model<T> | undefined) ?? o.connection.model<T>(name, schema);
+    const models = {
+      refresh: model('RefreshToken', refreshSchema),
+      resets: model('PasswordReset', resetSchema),
+      claims: model('AuthClaim', claimSchema),
+    };
+    await Promise.all([models.refresh.init(), models.resets.init(), models.claims.init()]);
+    return new AuthService(o, models, await hashPassword(randomUUID()));
   }
 
   async login(extension: string, password: string): Promise<Session> {
     const user = await this.#o.users.findOne({ extension }).lean();
     const ok = await verifyPassword(password, user?.passwordHash ?? this.#decoyHash);
     if (!user || !ok || user.disabled) throw invalidCredentials();
-    return this.#issue(String(user._id), randomUUID());
+    const userId = String(user._id);
+    const familyId = randomUUID();
+    const refreshToken = newOpaqueToken();
+    const stored = await this.#store(refreshToken, userId, familyId);
+    return this.#session(user, familyId, refreshToken, stored.expiresAt);
   }
 
-  /** Rotates the presented refresh token. Reuse of an already rotated token revokes its whole family. */
+  /**
+   * Rotates the presented refresh token. The rotation is claimed by a unique insert, so of concurrent refreshes
+   * with one token exactly one rotates it. Another one within the grace window (a second tab) gets the same
+   * successor; later, presenting a rotated token is a replay and revokes its whole family.
+   */
   async refresh(presented: string | undefined): Promise<Session> {
     if (!presented) throw new UnauthenticatedError('No refresh token');
-    const now = new Date(this.#o.clock.now());
-    const record = await this.#refresh.findOne({ tokenHash: sha256(presented) }).lean();
+    const now = this.#o.clock.now();
+    const tokenHash = sha256(presented);
+    const record = await this.#refresh.findOne({ tokenHash }).lean();
     if (!record) throw new UnauthenticatedError('Unknown refresh token');
-    if (record.replacedAt || record.revokedAt) {
-      await this.#revokeFamily(record.familyId, now);
-      this.#o.logger.warn({ userId: record.userId }, 'refresh token reused; session family revoked');
-      throw new UnauthenticatedError('Refresh token already used; please log in again');
-    }
-    if (record.expiresAt <= now) throw new UnauthenticatedError('Refresh token expired');
+    const { userId, familyId } = record;
+    if (record.revokedAt || (await this.#isRevoked(familyId))) throw sessionEnded();
+    if (record.expiresAt.getTime() <= now) throw new UnauthenticatedError('Refresh token expired');
 
-    // Conditional update: of two concurrent refreshes with the same token only one wins; the other is a reuse.
-    const claimed = await this.#refresh.updateOne(
-      { _id: record._id, replacedAt: { $exists: false }, revokedAt: { $exists: false } },
-      { $set: { replacedAt: now } },
-    );
-    if (claimed.modifiedCount !== 1) {
-      await this.#revokeFamily(record.familyId, now);
-      throw new UnauthenticatedError('Refresh token already used; please log in again');
+    const claim = record.replacedAt
+      ? { won: false, at: record.replacedAt }
+      : await this.#claim({ _id: `refresh:${tokenHash}`, userId, familyId, expiresAt: record.expiresAt });
+    if (!claim.won) {
+      const graceMs = this.#o.refreshGraceMs;
+      if (claim.at === undefined || graceMs <= 0 || now - claim.at.getTime() > graceMs) {
+        await this.#revoke({ userId, sessionId: familyId }, [familyId], 'revoked');
+        this.#o.logger.warn({ userId }, 'refresh token reused; session family revoked');
+        throw reused();
+      }
     }
-    const user = await this.#o.users.findById(record.userId, { disabled: 1 }).lean();
+    const user = await this.#o.users.findById(userId).lean();
     if (!user || user.disabled) {
-      await this.#revokeFamily(record.familyId, now);
+      await this.#revoke({ userId, sessionId: familyId }, [familyId], 'disabled');
       throw new UnauthenticatedError('This account is no longer active');
     }
-    return this.#issue(record.userId, record.familyId);
+    const successor = this.#o.tokens.successorOf(presented);
+    const stored = await this.#store(successor, userId, familyId);
+    // A logout that landed while we rotated wins: its marker is written before it answers.
+    if (await this.#isRevoked(familyId)) throw sessionEnded();
+    return this.#session(user, familyId, successor, stored.expiresAt);
   }
 
   /** Ends the session the refresh token belongs to. Unknown tokens are ignored: logging out always succeeds. */
   async logout(presented: string | undefined): Promise<void> {
     if (!presented) return;
-    const record = await this.#refresh.findOne({ tokenHash: sha256(presented) }, { familyId: 1 }).lean();
-    if (record) await this.#revokeFamily(record.familyId, new Date(this.#o.clock.now()));
+    const record = await this.#refresh
+      .findOne({ tokenHash: sha256(presented) }, { familyId: 1, userId: 1 })
+      .lean();
+    if (record) {
+      await this.#revoke({ userId: record.userId, sessionId: record.familyId }, [record.familyId], 'logout');
+    }
   }
 
   /** Changes the password and ends every other session of the user (the caller's own stays, if known). */
@@ -194,17 +263,16 @@ export class AuthService {
         { path: 'currentPassword', message: 'wrong password' },
       ]);
     }
-    await this.#o.users.updateOne(
-      { _id: user._id },
-      { $set: { passwordHash: await hashPassword(newPassword) } },
-    );
+    await this.#setPasswordHash(userId, await hashPassword(newPassword));
     const keep = presentedRefresh
       ? (await this.#refresh.findOne({ tokenHash: sha256(presentedRefresh), userId }, { familyId: 1 }).lean())
           ?.familyId
       : undefined;
-    await this.#refresh.updateMany(
-      { userId, revokedAt: { $exists: false }, ...(keep ? { familyId: { $ne: keep } } : {}) },
-      { $set: { revokedAt: new Date(this.#o.clock.now()) } },
+    const families = (await this.#familiesOf(userId)).filter((f) => f !== keep);
+    await this.#revoke(
+      keep === undefined ? { userId } : { userId, exceptSessionId: keep },
+      families,
+      'passwordChanged',
     );
   }
 
@@ -219,64 +287,87 @@ export class AuthService {
   }
 
   async resetPassword(token: string, password: string): Promise<void> {
-    const now = new Date(this.#o.clock.now());
+    const now = this.#o.clock.now();
     const invalid = new ValidationError('This reset link is invalid or has expired', [
       { path: 'token', message: 'invalid or expired' },
     ]);
-    // Claim the token in one conditional update, so it can be used only once even under concurrency.
-    const record = await this.#resets
-      .findOneAndUpdate(
-        { tokenHash: sha256(token), usedAt: { $exists: false }, expiresAt: { $gt: now } },
-        { $set: { usedAt: now } },
-      )
-      .lean();
-    if (!record) throw invalid;
+    const tokenHash = sha256(token);
+    const record = await this.#resets.findOne({ tokenHash }).lean();
+    if (!record || record.usedAt || record.expiresAt.getTime() <= now) throw invalid;
+    // The claim makes the link single-use, even for concurrent requests.
+    const claim = await this.#claim({
+      _id: `reset:${tokenHash}`,
+      userId: record.userId,
+      expiresAt: record.expiresAt,
+    });
+    if (!claim.won) throw invalid;
     const user = await this.#o.users.findById(record.userId, { disabled: 1 }).lean();
     if (!user || user.disabled) throw invalid;
-    await this.#o.users.updateOne(
-      { _id: user._id },
-      { $set: { passwordHash: await hashPassword(password) } },
-    );
-    await this.revokeAll(record.userId);
+    await this.#setPasswordHash(record.userId, await hashPassword(password));
+    await this.revokeAll(record.userId, 'passwordChanged');
   }
 
-  async revokeAll(userId: string): Promise<void> {
-    await this.#refresh.updateMany(
-      { userId, revokedAt: { $exists: false } },
-      { $set: { revokedAt: new Date(this.#o.clock.now()) } },
-    );
+  /** Ends every session of the user, and tells whoever holds their sockets. */
+  async revokeAll(userId: string, reason: SessionEndReason): Promise<void> {
+    await this.#revoke({ userId }, await this.#familiesOf(userId), reason);
   }
 
-  /** Deletes expired refresh and reset tokens. FerretDB has no TTL indexes, so this runs on a timer. */
+  /** Whether the session (refresh-token family) is still on: not revoked and not past its last token's end. */
+  async isActive(sessionId: string): Promise<boolean> {
+    if (await this.#isRevoked(sessionId)) return false;
+    const now = new Date(this.#o.clock.now());
+    return (await this.#refresh.exists({ familyId: sessionId, expiresAt: { $gt: now } })) !== null;
+  }
+
+  /** Deletes expired tokens and claims. FerretDB has no TTL indexes, so this runs on a timer. */
   async purgeExpired(): Promise<void> {
     if (this.#closed) return;
     const now = new Date(this.#o.clock.now());
     await Promise.all([
       this.#refresh.deleteMany({ expiresAt: { $lte: now } }),
       this.#resets.deleteMany({ expiresAt: { $lte: now } }),
+      this.#claims.deleteMany({ expiresAt: { $lte: now } }),
     ]).catch((err: unknown) => this.#o.logger.warn({ err }, 'token purge failed'));
   }
 
   close(): void {
     this.#closed = true;
     clearInterval(this.#purgeTimer);
+    this.removeAllListeners();
   }
 
-  async #issue(userId: string, familyId: string): Promise<Session> {
-    const user = await this.#o.users.findById(userId).lean();
-    if (!user) throw invalidCredentials();
-    const refreshToken = newOpaqueToken();
+  /** Stores a refresh token; storing the same one again (the grace window's second caller) finds the first. */
+  async #store(token: string, userId: string, familyId: string): Promise<{ expiresAt: Date }> {
+    const tokenHash = sha256(token);
     const now = this.#o.clock.now();
-    const refreshExpiresAt = new Date(now + this.#o.refreshTtlMs);
-    await this.#refresh.create({
-      tokenHash: sha256(refreshToken),
-      userId,
-      familyId,
-      expiresAt: refreshExpiresAt,
-      createdAt: new Date(now),
-    });
-    const access = this.#o.tokens.signAccess({ userId, extension: user.extension });
+    try {
+      return await this.#refresh.create({
+        tokenHash,
+        userId,
+        familyId,
+        expiresAt: new Date(now + this.#o.refreshTtlMs),
+        createdAt: new Date(now),
+      });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const existing = await this.#refresh.findOne({ tokenHash }, { expiresAt: 1 }).lean();
+      if (!existing) throw sessionEnded(); // Purged in between: only an expired token is purged.
+      return existing;
+    }
+  }
+
+  #session(
+    user: User & { _id: unknown },
+    familyId: string,
+    refreshToken: string,
+    refreshExpiresAt: Date,
+  ): Session {
     const pub = toPublicUser(user);
+    const access = this.#o.tokens.signAccess({
+      userId: pub.id,
+      extension: pub.extension,
+      sessionId: familyId,
+    });
     return {
       refreshToken,
       refreshExpiresAt,
@@ -295,8 +386,54 @@ export class AuthService {
     };
   }
 
-  async #revokeFamily(familyId: string, now: Date): Promise<void> {
-    await this.#refresh.updateMany({ familyId, revokedAt: { $exists: false } }, { $set: { revokedAt: now } });
+  /** Takes a one-time decision: won, or lost to an earlier one (with when that one was taken). */
+  async #claim(claim: Omit<AuthClaim, 'at'>): Promise<{ won: boolean; at?: Date | undefined }> {
+    try {
+      await this.#claims.create({ ...claim, at: new Date(this.#o.clock.now()) });
+      return { won: true };
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const earlier = await this.#claims.findById(claim._id, { at: 1 }).lean();
+      return { won: false, at: earlier?.at };
+    }
+  }
+
+  async #isRevoked(familyId: string): Promise<boolean> {
+    return (await this.#claims.exists({ _id: `revoked:${familyId}` })) !== null;
+  }
+
+  async #familiesOf(userId: string): Promise<string[]> {
+    const now = new Date(this.#o.clock.now());
+    const docs = await this.#refresh.find({ userId, expiresAt: { $gt: now } }, { familyId: 1 }).lean();
+    return [...new Set(docs.map((d) => d.familyId))];
+  }
+
+  /**
+   * Revokes the families (one insert per family; a second revocation of one is a no-op), then tells the
+   * listeners, even when the write failed: the sockets go in any case.
+   */
+  async #revoke(target: SessionTarget, familyIds: string[], reason: SessionEndReason): Promise<void> {
+    const now = this.#o.clock.now();
+    try {
+      await Promise.all(
+        familyIds.map((familyId) =>
+          this.#claim({
+            _id: `revoked:${familyId}`,
+            userId: target.userId,
+            familyId,
+            expiresAt: new Date(now + this.#o.refreshTtlMs),
+          }),
+        ),
+      );
+    } finally {
+      this.emit('sessions.ended', target, reason);
+    }
+  }
+
+  async #setPasswordHash(userId: string, passwordHash: string): Promise<void> {
+    await this.#o.userWrites.run(userId, () =>
+      this.#o.users.updateOne({ _id: userId }, { $set: { passwordHash } }),
+    );
   }
 
   async #sendRecovery(extension: string): Promise<void> {

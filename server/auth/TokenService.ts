@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
@@ -8,7 +9,8 @@ export const USER_AUDIENCE = 'ucc:user';
 export const GUEST_AUDIENCE = 'ucc:guest';
 const ISSUER = 'opivoice-ucc';
 
-const accessClaimsSchema = z.object({ sub: z.string(), ext: z.string() });
+const accessClaimsSchema = z.object({ sub: z.string(), ext: z.string(), sid: z.string().optional() });
+const expirySchema = z.object({ exp: z.number() });
 const guestClaimsSchema = z.object({
   sub: z.string(),
   mid: z.string(),
@@ -19,6 +21,8 @@ const guestClaimsSchema = z.object({
 export interface AccessClaims {
   userId: string;
   extension: string;
+  /** The login session (refresh-token family) the token was issued for; absent on tokens minted elsewhere. */
+  sessionId?: string;
 }
 
 export interface GuestClaims {
@@ -50,7 +54,11 @@ export class TokenService {
 
   signAccess(claims: AccessClaims): { token: string; expiresInMs: number } {
     const token = this.#sign(
-      { sub: claims.userId, ext: claims.extension },
+      {
+        sub: claims.userId,
+        ext: claims.extension,
+        ...(claims.sessionId === undefined ? {} : { sid: claims.sessionId }),
+      },
       USER_AUDIENCE,
       this.#options.accessTtlMs,
     );
@@ -59,7 +67,27 @@ export class TokenService {
 
   verifyAccess(token: string): AccessClaims {
     const payload = claims(accessClaimsSchema, this.#verify(token, USER_AUDIENCE));
-    return { userId: payload.sub, extension: payload.ext };
+    const out: AccessClaims = { userId: payload.sub, extension: payload.ext };
+    if (payload.sid !== undefined) out.sessionId = payload.sid;
+    return out;
+  }
+
+  /** When a token that verified (access or guest) stops being valid, in ms since the epoch. */
+  expiresAt(token: string): number {
+    const parsed = expirySchema.safeParse(jwt.decode(token));
+    if (!parsed.success) throw new UnauthenticatedError('Invalid token');
+    return parsed.data.exp * 1000;
+  }
+
+  /**
+   * The refresh token that replaces `token`, derived from it with the secret. Deterministic on purpose: a
+   * refresh repeated within the grace window (two tabs at once) gets the very same successor, without the
+   * server keeping any token in clear.
+   */
+  successorOf(token: string): string {
+    return createHmac('sha256', this.#options.secret)
+      .update(`refresh-successor:${token}`)
+      .digest('base64url');
   }
 
   signGuest(claims: GuestClaims): { token: string; expiresInMs: number } {

@@ -9,6 +9,10 @@ export interface UserAuth {
   extension: string;
   role: (typeof ROLES)[number];
   plan: (typeof PLANS)[number];
+  /** The login session (refresh-token family) of the token, when it names one. */
+  sessionId?: string;
+  /** When the token expires, in ms since the epoch. */
+  expiresAt?: number;
 }
 
 export interface GuestAuth {
@@ -17,6 +21,8 @@ export interface GuestAuth {
   meetingId: string;
   displayName: string;
   linkVersion: number;
+  /** When the token expires, in ms since the epoch. */
+  expiresAt?: number;
 }
 
 export type Auth = UserAuth | GuestAuth;
@@ -38,7 +44,12 @@ export function bearerToken(req: Request): string | undefined {
  */
 export async function resolveAuth(
   token: string,
-  deps: { tokens: TokenService; users: UserModel },
+  deps: {
+    tokens: TokenService;
+    users: UserModel;
+    /** When given, a token whose session has ended (logout, revocation) is refused too (the socket handshake). */
+    sessions?: { isActive: (sessionId: string) => Promise<boolean> };
+  },
 ): Promise<Auth> {
   let userError: unknown;
   try {
@@ -47,19 +58,29 @@ export async function resolveAuth(
       .findById(claims.userId, { extension: 1, role: 1, plan: 1, disabled: 1 })
       .lean();
     if (!user || user.disabled) throw new UnauthenticatedError('This account is no longer active');
-    return {
+    if (
+      claims.sessionId !== undefined &&
+      deps.sessions &&
+      !(await deps.sessions.isActive(claims.sessionId))
+    ) {
+      throw new UnauthenticatedError('This session has ended; please log in again');
+    }
+    const auth: UserAuth = {
       kind: 'user',
       userId: String(user._id),
       extension: user.extension,
       role: user.role,
       plan: user.plan,
+      expiresAt: deps.tokens.expiresAt(token),
     };
+    if (claims.sessionId !== undefined) auth.sessionId = claims.sessionId;
+    return auth;
   } catch (err) {
     userError = err;
   }
   try {
     const guest = deps.tokens.verifyGuest(token);
-    return { kind: 'guest', ...guest };
+    return { kind: 'guest', ...guest, expiresAt: deps.tokens.expiresAt(token) };
   } catch {
     throw userError;
   }

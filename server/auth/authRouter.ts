@@ -1,4 +1,5 @@
-import { Router, type CookieOptions, type Response } from 'express';
+import { Router, type CookieOptions, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
 import {
   changePasswordSchema,
   loginRequestSchema,
@@ -9,7 +10,7 @@ import type { Config } from '../config.js';
 import { parseInput } from '../http/validate.js';
 import { requireUser, userOf } from './authMiddleware.js';
 import type { AuthService, Session } from './AuthService.js';
-import { byExtension, byIp, limiter } from './rateLimits.js';
+import { byExtension, byIp, ipKey, limiter, LoginThrottle } from './rateLimits.js';
 
 export const REFRESH_COOKIE = 'ucc_refresh';
 
@@ -17,6 +18,7 @@ export const REFRESH_COOKIE = 'ucc_refresh';
 export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rateLimits'>): Router {
   const router = Router();
   const limits = config.rateLimits;
+  const loginThrottle = new LoginThrottle(limits);
   const cookie: CookieOptions = {
     httpOnly: true,
     sameSite: 'strict',
@@ -32,18 +34,16 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
     return typeof value === 'string' ? value : undefined;
   };
 
+  // Validated before any limiter keyed by the extension: keys are never raw input. See LoginThrottle.
   router.post(
     '/login',
     limiter({ windowMs: limits.windowMs, limit: limits.loginPerIp, key: byIp('login') }),
-    limiter({
-      windowMs: limits.windowMs,
-      limit: limits.loginPerExtension,
-      key: byExtension('login'),
-      failuresOnly: true,
-    }),
     async (req, res) => {
       const { extension, password } = parseInput(loginRequestSchema, req.body);
-      sendSession(res, await auth.login(extension, password));
+      const attempt = await loginThrottle.begin(extension, ipKey(req));
+      const session = await auth.login(extension, password);
+      await attempt.succeeded();
+      sendSession(res, session);
     },
   );
 
@@ -71,9 +71,10 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
   router.post(
     '/recover',
     limiter({ windowMs: limits.windowMs, limit: limits.recoverPerIp, key: byIp('recover') }),
+    validated(recoverRequestSchema),
     limiter({ windowMs: limits.windowMs, limit: limits.recoverPerExtension, key: byExtension('recover') }),
     (req, res) => {
-      const { extension } = parseInput(recoverRequestSchema, req.body);
+      const { extension } = req.body as z.infer<typeof recoverRequestSchema>;
       auth.recover(extension);
       res.status(202).json({ status: 'accepted' });
     },
@@ -86,4 +87,12 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
   });
 
   return router;
+}
+
+/** Replaces the body by its parsed value (or fails with 400), for the handlers after it. */
+function validated(schema: z.ZodType): RequestHandler {
+  return (req, _res, next) => {
+    req.body = parseInput(schema, req.body);
+    next();
+  };
 }

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../errors.js';
 
 export interface LimitOptions {
@@ -33,13 +34,89 @@ export function limiter(options: LimitOptions): RequestHandler {
 }
 
 export function byIp(prefix: string): (req: Request) => string | undefined {
-  return (req) => `${prefix}:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+  return (req) => `${prefix}:${ipKey(req)}`;
 }
 
-/** The extension named in the body, normalized; a body without one is left to validation. */
+/** The extension of a body already validated (and replaced by its parsed value) by an earlier handler. */
 export function byExtension(prefix: string): (req: Request) => string | undefined {
   return (req) => {
     const ext: unknown = (req.body as { extension?: unknown } | undefined)?.extension;
-    return typeof ext === 'string' && ext.trim() !== '' ? `${prefix}:${ext.trim()}` : undefined;
+    return typeof ext === 'string' ? `${prefix}:${ext}` : undefined;
   };
+}
+
+export interface LoginLimits {
+  windowMs: number;
+  /** Failed logins per extension from one address: the hard limit. */
+  loginPerExtensionAndIp: number;
+  /** Failed logins per extension from addresses that never logged in to it: high, so it is no lockout. */
+  loginPerExtension: number;
+  /** How long an address that logged in to an extension stays exempt from that extension's overall limit. */
+  loginKnownIpTtlMs: number;
+}
+
+/** One login attempt, counted as failed until `succeeded()`. */
+export interface LoginAttempt {
+  succeeded: () => Promise<void>;
+}
+
+/**
+ * Limits failed logins so that an attacker cannot lock the owner out (rate-limiter-flexible, in memory). The hard
+ * limit is per extension and address; the per-extension limit across addresses is much higher, and an address
+ * that logged in to the extension recently (the owner's) is exempt from it, so hammering an extension from
+ * elsewhere never stops its owner. Callers pass a validated extension: the keys are never raw input.
+ */
+export class LoginThrottle {
+  readonly #pair: RateLimiterMemory;
+  readonly #extension: RateLimiterMemory;
+  readonly #known: RateLimiterMemory;
+  readonly #knownSeconds: number;
+
+  constructor(limits: LoginLimits) {
+    const duration = Math.max(1, Math.ceil(limits.windowMs / 1000));
+    this.#pair = new RateLimiterMemory({ points: limits.loginPerExtensionAndIp, duration });
+    this.#extension = new RateLimiterMemory({ points: limits.loginPerExtension, duration });
+    this.#knownSeconds = Math.max(1, Math.ceil(limits.loginKnownIpTtlMs / 1000));
+    this.#known = new RateLimiterMemory({ points: 1, duration: this.#knownSeconds });
+  }
+
+  /**
+   * Counts the attempt before the password is checked, so parallel attempts cannot slip past the limit; a success
+   * gives it back. Throws RateLimitedError when over a limit.
+   */
+  async begin(extension: string, ip: string): Promise<LoginAttempt> {
+    const pairKey = `${extension}|${ip}`;
+    const known = (await this.#known.get(pairKey)) !== null;
+    await consumeOrLimit(this.#pair, pairKey);
+    if (!known) {
+      try {
+        await consumeOrLimit(this.#extension, extension);
+      } catch (err) {
+        await this.#pair.reward(pairKey);
+        throw err;
+      }
+    }
+    return {
+      succeeded: async () => {
+        await this.#pair.delete(pairKey);
+        if (!known) await this.#extension.reward(extension);
+        await this.#known.set(pairKey, 1, this.#knownSeconds);
+      },
+    };
+  }
+}
+
+async function consumeOrLimit(limiter: RateLimiterMemory, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (err) {
+    if (err instanceof RateLimiterRes)
+      throw new RateLimitedError(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
+    throw err;
+  }
+}
+
+/** The client's address as a limiter key (IPv6 grouped by /56, as express-rate-limit does). */
+export function ipKey(req: Request): string {
+  return ipKeyGenerator(req.ip ?? 'unknown');
 }

@@ -20,6 +20,7 @@ import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
 import { hashPassword } from '../auth/passwords.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { DirectoryEventMap, DirectoryEvents } from './DirectoryEvents.js';
 import {
   searchKeysOf,
@@ -52,11 +53,18 @@ type MutableField = 'firstName' | 'lastName' | 'email' | 'role' | 'plan' | 'disa
  */
 export class DirectoryService {
   readonly #users: UserModel;
+  readonly #writes: KeyedSerial;
   readonly #events: DirectoryEvents;
   readonly #logger: Logger;
 
-  constructor(opts: { users: UserModel; events: DirectoryEvents; logger: Logger }) {
+  /**
+   * `userWrites` orders every write to one user's document, shared with the profile and auth writers: FerretDB v1
+   * rewrites the whole document on each update, so two concurrent updates (an admin's disable, the user's own
+   * preferences) would otherwise lose one of them. Without one, the service orders only its own writes.
+   */
+  constructor(opts: { users: UserModel; userWrites?: KeyedSerial; events: DirectoryEvents; logger: Logger }) {
     this.#users = opts.users;
+    this.#writes = opts.userWrites ?? new KeyedSerial();
     this.#events = opts.events;
     this.#logger = opts.logger;
   }
@@ -124,6 +132,11 @@ export class DirectoryService {
 
   /** Changes only the fields given; `email: null` and `avatarUrl: null` remove them. */
   async update(id: string, req: UpdateUserRequest): Promise<PublicUser> {
+    // Read and written inside the user's queue: the document saved is never a stale one.
+    return this.#writes.run(id, () => this.#update(id, req));
+  }
+
+  async #update(id: string, req: UpdateUserRequest): Promise<PublicUser> {
     const doc = await this.#load(id);
     if ((req.role === 'user' || req.disabled === true) && doc.role === 'admin' && !doc.disabled)
       await this.#keepAnAdmin(doc._id.toString());
@@ -150,7 +163,7 @@ export class DirectoryService {
     if (!objectIdSchema.safeParse(id).success) throw new NotFoundError('No such user');
     const existing = await this.#users.findById(id, { role: 1, disabled: 1 }).lean();
     if (existing?.role === 'admin' && !existing.disabled) await this.#keepAnAdmin(id);
-    const doc = await this.#users.findByIdAndDelete(id).lean();
+    const doc = await this.#writes.run(id, () => this.#users.findByIdAndDelete(id).lean());
     if (!doc) throw new NotFoundError('No such user');
     this.#emit('user.deleted', toPublicUser(doc));
   }
@@ -227,7 +240,7 @@ export class DirectoryService {
       const changed = applyPbxRow(doc, entry.data);
       if (changed.length === 0) {
         result.unchanged++;
-      } else if (await saveIfStillThere(doc)) {
+      } else if (await this.#save(doc)) {
         result.updated++;
         this.#announceUpdate(toPublicUser(doc), changed);
       } else {
@@ -266,7 +279,7 @@ export class DirectoryService {
     for (const doc of existing) {
       if (doc.disabled || doc.role === 'admin' || present.has(doc.extension)) continue;
       doc.disabled = true;
-      if (!(await saveIfStillThere(doc))) continue;
+      if (!(await this.#save(doc))) continue;
       result.disabled++;
       this.#emit('user.disabled', toPublicUser(doc));
     }
@@ -284,6 +297,11 @@ export class DirectoryService {
       'directory synchronized with the PBX list',
     );
     return result;
+  }
+
+  /** save() of a loaded user in its write queue; false when it was deleted in the meantime. */
+  #save(doc: UserDocument): Promise<boolean> {
+    return this.#writes.run(doc._id.toString(), () => saveIfStillThere(doc));
   }
 
   async #load(id: string): Promise<UserDocument> {

@@ -3,10 +3,15 @@ import { updatePreferencesSchema } from '../../shared/schemas/directory.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { NotFoundError } from '../errors.js';
 import { parseInput } from '../http/validate.js';
+import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { toProfile, type UserModel } from './User.js';
 
-/** /api/me: the caller's own profile ("Il tuo profilo") and the preferences the settings screen keeps. */
-export function meRouter(users: UserModel): Router {
+/**
+ * /api/me: the caller's own profile ("Il tuo profilo") and the preferences the settings screen keeps. Writes go
+ * through `userWrites`, the per-user queue shared with the directory (an admin's disable must survive a concurrent
+ * preferences save on FerretDB).
+ */
+export function meRouter(users: UserModel, userWrites: KeyedSerial): Router {
   const router = Router();
   router.use(requireUser());
 
@@ -22,7 +27,8 @@ export function meRouter(users: UserModel): Router {
     const changes = parseInput(updatePreferencesSchema, req.body);
     // One $set per field given: the others keep their values; `devices` is one field, replaced as a whole.
     const $set = Object.fromEntries(Object.entries(changes).map(([k, v]) => [`preferences.${k}`, v]));
-    const user = await users.findByIdAndUpdate(userOf(res).userId, { $set }, { new: true });
+    const userId = userOf(res).userId;
+    const user = await userWrites.run(userId, () => users.findByIdAndUpdate(userId, { $set }, { new: true }));
     if (!user) throw new NotFoundError();
     res.json(toProfile(user));
   });

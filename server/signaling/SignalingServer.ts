@@ -31,6 +31,7 @@ import type { MediaRooms } from '../meetings/MediaRooms.js';
 import type { MeetingChatMessageView } from '../../shared/schemas/chat.js';
 import { payloadProblem } from './payloadBounds.js';
 import { RequestThrottle } from './RequestThrottle.js';
+import type { SessionWatch } from './SessionWatch.js';
 import { errorAck } from './toAck.js';
 
 export interface SocketData {
@@ -38,7 +39,7 @@ export interface SocketData {
 }
 
 type UccServerIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type UccSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type UccSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** The personal room of a directory user: every socket of theirs, for realtime notices. */
 export function userRoom(userId: string): string {
@@ -62,6 +63,8 @@ export interface SignalingOptions {
   limits: Config['signaling'];
   /** The throttle's time. */
   clock: Clock;
+  /** Ends sockets whose session ends (expiry, logout, revocation) and renews their token (`auth.refresh`). */
+  sessions: SessionWatch;
 }
 
 /** socket.io on the HTTP server, typed against the shared event maps; one handler per request type. */
@@ -130,6 +133,7 @@ export class SignalingServer {
   }
 
   #onConnection(socket: UccSocket): void {
+    this.#o.sessions.track(socket);
     const limits = this.#o.limits;
     const throttle = new RequestThrottle({
       ratePerSecond: limits.requestsPerSecond,
@@ -183,6 +187,8 @@ export class SignalingServer {
     switch (request.type) {
       case 'hello':
         return { name: 'OpiVoice UCC', version: this.#o.version, serverTime: new Date().toISOString() };
+      case 'auth.refresh':
+        return this.#o.sessions.renew(socket, request.token);
       case 'meeting.join': {
         const outcome = await this.#o.gate.join(socket.id, auth, request);
         if (outcome.state === 'joined') {

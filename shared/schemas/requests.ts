@@ -41,6 +41,8 @@ const mediaIdSchema = z.uuid();
 
 export const clientRequestSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hello'), client: z.string().trim().min(1).max(64) }),
+  /** A fresh token of the same user (or guest) for this socket, sent before the current one expires. */
+  z.strictObject({ type: z.literal('auth.refresh'), token: z.string().min(1).max(4096) }),
   z.strictObject({
     type: z.literal('meeting.join'),
     meetingId: meetingIdSchema,

@@ -30,6 +30,7 @@ export function App(): React.JSX.Element {
   const [prefs, setPrefs] = useState<Prefs>(() => ({ ...DEFAULT_PREFS, ...storedPreferences() }));
   const [profile, setProfile] = useState<Profile | undefined>();
   const [phase, setPhase] = useState<'boot' | 'login' | 'in'>(guestCode ? 'in' : 'boot');
+  const [sessionEnded, setSessionEnded] = useState(false);
 
   useEffect(() => applyPreferences(prefs.language, prefs.darkTheme), [prefs]);
 
@@ -42,8 +43,9 @@ export function App(): React.JSX.Element {
 
   useEffect(() => {
     if (guestCode || resetToken !== undefined) return;
-    onSessionLost(() => {
+    onSessionLost((ended) => {
       setProfile(undefined);
+      setSessionEnded(ended);
       setPhase('login');
     });
     void resume().then(async (ok) => {
@@ -83,7 +85,12 @@ export function App(): React.JSX.Element {
       </main>
     );
   else if (phase === 'login' || !profile)
-    body = <Login onSignedIn={() => void loadProfile().catch(() => setPhase('login'))} />;
+    body = (
+      <Login
+        sessionEnded={sessionEnded}
+        onSignedIn={() => void loadProfile().catch(() => setPhase('login'))}
+      />
+    );
   else
     body = (
       <Suspense

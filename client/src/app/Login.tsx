@@ -6,8 +6,17 @@ import { useI18n, type MessageKey } from './i18n.js';
 /** A message key of the dictionary, or a server message shown as it is. */
 type FieldErrors = Partial<Record<'extension' | 'password' | 'form', string>>;
 
-/** "Autenticazione": Nome utente (the extension), Password, "Accedi" and "Recupera password". */
-export function Login({ onSignedIn }: { onSignedIn: () => void }): React.JSX.Element {
+/**
+ * "Autenticazione": Nome utente (the extension), Password, "Accedi" and "Recupera password". `sessionEnded`: the
+ * server ended the previous session (signed out elsewhere, password changed, account disabled): say so.
+ */
+export function Login({
+  onSignedIn,
+  sessionEnded = false,
+}: {
+  onSignedIn: () => void;
+  sessionEnded?: boolean;
+}): React.JSX.Element {
   const { t } = useI18n();
   const [extension, setExtension] = useState('');
   const [password, setPassword] = useState('');
@@ -46,6 +55,7 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }): React.JSX.Ele
       <h1 className="brand">{t('brand')}</h1>
       <form className="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="login-title">
         <h2 id="login-title">{mode === 'login' ? t('loginTitle') : t('recoverPassword')}</h2>
+        {sessionEnded && mode === 'login' && <p role="status">{t('sessionEndedHint')}</p>}
         {mode === 'recovered' ? (
           <p role="status">{t('recoverDone')}</p>
         ) : (

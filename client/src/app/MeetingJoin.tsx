@@ -38,6 +38,8 @@ export function outcomeOf(code: string | undefined): { title: MessageKey; hint: 
       return { title: 'rateLimited', hint: 'tooManyAttemptsHint' };
     case 'replaced':
       return { title: 'replacedTitle', hint: 'replacedHint' };
+    case 'sessionEnded':
+      return { title: 'sessionEndedTitle', hint: 'sessionEndedHint' };
     case 'rejoinFailed':
     case 'DISCONNECTED':
     case 'TIMEOUT':
@@ -53,6 +55,8 @@ export function outcomeOf(code: string | undefined): { title: MessageKey; hint: 
 /** Connects, waits for the organizer ("In attesa dell'organizzatore…") and shows the room once admitted. */
 export function MeetingJoin(props: {
   token: string | (() => Promise<string>);
+  /** New tokens of the signed-in user, for a long meeting to outlive its first token (see MeetingConnection). */
+  renewals?: (listener: (token: string) => void) => () => void;
   meetingId: string;
   title: string;
   devices?: DeviceChoice;
@@ -62,14 +66,14 @@ export function MeetingJoin(props: {
   const { t } = useI18n();
   const [phase, setPhase] = useState<Phase>({ kind: 'connecting' });
   const [connection, setConnection] = useState<MeetingConnection | undefined>();
-  const { token, meetingId } = props;
+  const { token, meetingId, renewals } = props;
 
   useEffect(() => {
     let conn: MeetingConnection | undefined;
     let cancelled = false;
     void (async () => {
       try {
-        conn = await MeetingConnection.connect({ token });
+        conn = await MeetingConnection.connect({ token, ...(renewals ? { renewals } : {}) });
         if (cancelled) {
           conn.close();
           return;
@@ -99,7 +103,7 @@ export function MeetingJoin(props: {
         void c.leave().finally(() => c.close());
       }
     };
-  }, [token, meetingId]);
+  }, [token, meetingId, renewals]);
 
   if (phase.kind === 'joined' && connection)
     return (

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ChatMessageView } from '../../../shared/schemas/chat.js';
 import type { MeetingView } from '../../../shared/schemas/meetings.js';
 import type { Prefs } from './App.js';
-import { accessToken, api, type Profile } from './api.js';
+import { accessToken, api, onAccessToken, type Profile } from './api.js';
 import { Chat } from './Chat.js';
 import { useI18n } from './i18n.js';
 import { MeetingJoin } from './MeetingJoin.js';
@@ -87,6 +87,7 @@ export function Shell(props: {
     return (
       <MeetingJoin
         token={accessToken}
+        renewals={onAccessToken}
         meetingId={room.id}
         title={room.title}
         devices={props.prefs.devices}

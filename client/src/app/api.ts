@@ -34,16 +34,29 @@ const REFRESH_MARGIN_MS = 60_000;
 let access: { token: string; expiresAt: number } | undefined;
 let refreshing: Promise<boolean> | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
-let onSignedOut: (() => void) | undefined;
+let onSignedOut: ((ended: boolean) => void) | undefined;
+let signingOut = false;
+const tokenListeners = new Set<(token: string) => void>();
 
-export function onSessionLost(listener: () => void): void {
+/** `ended`: the server ended the session (a `session.ended` socket event), rather than a refresh failing. */
+export function onSessionLost(listener: (ended: boolean) => void): void {
   onSignedOut = listener;
 }
 
+/**
+ * Calls `listener` with each new access token (every refresh), so that open sockets can move onto it (the
+ * server ends a socket whose token expires). Returns the unsubscribe.
+ */
+export function onAccessToken(listener: (token: string) => void): () => void {
+  tokenListeners.add(listener);
+  return () => tokenListeners.delete(listener);
+}
+
 /** For callers outside `api()` (the user socket) that find the session gone: back to the login. */
-export function sessionLost(): void {
+export function sessionLost(ended = false): void {
   clear();
-  onSignedOut?.();
+  // Our own logout ends our sockets too: that is no news to tell the user.
+  onSignedOut?.(ended && !signingOut);
 }
 
 function hint(on: boolean): void {
@@ -66,11 +79,12 @@ function hasHint(): boolean {
 function accept(answer: LoginAnswer): void {
   access = { token: answer.accessToken, expiresAt: Date.now() + answer.expiresInMs };
   hint(true);
+  for (const listener of tokenListeners) listener(answer.accessToken);
   if (timer) clearTimeout(timer);
   timer = setTimeout(
     () => {
       void refresh().then((ok) => {
-        if (!ok) onSignedOut?.();
+        if (!ok) onSignedOut?.(false);
       });
     },
     Math.max(5_000, answer.expiresInMs - REFRESH_MARGIN_MS),
@@ -148,10 +162,12 @@ export async function accessToken(): Promise<string> {
 }
 
 export async function login(extension: string, password: string): Promise<void> {
+  signingOut = false;
   accept(await send<LoginAnswer>('POST', '/api/auth/login', { extension, password }, undefined));
 }
 
 export async function logout(): Promise<void> {
+  signingOut = true;
   try {
     await send<undefined>('POST', '/api/auth/logout', undefined, undefined);
   } finally {
@@ -169,7 +185,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     return await send<T>(method, path, body, await accessToken());
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401 || !(await refresh())) {
-      if (err instanceof ApiError && err.status === 401) onSignedOut?.();
+      if (err instanceof ApiError && err.status === 401) onSignedOut?.(false);
       throw err;
     }
     return send<T>(method, path, body, await accessToken());

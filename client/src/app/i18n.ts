@@ -198,6 +198,9 @@ const it = {
   cancelMeetingConfirm: 'Annullare «{title}»? Gli invitati riceveranno la disdetta.',
   replacedTitle: 'Meeting aperto altrove',
   replacedHint: 'Sei entrato in questo meeting da un’altra scheda o da un altro dispositivo.',
+  sessionEndedTitle: 'Sessione terminata',
+  sessionEndedHint:
+    'La tua sessione è stata chiusa (uscita da un altro dispositivo, password cambiata o account disattivato). Accedi di nuovo per rientrare.',
   connectionLost: 'Connessione persa',
   connectionLostHint:
     'Non è stato possibile riconnettersi al meeting. Controlla la rete e ricarica la pagina per rientrare.',
@@ -412,6 +415,9 @@ const en: Record<MessageKey, string> = {
   cancelMeetingConfirm: 'Cancel “{title}”? The invitees will be notified.',
   replacedTitle: 'Meeting opened elsewhere',
   replacedHint: 'You joined this meeting from another tab or device.',
+  sessionEndedTitle: 'Session ended',
+  sessionEndedHint:
+    'Your session was closed (signed out elsewhere, password changed or account disabled). Sign in again to rejoin.',
   connectionLost: 'Connection lost',
   connectionLostHint:
     'Could not reconnect to the meeting. Check the network and reload the page to join again.',

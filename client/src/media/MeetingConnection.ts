@@ -12,6 +12,7 @@ import type {
   RequestResponses,
   ServerToClientEvents,
   WaitingFor,
+  SessionEndReason,
 } from '../../../shared/protocol.js';
 import type { clientRequestSchema, ClientRequestType } from '../../../shared/schemas/requests.js';
 import { Emitter } from './Emitter.js';
@@ -46,13 +47,18 @@ export interface MeetingConnectionEvents extends Record<string, unknown[]> {
   /** A raised hand or a connection (reconnecting, connected again) changed; this participant's own hand too. */
   participantUpdated: [ParticipantView];
   participantLeft: [string];
-  /** Out of the meeting for good: removed, ended, replaced by another tab, or refused while waiting. */
-  /** With the server's error code when a waiting socket was refused (MEETING_FULL, MEETING_EXPIRED, …). */
-  removed: [RemovalReason | 'rejected' | 'rejoinFailed' | ErrorCode];
+  /**
+   * Out of the meeting for good: removed, ended, replaced by another tab, refused while waiting (with the
+   * server's error code: MEETING_FULL, MEETING_EXPIRED, …), or the session (login or guest token) ended
+   * (`sessionEnded` tells why).
+   */
+  removed: [RemovalReason | 'rejected' | 'rejoinFailed' | 'sessionEnded' | ErrorCode];
   /** Waiting, and for what: the organizer to start, or (knock-to-enter) to let this person in. */
   waitingFor: [WaitingFor];
   /** The organizer's view of who is knocking (the whole list each time). */
   lobby: [LobbyEntry[]];
+  /** The server ended this connection's session; `removed` follows. */
+  sessionEnded: [SessionEndReason];
   error: [unknown];
 }
 
@@ -63,6 +69,11 @@ export interface MeetingConnectionOptions {
   token: string | (() => string | Promise<string>);
   /** How long one request may take. */
   requestTimeoutMs?: number;
+  /**
+   * Subscribes to new tokens of the same user (each refresh): the connection moves onto them (`auth.refresh`)
+   * before the server ends it at the current token's expiry. Returns the unsubscribe.
+   */
+  renewals?: (listener: (token: string) => void) => () => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -83,6 +94,7 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
   #participants = new Map<string, ParticipantView>();
   #waitingFor: WaitingFor = 'organizer';
   #lobby: LobbyEntry[] = [];
+  #stopRenewals: () => void = () => undefined;
 
   private constructor(socket: MeetingSocket, timeoutMs: number) {
     super();
@@ -111,6 +123,12 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
       this.#lobby = waiting;
       this.emit('lobby', waiting);
     });
+    socket.on('session.ended', ({ reason }) => {
+      const wasIn = this.#meetingId !== undefined;
+      this.#out();
+      this.emit('sessionEnded', reason);
+      if (wasIn) this.emit('removed', 'sessionEnded');
+    });
     socket.on('meeting.participantJoined', (p) => {
       this.#participants.set(p.participantId, p);
       this.emit('participantJoined', p);
@@ -137,6 +155,12 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
       },
     });
     const connection = new MeetingConnection(socket, options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if (options.renewals) {
+      connection.#stopRenewals = options.renewals((t) => {
+        if (socket.connected)
+          void connection.request({ type: 'auth.refresh', token: t }).catch(() => undefined);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         socket.off('connect', onConnect);
@@ -230,6 +254,7 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
   }
 
   close(): void {
+    this.#stopRenewals();
     this.socket.disconnect();
     this.#joined = undefined;
     this.#setState('closed');
