@@ -7,12 +7,12 @@ import markdownit, { type MarkdownIt } from 'markdown-it';
  * messages stay plain.
  *
  * markdown-it parses in linear time (its delimiter and link-label scans are bounded; the hand-written regular
- * expressions this replaced were quadratic on "[[[[…" and froze the event loop). Its constant is still up to
- * ~5 µs per markup character (a link's URL is parsed and normalised), so a message with more than
- * MAX_MARKUP_CHARS of them is sent as plain text: no person writes hundreds of bold words or links in one
- * message, and it keeps the worst message a couple of milliseconds of work (see `npm run bench:abuse`).
+ * expressions this replaced were quadratic on "[[[[…" and froze the event loop for every meeting on the node).
+ * Its constant is still up to ~15 µs per markup character (a link's URL is parsed and normalised), so a message
+ * with more than MAX_MARKUP_CHARS of them is sent as plain text: no person writes a hundred bold words or links
+ * in one message, and it keeps the worst message a couple of milliseconds of work (see `npm run bench:abuse`).
  */
-export const MAX_MARKUP_CHARS = 500;
+export const MAX_MARKUP_CHARS = 200;
 
 /** Characters that can start markup in our subset. `_` is not one: only `*` makes emphasis. */
 const MARKUP_CHARS = /[*`[]/g;
