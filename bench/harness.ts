@@ -83,7 +83,11 @@ export interface BenchServer {
  * pushes appservice transactions to. The config comes from an explicit environment, never from the caller's: a
  * bench is self-contained.
  */
-export async function startBenchServer(name: string): Promise<BenchServer> {
+export async function startBenchServer(
+  name: string,
+  /** Settings of this bench on top of the defaults (e.g. a chat rate limit it must not hit). */
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), `ucc-bench-${name}-`));
   const logger = pino({ level: 'warn' });
   const bridgePort = await freePort();
@@ -96,6 +100,7 @@ export async function startBenchServer(name: string): Promise<BenchServer> {
     UCC_JWT_SECRET: randomBytes(32).toString('base64url'),
     MATRIX_BRIDGE_URL: `http://127.0.0.1:${bridgePort}`,
     UCC_TURN: 'off',
+    ...env,
   });
   const cleanup: (() => Promise<void> | void)[] = [() => rm(dataDir, { recursive: true, force: true })];
   const close = async (): Promise<void> => {

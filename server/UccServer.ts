@@ -7,6 +7,7 @@ import { ChatService } from './chat/ChatService.js';
 import { checkHomeserver } from './chat/homeserverHealth.js';
 import { MatrixBridge } from './chat/MatrixBridge.js';
 import { MeetingChat } from './chat/MeetingChat.js';
+import { MessageRateLimit } from './chat/MessageRateLimit.js';
 import type { Config } from './config.js';
 import type { Database } from './db/Database.js';
 import { createApp } from './http/createApp.js';
@@ -165,13 +166,16 @@ export class UccServer {
       models: chatDb,
       clock,
       logger: chatLogger,
+      txnLeaseMs: config.chat.txnLeaseMs,
     });
     // Like the meetings' notifier: signaling exists only after the app, so the chat reaches it late-bound.
     const chatSockets: { signaling?: SignalingServer } = {};
+    const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);
     const chat = new ChatService({
       bridge,
       models: chatDb,
       users,
+      rateLimit: chatRateLimit,
       clock,
       logger: chatLogger,
       notify: {
@@ -186,6 +190,7 @@ export class UccServer {
       models: chatDb,
       users,
       meetings: meetingModelOfDb,
+      rateLimit: chatRateLimit,
       logger: chatLogger,
       notify: (meetingId, message) => chatSockets.signaling?.emitToMeeting(meetingId, message),
     });

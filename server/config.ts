@@ -143,6 +143,9 @@ const envSchema = z.object({
     .min(1)
     .max(50 * 1024 * 1024)
     .default(20 * 1024 * 1024),
+  UCC_CHAT_RATE_LIMIT_MESSAGES: z.coerce.number().int().min(1).default(30),
+  UCC_CHAT_RATE_LIMIT_WINDOW_MS: positiveMs.default(10_000),
+  UCC_CHAT_TXN_LEASE_MS: positiveMs.default(60_000),
 
   SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
   MAIL_FROM: z.string().trim().min(3).default('OpiVoice UCC <no-reply@localhost>'),
@@ -238,8 +241,20 @@ export interface Config {
     | { mode: 'external'; urls: string[]; secret: string; credentialTtlMs: number }
     | { mode: 'embedded'; credentialTtlMs: number }
     | { mode: 'off' };
-  /** Chat files above this size are refused with 413 FILE_TOO_LARGE (Synapse itself takes up to 50 MB). */
-  chat: { maxUploadBytes: number };
+  chat: {
+    /** Chat files above this size are refused with 413 FILE_TOO_LARGE (Synapse itself takes up to 50 MB). */
+    maxUploadBytes: number;
+    /**
+     * Messages (sends, edits, files; REST and the meeting chat) one user or guest may send per window; beyond it,
+     * 429 RATE_LIMITED.
+     */
+    rateLimit: { messages: number; windowMs: number };
+    /**
+     * How long an appservice transaction claimed by a process that stopped mid-way waits before Synapse's retry
+     * takes it over.
+     */
+    txnLeaseMs: number;
+  };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
   mail: { smtpUrl: string | undefined; from: string };
   rateLimits: {
@@ -412,7 +427,11 @@ export function loadConfig(
       guestBrowserTtlMs: e.UCC_GUEST_BROWSER_TTL_MS,
     },
     turn,
-    chat: { maxUploadBytes: e.UCC_CHAT_MAX_UPLOAD_BYTES },
+    chat: {
+      maxUploadBytes: e.UCC_CHAT_MAX_UPLOAD_BYTES,
+      rateLimit: { messages: e.UCC_CHAT_RATE_LIMIT_MESSAGES, windowMs: e.UCC_CHAT_RATE_LIMIT_WINDOW_MS },
+      txnLeaseMs: e.UCC_CHAT_TXN_LEASE_MS,
+    },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {
       windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,

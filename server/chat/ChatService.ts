@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { ChatModels, ChatReadReceipt, ChatRoom } from './chatModels.js';
 import { renderMarkdown } from './markdown.js';
+import type { MessageRateLimit } from './MessageRateLimit.js';
 import {
   asRecord,
   enc,
@@ -49,6 +50,8 @@ export interface ChatServiceOptions {
   models: ChatModels;
   users: UserModel;
   notify: ChatNotifier;
+  /** Shared with the meeting chat: a user's messages count together wherever they are sent. */
+  rateLimit: MessageRateLimit;
   clock: Clock;
   logger: Logger;
 }
@@ -334,6 +337,7 @@ export class ChatService {
   }
 
   async send(auth: UserAuth, roomId: string, req: SendMessageRequest): Promise<{ eventId: string }> {
+    await this.#o.rateLimit.take(userRateKey(auth.userId));
     const me = await this.#me(auth);
     await this.#memberRoom(roomId, me.mxid);
     const content: Record<string, unknown> = textContent(req.body);
@@ -348,6 +352,7 @@ export class ChatService {
     eventId: string,
     req: EditMessageRequest,
   ): Promise<{ eventId: string }> {
+    await this.#o.rateLimit.take(userRateKey(auth.userId));
     const me = await this.#me(auth);
     await this.#memberRoom(roomId, me.mxid);
     const original = await this.#bridge.request<{ sender?: string; type?: string }>(
@@ -358,12 +363,7 @@ export class ChatService {
     if (original.sender !== me.mxid || original.type !== 'm.room.message') {
       throw new ForbiddenError('Only your own messages can be edited');
     }
-    const next = textContent(req.body);
-    return this.#sendEvent(me.mxid, roomId, {
-      ...textContent(`* ${req.body}`),
-      'm.new_content': next,
-      'm.relates_to': { rel_type: 'm.replace', event_id: eventId },
-    });
+    return this.#sendEvent(me.mxid, roomId, editContent(req.body, eventId));
   }
 
   /** A file or image through the Matrix media repository, then an m.file / m.image message. */
@@ -372,6 +372,7 @@ export class ChatService {
     roomId: string,
     file: { data: Uint8Array; type: string; name: string },
   ): Promise<{ eventId: string; url: string }> {
+    await this.#o.rateLimit.take(userRateKey(auth.userId));
     const me = await this.#me(auth);
     await this.#memberRoom(roomId, me.mxid);
     const { content_uri: url } = await this.#bridge.call(() =>
@@ -385,13 +386,16 @@ export class ChatService {
       url,
       info: { mimetype: file.type, size: file.data.byteLength },
     });
+    // Now, not only when Synapse pushes the message back: the sender's client fetches it at once.
+    await this.#recordMedia(roomId, [url]);
     return { ...sent, url };
   }
 
   /**
    * A file of a room's messages (`mxc://<serverName>/<mediaId>`), downloaded as the caller. Matrix ties media to
-   * no room, so membership of the room named is the check, as for every room endpoint. Only our homeserver's
-   * media is served: federation is off, so any other server's would fail anyway.
+   * no room, so two checks: the caller is a member of the room named, and the file is one that a message of that
+   * room carries (see #recordMedia). Only our homeserver's media is served: federation is off, so any other
+   * server's would fail anyway.
    */
   async file(
     auth: UserAuth,
@@ -402,6 +406,10 @@ export class ChatService {
     const me = await this.#me(auth);
     await this.#memberRoom(roomId, me.mxid);
     if (media.serverName !== this.#bridge.serverName) throw new NotFoundError('No such file');
+    // The file must be one of this room's messages: a media id seen elsewhere (another room, a DM the caller is
+    // not in) is not served through this room, whatever Synapse would allow.
+    const posted = await this.#o.models.media.exists({ roomId, media: mediaKey(media) });
+    if (!posted) throw new NotFoundError('No such file');
     return this.#bridge.download(me.mxid, media, options);
   }
 
@@ -492,6 +500,7 @@ export class ChatService {
     };
     const view = toMessageView(event, sender);
     if (!view) return;
+    await this.#recordMedia(event.room_id, mediaUrlsOf(event.content));
     const recipients = await this.#directoryIds(room.joined);
     if (!view.edits) {
       const inc: Record<string, number> = {};
@@ -752,6 +761,32 @@ export class ChatService {
     if (room) this.#o.notify.room(await this.#directoryIds(room.joined), { roomId: event.room_id });
   }
 
+  /** Notes that these mxc:// URLs are files of the room (idempotent: one document per room and file). */
+  async #recordMedia(roomId: string, urls: string[]): Promise<void> {
+    const keys = [
+      ...new Set(
+        urls
+          .map(parseMxc)
+          .filter((m) => m !== undefined)
+          .map(mediaKey),
+      ),
+    ];
+    if (keys.length === 0) return;
+    const at = new Date(this.#o.clock.now());
+    for (const media of keys) {
+      try {
+        await this.#o.models.media.updateOne(
+          { roomId, media },
+          { $setOnInsert: { roomId, media, at } },
+          { upsert: true },
+        );
+      } catch (err) {
+        // The upload and Synapse's push of its message recorded it at the same moment: recorded either way.
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+  }
+
   // --- helpers ---
 
   async #me(auth: UserAuth): Promise<Me> {
@@ -944,12 +979,58 @@ function readsOf(receipts: ChatReadReceipt[], members: ChatMemberView[]): ChatRo
   return reads;
 }
 
-/** An m.text message, with the markdown subset rendered as `formatted_body` when it has markup. */
+/** The rate-limit key of a directory user (guests are keyed by meeting and participant, see MeetingChat). */
+export function userRateKey(userId: string): string {
+  return `user:${userId}`;
+}
+
+/**
+ * Room for the event's envelope (ids, sender, hashes, signatures) under Synapse's 64 KiB limit on a whole event:
+ * content beyond this is cut down (the HTML dropped, an edit's fallback shortened) rather than refused.
+ */
+const MAX_CONTENT_BYTES = 60_000;
+const EDIT_FALLBACK_CHARS = 500;
+
+function contentBytes(content: Record<string, unknown>): number {
+  return Buffer.byteLength(JSON.stringify(content));
+}
+
+/**
+ * An m.text message, with the markdown subset rendered as `formatted_body` when it has markup. Escaped HTML can
+ * be several times the text (`&` is `&amp;`): when it would make the event too large, the message goes as plain
+ * text. A body too large by itself is left to Synapse, whose M_TOO_LARGE is a 400 (see matrixErrors).
+ */
 export function textContent(body: string): Record<string, unknown> {
   const html = renderMarkdown(body);
-  return html
-    ? { msgtype: 'm.text', body, format: 'org.matrix.custom.html', formatted_body: html }
-    : { msgtype: 'm.text', body };
+  const plain = { msgtype: 'm.text', body };
+  if (!html) return plain;
+  const formatted = { ...plain, format: 'org.matrix.custom.html', formatted_body: html };
+  return contentBytes(formatted) <= MAX_CONTENT_BYTES ? formatted : plain;
+}
+
+/**
+ * An edit (`m.replace`): the new text in `m.new_content`, and a "* text" fallback for clients without edits. The
+ * markdown is rendered once (the fallback's "* " can neither open nor close emphasis). When both copies do not
+ * fit, the fallback is shortened: clients that understand edits read only `m.new_content`.
+ */
+export function editContent(body: string, eventId: string): Record<string, unknown> {
+  const next = textContent(body);
+  const html = typeof next.formatted_body === 'string' ? next.formatted_body : undefined;
+  const relation = { rel_type: 'm.replace', event_id: eventId };
+  const full: Record<string, unknown> = {
+    ...next,
+    body: `* ${body}`,
+    ...(html ? { formatted_body: `* ${html}` } : {}),
+    'm.new_content': next,
+    'm.relates_to': relation,
+  };
+  if (contentBytes(full) <= MAX_CONTENT_BYTES) return full;
+  // Cut before a lone high surrogate, which Synapse's canonical JSON refuses.
+  const cut = /[\uD800-\uDBFF]/.test(body.charAt(EDIT_FALLBACK_CHARS - 1))
+    ? EDIT_FALLBACK_CHARS - 1
+    : EDIT_FALLBACK_CHARS;
+  const short = body.length > EDIT_FALLBACK_CHARS ? `${body.slice(0, cut)}…` : body;
+  return { msgtype: 'm.text', body: `* ${short}`, 'm.new_content': next, 'm.relates_to': relation };
 }
 
 function toMessageView(event: MatrixRoomEvent, sender: ChatMemberView): ChatMessageView | undefined {
@@ -979,6 +1060,27 @@ function toMessageView(event: MatrixRoomEvent, sender: ChatMemberView): ChatMess
     if (typeof info?.size === 'number') view.file.size = info.size;
   }
   return view;
+}
+
+function mediaKey(media: MediaRef): string {
+  return `${media.serverName}/${media.mediaId}`;
+}
+
+function parseMxc(url: string): MediaRef | undefined {
+  const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(url);
+  return m?.[1] && m[2] ? { serverName: m[1], mediaId: m[2] } : undefined;
+}
+
+/** The mxc:// URLs a message refers to: its file, the thumbnail, and an edit's new file. */
+function mediaUrlsOf(content: Record<string, unknown>): string[] {
+  const urls: string[] = [];
+  for (const c of [content, asRecord(content['m.new_content'])]) {
+    if (!c) continue;
+    if (typeof c.url === 'string') urls.push(c.url);
+    const thumbnail = asRecord(c.info)?.thumbnail_url;
+    if (typeof thumbnail === 'string') urls.push(thumbnail);
+  }
+  return urls;
 }
 
 function isDuplicateKey(err: unknown): boolean {

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Router } from 'express';
 import { MatrixClient, Method } from 'matrix-js-sdk';
 import { z } from 'zod';
@@ -124,6 +124,8 @@ const AVATAR_MAX_BYTES = 2 * 1024 * 1024;
 const RECONCILE_CONCURRENCY = 4;
 /** Handled transaction ids are kept this long; Synapse never replays older ones. */
 const TXN_RETENTION_MS = 30 * 24 * 3_600_000;
+/** How long a pending transaction belongs to the process that claimed it (see #claim). */
+export const DEFAULT_TXN_LEASE_MS = 60_000;
 
 export interface MatrixBridgeOptions {
   endpoint: MatrixEndpoint;
@@ -134,6 +136,11 @@ export interface MatrixBridgeOptions {
   logger: Logger;
   /** Bound on every homeserver call, so a hung Synapse becomes CHAT_UNAVAILABLE instead of a stuck request. */
   requestTimeoutMs?: number;
+  /**
+   * How long a transaction claimed by a process that then stopped stays its own before Synapse's retry takes it
+   * over (DEFAULT_TXN_LEASE_MS); longer than handling one takes.
+   */
+  txnLeaseMs?: number;
 }
 
 /** An error in the Matrix application-service API's own shape (`{ errcode, error }`). */
@@ -143,7 +150,17 @@ class AppserviceError extends AppError {
     readonly errcode: string,
     message: string,
   ) {
-    super(status, status === 403 ? 'FORBIDDEN' : status === 401 ? 'UNAUTHENTICATED' : 'NOT_FOUND', message);
+    super(
+      status,
+      status === 403
+        ? 'FORBIDDEN'
+        : status === 401
+          ? 'UNAUTHENTICATED'
+          : status === 503
+            ? 'SERVICE_UNAVAILABLE'
+            : 'NOT_FOUND',
+      message,
+    );
   }
 }
 
@@ -169,6 +186,10 @@ export class MatrixBridge {
   readonly #unsubscribe: () => void;
   readonly #handlers: InboundHandler[] = [];
   readonly #ephemeralHandlers: EphemeralHandler[] = [];
+  /** Transactions being handled by this process, by claim: the same one arriving again waits for it. */
+  readonly #runningTxns = new Map<string, Promise<void>>();
+  /** This bridge's name on the transactions it claims. */
+  readonly #instance = randomUUID();
   #closed = false;
   /** Settles when the start-up reconciliation is over (it never rejects). */
   readonly reconciled: Promise<void>;
@@ -191,6 +212,7 @@ export class MatrixBridge {
   static async create(options: MatrixBridgeOptions): Promise<MatrixBridge> {
     const cutoff = new Date(options.clock.now() - TXN_RETENTION_MS);
     await options.models.txns.deleteMany({ at: { $lt: cutoff } });
+    await options.models.handledEvents.deleteMany({ at: { $lt: cutoff } });
     return new MatrixBridge(options);
   }
 
@@ -644,9 +666,17 @@ export class MatrixBridge {
   };
 
   /**
-   * Handles a transaction once. It is claimed in the database first (a unique _id), so a replay — even after our
-   * restart — is acknowledged and ignored; if handling its room events fails the claim is released and Synapse
-   * retries.
+   * Handles a transaction once, and acknowledges it only when it was handled. It is claimed in the database first
+   * as `pending` (a unique _id), handled, then marked `done`; Synapse gets its 200 only after that, and resends
+   * until it does.
+   *
+   * - A replay of a done transaction, even after our restart, is acknowledged and ignored.
+   * - A handler that throws releases the claim, and the error answer makes Synapse retry.
+   * - A process that dies mid-way leaves the claim pending: Synapse's retry takes it over once its lease
+   *   (`txnLeaseMs`) ran out, and until then answers 503 so Synapse keeps trying. The same transaction arriving
+   *   again while this process still handles it waits for that handling instead.
+   * - Each room event is marked handled once every handler finished with it, and a transaction handled again skips
+   *   marked events: after a crash only the event that was in flight is handled a second time.
    *
    * The claim is the txnId *and* a digest of the transaction's event ids. Synapse on SQLite numbers transactions
    * from the highest one still pending, so after a Synapse restart it starts again at 1: a txnId alone would make
@@ -661,25 +691,37 @@ export class MatrixBridge {
     if (!parsed.success) throw new AppserviceError(400, 'M_BAD_JSON', 'A transaction needs an events list');
     const rawEphemeral = parsed.data.ephemeral ?? parsed.data['de.sorunome.msc2409.ephemeral'] ?? [];
     const claim = `${txnId}:${transactionDigest(parsed.data.events, rawEphemeral)}`;
-    try {
-      await this.#o.models.txns.create({ _id: claim, at: new Date(this.#o.clock.now()) });
-    } catch (err) {
-      if (isDuplicateKey(err)) {
-        this.#logger.debug({ txnId }, 'transaction replay ignored');
-        return;
-      }
-      throw err;
-    }
+    const running = this.#runningTxns.get(claim);
+    if (running) return running;
+    const attempt = this.#handleTransaction(txnId, claim, parsed.data.events, rawEphemeral).finally(() => {
+      this.#runningTxns.delete(claim);
+    });
+    this.#runningTxns.set(claim, attempt);
+    return attempt;
+  }
+
+  async #handleTransaction(
+    txnId: string,
+    claim: string,
+    rawEvents: unknown[],
+    rawEphemeral: unknown[],
+  ): Promise<void> {
+    if (!(await this.#claim(txnId, claim))) return;
     const events: MatrixRoomEvent[] = [];
-    for (const raw of parsed.data.events) {
+    for (const raw of rawEvents) {
       const event = roomEventSchema.safeParse(raw);
       if (event.success) events.push(event.data);
       else this.#logger.warn({ txnId }, 'malformed event in a transaction skipped');
     }
     try {
-      if (events.length > 0) for (const handler of this.#handlers) await handler(events);
+      await this.#handleEvents(events);
     } catch (err) {
-      await this.#o.models.txns.deleteOne({ _id: claim });
+      await this.#o.models.txns
+        .deleteOne({ _id: claim, state: 'pending', owner: this.#instance })
+        .catch((releaseErr: unknown) => {
+          // The lease lets Synapse's retry take the claim over anyway.
+          this.#logger.warn({ txnId, err: describe(releaseErr) }, 'transaction claim not released');
+        });
       throw err;
     }
     const ephemeral = parseEphemeral(rawEphemeral);
@@ -689,14 +731,80 @@ export class MatrixBridge {
         'malformed ephemeral data in a transaction skipped',
       );
     }
-    if (ephemeral.events.length === 0) return;
-    for (const handler of this.#ephemeralHandlers) {
-      try {
-        await handler(ephemeral.events);
-      } catch (err) {
-        // Releasing the claim would only replay the room events: Synapse's retry carries no ephemeral data.
-        this.#logger.warn({ txnId, err: describe(err) }, 'typing or receipts of a transaction not handled');
+    if (ephemeral.events.length > 0) {
+      for (const handler of this.#ephemeralHandlers) {
+        try {
+          await handler(ephemeral.events);
+        } catch (err) {
+          // Releasing the claim would only replay the room events: Synapse's retry carries no ephemeral data.
+          this.#logger.warn({ txnId, err: describe(err) }, 'typing or receipts of a transaction not handled');
+        }
       }
+    }
+    await this.#o.models.txns.updateOne(
+      { _id: claim },
+      { $set: { state: 'done', at: new Date(this.#o.clock.now()) }, $unset: { owner: 1 } },
+    );
+  }
+
+  /**
+   * Claims a transaction for this process: true when it is ours to handle, false when it was already done. A
+   * pending claim of another owner is taken over once its lease ran out (compare-and-set on owner and time, so
+   * of two takers one wins); before that, or when the other taker won, Synapse is told to come back later.
+   */
+  async #claim(txnId: string, claim: string): Promise<boolean> {
+    const now = this.#o.clock.now();
+    try {
+      await this.#o.models.txns.create({
+        _id: claim,
+        state: 'pending',
+        owner: this.#instance,
+        at: new Date(now),
+      });
+      return true;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    const known = await this.#o.models.txns.findOne({ _id: claim }).lean();
+    if (!known) throw new AppserviceError(503, 'M_UNKNOWN', 'Transaction being released; retry');
+    if (known.state !== 'pending') {
+      this.#logger.debug({ txnId }, 'transaction replay ignored');
+      return false;
+    }
+    const leaseMs = this.#o.txnLeaseMs ?? DEFAULT_TXN_LEASE_MS;
+    if (now - new Date(known.at).getTime() < leaseMs) {
+      throw new AppserviceError(503, 'M_UNKNOWN', 'Transaction being handled; retry');
+    }
+    const taken = await this.#o.models.txns.updateOne(
+      { _id: claim, state: 'pending', owner: known.owner, at: known.at },
+      { $set: { owner: this.#instance, at: new Date(now) } },
+    );
+    if (taken.modifiedCount !== 1)
+      throw new AppserviceError(503, 'M_UNKNOWN', 'Transaction being handled; retry');
+    this.#logger.warn({ txnId }, 'transaction left pending (its handler stopped) taken over');
+    return true;
+  }
+
+  /**
+   * The room events, one at a time through every handler, skipping those already handled and marking each once
+   * all handlers finished with it.
+   */
+  async #handleEvents(events: MatrixRoomEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const ids = events.map((e) => e.event_id);
+    const done = new Set(
+      (await this.#o.models.handledEvents.find({ _id: { $in: ids } }, { _id: 1 }).lean()).map((d) => d._id),
+    );
+    for (const event of events) {
+      if (done.has(event.event_id)) continue;
+      for (const handler of this.#handlers) await handler([event]);
+      try {
+        await this.#o.models.handledEvents.create({ _id: event.event_id, at: new Date(this.#o.clock.now()) });
+      } catch (err) {
+        // The same event twice in one transaction, or handled meanwhile by a taker of this transaction.
+        if (!isDuplicateKey(err)) throw err;
+      }
+      done.add(event.event_id);
     }
   }
 }

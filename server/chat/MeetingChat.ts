@@ -9,9 +9,10 @@ import type { MeetingModel } from '../meetings/Meeting.js';
 import { APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { ChatMeetingRoom, ChatModels } from './chatModels.js';
-import { textContent } from './ChatService.js';
+import { textContent, userRateKey } from './ChatService.js';
 import { asRecord, enc, isRoomEvent, MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
 import { matrixErrcode } from './matrixErrors.js';
+import type { MessageRateLimit } from './MessageRateLimit.js';
 
 /** Custom content of a guest's message, relayed by the bridge's sender: who wrote it and what, unprefixed. */
 export const GUEST_NAME_FIELD = 'ucc.guest_name';
@@ -31,6 +32,8 @@ export interface MeetingChatOptions {
   meetings: MeetingModel;
   /** Delivers a stored message to everyone in the meeting (bound to the meeting's socket room). */
   notify: (meetingId: string, message: MeetingChatMessageView) => void;
+  /** The ChatService's: a user's messages count together in every chat. */
+  rateLimit: MessageRateLimit;
   logger: Logger;
 }
 
@@ -74,6 +77,9 @@ export class MeetingChat {
 
   /** A message from an admitted participant: as the colleague themselves, or relayed for a guest. */
   async send(seat: MeetingSeat, auth: Auth, body: string): Promise<{ eventId: string }> {
+    await this.#o.rateLimit.take(
+      auth.kind === 'guest' ? `guest:${seat.meetingId}:${seat.participantId}` : userRateKey(auth.userId),
+    );
     const room = await this.#room(seat.meetingId);
     if (auth.kind === 'guest') {
       return this.#sendEvent(undefined, room.roomId, {

@@ -6,9 +6,28 @@ import { Schema, type Connection, type Model } from 'mongoose';
  * room is the DM of a pair, which transaction was already handled).
  */
 
-/** An appservice transaction already handled: a replay, even after a restart, is acknowledged and ignored. */
+/**
+ * An appservice transaction, claimed while it is handled and marked done once it was: a replay of a done one, even
+ * after a restart, is acknowledged and ignored; a pending one whose owner stopped (crashed) mid-way is taken over
+ * by Synapse's retry once its lease ran out.
+ */
 export interface ChatTxn {
   /** `<txnId>:<digest of its event ids>` (Synapse may reuse a txnId for new events after it restarts). */
+  _id: string;
+  /** Absent on documents from before the pending state existed: those were all done. */
+  state?: 'pending' | 'done';
+  /** The process handling a pending transaction (a random id per bridge). */
+  owner?: string;
+  /** When it was claimed (pending) or finished (done). */
+  at: Date;
+}
+
+/**
+ * A room event every inbound handler has finished with: a transaction handled again (taken over after a crash,
+ * or the same events under another txnId) skips it, so unread counts and notifications happen once per event.
+ */
+export interface ChatHandledEvent {
+  /** The Matrix event id. */
   _id: string;
   at: Date;
 }
@@ -74,20 +93,43 @@ export interface ChatMeetingRoom {
   joined: string[];
 }
 
+/**
+ * A file (media id) that a message in a room refers to. Matrix ties media to no room, so this is what lets a
+ * download through a room serve only that room's files: recorded when our API posts the file and when any
+ * message with an `mxc://` URL arrives in the room. One document per room and file (no array in the room's
+ * document, which FerretDB rewrites whole and which would grow without bound).
+ */
+export interface ChatMedia {
+  roomId: string;
+  /** `<serverName>/<mediaId>`, the mxc:// URI without its scheme. */
+  media: string;
+  at: Date;
+}
+
 export interface ChatModels {
   txns: Model<ChatTxn>;
+  handledEvents: Model<ChatHandledEvent>;
   users: Model<ChatUser>;
   dms: Model<ChatDm>;
   rooms: Model<ChatRoom>;
   reads: Model<ChatReadReceipt>;
   meetingRooms: Model<ChatMeetingRoom>;
+  media: Model<ChatMedia>;
 }
 
 const txnSchema = new Schema<ChatTxn>({
   _id: { type: String, required: true },
+  state: { type: String, enum: ['pending', 'done'] },
+  owner: String,
   at: { type: Date, required: true },
 });
 txnSchema.index({ at: 1 });
+
+const handledEventSchema = new Schema<ChatHandledEvent>({
+  _id: { type: String, required: true },
+  at: { type: Date, required: true },
+});
+handledEventSchema.index({ at: 1 });
 
 const userSchema = new Schema<ChatUser>({
   userId: { type: String, required: true },
@@ -141,6 +183,13 @@ const meetingRoomSchema = new Schema<ChatMeetingRoom>({
 meetingRoomSchema.index({ meetingId: 1 }, { unique: true });
 meetingRoomSchema.index({ roomId: 1 }, { unique: true });
 
+const mediaSchema = new Schema<ChatMedia>({
+  roomId: { type: String, required: true },
+  media: { type: String, required: true },
+  at: { type: Date, required: true },
+});
+mediaSchema.index({ roomId: 1, media: 1 }, { unique: true });
+
 function model<T>(connection: Connection, name: string, schema: Schema<T>): Model<T> {
   return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
 }
@@ -148,11 +197,13 @@ function model<T>(connection: Connection, name: string, schema: Schema<T>): Mode
 export async function chatModels(connection: Connection): Promise<ChatModels> {
   const models: ChatModels = {
     txns: model(connection, 'ChatTxn', txnSchema),
+    handledEvents: model(connection, 'ChatHandledEvent', handledEventSchema),
     users: model(connection, 'ChatUser', userSchema),
     dms: model(connection, 'ChatDm', dmSchema),
     rooms: model(connection, 'ChatRoom', roomSchema),
     reads: model(connection, 'ChatReadReceipt', readSchema),
     meetingRooms: model(connection, 'ChatMeetingRoom', meetingRoomSchema),
+    media: model(connection, 'ChatMedia', mediaSchema),
   };
   await Promise.all(Object.values(models).map((m: Model<unknown>) => m.init()));
   return models;

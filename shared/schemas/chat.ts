@@ -57,9 +57,15 @@ export type UpdateGroupRequest = z.infer<typeof updateGroupSchema>;
 export const addMembersSchema = z.strictObject({ userIds: distinctIds(1) });
 export type AddMembersRequest = z.infer<typeof addMembersSchema>;
 
+/**
+ * The longest chat message, in UTF-16 code units (JavaScript's `length`), for REST sends and edits and the
+ * meeting chat alike. Synapse refuses events over 64 KiB; 20,000 characters of any script fit with room to spare.
+ */
+export const MAX_MESSAGE_LENGTH = 20_000;
+
 export const messageBodySchema = z
   .string()
-  .max(20_000)
+  .max(MAX_MESSAGE_LENGTH, `must be at most ${MAX_MESSAGE_LENGTH} characters`)
   .refine((s) => s.trim().length > 0, 'must not be empty');
 
 /**

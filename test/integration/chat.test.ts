@@ -100,7 +100,7 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
     fx = await startServer({
       config: {
         http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) },
-        chat: { maxUploadBytes: UPLOAD_LIMIT },
+        chat: { ...stack.config.chat, maxUploadBytes: UPLOAD_LIMIT },
       },
     });
     sockets = new SocketPool(fx.baseUrl);

@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import type { Ack } from '../../shared/protocol.js';
+import type { ChatMessageView, ChatRoomView } from '../../shared/schemas/chat.js';
+import { MAX_MESSAGE_LENGTH } from '../../shared/schemas/chat.js';
+import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { request, SocketPool, type ClientSocket } from '../harness/sockets.js';
+import { testStack } from '../harness/testStack.js';
+
+const RATE_LIMIT = 3;
+const PNG_1X1 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+interface ErrorBody {
+  error: { code: string; details?: { path: string; message: string }[] };
+}
+
+function ackError(ack: Ack<unknown>): string {
+  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
+  return ack.ok ? '' : ack.error.code;
+}
+
+function ackData<T>(ack: Ack<T>): T {
+  assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);
+  return ack.data;
+}
+
+/** The next chat.message on a socket whose body matches. */
+function nextMessage(socket: ClientSocket, body: string): Promise<ChatMessageView> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message "${body.slice(0, 40)}…"`)), 10_000);
+    const listener = (m: ChatMessageView): void => {
+      if (m.body !== body) return;
+      clearTimeout(timer);
+      socket.off('chat.message', listener);
+      resolve(m);
+    };
+    socket.on('chat.message', listener);
+  });
+}
+
+describe('chat under abuse: message bounds, rate limits, files of other rooms, Matrix refusals', function () {
+  this.timeout(60_000);
+  let fx: ServerFixture;
+  let sockets: SocketPool;
+
+  before(async () => {
+    const stack = testStack();
+    const bridgeUrl = stack.config.matrix.mode === 'embedded' ? stack.config.matrix.bridgeUrl : '';
+    // Synapse pushes transactions to the bridge URL it was started with: this server listens there.
+    fx = await startServer({
+      config: {
+        http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) },
+        chat: { ...stack.config.chat, rateLimit: { messages: RATE_LIMIT, windowMs: 3_600_000 } },
+      },
+    });
+    sockets = new SocketPool(fx.baseUrl);
+  });
+
+  after(async () => {
+    sockets.closeAll();
+    await fx.close();
+  });
+
+  async function openDm(a: TestUser, b: TestUser): Promise<ChatRoomView> {
+    const res = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: b.id } });
+    assert.ok(res.status === 201 || res.status === 200, JSON.stringify(res.body));
+    return res.body as ChatRoomView;
+  }
+
+  const messages = (roomId: string): string => `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`;
+
+  it('refuses a message over the length limit with VALIDATION_FAILED, and one sender over the rate limit with 429', async () => {
+    const a = await fx.createUser({ firstName: 'Rita', lastName: 'Lunga' });
+    const b = await fx.createUser({ firstName: 'Sergio', lastName: 'Breve' });
+    const room = await openDm(a, b);
+
+    const tooLong = await fx.api('POST', messages(room.roomId), {
+      token: a.token,
+      body: { body: 'x'.repeat(MAX_MESSAGE_LENGTH + 1) },
+    });
+    assert.equal(tooLong.status, 400);
+    const body = tooLong.body as ErrorBody;
+    assert.equal(body.error.code, 'VALIDATION_FAILED');
+    assert.deepEqual(body.error.details, [
+      { path: 'body', message: `must be at most ${MAX_MESSAGE_LENGTH} characters` },
+    ]);
+
+    // Refused input does not count; the limit's messages do, and the next one is refused with Retry-After.
+    const sent: string[] = [];
+    for (let i = 0; i < RATE_LIMIT; i++) {
+      const res = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: `n. ${i}` } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      sent.push((res.body as { eventId: string }).eventId);
+    }
+    const over = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: 'troppi' } });
+    assert.equal(over.status, 429);
+    assert.equal((over.body as ErrorBody).error.code, 'RATE_LIMITED');
+    assert.ok(Number(over.headers.get('retry-after')) >= 1);
+    const edit = await fx.api('PUT', `${messages(room.roomId)}/${encodeURIComponent(sent[0] ?? '')}`, {
+      token: a.token,
+      body: { body: 'corretto' },
+    });
+    assert.equal(edit.status, 429);
+    const file = await fetch(
+      `${fx.baseUrl}/api/chat/rooms/${encodeURIComponent(room.roomId)}/files?name=a.png`,
+      {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${a.token}`, 'Content-Type': 'image/png' },
+        body: PNG_1X1,
+      },
+    );
+    assert.equal(file.status, 429);
+
+    // The limit is per sender: the other member still writes.
+    const other = await fx.api('POST', messages(room.roomId), { token: b.token, body: { body: 'io sì' } });
+    assert.equal(other.status, 201, JSON.stringify(other.body));
+  });
+
+  it('bounds the meeting chat the same way, counting a colleague’s messages in every chat together', async () => {
+    const organizer = await fx.createUser({ firstName: 'Tina', lastName: 'Pro', plan: 'pro' });
+    const colleague = await fx.createUser({ firstName: 'Ugo', lastName: 'Collega' });
+    const res = await fx.api('POST', '/api/meetings', {
+      token: organizer.token,
+      body: { title: 'Limiti', startAt: new Date().toISOString(), durationMinutes: 60 },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const meeting = res.body as MeetingView;
+    const orgSocket = await sockets.connect(organizer.token);
+    ackData(await request(orgSocket, { type: 'meeting.join', meetingId: meeting.id }));
+    const code = meeting.guestUrl.split('/m/')[1] ?? '';
+    const joined = await fx.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Vera' } });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const guest = await sockets.connect((joined.body as { guestToken: string }).guestToken);
+    ackData(await request(guest, { type: 'meeting.join', meetingId: meeting.id }));
+
+    const long = await request(orgSocket, {
+      type: 'meeting.chat.send',
+      body: 'y'.repeat(MAX_MESSAGE_LENGTH + 1),
+    });
+    assert.equal(ackError(long), 'VALIDATION_FAILED');
+
+    // One message in a DM first: the organizer's count is shared by REST and the meeting chat.
+    const room = await openDm(organizer, colleague);
+    const dm = await fx.api('POST', messages(room.roomId), {
+      token: organizer.token,
+      body: { body: 'prima' },
+    });
+    assert.equal(dm.status, 201, JSON.stringify(dm.body));
+    for (let i = 1; i < RATE_LIMIT; i++) {
+      ackData(await request(orgSocket, { type: 'meeting.chat.send', body: `riunione ${i}` }));
+    }
+    assert.equal(
+      ackError(await request(orgSocket, { type: 'meeting.chat.send', body: 'troppi' })),
+      'RATE_LIMITED',
+    );
+    // A guest has a count of their own.
+    for (let i = 0; i < RATE_LIMIT; i++)
+      ackData(await request(guest, { type: 'meeting.chat.send', body: `ospite ${i}` }));
+    assert.equal(
+      ackError(await request(guest, { type: 'meeting.chat.send', body: 'troppi' })),
+      'RATE_LIMITED',
+    );
+  });
+
+  it('sends a pathological 20,000-character message whole, as plain text', async () => {
+    const a = await fx.createUser({ firstName: 'Walter', lastName: 'Quadre' });
+    const b = await fx.createUser({ firstName: 'Zoe', lastName: 'Tonde' });
+    const room = await openDm(a, b);
+    const bSocket = await sockets.connect(b.token);
+    const text = '[a]('.repeat(MAX_MESSAGE_LENGTH / 4);
+    const received = nextMessage(bSocket, text);
+    const res = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: text } });
+    assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 200));
+    const message = await received;
+    assert.equal(message.formattedBody, undefined);
+  });
+
+  it('serves a room’s files only through that room: a media id of a DM one is not in is 404 through one’s own room', async () => {
+    const nina = await fx.createUser({ firstName: 'Nina', lastName: 'Privata' });
+    const otto = await fx.createUser({ firstName: 'Otto', lastName: 'Privato' });
+    const pia = await fx.createUser({ firstName: 'Pia', lastName: 'Curiosa' });
+    const dmB = await openDm(nina, otto);
+    const upload = await fetch(
+      `${fx.baseUrl}/api/chat/rooms/${encodeURIComponent(dmB.roomId)}/files?name=segreto.png`,
+      {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${nina.token}`, 'Content-Type': 'image/png' },
+        body: PNG_1X1,
+      },
+    );
+    assert.equal(upload.status, 201, await upload.clone().text());
+    const mxc = ((await upload.json()) as { url: string }).url;
+    const [serverName, mediaId] = mxc.replace(/^mxc:\/\//, '').split('/') as [string, string];
+    const fileIn = (roomId: string): string =>
+      `/api/chat/rooms/${encodeURIComponent(roomId)}/files/${encodeURIComponent(serverName)}/${encodeURIComponent(mediaId)}`;
+    const get = (path: string, token: string): Promise<Response> =>
+      fetch(`${fx.baseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+
+    // The DM's members get it through the DM.
+    const own = await get(fileIn(dmB.roomId), otto.token);
+    assert.equal(own.status, 200);
+    assert.deepEqual(Buffer.from(await own.arrayBuffer()), PNG_1X1);
+
+    // Pia is in a room A of her own (with Otto), and puts the DM's media id under it.
+    const roomA = await openDm(pia, otto);
+    const stolen = await get(fileIn(roomA.roomId), pia.token);
+    assert.equal(stolen.status, 404);
+    assert.equal(((await stolen.json()) as ErrorBody).error.code, 'NOT_FOUND');
+    // Otto is in both rooms: the file is still only the DM's.
+    assert.equal((await get(fileIn(roomA.roomId), otto.token)).status, 404);
+  });
+
+  it('answers a Matrix refusal of what the caller sent with a 4xx, not a 500', async () => {
+    const a = await fx.createUser({ firstName: 'Aldo', lastName: 'Token' });
+    const b = await fx.createUser({ firstName: 'Bice', lastName: 'Token' });
+    const room = await openDm(a, b);
+    // Synapse refuses a pagination token it never issued (M_INVALID_PARAM, 400).
+    const res = await fx.api('GET', `${messages(room.roomId)}?from=not-a-token`, { token: a.token });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    const body = res.body as ErrorBody;
+    assert.equal(body.error.code, 'VALIDATION_FAILED');
+    assert.match(body.error.details?.[0]?.message ?? '', /^M_[A-Z_]+: /);
+  });
+});
