@@ -37,6 +37,8 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
   /** Every producer of the meeting, by id, with the router it was produced on. */
   readonly #producers = new Map<string, { producer: types.Producer; router: types.Router }>();
   #observer: types.ActiveSpeakerObserver | undefined;
+  /** The audio producers in the observer: the unmuted ones. */
+  readonly #listened = new Set<string>();
   #closed = false;
 
   private constructor(options: MeetingMediaOptions) {
@@ -87,7 +89,11 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     await Promise.all(
       this.#slots.filter((s) => s.router !== on).map((s) => this.#pipe(producer.id, on, s.router)),
     );
-    if (producer.kind === 'audio') await this.#observer?.addProducer({ producerId: producer.id });
+    if (producer.kind !== 'audio') return;
+    producer.observer.on('pause', () => void this.#listen(producer, false));
+    producer.observer.on('resume', () => void this.#listen(producer, true));
+    producer.observer.once('close', () => this.#listened.delete(producer.id));
+    await this.#listen(producer, !producer.paused);
   }
 
   /** The producers a participant can consume (everyone's but their own). */
@@ -169,6 +175,30 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
   async #observe(router: types.Router): Promise<void> {
     this.#observer = await router.createActiveSpeakerObserver({ interval: 300 });
     this.#observer.on('dominantspeaker', ({ producer }) => this.emit('activespeaker', producer.id));
+  }
+
+  /**
+   * Only an unmuted microphone takes part in the race for active speaker. mediasoup's observer skips a paused
+   * producer as a candidate but keeps one that is already the dominant speaker, and the others must then
+   * outscore it (sustained speech), so a muted person could stay "speaking". A muted mic leaves the observer
+   * (which then names one of the others at once) and rejoins, starting from silence, when unmuted.
+   */
+  async #listen(producer: types.Producer, on: boolean): Promise<void> {
+    const observer = this.#observer;
+    if (!observer || observer.closed || producer.closed || this.#listened.has(producer.id) === on) return;
+    // The set changes before the request goes out: the channel keeps requests in order, so a quick
+    // mute/unmute reaches the worker as remove-then-add, never as a duplicate add.
+    if (on) this.#listened.add(producer.id);
+    else this.#listened.delete(producer.id);
+    const producerId = producer.id;
+    try {
+      await (on ? observer.addProducer({ producerId }) : observer.removeProducer({ producerId }));
+    } catch (err) {
+      // The producer or the router closed meanwhile: there is nothing left to observe.
+      if (!producer.closed && !observer.closed) {
+        this.#o.logger.warn({ err, producerId }, 'could not update the active speaker observer');
+      }
+    }
   }
 
   async #pipe(producerId: string, from: types.Router, to: types.Router): Promise<void> {
