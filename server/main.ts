@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { Database } from './db/Database.js';
 import { seedDirectory, type SeedResult } from './directory/seedDirectory.js';
 import { createLogger } from './logger.js';
+import { installProcessGuards } from './processGuards.js';
 import { prepareDataDir } from './stack/dataDir.js';
 import { DataDirInUseError, DataDirLock } from './stack/DataDirLock.js';
 import { EmbeddedStack } from './stack/EmbeddedStack.js';
@@ -46,16 +47,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
-  // A forgotten promise must not take the service down: log it (it is a bug to fix) and keep serving.
-  process.on('unhandledRejection', (reason) => {
-    logger.error({ err: reason }, 'unhandled promise rejection');
-  });
-  // After a throw nobody caught, our state is unknown: stop cleanly (children included) and exit non-zero, for
-  // the service manager to restart us.
-  process.on('uncaughtException', (err) => {
-    logger.fatal({ err }, 'uncaught exception; shutting down');
-    void shutdown('uncaught exception', 1);
-  });
+  installProcessGuards(logger, shutdown);
 
   let lock: DataDirLock;
   try {

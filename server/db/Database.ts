@@ -23,15 +23,17 @@ export class Database {
       socketTimeoutMs?: number;
     },
   ): Promise<Database> {
-    const selectionMs = options.serverSelectionTimeoutMs ?? 1_000;
+    const socketMs = options.socketTimeoutMs ?? 10_000;
     const connection = mongoose.createConnection(uri, {
       dbName: options.dbName,
       // In an outage a call fails at once (mapped to 503 by toAppError) instead of queueing in mongoose's
       // buffer for 10 s and then answering 500; the driver reconnects by itself when the server is back.
       bufferCommands: false,
-      serverSelectionTimeoutMS: selectionMs,
-      connectTimeoutMS: selectionMs,
-      socketTimeoutMS: options.socketTimeoutMs ?? 10_000,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 1_000,
+      socketTimeoutMS: socketMs,
+      // Not the short selection timeout: the driver's monitor uses this for its heartbeats too, and a busy (not
+      // dead) server must not be declared down and have its pool cleared.
+      connectTimeoutMS: socketMs,
       // FerretDB v1 has no retryable writes; MongoDB does not need them for our single-document writes.
       retryWrites: false,
     });

@@ -29,6 +29,17 @@ describe('config', () => {
     assert.equal(config.admin, undefined);
   });
 
+  it('restarts crashed children with a capped backoff and fails database calls fast, by default', () => {
+    const config = loadConfig({}, manifest);
+    assert.deepEqual(config.restart, { initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 60_000 });
+    assert.deepEqual(config.db, { serverSelectionTimeoutMs: 1_000, socketTimeoutMs: 10_000 });
+    const err = configError({ UCC_RESTART_INITIAL_DELAY_MS: '5000', UCC_RESTART_MAX_DELAY_MS: '1000' });
+    assert.deepEqual(
+      err.issues.map((i) => i.variable),
+      ['UCC_RESTART_MAX_DELAY_MS'],
+    );
+  });
+
   it('names the variable of a bad value', () => {
     const err = configError({ PORT: 'abc' });
     assert.deepEqual(
