@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Schema, type Connection, type Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import type { SessionEndReason } from '../../shared/protocol.js';
 import type { LoginResponse } from '../../shared/schemas/auth.js';
 import type { Clock } from '../clock.js';
@@ -9,77 +9,16 @@ import { toPublicUser, type User, type UserModel } from '../directory/User.js';
 import { AppError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
+import {
+  authModels,
+  type AuthClaim,
+  type AuthModels,
+  type PasswordReset,
+  type RefreshToken,
+} from './authModels.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import type { TokenService } from './TokenService.js';
-
-/**
- * A refresh token, stored only as its SHA-256. Tokens of one login form a family (the session): each refresh
- * replaces the presented token by its successor in the same family. The documents are written once and never
- * updated: FerretDB v1 rewrites whole documents without atomic read-modify-write, so every single-use decision is
- * an insert into `authclaims` under a unique `_id` instead (see AuthClaim).
- */
-interface RefreshToken {
-  tokenHash: string;
-  userId: string;
-  familyId: string;
-  expiresAt: Date;
-  /** Set by releases before the claims; still honoured so that old revocations hold. */
-  replacedAt?: Date;
-  revokedAt?: Date;
-  createdAt: Date;
-}
-
-interface PasswordReset {
-  tokenHash: string;
-  userId: string;
-  expiresAt: Date;
-  /** Set by releases before the claims; still honoured. */
-  usedAt?: Date;
-}
-
-/**
- * A one-time decision, taken by inserting its `_id` (a unique insert is atomic on FerretDB too):
- * `refresh:<tokenHash>` (that refresh token was rotated), `reset:<tokenHash>` (that reset link was used),
- * `revoked:<familyId>` (that session ended). Kept until `expiresAt`, when what it guards has expired anyway.
- */
-interface AuthClaim {
-  _id: string;
-  userId: string;
-  familyId?: string;
-  at: Date;
-  expiresAt: Date;
-}
-
-const refreshSchema = new Schema<RefreshToken>({
-  tokenHash: { type: String, required: true },
-  userId: { type: String, required: true },
-  familyId: { type: String, required: true },
-  expiresAt: { type: Date, required: true },
-  replacedAt: Date,
-  revokedAt: Date,
-  createdAt: { type: Date, required: true },
-});
-refreshSchema.index({ tokenHash: 1 }, { unique: true });
-refreshSchema.index({ userId: 1 });
-refreshSchema.index({ familyId: 1 });
-
-const resetSchema = new Schema<PasswordReset>({
-  tokenHash: { type: String, required: true },
-  userId: { type: String, required: true },
-  expiresAt: { type: Date, required: true },
-  usedAt: Date,
-});
-resetSchema.index({ tokenHash: 1 }, { unique: true });
-
-const claimSchema = new Schema<AuthClaim>({
-  _id: { type: String, required: true },
-  userId: { type: String, required: true },
-  familyId: String,
-  at: { type: Date, required: true },
-  expiresAt: { type: Date, required: true },
-});
-claimSchema.index({ expiresAt: 1 });
 
 /** Whose sessions ended: one session, or every session of the user (but one, when `exceptSessionId` is set). */
 export interface SessionTarget {
@@ -146,11 +85,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
   readonly #decoyHash: string;
   #closed = false;
 
-  private constructor(
-    o: AuthServiceOptions,
-    models: { refresh: Model<RefreshToken>; resets: Model<PasswordReset>; claims: Model<AuthClaim> },
-    decoy: string,
-  ) {
+  private constructor(o: AuthServiceOptions, models: AuthModels, decoy: string) {
     super();
     this.#o = o;
     this.#refresh = models.refresh;
@@ -179,13 +114,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
   }
 
   static async create(o: AuthServiceOptions): Promise<AuthService> {
-    const model = <T>(name: string, schema: Schema<T>): Model<T> =>
-      (o.connection.models[name] as Model<T> | undefined) ?? o.connection.model<T>(name, schema);
-    const models = {
-      refresh: model('RefreshToken', refreshSchema),
-      resets: model('PasswordReset', resetSchema),
-      claims: model('AuthClaim', claimSchema),
-    };
+    const models = authModels(o.connection);
     await Promise.all([models.refresh.init(), models.resets.init(), models.claims.init()]);
     return new AuthService(o, models, await hashPassword(randomUUID()));
   }

@@ -15,6 +15,8 @@ export interface SessionWatchOptions {
   leaveMeeting: (socketId: string) => Promise<unknown>;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Watched {
   socket: UccSocket;
   cancelExpiry: () => void;
@@ -102,8 +104,11 @@ export class SessionWatch {
     watched.cancelExpiry();
     const expiresAt = watched.socket.data.auth.expiresAt;
     if (expiresAt === undefined) return;
-    watched.cancelExpiry = this.#o.clock.setTimer(expiresAt - this.#o.clock.now(), () => {
-      this.#end(watched, 'expired');
+    // Node's timers stop at ~24.8 days (a long guest TTL could be longer): wait in steps, then check again.
+    const delay = Math.min(expiresAt - this.#o.clock.now(), MAX_TIMER_MS);
+    watched.cancelExpiry = this.#o.clock.setTimer(delay, () => {
+      if (this.#o.clock.now() < expiresAt) this.#scheduleExpiry(watched);
+      else this.#end(watched, 'expired');
     });
   }
 
