@@ -408,8 +408,7 @@ export class ChatService {
     if (media.serverName !== this.#bridge.serverName) throw new NotFoundError('No such file');
     // The file must be one of this room's messages: a media id seen elsewhere (another room, a DM the caller is
     // not in) is not served through this room, whatever Synapse would allow.
-    const posted = await this.#o.models.media.exists({ roomId, media: mediaKey(media) });
-    if (!posted) throw new NotFoundError('No such file');
+    if (!(await this.#isRoomMedia(roomId, me.mxid, media))) throw new NotFoundError('No such file');
     return this.#bridge.download(me.mxid, media, options);
   }
 
@@ -761,6 +760,47 @@ export class ChatService {
     if (room) this.#o.notify.room(await this.#directoryIds(room.joined), { roomId: event.room_id });
   }
 
+  /**
+   * Whether a message of the room carries this file. Files of messages from before the record existed are found by
+   * reading the room's history (its messages with a URL) once per room, as the caller, who as a member sees it;
+   * after that an unknown media id is a plain miss, so asking for made-up ones costs no more reads.
+   */
+  async #isRoomMedia(roomId: string, mxid: string, media: MediaRef): Promise<boolean> {
+    const known = this.#o.models.media;
+    if (await known.exists({ roomId, media: mediaKey(media) })) return true;
+    if (await known.exists({ roomId, media: HISTORY_SCANNED })) return false;
+    const urls: string[] = [];
+    let from: string | undefined;
+    for (let page = 0; page < MEDIA_SCAN_PAGES; page++) {
+      const params: Record<string, string> = {
+        dir: 'b',
+        limit: '100',
+        filter: JSON.stringify({ types: ['m.room.message'], contains_url: true }),
+      };
+      if (from) params.from = from;
+      const res = await this.#bridge.request<{ chunk: unknown[]; end?: string }>(
+        mxid,
+        Method.Get,
+        `/rooms/${enc(roomId)}/messages`,
+        params,
+      );
+      for (const event of res.chunk) if (isRoomEvent(event)) urls.push(...mediaUrlsOf(event.content));
+      if (!res.end || res.chunk.length === 0) break;
+      from = res.end;
+    }
+    await this.#recordMedia(roomId, urls);
+    await this.#o.models.media
+      .updateOne(
+        { roomId, media: HISTORY_SCANNED },
+        { $setOnInsert: { roomId, media: HISTORY_SCANNED, at: new Date(this.#o.clock.now()) } },
+        { upsert: true },
+      )
+      .catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
+    return (await known.exists({ roomId, media: mediaKey(media) })) !== null;
+  }
+
   /** Notes that these mxc:// URLs are files of the room (idempotent: one document per room and file). */
   async #recordMedia(roomId: string, urls: string[]): Promise<void> {
     const keys = [
@@ -989,6 +1029,13 @@ export function userRateKey(userId: string): string {
  * content beyond this is cut down (the HTML dropped, an edit's fallback shortened) rather than refused.
  */
 const MAX_CONTENT_BYTES = 60_000;
+/**
+ * The `chatmedias` marker of a room whose history was read for files (see #isRoomMedia); no media key (which is
+ * `<server>/<mediaId>`) can be equal to it.
+ */
+const HISTORY_SCANNED = '#history-scanned';
+/** At most this many pages of 100 file messages are read from a room's history, once. */
+const MEDIA_SCAN_PAGES = 20;
 const EDIT_FALLBACK_CHARS = 500;
 
 function contentBytes(content: Record<string, unknown>): number {

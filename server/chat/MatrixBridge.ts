@@ -77,7 +77,10 @@ const receiptEventSchema = z.looseObject({
   ),
 });
 
-/** Handles the room events of one transaction; a throw makes Synapse send the transaction again. */
+/**
+ * Handles room events of a transaction (one event per call, in the transaction's order); a throw makes Synapse send
+ * the transaction again, and the events not yet handled by every handler are handed over again then.
+ */
 export type InboundHandler = (events: MatrixRoomEvent[]) => Promise<void>;
 
 /** One user's receipt from an `m.receipt` event, flattened. */

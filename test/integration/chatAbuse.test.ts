@@ -183,6 +183,8 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     const otto = await fx.createUser({ firstName: 'Otto', lastName: 'Privato' });
     const pia = await fx.createUser({ firstName: 'Pia', lastName: 'Curiosa' });
     const dmB = await openDm(nina, otto);
+    const ottoSocket = await sockets.connect(otto.token);
+    const pushed = nextMessage(ottoSocket, 'segreto.png');
     const upload = await fetch(
       `${fx.baseUrl}/api/chat/rooms/${encodeURIComponent(dmB.roomId)}/files?name=segreto.png`,
       {
@@ -211,6 +213,19 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     assert.equal(((await stolen.json()) as ErrorBody).error.code, 'NOT_FOUND');
     // Otto is in both rooms: the file is still only the DM's.
     assert.equal((await get(fileIn(roomA.roomId), otto.token)).status, 404);
+
+    // A file posted before the server recorded rooms' files (its record gone, and Synapse's push of it long
+    // handled) is found once in the room's history, and only in its own room.
+    await pushed;
+    await fx.db.connection
+      .collection('chatmedias')
+      .deleteMany({ roomId: { $in: [dmB.roomId, roomA.roomId] } });
+    const old = await get(fileIn(dmB.roomId), nina.token);
+    assert.equal(old.status, 200);
+    assert.deepEqual(Buffer.from(await old.arrayBuffer()), PNG_1X1);
+    assert.equal((await get(fileIn(roomA.roomId), pia.token)).status, 404);
+    const unknown = `/api/chat/rooms/${encodeURIComponent(dmB.roomId)}/files/${encodeURIComponent(serverName)}/NoSuchMedia123`;
+    assert.equal((await get(unknown, nina.token)).status, 404);
   });
 
   it('answers a Matrix refusal of what the caller sent with a 4xx, not a 500', async () => {
