@@ -122,4 +122,30 @@ describe('config', () => {
       'MEDIASOUP_WORKER_BIN',
     );
   });
+
+  it('bounds socket connections and media per participant by default, and refuses a cap below what a client needs', () => {
+    const config = loadConfig({}, manifest);
+    assert.deepEqual(config.signaling, {
+      maxMessageBytes: 262_144,
+      requestsPerSecond: 50,
+      requestBurst: 200,
+      disconnectAfterRefused: 200,
+      maxPayloadDepth: 10,
+      maxPayloadNodes: 2_000,
+    });
+    assert.equal(config.mediasoup.maxTransportsPerParticipant, 4);
+    assert.equal(
+      loadConfig({ UCC_SOCKET_REQUESTS_PER_SECOND: '5' }, manifest).signaling.requestsPerSecond,
+      5,
+    );
+    // A send and a receive transport are the least a participant needs.
+    assert.equal(
+      configError({ UCC_MEDIA_MAX_TRANSPORTS: '1' }).issues[0]?.variable,
+      'UCC_MEDIA_MAX_TRANSPORTS',
+    );
+    assert.equal(
+      configError({ UCC_SOCKET_REQUEST_BURST: '0' }).issues[0]?.variable,
+      'UCC_SOCKET_REQUEST_BURST',
+    );
+  });
 });
