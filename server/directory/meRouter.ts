@@ -2,11 +2,12 @@ import { Router } from 'express';
 import { updatePreferencesSchema } from '../../shared/schemas/directory.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { NotFoundError } from '../errors.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
 import { parseInput } from '../http/validate.js';
 import { toProfile, type UserModel } from './User.js';
 
 /** /api/me: the caller's own profile ("Il tuo profilo") and the preferences the settings screen keeps. */
-export function meRouter(users: UserModel): Router {
+export function meRouter(users: UserModel, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
   router.use(requireUser());
 
@@ -18,7 +19,7 @@ export function meRouter(users: UserModel): Router {
     res.json(toProfile(user));
   });
 
-  router.patch('/preferences', async (req, res) => {
+  router.patch('/preferences', body.json, async (req, res) => {
     const changes = parseInput(updatePreferencesSchema, req.body);
     // One $set per field given: the others keep their values; `devices` is one field, replaced as a whole.
     const $set = Object.fromEntries(Object.entries(changes).map(([k, v]) => [`preferences.${k}`, v]));

@@ -8,19 +8,20 @@ import {
   updateMeetingSchema,
 } from '../../shared/schemas/meetings.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
 import { parseInput } from '../http/validate.js';
 import type { MeetingService } from './MeetingService.js';
 
 /** /api/meetings: scheduling for directory users; creating needs the PRO plan. */
-export function meetingsRouter(meetings: MeetingService): Router {
+export function meetingsRouter(meetings: MeetingService, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
   router.use(requireUser());
-  const idOf = (params: Record<string, string>): string =>
+  const idOf = (params: Record<string, unknown>): string =>
     parseInput(objectIdSchema, params.id, 'meeting id');
 
-  router.post('/', requireUser({ plan: 'pro' }), async (req, res) => {
-    const body = parseInput(createMeetingSchema, req.body);
-    res.status(201).json(await meetings.create(userOf(res), body));
+  router.post('/', requireUser({ plan: 'pro' }), body.json, async (req, res) => {
+    const fields = parseInput(createMeetingSchema, req.body);
+    res.status(201).json(await meetings.create(userOf(res), fields));
   });
 
   router.get('/', async (req, res) => {
@@ -32,9 +33,9 @@ export function meetingsRouter(meetings: MeetingService): Router {
     res.json(await meetings.get(userOf(res), idOf(req.params)));
   });
 
-  router.patch('/:id', async (req, res) => {
-    const body = parseInput(updateMeetingSchema, req.body);
-    res.json(await meetings.update(userOf(res), idOf(req.params), body));
+  router.patch('/:id', body.json, async (req, res) => {
+    const changes = parseInput(updateMeetingSchema, req.body);
+    res.json(await meetings.update(userOf(res), idOf(req.params), changes));
   });
 
   router.delete('/:id', async (req, res) => {
@@ -54,17 +55,17 @@ export function meetingsRouter(meetings: MeetingService): Router {
   return router;
 }
 
-/** /api/guest/:code: what an external guest may see, and the guest token. No login. */
-export function guestRouter(meetings: MeetingService): Router {
+/** /api/guest/:code: what an external guest may see, and the guest token. No login, so small bodies. */
+export function guestRouter(meetings: MeetingService, body: Pick<BodyParsers, 'publicJson'>): Router {
   const router = Router();
-  const codeOf = (params: Record<string, string>): string =>
+  const codeOf = (params: Record<string, unknown>): string =>
     parseInput(guestCodeSchema, params.code, 'guest code');
 
   router.get('/:code', async (req, res) => {
     res.json(await meetings.guestView(codeOf(req.params)));
   });
 
-  router.post('/:code/join', async (req, res) => {
+  router.post('/:code/join', body.publicJson, async (req, res) => {
     const code = codeOf(req.params);
     const { displayName } = parseInput(guestJoinSchema, req.body);
     res.status(201).json(await meetings.guestJoin(code, displayName));
