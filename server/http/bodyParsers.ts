@@ -112,8 +112,11 @@ export function csvBody(options: { limitBytes: number; onRead?: (bytes: number) 
  */
 function acceptOnly(types: string[], parse: RequestHandler): RequestHandler {
   return (req, res, next) => {
-    // null: no body; false: a body of another type, or a Content-Type that does not parse.
-    if (req.is(types) === false) {
+    // null: no body; false: a body of another type, or a Content-Type that does not parse. An empty body
+    // (fetch sends `Content-Length: 0` for a PUT without one) is left to the parser and the schema, whatever its
+    // type: there is nothing to refuse unread.
+    const empty = req.headers['content-length'] === '0';
+    if (!empty && req.is(types) === false) {
       next(new UnsupportedMediaTypeError(`Send the body as ${types.join(' or ')}`));
       return;
     }
