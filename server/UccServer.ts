@@ -10,6 +10,7 @@ import { MeetingChat } from './chat/MeetingChat.js';
 import { MessageRateLimit } from './chat/MessageRateLimit.js';
 import type { Config } from './config.js';
 import type { Database } from './db/Database.js';
+import { bodyParsers } from './http/bodyParsers.js';
 import { createApp } from './http/createApp.js';
 import { createMetrics } from './http/metrics.js';
 import type { ReadinessProbe } from './http/readiness.js';
@@ -194,21 +195,25 @@ export class UccServer {
       logger: chatLogger,
       notify: (meetingId, message) => chatSockets.signaling?.emitToMeeting(meetingId, message),
     });
+    const metrics = createMetrics(pool);
+    const body = bodyParsers(config.http.body, metrics);
     const app = createApp({
       logger,
-      metrics: createMetrics(pool),
+      metrics,
       probes,
       probeTimeoutMs: PROBE_TIMEOUT_MS,
+      publicUrl: config.http.publicUrl,
+      metricsToken: config.http.metricsToken,
       authenticate: authenticate({ tokens, users }),
       routers: [
-        { path: '/auth', router: authRouter(auth, config) },
-        { path: '/me', router: meRouter(users, userWrites) },
-        { path: '/directory', router: directoryRouter(directory) },
-        { path: '/meetings', router: meetingsRouter(meetings) },
-        { path: '/guest', router: guestRouter(meetings, config) },
-        { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes }) },
+        { path: '/auth', router: authRouter(auth, config, body) },
+        { path: '/me', router: meRouter(users, userWrites, body) },
+        { path: '/directory', router: directoryRouter(directory, body) },
+        { path: '/meetings', router: meetingsRouter(meetings, body) },
+        { path: '/guest', router: guestRouter(meetings, config, body) },
+        { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes, body }) },
       ],
-      rootRouters: [bridge.router()],
+      rootRouters: [bridge.router(config.http.appserviceBody)],
     });
     const http = createServer(app);
     // Sockets live longer than a request: their tokens are also checked against ended sessions.

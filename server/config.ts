@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { BodyLimits } from './http/bodyParsers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,6 +38,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const WORKER_LOG_LEVELS = ['debug', 'warn', 'error', 'none'] as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const bodyBytes = (max: number) => z.coerce.number().int().min(1024).max(max);
 const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
 const optionalString = z
   .string()
@@ -50,6 +54,13 @@ const envSchema = z.object({
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  UCC_METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  UCC_HTTP_PUBLIC_JSON_MAX_BYTES: bodyBytes(1 * MIB).default(8 * KIB),
+  UCC_HTTP_JSON_MAX_BYTES: bodyBytes(16 * MIB).default(256 * KIB),
+  UCC_HTTP_BULK_MAX_BYTES: bodyBytes(64 * MIB).default(8 * MIB),
+  UCC_HTTP_JSON_MAX_DEPTH: z.coerce.number().int().min(4).max(1000).default(32),
+  UCC_APPSERVICE_MAX_BODY_BYTES: bodyBytes(100 * MIB).default(20 * MIB),
+  UCC_APPSERVICE_JSON_MAX_DEPTH: z.coerce.number().int().min(4).max(5000).default(1000),
   UCC_DATA_DIR: z.string().trim().min(1).default('./data'),
   UCC_SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
   UCC_STACK_START_TIMEOUT_MS: positiveMs.default(180_000),
@@ -167,7 +178,20 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  http: { port: number; host: string; publicUrl: string };
+  http: {
+    port: number;
+    host: string;
+    publicUrl: string;
+    /** When set, /metrics needs `Authorization: Bearer <metricsToken>`. */
+    metricsToken: string | undefined;
+    /** REST bodies: each route reads only its own type, after its authorization, up to its limit. */
+    body: BodyLimits;
+    /**
+     * Synapse's transactions, read after the hs_token check. Synapse's own JSON cannot nest past Python's
+     * recursion limit (~1000), and refusing a transaction would make it retry that one forever.
+     */
+    appserviceBody: { limitBytes: number; maxDepth: number };
+  };
   logLevel: (typeof LOG_LEVELS)[number];
   dataDir: string;
   shutdownTimeoutMs: number;
@@ -371,7 +395,22 @@ export function loadConfig(
   if (issues.length > 0) throw configError(issues);
 
   return {
-    http: { port: e.PORT, host: e.HOST, publicUrl: stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`) },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      publicUrl: stripSlash(e.PUBLIC_URL ?? `http://localhost:${e.PORT}`),
+      metricsToken: e.UCC_METRICS_TOKEN,
+      body: {
+        publicJsonBytes: e.UCC_HTTP_PUBLIC_JSON_MAX_BYTES,
+        jsonBytes: e.UCC_HTTP_JSON_MAX_BYTES,
+        bulkBytes: e.UCC_HTTP_BULK_MAX_BYTES,
+        jsonMaxDepth: e.UCC_HTTP_JSON_MAX_DEPTH,
+      },
+      appserviceBody: {
+        limitBytes: e.UCC_APPSERVICE_MAX_BODY_BYTES,
+        maxDepth: e.UCC_APPSERVICE_JSON_MAX_DEPTH,
+      },
+    },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.UCC_DATA_DIR),
     shutdownTimeoutMs: e.UCC_SHUTDOWN_TIMEOUT_MS,

@@ -89,6 +89,26 @@ export class FileTooLargeError extends AppError {
   }
 }
 
+/** A request body over the route's limit (a chat file has its own FILE_TOO_LARGE). */
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes?: number) {
+    super(
+      413,
+      'PAYLOAD_TOO_LARGE',
+      limitBytes === undefined
+        ? 'The request body is too large'
+        : `The request body is larger than the limit of ${limitBytes} bytes`,
+    );
+  }
+}
+
+/** A body in a type, charset or Content-Encoding the route does not take. */
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message: string) {
+    super(415, 'UNSUPPORTED_MEDIA_TYPE', message);
+  }
+}
+
 /**
  * A database outage becomes 503 SERVICE_UNAVAILABLE; anything else that is not an AppError becomes a 500 whose
  * message reveals nothing internal.

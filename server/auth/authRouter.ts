@@ -7,6 +7,7 @@ import {
   resetRequestSchema,
 } from '../../shared/schemas/auth.js';
 import type { Config } from '../config.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
 import { parseInput } from '../http/validate.js';
 import { requireUser, userOf } from './authMiddleware.js';
 import type { AuthService, Session } from './AuthService.js';
@@ -14,8 +15,16 @@ import { byExtension, byIp, ipKey, limiter, LoginThrottle } from './rateLimits.j
 
 export const REFRESH_COOKIE = 'ucc_refresh';
 
-/** /api/auth: login, refresh, logout, password change and recovery. */
-export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rateLimits'>): Router {
+/**
+ * /api/auth: login, refresh, logout, password change and recovery. Login, recover and reset need no token, so
+ * their bodies are small JSON, read after the per-IP limit; the password change reads its body once the user is
+ * known.
+ */
+export function authRouter(
+  auth: AuthService,
+  config: Pick<Config, 'http' | 'rateLimits'>,
+  body: Pick<BodyParsers, 'publicJson' | 'json'>,
+): Router {
   const router = Router();
   const limits = config.rateLimits;
   const loginThrottle = new LoginThrottle(limits);
@@ -38,6 +47,7 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
   router.post(
     '/login',
     limiter({ windowMs: limits.windowMs, limit: limits.loginPerIp, key: byIp('login') }),
+    body.publicJson,
     async (req, res) => {
       const { extension, password } = parseInput(loginRequestSchema, req.body);
       const attempt = await loginThrottle.begin(extension, ipKey(req));
@@ -57,7 +67,7 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
     res.status(204).end();
   });
 
-  router.post('/password', requireUser(), async (req, res) => {
+  router.post('/password', requireUser(), body.json, async (req, res) => {
     const body = parseInput(changePasswordSchema, req.body);
     await auth.changePassword(
       userOf(res).userId,
@@ -71,6 +81,7 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
   router.post(
     '/recover',
     limiter({ windowMs: limits.windowMs, limit: limits.recoverPerIp, key: byIp('recover') }),
+    body.publicJson,
     validated(recoverRequestSchema),
     limiter({ windowMs: limits.windowMs, limit: limits.recoverPerExtension, key: byExtension('recover') }),
     (req, res) => {
@@ -80,7 +91,7 @@ export function authRouter(auth: AuthService, config: Pick<Config, 'http' | 'rat
     },
   );
 
-  router.post('/reset', async (req, res) => {
+  router.post('/reset', body.publicJson, async (req, res) => {
     const { token, password } = parseInput(resetRequestSchema, req.body);
     await auth.resetPassword(token, password);
     res.status(204).end();

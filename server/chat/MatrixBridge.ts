@@ -15,6 +15,8 @@ import {
   toAppError,
   ValidationError,
 } from '../errors.js';
+import { jsonBody } from '../http/bodyParsers.js';
+import { clientErrorOf } from '../http/clientErrors.js';
 import type { Logger } from '../logger.js';
 import { APPSERVICE_SENDER_LOCALPART, APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
 import type { MatrixEndpoint } from '../stack/EmbeddedStack.js';
@@ -165,6 +167,22 @@ class AppserviceError extends AppError {
       message,
     );
   }
+}
+
+/** A body or path the caller got wrong (express's and body-parser's errors), in Matrix's terms: never a 500. */
+function matrixClientError(err: unknown): AppserviceError | undefined {
+  const known = clientErrorOf(err);
+  if (!known) return undefined;
+  const type = (err as { type?: unknown }).type;
+  const errcode =
+    known.status === 413
+      ? 'M_TOO_LARGE'
+      : type === 'entity.too.deep'
+        ? 'M_BAD_JSON'
+        : known.status === 415 || type === 'entity.parse.failed'
+          ? 'M_NOT_JSON'
+          : 'M_UNKNOWN';
+  return new AppserviceError(known.status, errcode, known.message);
 }
 
 /**
@@ -615,12 +633,18 @@ export class MatrixBridge {
 
   // --- inbound (the application-service API Synapse calls) ---
 
-  /** The routes Synapse calls, mounted at the app's root; errors answer in Matrix's `{ errcode, error }`. */
-  router(): Router {
+  /**
+   * The routes Synapse calls, mounted at the app's root; errors answer in Matrix's `{ errcode, error }`. The
+   * hs_token is checked before any body is read; only transactions have one.
+   */
+  router(body: { limitBytes: number; maxDepth: number }): Router {
     const router = express.Router();
     const prefix = '/_matrix/app/v1';
-    router.use('/_matrix/app', express.json({ limit: '20mb' }), this.#verifyHsToken);
-    router.put(`${prefix}/transactions/:txnId`, async (req, res) => {
+    // Keys named __proto__ (a Matrix user may put one in an event) are dropped, not refused: Synapse would
+    // resend a refused transaction forever.
+    const transactionBody = jsonBody({ ...body, protoKeys: 'drop' });
+    router.use('/_matrix/app', this.#verifyHsToken);
+    router.put(`${prefix}/transactions/:txnId`, transactionBody, async (req, res) => {
       await this.#transaction(String(req.params.txnId), req.body);
       res.json({});
     });
@@ -646,10 +670,7 @@ export class MatrixBridge {
         return;
       }
       const known = err instanceof AppserviceError ? err : undefined;
-      const parseError =
-        typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.parse.failed';
-      const appError =
-        known ?? (parseError ? new AppserviceError(400, 'M_NOT_JSON', 'Bad JSON') : toAppError(err));
+      const appError = known ?? matrixClientError(err) ?? toAppError(err);
       if (appError.status >= 500) this.#logger.error({ err, path: req.path }, 'appservice request failed');
       const errcode = appError instanceof AppserviceError ? appError.errcode : 'M_UNKNOWN';
       res.status(appError.status).json({ errcode, error: appError.message });

@@ -20,6 +20,7 @@ import {
 } from '../../shared/schemas/chat.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { FileTooLargeError, ValidationError } from '../errors.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
 import { parseInput } from '../http/validate.js';
 import type { ChatService } from './ChatService.js';
 import { contentDisposition, isInlineImage } from './fileHeaders.js';
@@ -27,22 +28,26 @@ import { contentDisposition, isInlineImage } from './fileHeaders.js';
 /** Browsers may keep a downloaded file this long: media never changes under its id, and the cache is private. */
 const FILE_MAX_AGE_S = 24 * 3_600;
 
-/** /api/chat: rooms and messages for directory users. */
-export function chatRouter(chat: ChatService, options: { maxUploadBytes: number }): Router {
+/** /api/chat: rooms and messages for directory users. Bodies are read only once the caller is known. */
+export function chatRouter(
+  chat: ChatService,
+  options: { maxUploadBytes: number; body: Pick<BodyParsers, 'json'> },
+): Router {
   const router = Router();
   router.use(requireUser());
+  const json = options.body.json;
 
   router.get('/rooms', async (_req, res) => {
     res.json({ items: await chat.listRooms(userOf(res)) });
   });
 
-  router.post('/dms', async (req, res) => {
+  router.post('/dms', json, async (req, res) => {
     const { userId } = parseInput(openDmSchema, req.body);
     const { room, created } = await chat.openDm(userOf(res), userId);
     res.status(created ? 201 : 200).json(room);
   });
 
-  router.post('/rooms', async (req, res) => {
+  router.post('/rooms', json, async (req, res) => {
     const body = parseInput(createGroupSchema, req.body);
     res.status(201).json(await chat.createGroup(userOf(res), body));
   });
@@ -52,13 +57,13 @@ export function chatRouter(chat: ChatService, options: { maxUploadBytes: number 
     res.json(await chat.getRoom(userOf(res), roomId));
   });
 
-  router.patch('/rooms/:roomId', async (req, res) => {
+  router.patch('/rooms/:roomId', json, async (req, res) => {
     const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
     const body = parseInput(updateGroupSchema, req.body);
     res.json(await chat.updateGroup(userOf(res), roomId, body));
   });
 
-  router.post('/rooms/:roomId/members', async (req, res) => {
+  router.post('/rooms/:roomId/members', json, async (req, res) => {
     const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
     const body = parseInput(addMembersSchema, req.body);
     res.json(await chat.addMembers(userOf(res), roomId, body));
@@ -81,26 +86,26 @@ export function chatRouter(chat: ChatService, options: { maxUploadBytes: number 
     res.json(await chat.history(userOf(res), roomId, query));
   });
 
-  router.post('/rooms/:roomId/messages', async (req, res) => {
+  router.post('/rooms/:roomId/messages', json, async (req, res) => {
     const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
     const body = parseInput(sendMessageSchema, req.body);
     res.status(201).json(await chat.send(userOf(res), roomId, body));
   });
 
-  router.put('/rooms/:roomId/messages/:eventId', async (req, res) => {
+  router.put('/rooms/:roomId/messages/:eventId', json, async (req, res) => {
     const { roomId, eventId } = parseInput(roomEventParamsSchema, req.params, 'path');
     const body = parseInput(editMessageSchema, req.body);
     res.json(await chat.edit(userOf(res), roomId, eventId, body));
   });
 
-  router.post('/rooms/:roomId/read', async (req, res) => {
+  router.post('/rooms/:roomId/read', json, async (req, res) => {
     const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
     const { eventId } = parseInput(readReceiptSchema, req.body);
     await chat.markRead(userOf(res), roomId, eventId);
     res.status(204).end();
   });
 
-  router.post('/rooms/:roomId/typing', async (req, res) => {
+  router.post('/rooms/:roomId/typing', json, async (req, res) => {
     const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
     const { typing } = parseInput(typingSchema, req.body);
     await chat.typing(userOf(res), roomId, typing);
@@ -110,9 +115,7 @@ export function chatRouter(chat: ChatService, options: { maxUploadBytes: number 
   router.post('/rooms/:roomId/files', rawUpload(options.maxUploadBytes), async (req, res) => {
     const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
     const { name } = parseInput(uploadQuerySchema, req.query, 'query');
-    // text/plain files were already read as text by the API's body parsers.
-    const raw = req.body as unknown;
-    const data = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    const data = req.body as unknown;
     if (!(data instanceof Buffer) || data.byteLength === 0) {
       throw new ValidationError('Invalid upload', [
         {

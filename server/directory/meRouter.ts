@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { updatePreferencesSchema } from '../../shared/schemas/directory.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { NotFoundError } from '../errors.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
 import { parseInput } from '../http/validate.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { toProfile, type UserModel } from './User.js';
@@ -11,7 +12,7 @@ import { toProfile, type UserModel } from './User.js';
  * through `userWrites`, the per-user queue shared with the directory (an admin's disable must survive a concurrent
  * preferences save on FerretDB).
  */
-export function meRouter(users: UserModel, userWrites: KeyedSerial): Router {
+export function meRouter(users: UserModel, userWrites: KeyedSerial, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
   router.use(requireUser());
 
@@ -23,7 +24,7 @@ export function meRouter(users: UserModel, userWrites: KeyedSerial): Router {
     res.json(toProfile(user));
   });
 
-  router.patch('/preferences', async (req, res) => {
+  router.patch('/preferences', body.json, async (req, res) => {
     const changes = parseInput(updatePreferencesSchema, req.body);
     // One $set per field given: the others keep their values; `devices` is one field, replaced as a whole.
     const $set = Object.fromEntries(Object.entries(changes).map(([k, v]) => [`preferences.${k}`, v]));

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
@@ -6,6 +7,7 @@ import compression from 'compression';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
 import { REPO_ROOT } from '../config.js';
+import { UnauthenticatedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { apiNotFound, errorMiddleware } from './errorMiddleware.js';
 import { runProbes, type ReadinessProbe } from './readiness.js';
@@ -15,9 +17,16 @@ export interface AppDependencies {
   metrics: Registry;
   probes: readonly ReadinessProbe[];
   probeTimeoutMs: number;
+  /** PUBLIC_URL: an https one makes the CSP upgrade insecure requests (on plain HTTP that would break the app). */
+  publicUrl: string;
+  /** When set, /metrics answers only `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string | undefined;
   /** Resolves the caller from the bearer token for every /api route. */
   authenticate: RequestHandler;
-  /** Domain routers, mounted under /api at their path. */
+  /**
+   * Domain routers, mounted under /api at their path. Each parses its own bodies, after its authorization: the
+   * app reads no body before it knows the caller.
+   */
   routers: readonly { path: string; router: Router }[];
   /** Routers mounted at the root, outside /api (the Matrix application-service API Synapse calls). */
   rootRouters?: readonly Router[];
@@ -35,6 +44,8 @@ export function createApp(deps: AppDependencies): Express {
           // Chat images and files are fetched with the bearer token and shown from blob: URLs.
           'img-src': ["'self'", 'data:', 'blob:'],
           'media-src': ["'self'", 'blob:'],
+          // helmet's default; null leaves it out.
+          'upgrade-insecure-requests': deps.publicUrl.startsWith('https:') ? [] : null,
         },
       },
     }),
@@ -56,15 +67,14 @@ export function createApp(deps: AppDependencies): Express {
       .json({ status: report.ready ? 'ready' : 'unavailable', checks: report.checks });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  const metricsAuth = bearerCheck(deps.metricsToken);
+  app.get('/metrics', metricsAuth, async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
   for (const router of deps.rootRouters ?? []) app.use(router);
 
   const api = express.Router();
-  api.use(express.json({ limit: '1mb' }));
-  api.use(express.text({ type: ['text/csv', 'text/plain'], limit: '5mb' }));
   api.use(cookieParser());
   api.use(deps.authenticate);
   for (const { path: mount, router } of deps.routers) api.use(mount, router);
@@ -87,8 +97,26 @@ export function createApp(deps: AppDependencies): Express {
       if (err) next();
     });
   });
+  app.use(apiNotFound);
   app.use(errorMiddleware(deps.logger.child({ component: 'http' })));
   return app;
+}
+
+/** Passes only `Authorization: Bearer <token>` when a token is set; without one, everyone. */
+function bearerCheck(token: string | undefined): RequestHandler {
+  if (token === undefined) return (_req, _res, next) => next();
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+  const expected = digest(token);
+  return (req, res, next) => {
+    const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    // Digests have one length, so the comparison takes the same time whatever was sent.
+    if (presented !== undefined && timingSafeEqual(digest(presented), expected)) {
+      next();
+      return;
+    }
+    res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+    next(new UnauthenticatedError('The metrics need their bearer token'));
+  };
 }
 
 /**

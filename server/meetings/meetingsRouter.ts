@@ -12,6 +12,7 @@ import {
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { limiter } from '../auth/rateLimits.js';
 import type { Config } from '../config.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
 import { parseInput } from '../http/validate.js';
 import { newGuestBrowserKey, type MeetingService } from './MeetingService.js';
 
@@ -19,15 +20,15 @@ import { newGuestBrowserKey, type MeetingService } from './MeetingService.js';
 export const GUEST_COOKIE = 'ucc_guest';
 
 /** /api/meetings: scheduling for directory users; creating needs the PRO plan. */
-export function meetingsRouter(meetings: MeetingService): Router {
+export function meetingsRouter(meetings: MeetingService, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
   router.use(requireUser());
-  const idOf = (params: Record<string, string>): string =>
+  const idOf = (params: Record<string, unknown>): string =>
     parseInput(meetingIdSchema, params.id, 'meeting id');
 
-  router.post('/', requireUser({ plan: 'pro' }), async (req, res) => {
-    const body = parseInput(createMeetingSchema, req.body);
-    res.status(201).json(await meetings.create(userOf(res), body));
+  router.post('/', requireUser({ plan: 'pro' }), body.json, async (req, res) => {
+    const fields = parseInput(createMeetingSchema, req.body);
+    res.status(201).json(await meetings.create(userOf(res), fields));
   });
 
   router.get('/', async (req, res) => {
@@ -39,9 +40,9 @@ export function meetingsRouter(meetings: MeetingService): Router {
     res.json(await meetings.get(userOf(res), idOf(req.params)));
   });
 
-  router.patch('/:id', async (req, res) => {
-    const body = parseInput(updateMeetingSchema, req.body);
-    res.json(await meetings.update(userOf(res), idOf(req.params), body));
+  router.patch('/:id', body.json, async (req, res) => {
+    const changes = parseInput(updateMeetingSchema, req.body);
+    res.json(await meetings.update(userOf(res), idOf(req.params), changes));
   });
 
   router.delete('/:id', async (req, res) => {
@@ -68,9 +69,10 @@ export function meetingsRouter(meetings: MeetingService): Router {
 export function guestRouter(
   meetings: MeetingService,
   config: Pick<Config, 'http' | 'rateLimits' | 'meetings'>,
+  body: Pick<BodyParsers, 'publicJson'>,
 ): Router {
   const router = Router();
-  const codeOf = (params: { code?: unknown }): string =>
+  const codeOf = (params: Record<string, unknown>): string =>
     parseInput(guestCodeSchema, params.code, 'guest code');
   const cookie: CookieOptions = {
     httpOnly: true,
@@ -93,7 +95,7 @@ export function guestRouter(
     res.json(await meetings.guestView(codeOf(req.params)));
   });
 
-  router.post('/:code/join', mintLimit, async (req, res) => {
+  router.post('/:code/join', mintLimit, body.publicJson, async (req, res) => {
     const code = codeOf(req.params);
     const { displayName } = parseInput(guestJoinSchema, req.body);
     const browserKey = browserKeyOf(req) ?? newGuestBrowserKey();

@@ -59,7 +59,9 @@ describe('appservice transactions: acknowledged only once handled', function () 
     });
     await bridge.reconciled;
     bridge.onEvents(handler);
-    const http = express().use(bridge.router()).listen(0, '127.0.0.1');
+    const http = express()
+      .use(bridge.router({ limitBytes: 1024 * 1024, maxDepth: 100 }))
+      .listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => http.once('listening', () => resolve()));
     open.push({ bridge, http });
     const { port } = http.address() as AddressInfo;

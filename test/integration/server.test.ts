@@ -58,7 +58,7 @@ describe('UccServer over HTTP and socket.io', () => {
   });
 
   it('answers a malformed JSON body with VALIDATION_FAILED, not a 500', async () => {
-    const res = await fetch(`${fx.baseUrl}/api/anything`, {
+    const res = await fetch(`${fx.baseUrl}/api/auth/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{"extension": ',
