@@ -29,7 +29,13 @@ const REQUEST_TYPES: string[] = clientRequestSchema.options.map(
 );
 
 /** Requests that would end the session the suite runs in when they happen to be valid. */
-const DESTRUCTIVE = new Set(['meeting.leave', 'meeting.end', 'meeting.removeParticipant', 'meeting.join']);
+const DESTRUCTIVE = new Set([
+  'meeting.leave',
+  'meeting.end',
+  'meeting.removeParticipant',
+  'meeting.join',
+  'media.closeTransport',
+]);
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
 const BODY_KEYS = new Set(['code', 'message', 'details', 'retryAfterMs']);
@@ -111,6 +117,7 @@ function baseRequest(type: string, ids: LiveIds): Record<string, unknown> {
     case 'media.connectTransport':
       return { type, transportId: ids.transportId, dtlsParameters: DTLS };
     case 'media.restartIce':
+    case 'media.closeTransport':
       return { type, transportId: ids.recvTransportId };
     case 'media.produce':
       return { type, transportId: ids.transportId, kind: 'audio', rtpParameters: OPUS, source: 'mic' };
@@ -622,6 +629,45 @@ describe('socket abuse (real services)', function () {
     // Another participant has caps of their own.
     const anna = await guestSocket(fx, sockets, meeting);
     ok(await request(anna.socket, { type: 'media.createTransport', direction: 'send' }));
+  });
+
+  it('frees the place of a closed transport under the cap, and the sources of its producers', async () => {
+    const org = await joinOrganizer();
+    const max = testStack().config.mediasoup.maxTransportsPerParticipant;
+    const made = [];
+    for (let i = 0; i < max; i++)
+      made.push(ok(await request(org, { type: 'media.createTransport', direction: 'send' })));
+    const [first] = made;
+    assert.ok(first);
+    ok(
+      await request(org, {
+        type: 'media.produce',
+        transportId: first.id,
+        kind: 'audio',
+        rtpParameters: OPUS,
+        source: 'mic',
+      }),
+    );
+    assert.equal(
+      code(await request(org, { type: 'media.createTransport', direction: 'recv' })),
+      'LIMIT_EXCEEDED',
+    );
+    ok(await request(org, { type: 'media.closeTransport', transportId: first.id }));
+    assert.equal(
+      code(await request(org, { type: 'media.closeTransport', transportId: first.id })),
+      'NOT_FOUND',
+    );
+    ok(await request(org, { type: 'media.createTransport', direction: 'recv' }));
+    // Its mic went with it: a rebuilt send transport may produce one again.
+    ok(
+      await request(org, {
+        type: 'media.produce',
+        transportId: made[1]?.id ?? '',
+        kind: 'audio',
+        rtpParameters: OPUS,
+        source: 'mic',
+      }),
+    );
   });
 
   it('never creates duplicate consumers, however often media.ready is sent on one socket', async () => {
