@@ -181,6 +181,11 @@ export class ParticipantMedia extends EventEmitter<ParticipantMediaEvents> {
     }
   }
 
+  /** Closes one transport, and with it its producers and consumers: their places under the caps are free. */
+  closeTransport(transportId: string): void {
+    this.#transport(transportId).close();
+  }
+
   async restartIce(transportId: string): Promise<types.IceParameters> {
     const transport = this.#transport(transportId);
     return mediasoupCall(() => transport.restartIce());

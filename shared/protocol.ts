@@ -108,6 +108,7 @@ export interface RequestResponses {
   'media.createTransport': TransportInfo;
   'media.connectTransport': { connected: true };
   'media.restartIce': { iceParameters: object };
+  'media.closeTransport': { closed: true };
   'media.produce': { producerId: string };
   /** With the meeting's current active speaker, if there is one yet. */
   'media.ready': { consumers: ConsumerInfo[]; activeSpeaker?: string };

@@ -92,6 +92,11 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     await seat.media.connectTransport(transportId, dtls as types.DtlsParameters);
   }
 
+  async closeTransport(meetingId: string, participantId: string, transportId: string): Promise<void> {
+    const seat = await this.#seat(meetingId, participantId);
+    seat.media.closeTransport(transportId);
+  }
+
   async restartIce(
     meetingId: string,
     participantId: string,

@@ -236,6 +236,11 @@ export class SignalingServer {
         );
         return { connected: true };
       }
+      case 'media.closeTransport': {
+        const seat = this.#seat(socket);
+        await this.#o.media.closeTransport(seat.meetingId, seat.participantId, request.transportId);
+        return { closed: true };
+      }
       case 'media.restartIce': {
         const seat = this.#seat(socket);
         return {

@@ -68,6 +68,8 @@ export const clientRequestSchema = z.discriminatedUnion('type', [
     dtlsParameters: dtlsParametersSchema,
   }),
   z.strictObject({ type: z.literal('media.restartIce'), transportId: mediaIdSchema }),
+  /** Frees a transport (and its producers and consumers) and its place under the per-participant cap. */
+  z.strictObject({ type: z.literal('media.closeTransport'), transportId: mediaIdSchema }),
   z.strictObject({
     type: z.literal('media.produce'),
     transportId: mediaIdSchema,

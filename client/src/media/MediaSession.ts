@@ -623,6 +623,12 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     for (const timer of this.#iceTimers.values()) clearTimeout(timer);
     this.#iceTimers.clear();
     for (const id of [...this.#remotes.keys()]) this.#dropRemote(id);
+    // The server may still hold them (a rebuild after a rejoin): free them there too, or the rebuild would meet
+    // the per-participant caps (transports, one producer per source). An error means they are gone already.
+    for (const transport of [this.#send, this.#recv]) {
+      if (!transport || transport.closed) continue;
+      this.#conn.request({ type: 'media.closeTransport', transportId: transport.id }).catch(() => undefined);
+    }
     this.#send?.close();
     this.#recv?.close();
     this.#send = undefined;
