@@ -40,6 +40,29 @@ describe('config', () => {
     );
   });
 
+  it('reads the HTTP body limits and the metrics token, with sane defaults', () => {
+    const defaults = loadConfig({}, manifest).http;
+    assert.deepEqual(defaults.body, {
+      publicJsonBytes: 8 * 1024,
+      jsonBytes: 256 * 1024,
+      bulkBytes: 8 * 1024 * 1024,
+      jsonMaxDepth: 32,
+    });
+    assert.deepEqual(defaults.appserviceBody, { limitBytes: 20 * 1024 * 1024, maxDepth: 1000 });
+    assert.equal(defaults.metricsToken, undefined);
+    const set = loadConfig(
+      { UCC_HTTP_JSON_MAX_BYTES: '65536', UCC_METRICS_TOKEN: 'a-long-enough-token' },
+      manifest,
+    ).http;
+    assert.equal(set.body.jsonBytes, 65_536);
+    assert.equal(set.metricsToken, 'a-long-enough-token');
+    const err = configError({ UCC_METRICS_TOKEN: 'short', UCC_HTTP_JSON_MAX_DEPTH: '1' });
+    assert.deepEqual(err.issues.map((i) => i.variable).sort(), [
+      'UCC_HTTP_JSON_MAX_DEPTH',
+      'UCC_METRICS_TOKEN',
+    ]);
+  });
+
   it('names the variable of a bad value', () => {
     const err = configError({ PORT: 'abc' });
     assert.deepEqual(
