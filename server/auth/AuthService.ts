@@ -163,8 +163,9 @@ export class AuthService extends EventEmitter<AuthEventMap> {
     }
     const successor = this.#o.tokens.successorOf(presented);
     const stored = await this.#store(successor, userId, familyId);
-    // A logout that landed while we rotated wins: its marker is written before it answers.
-    if (await this.#isRevoked(familyId)) throw sessionEnded();
+    // No second look at the revocation here: the winner of the claim answers whatever its concurrent losers do
+    // (exactly one rotation succeeds). A family revoked meanwhile (logout, a replay) still ends: every refresh
+    // and every socket handshake checks the marker, so the successor is dead on arrival.
     return this.#session(user, familyId, successor, stored.expiresAt);
   }
 

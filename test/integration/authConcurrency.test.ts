@@ -197,6 +197,17 @@ describe('auth under concurrency and attack (real FerretDB)', () => {
       assert.equal((await loginFrom(fx, '198.51.100.7', '200', 'mario-password')).status, 200);
     });
 
+    it('counts parallel attempts before checking them: 20 at once from one address get 5 tries', async () => {
+      fx = await start(clock, { rateLimits: { loginPerExtensionAndIp: 5, loginPerExtension: 100 } });
+      await fx.createUser({ extension: '200', password: 'mario-password' });
+      const f = fx;
+      const statuses = (
+        await Promise.all(Array.from({ length: PARALLEL }, () => loginFrom(f, '203.0.113.9', '200', 'guess')))
+      ).map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
+      assert.equal(statuses.filter((s) => s === 429).length, PARALLEL - 5);
+    });
+
     it('lets the owner in from an address they used, even when many addresses hammer the extension', async () => {
       fx = await start(clock, { rateLimits: { loginPerExtensionAndIp: 3, loginPerExtension: 6 } });
       await fx.createUser({ extension: '200', password: 'mario-password' });
