@@ -204,7 +204,8 @@ export class UccServer {
       probeTimeoutMs: PROBE_TIMEOUT_MS,
       publicUrl: config.http.publicUrl,
       metricsToken: config.http.metricsToken,
-      authenticate: authenticate({ tokens, users }),
+      // A logged-out access token stops at once, not at its expiry up to 15 minutes later.
+      authenticate: authenticate({ tokens, users, sessions: auth }),
       routers: [
         { path: '/auth', router: authRouter(auth, config, body) },
         { path: '/me', router: meRouter(users, userWrites, body) },
@@ -249,6 +250,10 @@ export class UccServer {
         resolve();
       });
     });
+    // Only now can the homeserver reach us; a failure (it is down, or cannot reach our URL) is not fatal.
+    await bridge
+      .pingHomeserver()
+      .catch((err: unknown) => chatLogger.warn({ err }, 'the homeserver did not ping the appservice'));
     return new UccServer(http, signaling, () => {
       bridge.close();
       gate.close();

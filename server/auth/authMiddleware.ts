@@ -47,7 +47,7 @@ export async function resolveAuth(
   deps: {
     tokens: TokenService;
     users: UserModel;
-    /** When given, a token whose session has ended (logout, revocation) is refused too (the socket handshake). */
+    /** When given, a token whose session has ended (logout, revocation) is refused too: HTTP and sockets alike. */
     sessions?: { isActive: (sessionId: string) => Promise<boolean> };
   },
 ): Promise<Auth> {
@@ -90,7 +90,7 @@ export async function resolveAuth(
  * Sets the caller's identity when a valid token is present. A bad token is remembered, not thrown: public routes
  * (login, refresh) must work even when a client still sends an expired access token; guarded routes throw it.
  */
-export function authenticate(deps: { tokens: TokenService; users: UserModel }): RequestHandler {
+export function authenticate(deps: Parameters<typeof resolveAuth>[1]): RequestHandler {
   return async (req, res, next) => {
     try {
       const token = bearerToken(req);

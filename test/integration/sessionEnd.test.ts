@@ -79,6 +79,17 @@ describe('sessions end on live sockets', () => {
     await assert.rejects(sockets.connect(session.token), /session has ended/);
   });
 
+  it('refuses the access token of a session that logged out over HTTP too, at once', async () => {
+    const session = await login();
+    const other = await login();
+    assert.equal((await fx.api('GET', '/api/me', { token: session.token })).status, 200);
+    await fx.api('POST', '/api/auth/logout', { headers: { Cookie: session.cookie } });
+    const res = await fx.api('GET', '/api/me', { token: session.token });
+    assert.equal(res.status, 401);
+    assert.equal((res.body as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+    assert.equal((await fx.api('GET', '/api/me', { token: other.token })).status, 200);
+  });
+
   it("a password change ends the other sessions' sockets, not the caller's", async () => {
     const here = await login();
     const there = await login();
