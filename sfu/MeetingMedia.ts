@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { MEDIA_CODECS } from './mediaCodecs.js';
+import { MediaUnavailableError } from './mediaErrors.js';
 import type { PooledWorker, WorkerPool } from './WorkerPool.js';
 
 export interface MeetingMediaOptions {
@@ -58,7 +59,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
 
   get rtpCapabilities(): types.RtpCapabilities {
     const home = this.#slots[0];
-    if (!home) throw new Error('meeting media has no router');
+    if (!home) throw new MediaUnavailableError('meeting media has no router');
     return home.router.rtpCapabilities;
   }
 
@@ -75,7 +76,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     if (spare.length === 0) {
       // Every worker already has a router of this meeting: use the least busy one.
       const least = [...this.#slots].sort((a, b) => a.consumers - b.consumers)[0];
-      if (!least) throw new Error('meeting media has no router');
+      if (!least) throw new MediaUnavailableError('meeting media has no router');
       return { router: least.router, webRtcServer: least.worker.webRtcServer };
     }
     const slot = await this.#addRouter(this.#leastLoadedWorker(used));
@@ -144,7 +145,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     const candidates = this.#o.pool.workers.filter((w) => !exclude.includes(w.index) && !w.worker.closed);
     const sorted = candidates.sort((a, b) => this.#o.pool.load(a.index) - this.#o.pool.load(b.index));
     const first = sorted[0];
-    if (!first) throw new Error('no mediasoup worker available');
+    if (!first) throw new MediaUnavailableError('no mediasoup worker available');
     return first;
   }
 
@@ -153,7 +154,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     if (this.#closed) {
       // Closed while the router was being made (a rebuild racing the meeting's end): it must not leak.
       router.close();
-      throw new Error('meeting media closed');
+      throw new MediaUnavailableError('meeting media closed');
     }
     const slot: RouterSlot = { router, worker, consumers: 0 };
     this.#slots.push(slot);

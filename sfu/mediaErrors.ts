@@ -39,6 +39,17 @@ export class MediaRequestError extends Error {
 }
 
 /**
+ * No media to serve the request right now: the meeting's worker died and its router is being rebuilt (clients
+ * are told `media.restart`), or none is left. Not the client's fault, nor a bug: retry shortly.
+ */
+export class MediaUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MediaUnavailableError';
+  }
+}
+
+/**
  * Worker refusals (plain `Error`s with the worker's message) that a client causes with what it sends: they must
  * not read as our bugs. Matched on the worker's wording (mediasoup 3.19, worker/src/RTC/…).
  */
@@ -63,10 +74,16 @@ export async function mediasoupCall<T>(action: () => Promise<T>): Promise<T> {
 
 export function classifyMediasoupError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
-  if (err instanceof UnknownMediaError || err instanceof MediaLimitError || err instanceof MediaRequestError)
+  if (
+    err instanceof UnknownMediaError ||
+    err instanceof MediaLimitError ||
+    err instanceof MediaRequestError ||
+    err instanceof MediaUnavailableError
+  )
     return err;
-  // A dead worker's channel is our failure, not the client's: leave it as it is.
-  if (err.name === 'InvalidStateError' && err.message.startsWith('Channel closed')) return err;
+  // A dead worker's channel: the media is being rebuilt elsewhere, neither the client's fault nor a bug.
+  if (err.name === 'InvalidStateError' && err.message.startsWith('Channel closed'))
+    return new MediaUnavailableError(err.message);
   if (err instanceof TypeError || err.name === 'UnsupportedError')
     return new MediaRequestError('invalid', err.message);
   if (err.name === 'InvalidStateError') return new MediaRequestError('conflict', err.message);

@@ -4,6 +4,7 @@ import {
   classifyMediasoupError,
   MediaLimitError,
   MediaRequestError,
+  MediaUnavailableError,
   UnknownMediaError,
 } from '../../sfu/mediaErrors.js';
 import {
@@ -12,6 +13,7 @@ import {
   LimitExceededError,
   NotFoundError,
   RateLimitedError,
+  ServiceUnavailableError,
   toAppError,
   ValidationError,
 } from '../errors.js';
@@ -20,13 +22,15 @@ import type { Logger } from '../logger.js';
 /**
  * sfu/'s refusals as the client's errors: an id that is not theirs is NOT_FOUND, a cap LIMIT_EXCEEDED, a request
  * that does not fit the state (connect twice, an SSRC taken) CONFLICT, parameters mediasoup will not take
- * VALIDATION_FAILED. mediasoup errors that were not classified where they were thrown are classified here too.
+ * VALIDATION_FAILED, media being rebuilt after a worker died SERVICE_UNAVAILABLE. mediasoup errors that were not classified where they were thrown are classified here too.
  */
 function fromMedia(err: unknown): AppError | undefined {
   const media = classifyMediasoupError(err);
   if (media instanceof UnknownMediaError) return new NotFoundError(media.message);
   if (media instanceof MediaLimitError)
     return new LimitExceededError(media.message, [{ path: media.field, message: media.message }]);
+  if (media instanceof MediaUnavailableError)
+    return new ServiceUnavailableError('The media of this meeting is being restored; retry shortly');
   if (media instanceof MediaRequestError) {
     return media.reason === 'conflict'
       ? new ConflictError(media.message)

@@ -3,7 +3,12 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { ConflictError, RateLimitedError } from '../../server/errors.js';
 import { errorAck } from '../../server/signaling/toAck.js';
-import { MediaLimitError, MediaRequestError, UnknownMediaError } from '../../sfu/mediaErrors.js';
+import {
+  MediaLimitError,
+  MediaRequestError,
+  MediaUnavailableError,
+  UnknownMediaError,
+} from '../../sfu/mediaErrors.js';
 
 /** A logger whose lines are kept, to see what was logged at which level. */
 function capturingLogger(): { logger: pino.Logger; levels: number[] } {
@@ -53,14 +58,23 @@ describe('errorAck', () => {
     );
   });
 
-  it('keeps INTERNAL for what is ours, a dead worker included, and logs only that as an error', () => {
+  it('keeps INTERNAL for what is ours, and logs only that as an error', () => {
     const { logger, levels } = capturingLogger();
     assert.equal(codeOf(new Error('undefined is not a function'), logger), 'INTERNAL');
+    assert.deepEqual(levels, [50]);
+  });
+
+  it('answers SERVICE_UNAVAILABLE while a dead worker is replaced, logged as a warning', () => {
+    const { logger, levels } = capturingLogger();
     assert.equal(
       codeOf(named('InvalidStateError', 'Channel closed, pending request aborted'), logger),
-      'INTERNAL',
+      'SERVICE_UNAVAILABLE',
     );
-    assert.deepEqual(levels, [50, 50]);
+    assert.equal(
+      codeOf(new MediaUnavailableError('meeting media has no router'), logger),
+      'SERVICE_UNAVAILABLE',
+    );
+    assert.deepEqual(levels, [40, 40]);
   });
 
   it('carries the wait of a RATE_LIMITED in the body, in milliseconds', () => {
