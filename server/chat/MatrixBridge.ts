@@ -553,12 +553,13 @@ export class MatrixBridge {
     const mxid = this.mxidOf(user.extension);
     await this.#register(user.extension);
     const client = this.client(mxid);
+    // The mark first, while still in the rooms: their member lists and the leave itself then show it.
+    const displayName = MatrixBridge.displayNameOf({ ...user, disabled: true });
+    await this.call(() => client.setDisplayName(displayName));
     const { joined_rooms: rooms } = await this.call(() => client.getJoinedRooms());
     for (const roomId of rooms) {
       await this.call(() => client.leave(roomId));
     }
-    const displayName = MatrixBridge.displayNameOf({ ...user, disabled: true });
-    await this.call(() => client.setDisplayName(displayName));
     await this.#o.models.users.updateOne(
       { userId: user.id },
       { $set: { userId: user.id, mxid, displayName } },

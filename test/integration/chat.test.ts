@@ -644,11 +644,14 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
       );
       return mxidOf(paolo) in members.body.joined ? undefined : true;
     });
-    const profile = await asMatrixUser<{ displayname?: string }>(
-      mxidOf(rita),
-      `/profile/${encodeURIComponent(mxidOf(paolo))}`,
-    );
-    assert.match(profile.body.displayname ?? '', /disattivato/);
+    // The account is marked too (the bridge marks it before leaving; the wait keeps the test free of that order).
+    await waitFor('the disabled mark on the name', async () => {
+      const profile = await asMatrixUser<{ displayname?: string }>(
+        mxidOf(rita),
+        `/profile/${encodeURIComponent(mxidOf(paolo))}`,
+      );
+      return /disattivato/.test(profile.body.displayname ?? '') ? true : undefined;
+    });
 
     // Re-enabling restores the name; reopening the DM brings Paolo back into the same room.
     await fx.api('PATCH', `/api/directory/users/${paolo.id}`, {
