@@ -1,16 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
 import { freePort } from './ports.js';
-import {
-  DEFAULT_RESTART_POLICY,
-  SupervisedProcess,
-  type RestartPolicy,
-  type SupervisedProcessEvents,
-} from './SupervisedProcess.js';
+import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 
 export interface CoturnOptions {
   bin: string;
@@ -27,17 +22,12 @@ export interface CoturnOptions {
  * The embedded TURN server: coturn on loopback, with time-limited credentials (use-auth-secret). It relays on
  * loopback too, so a browser forced to `iceTransportPolicy: 'relay'` reaches the SFU through it.
  */
-export class CoturnService extends EventEmitter<SupervisedProcessEvents> {
-  readonly #process: SupervisedProcess;
+export class CoturnService extends EmbeddedChild {
   readonly port: number;
 
   private constructor(proc: SupervisedProcess, port: number) {
-    super();
-    this.#process = proc;
+    super(proc, 5_000);
     this.port = port;
-    proc.on('crashed', (info) => this.emit('crashed', info));
-    proc.on('restarted', (info) => this.emit('restarted', info));
-    proc.on('restartFailed', (info) => this.emit('restartFailed', info));
   }
 
   static async create(options: CoturnOptions): Promise<CoturnService> {
@@ -66,28 +56,6 @@ export class CoturnService extends EventEmitter<SupervisedProcessEvents> {
 
   get url(): string {
     return `turn:127.0.0.1:${this.port}?transport=udp`;
-  }
-
-  get running(): boolean {
-    return this.#process.running;
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
-  }
-
-  /** Readiness: resolves while coturn runs, throws while it is being restarted. */
-  check(): Promise<void> {
-    return this.#process.check();
-  }
-
-  /** Synchronous SIGKILL, no restart: for a shutdown past its timeout. */
-  kill(): void {
-    this.#process.kill();
-  }
-
-  async stop(timeoutMs = 5_000): Promise<void> {
-    await this.#process.stop(timeoutMs);
   }
 }
 

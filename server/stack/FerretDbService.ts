@@ -1,16 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import type { Logger } from '../logger.js';
+import { EmbeddedChild } from './EmbeddedChild.js';
 import { freePort } from './ports.js';
 import { runDir } from './dataDir.js';
-import {
-  DEFAULT_RESTART_POLICY,
-  SupervisedProcess,
-  type RestartPolicy,
-  type SupervisedProcessEvents,
-} from './SupervisedProcess.js';
+import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 
 export interface FerretDbOptions {
   bin: string;
@@ -22,17 +17,12 @@ export interface FerretDbOptions {
 }
 
 /** The embedded MongoDB-protocol database: FerretDB v1 on SQLite, on a free loopback port. */
-export class FerretDbService extends EventEmitter<SupervisedProcessEvents> {
-  readonly #process: SupervisedProcess;
+export class FerretDbService extends EmbeddedChild {
   readonly uri: string;
 
   private constructor(proc: SupervisedProcess, uri: string) {
-    super();
-    this.#process = proc;
+    super(proc, 5_000);
     this.uri = uri;
-    proc.on('crashed', (info) => this.emit('crashed', info));
-    proc.on('restarted', (info) => this.emit('restarted', info));
-    proc.on('restartFailed', (info) => this.emit('restartFailed', info));
   }
 
   static async create(options: FerretDbOptions): Promise<FerretDbService> {
@@ -63,28 +53,6 @@ export class FerretDbService extends EventEmitter<SupervisedProcessEvents> {
       options.restart ?? DEFAULT_RESTART_POLICY,
     );
     return new FerretDbService(proc, uri);
-  }
-
-  get running(): boolean {
-    return this.#process.running;
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
-  }
-
-  /** Readiness: resolves while FerretDB runs, throws while it is being restarted. */
-  check(): Promise<void> {
-    return this.#process.check();
-  }
-
-  /** Synchronous SIGKILL, no restart: for a shutdown past its timeout. */
-  kill(): void {
-    this.#process.kill();
-  }
-
-  async stop(timeoutMs = 5_000): Promise<void> {
-    await this.#process.stop(timeoutMs);
   }
 }
 

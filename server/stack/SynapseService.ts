@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,14 +7,10 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
+import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
 import { freePort } from './ports.js';
-import {
-  DEFAULT_RESTART_POLICY,
-  SupervisedProcess,
-  type RestartPolicy,
-  type SupervisedProcessEvents,
-} from './SupervisedProcess.js';
+import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -53,21 +48,16 @@ export const APPSERVICE_USER_PREFIX = 'ucc_';
  * The embedded Matrix homeserver: Synapse on SQLite, loopback only, no federation, with our application-service
  * registration loaded. Its config is regenerated at each start (ports change); its secrets are not.
  */
-export class SynapseService extends EventEmitter<SupervisedProcessEvents> {
-  readonly #process: SupervisedProcess;
+export class SynapseService extends EmbeddedChild {
   readonly url: string;
   readonly serverName: string;
   readonly secrets: SynapseSecrets;
 
   private constructor(proc: SupervisedProcess, url: string, serverName: string, secrets: SynapseSecrets) {
-    super();
-    this.#process = proc;
+    super(proc, 10_000);
     this.url = url;
     this.serverName = serverName;
     this.secrets = secrets;
-    proc.on('crashed', (info) => this.emit('crashed', info));
-    proc.on('restarted', (info) => this.emit('restarted', info));
-    proc.on('restartFailed', (info) => this.emit('restartFailed', info));
   }
 
   static async create(options: SynapseOptions): Promise<SynapseService> {
@@ -116,28 +106,6 @@ export class SynapseService extends EventEmitter<SupervisedProcessEvents> {
       options.restart ?? DEFAULT_RESTART_POLICY,
     );
     return new SynapseService(proc, url, options.serverName, secrets);
-  }
-
-  get running(): boolean {
-    return this.#process.running;
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
-  }
-
-  /** Readiness: resolves while Synapse runs, throws while it is being restarted. */
-  check(): Promise<void> {
-    return this.#process.check();
-  }
-
-  /** Synchronous SIGKILL, no restart: for a shutdown past its timeout. */
-  kill(): void {
-    this.#process.kill();
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    await this.#process.stop(timeoutMs);
   }
 }
 
