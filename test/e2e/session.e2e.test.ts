@@ -23,6 +23,9 @@ describe('sessions ended by the server, in Chromium', function () {
     assert.equal(res.status, 200);
     await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
     await page.getByRole('status').filter({ hasText: 'La tua sessione è stata chiusa' }).waitFor();
+    await s.ui.screenshot(page, 'login-session-ended.png');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await s.ui.screenshot(page, 'login-session-ended-phone.png');
   });
 
   it('a password change signs out every open browser, saying why; signing out oneself says nothing', async () => {

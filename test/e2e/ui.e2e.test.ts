@@ -306,6 +306,13 @@ describe('web client in Chromium', function () {
     const lobby = org.getByRole('region', { name: /^In attesa/ });
     await lobby.getByText('Bruno Ospite').waitFor();
     await s.ui.screenshot(org, 'room-lobby.png');
+    // On a phone too: the knocking guest's page, and the organizer's panel with the buttons in reach.
+    await other.setViewportSize({ width: 390, height: 844 });
+    await s.ui.screenshot(other, 'guest-knocking-phone.png');
+    await org.setViewportSize({ width: 390, height: 844 });
+    await lobby.getByRole('button', { name: 'Ammetti: Bruno Ospite' }).scrollIntoViewIfNeeded();
+    await s.ui.screenshot(org, 'room-lobby-phone.png');
+    await org.setViewportSize({ width: 1280, height: 800 });
     await lobby.getByRole('button', { name: 'Ammetti: Bruno Ospite' }).click();
     await org.locator('li.person', { hasText: 'Bruno Ospite' }).waitFor();
     await other.getByRole('toolbar').waitFor();
