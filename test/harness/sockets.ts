@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
@@ -5,6 +6,7 @@ import type {
   RequestResponses,
   ServerToClientEvents,
 } from '../../shared/protocol.js';
+import type { ChatMessageView } from '../../shared/schemas/chat.js';
 import type { ClientRequestType } from '../../shared/schemas/requests.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -55,5 +57,30 @@ export function nextEvent<E extends keyof ServerToClientEvents>(
       clearTimeout(timer);
       resolve(payload as Parameters<ServerToClientEvents[E]>[0]);
     });
+  });
+}
+
+/** The data of a successful ack; fails the test with the ack otherwise. */
+export function ackData<T>(ack: Ack<T>): T {
+  assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);
+  return ack.data;
+}
+
+/** The next `chat.message` on a socket whose body is `body` (others are let through). */
+export function nextChatMessage(
+  socket: ClientSocket,
+  body: string,
+  timeoutMs = 10_000,
+): Promise<ChatMessageView> {
+  return new Promise((resolve, reject) => {
+    const shown = body.length > 40 ? `${body.slice(0, 40)}…` : body;
+    const timer = setTimeout(() => reject(new Error(`no message "${shown}"`)), timeoutMs);
+    const listener = (m: ChatMessageView): void => {
+      if (m.body !== body) return;
+      clearTimeout(timer);
+      socket.off('chat.message', listener);
+      resolve(m);
+    };
+    socket.on('chat.message', listener);
   });
 }

@@ -16,7 +16,14 @@ import { freePort } from '../../server/stack/ports.js';
 import { SynapseService } from '../../server/stack/SynapseService.js';
 import { registerMatrixUser, type RegisteredMatrixUser } from '../harness/matrixUsers.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { nextEvent, request, SocketPool, type ClientSocket } from '../harness/sockets.js';
+import {
+  ackData,
+  nextChatMessage,
+  nextEvent,
+  request,
+  SocketPool,
+  type ClientSocket,
+} from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const EVENT_TIMEOUT_MS = 10_000;
@@ -40,11 +47,6 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function ackData<T>(ack: Ack<T>): T {
-  assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);
-  return ack.data;
 }
 
 function ackError(ack: Ack<unknown>): string {
@@ -75,16 +77,7 @@ function collect(socket: ClientSocket): ChatMessageView[] {
 
 /** The next chat.message on a socket whose body matches. */
 function nextMessage(socket: ClientSocket, body: string): Promise<ChatMessageView> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message "${body}"`)), EVENT_TIMEOUT_MS);
-    const listener = (m: ChatMessageView): void => {
-      if (m.body !== body) return;
-      clearTimeout(timer);
-      socket.off('chat.message', listener);
-      resolve(m);
-    };
-    socket.on('chat.message', listener);
-  });
+  return nextChatMessage(socket, body, EVENT_TIMEOUT_MS);
 }
 
 describe('chat over Matrix (real Synapse, appservice bridge)', function () {

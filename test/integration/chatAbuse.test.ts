@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Ack } from '../../shared/protocol.js';
-import type { ChatMessageView, ChatRoomView } from '../../shared/schemas/chat.js';
+import type { ChatRoomView } from '../../shared/schemas/chat.js';
 import { MAX_MESSAGE_LENGTH } from '../../shared/schemas/chat.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { request, SocketPool, type ClientSocket } from '../harness/sockets.js';
+import { ackData, nextChatMessage, request, SocketPool } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const RATE_LIMIT = 3;
@@ -20,25 +20,6 @@ interface ErrorBody {
 function ackError(ack: Ack<unknown>): string {
   assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
   return ack.ok ? '' : ack.error.code;
-}
-
-function ackData<T>(ack: Ack<T>): T {
-  assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);
-  return ack.data;
-}
-
-/** The next chat.message on a socket whose body matches. */
-function nextMessage(socket: ClientSocket, body: string): Promise<ChatMessageView> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message "${body.slice(0, 40)}…"`)), 10_000);
-    const listener = (m: ChatMessageView): void => {
-      if (m.body !== body) return;
-      clearTimeout(timer);
-      socket.off('chat.message', listener);
-      resolve(m);
-    };
-    socket.on('chat.message', listener);
-  });
 }
 
 describe('chat under abuse: message bounds, rate limits, files of other rooms, Matrix refusals', function () {
@@ -171,7 +152,7 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     const room = await openDm(a, b);
     const bSocket = await sockets.connect(b.token);
     const text = '[a]('.repeat(MAX_MESSAGE_LENGTH / 4);
-    const received = nextMessage(bSocket, text);
+    const received = nextChatMessage(bSocket, text);
     const res = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: text } });
     assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 200));
     const message = await received;
@@ -184,7 +165,7 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     const pia = await fx.createUser({ firstName: 'Pia', lastName: 'Curiosa' });
     const dmB = await openDm(nina, otto);
     const ottoSocket = await sockets.connect(otto.token);
-    const pushed = nextMessage(ottoSocket, 'segreto.png');
+    const pushed = nextChatMessage(ottoSocket, 'segreto.png');
     const upload = await fetch(
       `${fx.baseUrl}/api/chat/rooms/${encodeURIComponent(dmB.roomId)}/files?name=segreto.png`,
       {

@@ -1,73 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO_ROOT } from '../../server/config.js';
-import { freePort } from '../../server/stack/ports.js';
-import { testStack } from '../harness/testStack.js';
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-  dataDir: string;
-  output: () => string;
-}
-
-/** `server/main.ts` as `npm start` runs it, in its own process, with only the environment given here. */
-async function startMain(env: Record<string, string>): Promise<Started> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-main-'));
-  const port = await freePort();
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: '/usr/local/bin:/usr/bin:/bin',
-      HOME: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      UCC_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      MEDIASOUP_NUM_WORKERS: '1',
-      MEDIASOUP_WORKER_BIN: testStack().config.mediasoup.workerBin,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, port, dataDir, output: () => output };
-}
-
-async function waitReady(s: Started, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (s.child.exitCode !== null) assert.fail(`server exited with ${s.child.exitCode}:\n${s.output()}`);
-    const res = await fetch(`http://127.0.0.1:${s.port}/readyz`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  assert.fail(`not ready within ${timeoutMs} ms:\n${s.output()}`);
-}
-
-/** Processes whose command line mentions `text` (here: a stack's private data dir). */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
+import { processesMentioning, startMain, waitReady, type MainProcess } from '../harness/mainProcess.js';
 
 describe('npm start (server/main.ts as a process)', () => {
-  const started: Started[] = [];
+  const started: MainProcess[] = [];
 
   afterEach(async () => {
     for (const s of started.splice(0)) {
