@@ -10,6 +10,7 @@ import type {
 } from '../../client/src/media-test/testApi.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { launchChromium } from '../harness/browser.js';
+import { eventually } from '../harness/eventually.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { testStack } from '../harness/testStack.js';
 
@@ -20,22 +21,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 
 /** Calls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : '';
-      throw new Error(`timed out waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  return eventually(what, timeoutMs, probe, 250);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../server/config.js';
 import { freePort } from '../../server/stack/ports.js';
+import { eventually } from './eventually.js';
 import { testStack } from './testStack.js';
+
+export { eventually } from './eventually.js';
 
 /** `server/main.ts` run as `npm start` runs it: a process of its own, with its own embedded stack. */
 export interface MainProcess {
@@ -44,31 +47,6 @@ export async function startMain(env: Record<string, string>, dataDir?: string): 
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   return { child, port, dataDir: dir, baseUrl: `http://127.0.0.1:${port}`, output: () => output };
-}
-
-/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined> | T | undefined,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      assert.fail(
-        `${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export interface Readiness {

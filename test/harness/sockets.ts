@@ -3,6 +3,8 @@ import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
   ClientToServerEvents,
+  JoinedInfo,
+  JoinOutcome,
   RequestResponses,
   ServerToClientEvents,
 } from '../../shared/protocol.js';
@@ -83,4 +85,17 @@ export function nextChatMessage(
     };
     socket.on('chat.message', listener);
   });
+}
+
+/** The code of an error ack; fails the test if the request succeeded. */
+export function ackErrorCode(ack: Ack<unknown>): string {
+  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
+  return ack.ok ? '' : ack.error.code;
+}
+
+/** The seat of a `meeting.join` answered `joined`; fails the test on an error or a wait. */
+export function joined(ack: Ack<JoinOutcome>): JoinedInfo {
+  assert.ok(ack.ok, `join failed: ${JSON.stringify(ack)}`);
+  assert.equal(ack.data.state, 'joined', `expected joined, got ${JSON.stringify(ack.data)}`);
+  return ack.data;
 }

@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../server/clock.js';
-import type { Ack, JoinedInfo, JoinOutcome } from '../../shared/protocol.js';
+import type { JoinedInfo } from '../../shared/protocol.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { nextEvent, request, SocketPool, type ClientSocket } from '../harness/sockets.js';
+import {
+  nextEvent,
+  request,
+  SocketPool,
+  type ClientSocket,
+  ackErrorCode,
+  joined,
+} from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const GRACE_MS = 120_000;
-
-function joined(ack: Ack<JoinOutcome>): JoinedInfo {
-  assert.ok(ack.ok, `join failed: ${JSON.stringify(ack)}`);
-  assert.equal(ack.data.state, 'joined', `expected joined, got ${JSON.stringify(ack.data)}`);
-  return ack.data;
-}
-
-function errorCode(ack: Ack<unknown>): string {
-  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
-  return ack.ok ? '' : ack.error.code;
-}
 
 interface StoredMeeting {
   live: boolean;
@@ -118,7 +114,7 @@ describe('admission that holds', () => {
         ok: true,
         data: { state: 'waiting', waitingFor: 'organizer' },
       });
-      assert.equal(errorCode(await request(g, { type: 'meeting.join', meetingId: m2.id })), 'CONFLICT');
+      assert.equal(ackErrorCode(await request(g, { type: 'meeting.join', meetingId: m2.id })), 'CONFLICT');
       g.disconnect();
       // The organizer opens both meetings: Giulia's closed socket is in neither.
       const { org, info } = await organizerIn(m2);
@@ -145,7 +141,7 @@ describe('admission that holds', () => {
       const g = await sockets.connect(giulia.token);
       assert.equal((await request(g, { type: 'meeting.join', meetingId: waitHere.id })).ok, true);
       assert.equal(
-        errorCode(await request(g, { type: 'meeting.join', meetingId: liveThere.id })),
+        ackErrorCode(await request(g, { type: 'meeting.join', meetingId: liveThere.id })),
         'CONFLICT',
       );
       // Leaving the waiting room frees the socket for the other meeting; its disconnect then leaves that one.
@@ -197,7 +193,7 @@ describe('admission that holds', () => {
       assert.equal(again.guestId, first.guestId);
       const back = await sockets.connect(again.token);
       assert.equal(
-        errorCode(await request(back, { type: 'meeting.join', meetingId: m.id })),
+        ackErrorCode(await request(back, { type: 'meeting.join', meetingId: m.id })),
         'REMOVED_FROM_MEETING',
       );
     });
@@ -225,7 +221,7 @@ describe('admission that holds', () => {
       const g = await sockets.connect(giulia.token);
       joined(await request(g, { type: 'meeting.join', meetingId: m.id }));
       assert.equal(
-        errorCode(await request(g, { type: 'meeting.admit', waiterId: waiting[0]?.waiterId })),
+        ackErrorCode(await request(g, { type: 'meeting.admit', waiterId: waiting[0]?.waiterId })),
         'FORBIDDEN',
       );
       // A colleague is not asked to knock.
@@ -259,10 +255,10 @@ describe('admission that holds', () => {
       });
       assert.deepEqual(await out, { reason: 'denied' });
       assert.equal(
-        errorCode(await request(knocker, { type: 'meeting.join', meetingId: m.id })),
+        ackErrorCode(await request(knocker, { type: 'meeting.join', meetingId: m.id })),
         'REMOVED_FROM_MEETING',
       );
-      assert.equal(errorCode(await request(org, { type: 'meeting.deny', waiterId })), 'NOT_FOUND');
+      assert.equal(ackErrorCode(await request(org, { type: 'meeting.deny', waiterId })), 'NOT_FOUND');
     });
 
     it('limits guest tokens per IP and link with 429', async () => {
@@ -287,7 +283,10 @@ describe('admission that holds', () => {
       assert.equal(info.participants.length, 2);
       assert.equal((await rejected).error.code, 'MEETING_FULL');
       const l2 = await sockets.connect(luca.token);
-      assert.equal(errorCode(await request(l2, { type: 'meeting.join', meetingId: m.id })), 'MEETING_FULL');
+      assert.equal(
+        ackErrorCode(await request(l2, { type: 'meeting.join', meetingId: m.id })),
+        'MEETING_FULL',
+      );
     });
 
     it('refuses a waiter past the waiting-room cap with MEETING_FULL', async () => {
@@ -296,7 +295,7 @@ describe('admission that holds', () => {
       const g = await sockets.connect(giulia.token);
       assert.equal((await request(g, { type: 'meeting.join', meetingId: m.id })).ok, true);
       const l = await sockets.connect(luca.token);
-      assert.equal(errorCode(await request(l, { type: 'meeting.join', meetingId: m.id })), 'MEETING_FULL');
+      assert.equal(ackErrorCode(await request(l, { type: 'meeting.join', meetingId: m.id })), 'MEETING_FULL');
     });
 
     it('prunes the records of people long gone when a session ends, and bounds the denylist', async () => {
@@ -355,9 +354,9 @@ describe('admission that holds', () => {
       assert.equal((await fx.api('DELETE', `/api/meetings/${m.id}`, { token: organizer.token })).status, 204);
       assert.deepEqual(await orgOut, { reason: 'cancelled' });
       assert.deepEqual(await gOut, { reason: 'cancelled' });
-      assert.equal(errorCode(await request(g, { type: 'meeting.raiseHand', raised: true })), 'FORBIDDEN');
+      assert.equal(ackErrorCode(await request(g, { type: 'meeting.raiseHand', raised: true })), 'FORBIDDEN');
       assert.equal(
-        errorCode(await request(g, { type: 'meeting.join', meetingId: m.id })),
+        ackErrorCode(await request(g, { type: 'meeting.join', meetingId: m.id })),
         'MEETING_CANCELLED',
       );
       const doc = await stored(m);
@@ -407,7 +406,10 @@ describe('admission that holds', () => {
         'Colombo Luca',
         'Rossi Mario',
       ]);
-      assert.equal(errorCode(await request(guest, { type: 'meeting.join', meetingId: m.id })), 'FORBIDDEN');
+      assert.equal(
+        ackErrorCode(await request(guest, { type: 'meeting.join', meetingId: m.id })),
+        'FORBIDDEN',
+      );
     });
 
     it('puts a guest still waiting with the old link out of the waiting room', async () => {

@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient, Direction, type MatrixClient } from 'matrix-js-sdk';
-import type { Ack } from '../../shared/protocol.js';
 import type {
   ChatMessageView,
   ChatReadView,
@@ -23,6 +22,7 @@ import {
   request,
   SocketPool,
   type ClientSocket,
+  ackErrorCode,
 } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
@@ -47,11 +47,6 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function ackError(ack: Ack<unknown>): string {
-  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
-  return ack.ok ? '' : ack.error.code;
 }
 
 /** The next meeting.chat.message on a socket whose body matches. */
@@ -992,19 +987,19 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
 
     // Validation, rooms the caller is not in, and guests.
     assert.equal(
-      ackError(await request(teoSocket, { type: 'chat.typing', roomId: 'nope', typing: true })),
+      ackErrorCode(await request(teoSocket, { type: 'chat.typing', roomId: 'nope', typing: true })),
       'VALIDATION_FAILED',
     );
     const outsider = await sockets.connect((await user('Oto', 'Fuori')).token);
     assert.equal(
-      ackError(await request(outsider, { type: 'chat.typing', roomId: room.roomId, typing: true })),
+      ackErrorCode(await request(outsider, { type: 'chat.typing', roomId: room.roomId, typing: true })),
       'NOT_FOUND',
     );
     const organizer = await fx.createUser({ firstName: 'Olga', lastName: 'Pro', plan: 'pro' });
     const meeting = await scheduleNow(organizer);
     const guest = await guestSocketFor(meeting, 'Gina');
     assert.equal(
-      ackError(await request(guest, { type: 'chat.typing', roomId: room.roomId, typing: true })),
+      ackErrorCode(await request(guest, { type: 'chat.typing', roomId: room.roomId, typing: true })),
       'FORBIDDEN',
     );
   });
@@ -1046,10 +1041,13 @@ describe('chat over Matrix (real Synapse, appservice bridge)', function () {
 
     // Only admitted participants may write or read.
     const outsider = await sockets.connect((await user('Ugo', 'Esterno')).token);
-    assert.equal(ackError(await request(outsider, { type: 'meeting.chat.send', body: 'x' })), 'FORBIDDEN');
-    assert.equal(ackError(await request(outsider, { type: 'meeting.chat.history' })), 'FORBIDDEN');
     assert.equal(
-      ackError(await request(guest, { type: 'meeting.chat.send', body: '   ' })),
+      ackErrorCode(await request(outsider, { type: 'meeting.chat.send', body: 'x' })),
+      'FORBIDDEN',
+    );
+    assert.equal(ackErrorCode(await request(outsider, { type: 'meeting.chat.history' })), 'FORBIDDEN');
+    assert.equal(
+      ackErrorCode(await request(guest, { type: 'meeting.chat.send', body: '   ' })),
       'VALIDATION_FAILED',
     );
 
@@ -1265,7 +1263,7 @@ describe('chat while Synapse is stopped and restarted (a Synapse of its own)', f
     const history = await fx.api('GET', messages, { token: b.token });
     assert.equal(history.status, 503);
     const typing = await request(bSocket, { type: 'chat.typing', roomId, typing: true });
-    assert.equal(ackError(typing), 'CHAT_UNAVAILABLE');
+    assert.equal(ackErrorCode(typing), 'CHAT_UNAVAILABLE');
     const readiness = await fx.api('GET', '/readyz');
     assert.equal(readiness.status, 503);
 

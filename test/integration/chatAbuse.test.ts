@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import type { Ack } from '../../shared/protocol.js';
 import type { ChatRoomView } from '../../shared/schemas/chat.js';
 import { MAX_MESSAGE_LENGTH } from '../../shared/schemas/chat.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { ackData, nextChatMessage, request, SocketPool } from '../harness/sockets.js';
+import { ackData, nextChatMessage, request, SocketPool, ackErrorCode } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const RATE_LIMIT = 3;
@@ -15,11 +14,6 @@ const PNG_1X1 = Buffer.from(
 
 interface ErrorBody {
   error: { code: string; details?: { path: string; message: string }[] };
-}
-
-function ackError(ack: Ack<unknown>): string {
-  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
-  return ack.ok ? '' : ack.error.code;
 }
 
 describe('chat under abuse: message bounds, rate limits, files of other rooms, Matrix refusals', function () {
@@ -121,7 +115,7 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
       type: 'meeting.chat.send',
       body: 'y'.repeat(MAX_MESSAGE_LENGTH + 1),
     });
-    assert.equal(ackError(long), 'VALIDATION_FAILED');
+    assert.equal(ackErrorCode(long), 'VALIDATION_FAILED');
 
     // One message in a DM first: the organizer's count is shared by REST and the meeting chat.
     const room = await openDm(organizer, colleague);
@@ -134,14 +128,14 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
       ackData(await request(orgSocket, { type: 'meeting.chat.send', body: `riunione ${i}` }));
     }
     assert.equal(
-      ackError(await request(orgSocket, { type: 'meeting.chat.send', body: 'troppi' })),
+      ackErrorCode(await request(orgSocket, { type: 'meeting.chat.send', body: 'troppi' })),
       'RATE_LIMITED',
     );
     // A guest has a count of their own.
     for (let i = 0; i < RATE_LIMIT; i++)
       ackData(await request(guest, { type: 'meeting.chat.send', body: `ospite ${i}` }));
     assert.equal(
-      ackError(await request(guest, { type: 'meeting.chat.send', body: 'troppi' })),
+      ackErrorCode(await request(guest, { type: 'meeting.chat.send', body: 'troppi' })),
       'RATE_LIMITED',
     );
   });

@@ -6,7 +6,14 @@ import type { Ack, JoinedInfo, JoinOutcome } from '../../shared/protocol.js';
 import type { GuestMeetingView, MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { SmtpSink } from '../harness/smtpSink.js';
-import { nextEvent, request, SocketPool, type ClientSocket } from '../harness/sockets.js';
+import {
+  nextEvent,
+  request,
+  SocketPool,
+  type ClientSocket,
+  ackErrorCode,
+  joined,
+} from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const HOUR = 3_600_000;
@@ -14,17 +21,6 @@ const GRACE_MS = 120_000;
 
 interface ErrorBody {
   error: { code: string; message: string };
-}
-
-function joined(ack: Ack<JoinOutcome>): JoinedInfo {
-  assert.ok(ack.ok, `join failed: ${JSON.stringify(ack)}`);
-  assert.equal(ack.data.state, 'joined', `expected joined, got ${JSON.stringify(ack.data)}`);
-  return ack.data;
-}
-
-function errorCode(ack: Ack<unknown>): string {
-  assert.equal(ack.ok, false, `expected an error, got ${JSON.stringify(ack)}`);
-  return ack.ok ? '' : ack.error.code;
 }
 
 describe('scheduled meetings', () => {
@@ -240,7 +236,7 @@ describe('scheduled meetings', () => {
 
       const s = await sockets.connect(organizer.token);
       assert.equal(
-        errorCode(await request(s, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(s, { type: 'meeting.join', meetingId: meeting.id })),
         'MEETING_CANCELLED',
       );
     });
@@ -283,7 +279,7 @@ describe('scheduled meetings', () => {
       assert.equal(old.status, 404);
       assert.equal((old.body as ErrorBody).error.code, 'MEETING_NOT_FOUND');
       assert.equal(
-        errorCode(await request(guest, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(guest, { type: 'meeting.join', meetingId: meeting.id })),
         'FORBIDDEN',
       );
     });
@@ -297,7 +293,7 @@ describe('scheduled meetings', () => {
       const token = (join.body as { guestToken: string }).guestToken;
       const guest = await sockets.connect(token);
       assert.equal(
-        errorCode(await request(guest, { type: 'meeting.join', meetingId: second.id })),
+        ackErrorCode(await request(guest, { type: 'meeting.join', meetingId: second.id })),
         'FORBIDDEN',
       );
       assert.equal((await fx.api('GET', '/api/meetings', { token })).status, 403);
@@ -361,7 +357,7 @@ describe('scheduled meetings', () => {
       joined(await request(org, { type: 'meeting.join', meetingId: meeting.id }));
       const other = await sockets.connect(basic.token);
       assert.equal(
-        errorCode(await request(other, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(other, { type: 'meeting.join', meetingId: meeting.id })),
         'FORBIDDEN',
       );
       joined(
@@ -422,7 +418,7 @@ describe('scheduled meetings', () => {
       clock.advance(2 * HOUR + 1);
       const late = await sockets.connect(luca.token);
       assert.equal(
-        errorCode(await request(late, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(late, { type: 'meeting.join', meetingId: meeting.id })),
         'MEETING_EXPIRED',
       );
       const view = (await fx.api('GET', `/api/meetings/${meeting.id}`, { token: organizer.token }))
@@ -437,7 +433,7 @@ describe('scheduled meetings', () => {
       clock.advance(3 * HOUR);
       const org = await sockets.connect(organizer.token);
       assert.equal(
-        errorCode(await request(org, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(org, { type: 'meeting.join', meetingId: meeting.id })),
         'MEETING_EXPIRED',
       );
     });
@@ -457,7 +453,7 @@ describe('scheduled meetings', () => {
       clock.advance(GRACE_MS - 1_000);
       const second = await sockets.connect(giulia.token);
       const without = await request(second, { type: 'meeting.join', meetingId: meeting.id });
-      assert.equal(errorCode(without), 'MEETING_EXPIRED', 'a rejoin needs the credential');
+      assert.equal(ackErrorCode(without), 'MEETING_EXPIRED', 'a rejoin needs the credential');
       const back = joined(
         await request(second, { type: 'meeting.join', meetingId: meeting.id, rejoinToken: info.rejoinToken }),
       );
@@ -469,7 +465,7 @@ describe('scheduled meetings', () => {
       clock.advance(GRACE_MS + 1_000);
       const third = await sockets.connect(giulia.token);
       assert.equal(
-        errorCode(
+        ackErrorCode(
           await request(third, {
             type: 'meeting.join',
             meetingId: meeting.id,
@@ -489,7 +485,7 @@ describe('scheduled meetings', () => {
         meetingId: meeting.id,
         rejoinToken: info.rejoinToken,
       });
-      assert.equal(errorCode(stolen), 'MEETING_EXPIRED');
+      assert.equal(ackErrorCode(stolen), 'MEETING_EXPIRED');
     });
   });
 
@@ -686,7 +682,7 @@ describe('scheduled meetings', () => {
       assert.equal((await down).handRaised, false);
       const outsider = await sockets.connect(basic.token);
       assert.equal(
-        errorCode(await request(outsider, { type: 'meeting.raiseHand', raised: true })),
+        ackErrorCode(await request(outsider, { type: 'meeting.raiseHand', raised: true })),
         'FORBIDDEN',
       );
     });
@@ -697,7 +693,9 @@ describe('scheduled meetings', () => {
       const { meeting, org, g, info } = await organizerAndGiuliaIn();
 
       assert.equal(
-        errorCode(await request(g, { type: 'meeting.removeParticipant', participantId: info.participantId })),
+        ackErrorCode(
+          await request(g, { type: 'meeting.removeParticipant', participantId: info.participantId }),
+        ),
         'FORBIDDEN',
       );
       const removed = nextEvent(g, 'meeting.removed');
@@ -715,7 +713,7 @@ describe('scheduled meetings', () => {
       });
       const fresh = await sockets.connect((relogin.body as { accessToken: string }).accessToken);
       assert.equal(
-        errorCode(await request(fresh, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(fresh, { type: 'meeting.join', meetingId: meeting.id })),
         'REMOVED_FROM_MEETING',
       );
     });
@@ -731,7 +729,7 @@ describe('scheduled meetings', () => {
       assert.deepEqual(await out, { reason: 'ended' });
       const l = await sockets.connect(luca.token);
       assert.equal(
-        errorCode(await request(l, { type: 'meeting.join', meetingId: meeting.id })),
+        ackErrorCode(await request(l, { type: 'meeting.join', meetingId: meeting.id })),
         'MEETING_ENDED',
       );
       const view = await fx.api('GET', `/api/guest/${guestCodeOf(meeting)}`);
@@ -754,10 +752,10 @@ describe('scheduled meetings', () => {
         { type: 'meeting.removeParticipant', participantId: 'not-a-uuid' },
       ]) {
         const ack = (await s.timeout(5_000).emitWithAck('request', payload)) as Ack<unknown>;
-        assert.equal(errorCode(ack), 'VALIDATION_FAILED', JSON.stringify(payload));
+        assert.equal(ackErrorCode(ack), 'VALIDATION_FAILED', JSON.stringify(payload));
       }
       assert.equal(
-        errorCode(await request(s, { type: 'meeting.join', meetingId: '0'.repeat(24) })),
+        ackErrorCode(await request(s, { type: 'meeting.join', meetingId: '0'.repeat(24) })),
         'MEETING_NOT_FOUND',
       );
       assert.ok((await request(s, { type: 'hello', client: 'still-alive' })).ok);
@@ -811,7 +809,7 @@ describe('scheduled meetings', () => {
         clock.advance(60_000); // past the end, within the grace window the restart granted
         const late = await new SocketPool(restarted.baseUrl).connect(basic.token);
         assert.equal(
-          errorCode(
+          ackErrorCode(
             await request(late, {
               type: 'meeting.join',
               meetingId: meeting.id,
@@ -835,7 +833,7 @@ describe('scheduled meetings', () => {
           ]);
           const l2 = await again.connect(luca.token);
           assert.equal(
-            errorCode(await request(l2, { type: 'meeting.join', meetingId: meeting.id })),
+            ackErrorCode(await request(l2, { type: 'meeting.join', meetingId: meeting.id })),
             'REMOVED_FROM_MEETING',
           );
         } finally {
