@@ -1,56 +1,39 @@
 /**
  * bench:abuse — the worst event-loop delay while pathological 20,000-character chat messages go through the real
- * server path. Starts its own embedded FerretDB + Synapse and a UccServer in this process (so the event loop
- * measured is the server's), two directory users with a DM and a meeting, then for each pattern sends
- * `--messages` of them by each path — `POST …/messages`, `PUT …/messages/:event` (an edit) and the socket's
- * `meeting.chat.send` — each waited for until it is delivered back on a socket (through Synapse and the appservice
- * transaction). `perf_hooks.monitorEventLoopDelay` (1 ms resolution) records the loop's delay over each pattern
- * and path; the renderer alone is timed too. Target: worst delay ≤ 10 ms.
+ * server path. Starts its own embedded FerretDB + Synapse and a UccServer in this process, two directory users
+ * with a DM and a meeting; the clients run in a worker thread (bench/abuseClients.ts), so their work and garbage
+ * are not on the server's loop or heap. For each pattern they send `--messages` of them by each path —
+ * `POST …/messages`, `PUT …/messages/:event` (an edit) and the socket's `meeting.chat.send` — each waited for until
+ * it is delivered back on a socket (through Synapse and the appservice transaction). `monitorEventLoopDelay`
+ * (1 ms resolution) records the server loop's delay over each pattern and path, and a PerformanceObserver the
+ * longest garbage-collection pause in the same span; the renderer alone is timed too. Target: worst delay ≤ 10 ms.
  *
- * Usage: bash scripts/run tsx bench/abuse.ts [--messages 5 --renders 20]
+ * Usage: bash scripts/run tsx bench/abuse.ts [--messages 5 --renders 20 --only <pattern name part>]
  * Writes bench/results/abuse-<date>.json and .md, and prints the summary. A benchmark, never a test.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { logger as matrixSdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { io, type Socket } from 'socket.io-client';
 import { hashPassword } from '../server/auth/passwords.js';
 import { TokenService } from '../server/auth/TokenService.js';
-import { MAX_MARKUP_CHARS, renderMarkdown } from '../server/chat/markdown.js';
+import { renderMarkdown } from '../server/chat/markdown.js';
 import { systemClock } from '../server/clock.js';
 import { userModel } from '../server/directory/User.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../shared/protocol.js';
 import { MAX_MESSAGE_LENGTH } from '../shared/schemas/chat.js';
-import { machine, publish, run, say, startBenchServer, summarize, wholeNumberOption } from './harness.js';
-
-type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+import type { AbuseClientsData, ToMain, ToWorker } from './abuseClients.js';
+import { fill, PATTERNS } from './abusePatterns.js';
+import {
+  machine,
+  publish,
+  run,
+  say,
+  startBenchServer,
+  stringOption,
+  summarize,
+  wholeNumberOption,
+} from './harness.js';
 
 const TARGET_MS = 10;
-const DELIVERY_TIMEOUT_MS = 30_000;
-
-/** Each pattern repeated to exactly MAX_MESSAGE_LENGTH characters (a tag keeps every message unique). */
-const PATTERNS: Record<string, string> = {
-  'plain text (baseline)': 'ciao a tutti ',
-  '[[[[…': '[',
-  '****…': '*',
-  '````…': '`',
-  '[a]([a](…': '[a](',
-  'mixed [*`_<&': '[*`_<&',
-  // MAX_MARKUP_CHARS links spread over the message: the most work a message still rendered can ask for.
-  'links, at the markup cap': linkUnit(),
-};
-
-function linkUnit(): string {
-  const link = '[x](https://example.com/a?b=1) ';
-  const per = Math.floor(MAX_MESSAGE_LENGTH / MAX_MARKUP_CHARS);
-  return link + 'testo '.repeat(Math.ceil(per / 6)).slice(0, per - link.length);
-}
-
-function fill(unit: string, tag: string): string {
-  const head = `${tag} `;
-  return (
-    head + unit.repeat(Math.ceil(MAX_MESSAGE_LENGTH / unit.length)).slice(0, MAX_MESSAGE_LENGTH - head.length)
-  );
-}
 
 interface Row {
   pattern: string;
@@ -59,18 +42,24 @@ interface Row {
   worstDelayMs: number;
   p99DelayMs: number;
   meanDelayMs: number;
+  /** The longest GC pause of the server's isolate inside the phase (it is part of the loop's delay). */
+  longestGcMs: number;
 }
 
 async function main(): Promise<void> {
   const messages = wholeNumberOption('messages', 5);
   const renders = wholeNumberOption('renders', 20);
+  // --only <text>: just the patterns whose name contains it (the plain-text baseline always runs too).
+  const only = stringOption('only');
+  const patterns = Object.keys(PATTERNS).filter(
+    (name) => only === undefined || name.includes(only) || name.includes('baseline'),
+  );
   (matrixSdkLogger as unknown as { setLevel: (level: string) => void }).setLevel('warn');
   const before = machine();
   const { config, db, baseUrl, close } = await startBenchServer('abuse', {
     // The bench sends far more than a person would; the limit is not what it measures.
     UCC_CHAT_RATE_LIMIT_MESSAGES: '1000000',
   });
-  const sockets: ClientSocket[] = [];
   try {
     const users = userModel(db.connection);
     const tokens = new TokenService({
@@ -94,120 +83,82 @@ async function main(): Promise<void> {
       }),
     );
     if (!alice || !bob) throw new Error('no users');
-    const api = async <T>(method: string, url: string, token: string, body: unknown): Promise<T> => {
-      const res = await fetch(`${baseUrl}${url}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${(await res.text()).slice(0, 300)}`);
-      return (await res.json()) as T;
-    };
-    const connect = async (token: string): Promise<ClientSocket> => {
-      const socket: ClientSocket = io(baseUrl, {
-        transports: ['websocket'],
-        auth: { token },
-        reconnection: false,
-      });
-      sockets.push(socket);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
-      });
-      return socket;
-    };
-
-    // Deliveries are matched by the tag at the start of each body.
-    const waiting = new Map<string, () => void>();
-    const arrived = (body: string): void => {
-      const tag = body.replace(/^\* /, '').split(' ', 1)[0] ?? '';
-      waiting.get(tag)?.();
-    };
-    const bobSocket = await connect(bob.token);
-    bobSocket.on('chat.message', (m) => arrived(m.body));
-    const aliceSocket = await connect(alice.token);
-    aliceSocket.on('meeting.chat.message', (m) => arrived(m.body));
-    const delivered = (tag: string): Promise<void> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${tag} not delivered`)), DELIVERY_TIMEOUT_MS);
-        waiting.set(tag, () => {
-          clearTimeout(timer);
-          waiting.delete(tag);
-          resolve();
-        });
-      });
-
-    const { roomId } = await api<{ roomId: string }>('POST', '/api/chat/dms', alice.token, {
-      userId: bob.id,
-    });
-    const messagesPath = `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`;
-    const meeting = await api<{ id: string }>('POST', '/api/meetings', alice.token, {
-      title: 'bench:abuse',
-      startAt: new Date().toISOString(),
-      durationMinutes: 60,
-    });
-    const ack = await aliceSocket.emitWithAck('request', { type: 'meeting.join', meetingId: meeting.id });
-    if (!ack.ok) throw new Error(`meeting.join: ${JSON.stringify(ack.error)}`);
-    // One message first: the meeting's room is created on first use, which is not what is measured.
-    const first = delivered('warmup');
-    const warm = await aliceSocket.emitWithAck('request', { type: 'meeting.chat.send', body: 'warmup ciao' });
-    if (!warm.ok) throw new Error(`meeting.chat.send: ${JSON.stringify(warm.error)}`);
-    await first;
-    const { eventId: original } = await api<{ eventId: string }>('POST', messagesPath, alice.token, {
-      body: 'original da correggere',
-    });
-
-    let seq = 0;
-    const paths: Record<string, (body: string) => Promise<void>> = {
-      'REST send': async (body) => {
-        await api('POST', messagesPath, alice.token, { body });
-      },
-      'REST edit': async (body) => {
-        await api('PUT', `${messagesPath}/${encodeURIComponent(original)}`, alice.token, { body });
-      },
-      'meeting.chat.send': async (body) => {
-        const res = await aliceSocket.emitWithAck('request', { type: 'meeting.chat.send', body });
-        if (!res.ok) throw new Error(`meeting.chat.send: ${JSON.stringify(res.error)}`);
-      },
-    };
-
     const rows: Row[] = [];
     const histogram = monitorEventLoopDelay({ resolution: 1 });
-    for (const [pattern, unit] of Object.entries(PATTERNS)) {
-      for (const [pathName, send] of Object.entries(paths)) {
-        histogram.reset();
-        histogram.enable();
-        for (let i = 0; i < messages; i++) {
-          const tag = `abuse${seq++}`;
-          const done = delivered(tag);
-          await send(fill(unit, tag));
-          await done;
-        }
-        histogram.disable();
-        const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
-        rows.push({
-          pattern,
-          path: pathName,
-          messages,
-          worstDelayMs: ms(histogram.max),
-          p99DelayMs: ms(histogram.percentile(99)),
-          meanDelayMs: ms(histogram.mean),
+    let longestGc = 0;
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) longestGc = Math.max(longestGc, entry.duration);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    const clientsData: AbuseClientsData = { baseUrl, alice, bob, messages, patterns };
+    // tsx's loader is registered on the main thread only: the worker registers it before loading TypeScript.
+    const tsxApi = import.meta.resolve('tsx/esm/api');
+    const clientsUrl = new URL('./abuseClients.ts', import.meta.url).href;
+    const worker = new Worker(
+      `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(clientsUrl)}); })`,
+      { eval: true, workerData: clientsData },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let phase: { pattern: string; path: string } | undefined;
+        const answer = (m: ToWorker): void => worker.postMessage(m);
+        worker.on('error', reject);
+        worker.on('exit', (code) => reject(new Error(`the clients' worker exited (${code})`)));
+        worker.on('message', (m: ToMain) => {
+          switch (m.type) {
+            case 'begin':
+              phase = { pattern: m.pattern, path: m.path };
+              histogram.reset();
+              longestGc = 0;
+              histogram.enable();
+              answer({ type: 'go' });
+              break;
+            case 'end': {
+              histogram.disable();
+              if (!phase) throw new Error('end without begin');
+              const row: Row = {
+                ...phase,
+                messages,
+                worstDelayMs: ms(histogram.max),
+                p99DelayMs: ms(histogram.percentile(99)),
+                meanDelayMs: ms(histogram.mean),
+                longestGcMs: Math.round(longestGc * 100) / 100,
+              };
+              rows.push(row);
+              say(
+                `${row.pattern} / ${row.path}: worst ${row.worstDelayMs} ms (longest GC ${row.longestGcMs} ms)`,
+              );
+              answer({ type: 'next' });
+              break;
+            }
+            case 'done':
+              resolve();
+              break;
+            case 'failed':
+              reject(new Error(m.message));
+              break;
+          }
         });
-        say(`${pattern} / ${pathName}: worst ${ms(histogram.max)} ms`);
-      }
+      });
+    } finally {
+      gcObserver.disconnect();
+      await worker.terminate();
     }
 
     // The renderer alone, each pattern `renders` times (what the old regular expressions took ~0.5 s on).
-    const renderRows = Object.entries(PATTERNS).map(([pattern, unit]) => {
-      const text = fill(unit, 'r');
-      const times: number[] = [];
-      for (let i = 0; i < renders; i++) {
-        const t = performance.now();
-        renderMarkdown(text);
-        times.push(performance.now() - t);
-      }
-      return { pattern, ...summarize(times) };
-    });
+    const renderRows = Object.entries(PATTERNS)
+      .filter(([name]) => patterns.includes(name))
+      .map(([pattern, unit]) => {
+        const text = fill(unit, 'r');
+        const times: number[] = [];
+        for (let i = 0; i < renders; i++) {
+          const t = performance.now();
+          renderMarkdown(text);
+          times.push(performance.now() - t);
+        }
+        return { pattern, ...summarize(times) };
+      });
 
     const worst = Math.max(...rows.filter((r) => !r.pattern.includes('baseline')).map((r) => r.worstDelayMs));
     const baseline = Math.max(
@@ -228,14 +179,17 @@ async function main(): Promise<void> {
       `# bench:abuse — ${result.date}`,
       '',
       `${messages} messages of ${MAX_MESSAGE_LENGTH} characters per pattern and path, each waited for until ` +
-        'delivered back on a socket (through Synapse and the appservice transaction); the server runs in the ' +
-        'bench’s process, so the delay is its event loop’s (monitorEventLoopDelay, 1 ms resolution). Machine: ' +
+        'delivered back on a socket (through Synapse and the appservice transaction). The server runs in the ' +
+        'bench’s main thread and the clients in a worker thread, so the delay is the server’s event loop’s ' +
+        '(monitorEventLoopDelay, 1 ms resolution); the GC column is the server isolate’s longest pause in the same ' +
+        'span. Machine: ' +
         `${before.cores} cores, load ${before.loadavg.join(' / ')} before, ${result.machine.after.loadavg.join(' / ')} after.`,
       '',
-      '| pattern | path | worst delay ms | p99 ms | mean ms |',
-      '| --- | --- | --- | --- | --- |',
+      '| pattern | path | worst delay ms | p99 ms | mean ms | longest GC pause ms |',
+      '| --- | --- | --- | --- | --- | --- |',
       ...rows.map(
-        (r) => `| ${r.pattern} | ${r.path} | ${r.worstDelayMs} | ${r.p99DelayMs} | ${r.meanDelayMs} |`,
+        (r) =>
+          `| ${r.pattern} | ${r.path} | ${r.worstDelayMs} | ${r.p99DelayMs} | ${r.meanDelayMs} | ${r.longestGcMs} |`,
       ),
       '',
       `Renderer alone (${renders} renders each):`,
@@ -250,7 +204,6 @@ async function main(): Promise<void> {
     ].join('\n');
     await publish('abuse', when, result, md);
   } finally {
-    for (const s of sockets) s.disconnect();
     await close();
   }
 }

@@ -143,6 +143,13 @@ export function wholeNumberOption(name: string, fallback: number): number {
   return n;
 }
 
+/** `--name value` from the command line, or undefined. */
+export function stringOption(name: string): string | undefined {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
 /** Writes bench/results/<name>-<date>.json and .md, and prints the Markdown. */
 export async function publish(name: string, when: Date, json: unknown, md: string): Promise<void> {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
