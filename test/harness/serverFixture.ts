@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../../server/clock.js';
 import type { Config } from '../../server/config.js';
 import { Database } from '../../server/db/Database.js';
 import { userModel, type User, type UserModel } from '../../server/directory/User.js';
-import type { MatrixEndpoint } from '../../server/stack/EmbeddedStack.js';
+import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
 import { UccServer } from '../../server/UccServer.js';
 import { TEST_JWT_SECRET, testStack } from './testStack.js';
 

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   RateLimitedError,
   ValidationError,
-} from '../errors.js';
+} from '../../errors.js';
 
 /** Longest part of the homeserver's own message passed on in an error's details. */
 const MAX_REASON_CHARS = 200;
