@@ -51,6 +51,8 @@ export interface UccServerDependencies {
   clock?: Clock;
   /** More /readyz checks, such as one per child of the embedded stack. */
   probes?: readonly ReadinessProbe[];
+  /** Given the Matrix bridge once made: tests wait on its handled transactions instead of sleeping. */
+  onChatBridge?: (bridge: MatrixBridge) => void;
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -169,6 +171,7 @@ export class UccServer {
       logger: chatLogger,
       txnLeaseMs: config.chat.txnLeaseMs,
     });
+    deps.onChatBridge?.(bridge);
     // Like the meetings' notifier: signaling exists only after the app, so the chat reaches it late-bound.
     const chatSockets: { signaling?: SignalingServer } = {};
     const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);

@@ -62,6 +62,15 @@ export function nextEvent<E extends keyof ServerToClientEvents>(
   });
 }
 
+/**
+ * A round trip on `socket`: whatever the server sent it before answering has arrived (one connection keeps its
+ * order). The barrier for "nothing more was told": take it once the server is known to have done its part.
+ */
+export async function roundTrip(socket: ClientSocket): Promise<void> {
+  const ack = await request(socket, { type: 'hello', client: 'test-barrier' });
+  assert.ok(ack.ok, `hello failed: ${JSON.stringify(ack)}`);
+}
+
 /** The data of a successful ack; fails the test with the ack otherwise. */
 export function ackData<T>(ack: Ack<T>): T {
   assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);

@@ -31,7 +31,7 @@ export interface AppserviceTransactionsEvents {
    * A transaction was handled and is about to be acknowledged (not for a replay that was ignored): what tests
    * wait on to know that Synapse's push of something reached every handler, or that nothing came of it.
    */
-  handled: [info: { txnId: string; events: number; ephemeral: number }];
+  handled: [info: { txnId: string; events: MatrixRoomEvent[]; ephemeral: MatrixEphemeral[] }];
 }
 
 /** Handled transaction ids are kept this long; Synapse never replays older ones. */
@@ -157,7 +157,7 @@ export class AppserviceTransactions {
       { $set: { state: 'done', at: new Date(this.#clock.now()) }, $unset: { owner: 1 } },
     );
     this.#handledCount++;
-    this.events.safeEmit('handled', { txnId, events: events.length, ephemeral: ephemeral.events.length });
+    this.events.safeEmit('handled', { txnId, events, ephemeral: ephemeral.events });
   }
 
   /**
