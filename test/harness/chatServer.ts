@@ -8,7 +8,7 @@ import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { eventually } from './eventually.js';
 import { registerMatrixUser, type RegisteredMatrixUser } from './matrixUsers.js';
 import { startServer, type ServerFixture, type TestUser } from './serverFixture.js';
-import { nextChatMessage, SocketPool, type ClientSocket } from './sockets.js';
+import { nextChatMessage, nextEventWhere, SocketPool, type ClientSocket } from './sockets.js';
 import { testStack } from './testStack.js';
 
 /** How long a chat suite waits for something Synapse pushes. */
@@ -40,16 +40,13 @@ export function collect(socket: ClientSocket): ChatMessageView[] {
 
 /** The next meeting.chat.message on a socket whose body matches. */
 export function nextMeetingMessage(socket: ClientSocket, body: string): Promise<MeetingChatMessageView> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no meeting message "${body}"`)), CHAT_EVENT_TIMEOUT_MS);
-    const listener = (m: MeetingChatMessageView): void => {
-      if (m.body !== body) return;
-      clearTimeout(timer);
-      socket.off('meeting.chat.message', listener);
-      resolve(m);
-    };
-    socket.on('meeting.chat.message', listener);
-  });
+  return nextEventWhere(
+    socket,
+    'meeting.chat.message',
+    (m) => m.body === body,
+    `meeting message "${body}"`,
+    CHAT_EVENT_TIMEOUT_MS,
+  );
 }
 
 /** The next chat.message on a socket whose body matches. */

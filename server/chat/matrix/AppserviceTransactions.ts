@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { SafeEmitter } from '../../util/SafeEmitter.js';
@@ -227,12 +228,10 @@ export class AppserviceTransactions {
  * events (else a retry would not be recognised). Without it, after a Synapse restart (see #transaction) a new
  * transaction of typing or receipts alone would pass for an old one that reused its txnId.
  */
+const eventIdSchema = z.looseObject({ event_id: z.string() });
+
 function transactionDigest(events: unknown[], ephemeral: unknown[]): string {
-  const ids = events.map((e) =>
-    typeof e === 'object' && e !== null && 'event_id' in e && typeof e.event_id === 'string'
-      ? e.event_id
-      : '',
-  );
+  const ids = events.map((e) => eventIdSchema.safeParse(e).data?.event_id ?? '');
   const identity = ids.length > 0 ? JSON.stringify(ids) : JSON.stringify(['ephemeral', ephemeral]);
   return createHash('sha256').update(identity).digest('base64url').slice(0, 22);
 }
