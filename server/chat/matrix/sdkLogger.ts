@@ -10,7 +10,8 @@ import type { Logger } from '../../logger.js';
 /** The SDK's logger interface over a pino child; given to every MatrixClient (`opts.logger`). */
 export function sdkLogger(logger: Logger, namespace = 'matrix-js-sdk'): SdkLogger {
   const log = (...msg: unknown[]): void => {
-    logger.debug({ sdk: namespace }, msg.map(String).join(' '));
+    // Every request logs a line or two: not even joined when debug is off.
+    if (logger.isLevelEnabled('debug')) logger.debug({ sdk: namespace }, msg.map(String).join(' '));
   };
   return {
     trace: log,
