@@ -13,7 +13,7 @@ import {
   type MatrixEphemeral,
   type MatrixRoomEvent,
 } from './matrixEvents.js';
-import { describe } from './MatrixProvisioning.js';
+import { describe } from './matrixErrors.js';
 
 /**
  * Handles room events of a transaction (one event per call, in the transaction's order); a throw makes Synapse send

@@ -1,3 +1,4 @@
+import type { Router } from 'express';
 import type { ChatMemberView } from '../../../shared/schemas/chat.js';
 import type { PublicUser } from '../../../shared/schemas/directory.js';
 import type { Clock } from '../../clock.js';
@@ -14,10 +15,10 @@ import {
 } from './AppserviceTransactions.js';
 import { MatrixClients, type MediaDownload } from './MatrixClients.js';
 import { botMxidOf, MatrixIdentities } from './MatrixIdentities.js';
-import { describe, MatrixProvisioning } from './MatrixProvisioning.js';
+import { describe } from './matrixErrors.js';
+import { MatrixProvisioning } from './MatrixProvisioning.js';
 import { MatrixRooms } from './MatrixRooms.js';
 import { routeSdkLogs } from './sdkLogger.js';
-import type { Router } from 'express';
 
 export interface MatrixBridgeOptions {
   endpoint: MatrixEndpoint;

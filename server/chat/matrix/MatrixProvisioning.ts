@@ -7,7 +7,7 @@ import type { Logger } from '../../logger.js';
 import type { ChatModels } from '../chatModels.js';
 import { APPSERVICE_USER_PREFIX } from './appservice.js';
 import type { MatrixClients } from './MatrixClients.js';
-import { matrixErrcode } from './matrixErrors.js';
+import { describe, matrixErrcode } from './matrixErrors.js';
 import { MatrixIdentities } from './MatrixIdentities.js';
 import type { MatrixRooms } from './MatrixRooms.js';
 
@@ -225,11 +225,6 @@ export class MatrixProvisioning {
       events.off('user.deleted', deleted);
     };
   }
-}
-
-/** A short description for logs: never the request (its URL or headers could carry a token). */
-export function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 async function forEachLimit<T>(

@@ -80,3 +80,8 @@ export function matrixErrcode(err: unknown): string | undefined {
   if (err instanceof AppError && err.cause instanceof MatrixError) return err.cause.errcode;
   return undefined;
 }
+
+/** A short description for logs: never the request (its URL or headers could carry a token). */
+export function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
