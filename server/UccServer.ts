@@ -4,8 +4,8 @@ import type { WorkerPool } from '../sfu/WorkerPool.js';
 import { chatModels } from './chat/chatModels.js';
 import { chatRouter } from './chat/chatRouter.js';
 import { ChatService } from './chat/ChatService.js';
-import { checkHomeserver } from './chat/homeserverHealth.js';
-import { MatrixBridge } from './chat/MatrixBridge.js';
+import { checkHomeserver } from './chat/matrix/homeserverHealth.js';
+import { MatrixBridge } from './chat/matrix/MatrixBridge.js';
 import { MeetingChat } from './chat/MeetingChat.js';
 import { MessageRateLimit } from './chat/MessageRateLimit.js';
 import type { Config } from './config.js';
@@ -17,7 +17,7 @@ import type { ReadinessProbe } from './http/readiness.js';
 import type { Logger } from './logger.js';
 import { SessionWatch } from './signaling/SessionWatch.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
-import type { MatrixEndpoint } from './stack/EmbeddedStack.js';
+import type { MatrixEndpoint } from './chat/matrix/appservice.js';
 import { VERSION } from './version.js';
 import path from 'node:path';
 import { authenticate, resolveAuth } from './auth/authMiddleware.js';
@@ -51,6 +51,8 @@ export interface UccServerDependencies {
   clock?: Clock;
   /** More /readyz checks, such as one per child of the embedded stack. */
   probes?: readonly ReadinessProbe[];
+  /** Given the Matrix bridge once made: tests wait on its handled transactions instead of sleeping. */
+  onChatBridge?: (bridge: MatrixBridge) => void;
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
@@ -169,6 +171,7 @@ export class UccServer {
       logger: chatLogger,
       txnLeaseMs: config.chat.txnLeaseMs,
     });
+    deps.onChatBridge?.(bridge);
     // Like the meetings' notifier: signaling exists only after the app, so the chat reaches it late-bound.
     const chatSockets: { signaling?: SignalingServer } = {};
     const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);

@@ -1,18 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import { Method, Preset } from 'matrix-js-sdk';
+import { Preset } from 'matrix-js-sdk';
 import type { MeetingChatMessageView, MeetingChatSender } from '../../shared/schemas/chat.js';
 import type { Auth } from '../auth/authMiddleware.js';
 import { toPublicUser, type UserModel } from '../directory/User.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MeetingModel } from '../meetings/Meeting.js';
-import { APPSERVICE_USER_PREFIX } from '../stack/SynapseService.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { ChatMeetingRoom, ChatModels } from './chatModels.js';
-import { textContent, userRateKey } from './ChatService.js';
-import { asRecord, enc, isRoomEvent, MatrixBridge, type MatrixRoomEvent } from './MatrixBridge.js';
-import { matrixErrcode } from './matrixErrors.js';
-import type { MessageRateLimit } from './MessageRateLimit.js';
+import { APPSERVICE_USER_PREFIX } from './matrix/appservice.js';
+import type { MatrixBridge } from './matrix/MatrixBridge.js';
+import { asRecord, type MatrixRoomEvent } from './matrix/matrixEvents.js';
+import { matrixErrcode } from './matrix/matrixErrors.js';
+import { userRateKey, type MessageRateLimit } from './MessageRateLimit.js';
+import { textContent } from './messageContent.js';
 
 /** Custom content of a guest's message, relayed by the bridge's sender: who wrote it and what, unprefixed. */
 export const GUEST_NAME_FIELD = 'ucc.guest_name';
@@ -112,21 +112,9 @@ export class MeetingChat {
   ): Promise<{ items: MeetingChatMessageView[]; next?: string }> {
     const room = await this.#o.models.meetingRooms.findOne({ meetingId }).lean();
     if (!room) return { items: [] };
-    const params: Record<string, string> = {
-      dir: 'b',
-      limit: String(query.limit),
-      filter: JSON.stringify({ types: ['m.room.message'] }),
-    };
-    if (query.from) params.from = query.from;
-    const page = await this.#bridge.request<{ chunk: unknown[]; end?: string }>(
-      undefined,
-      Method.Get,
-      `/rooms/${enc(room.roomId)}/messages`,
-      params,
-    );
-    const events = page.chunk.filter(isMessageEvent);
-    const items = await this.#views(meetingId, events);
-    return page.end && page.chunk.length > 0 ? { items, next: page.end } : { items };
+    const page = await this.#bridge.rooms.messages(undefined, room.roomId, query);
+    const items = await this.#views(meetingId, page.events);
+    return page.next ? { items, next: page.next } : { items };
   }
 
   // --- the room ---
@@ -150,19 +138,17 @@ export class MeetingChat {
     const aliasLocalpart = meetingAliasLocalpart(meetingId);
     let roomId: string;
     try {
-      ({ room_id: roomId } = await this.#bridge.call(() =>
-        this.#bridge.client().createRoom({
-          room_alias_name: aliasLocalpart,
-          name: `Riunione: ${meeting.title}`,
-          preset: Preset.PrivateChat,
-          creation_content: { 'ucc.meeting_id': meetingId },
-        }),
-      ));
+      roomId = await this.#bridge.rooms.create(undefined, {
+        room_alias_name: aliasLocalpart,
+        name: `Riunione: ${meeting.title}`,
+        preset: Preset.PrivateChat,
+        creation_content: { 'ucc.meeting_id': meetingId },
+      });
     } catch (err) {
       // The alias is the cross-process lock: another instance created the room first.
       if (matrixErrcode(err) !== 'M_ROOM_IN_USE') throw err;
       const alias = `#${aliasLocalpart}:${this.#bridge.serverName}`;
-      ({ room_id: roomId } = await this.#bridge.call(() => this.#bridge.client().getRoomIdForAlias(alias)));
+      roomId = await this.#bridge.rooms.roomIdForAlias(alias);
     }
     await this.#roomWrites.run(roomId, () =>
       this.#o.models.meetingRooms.updateOne(
@@ -195,14 +181,12 @@ export class MeetingChat {
     const mxid = await this.#bridge.ensureUser(toPublicUser(doc));
     if (room.joined.includes(mxid)) return mxid;
     try {
-      await this.#bridge.request(undefined, Method.Post, `/rooms/${enc(room.roomId)}/invite`, undefined, {
-        user_id: mxid,
-      });
+      await this.#bridge.rooms.invite(undefined, room.roomId, mxid);
     } catch (err) {
       // Already invited or joined: the join below settles it either way.
       if (!(err instanceof ForbiddenError)) throw err;
     }
-    await this.#bridge.request(mxid, Method.Post, `/rooms/${enc(room.roomId)}/join`, undefined, {});
+    await this.#bridge.rooms.join(mxid, room.roomId);
     await this.#roomWrites.run(room.roomId, () =>
       this.#o.models.meetingRooms.updateOne({ roomId: room.roomId }, { $addToSet: { joined: mxid } }),
     );
@@ -214,20 +198,13 @@ export class MeetingChat {
     roomId: string,
     content: Record<string, unknown>,
   ): Promise<{ eventId: string }> {
-    const { event_id: eventId } = await this.#bridge.request<{ event_id: string }>(
-      mxid,
-      Method.Put,
-      `/rooms/${enc(roomId)}/send/m.room.message/${randomUUID()}`,
-      undefined,
-      content,
-    );
-    return { eventId };
+    return { eventId: await this.#bridge.rooms.sendMessage(mxid, roomId, content) };
   }
 
   // --- inbound ---
 
   async #inbound(events: MatrixRoomEvent[]): Promise<void> {
-    const messages = events.filter(isMessageEvent);
+    const messages = events.filter((e) => e.type === 'm.room.message');
     if (messages.length === 0) return;
     const rooms = await this.#o.models.meetingRooms
       .find({ roomId: { $in: [...new Set(messages.map((e) => e.room_id))] } }, { roomId: 1, meetingId: 1 })
@@ -301,8 +278,4 @@ export class MeetingChat {
     }
     return out;
   }
-}
-
-function isMessageEvent(value: unknown): value is MatrixRoomEvent {
-  return isRoomEvent(value) && value.type === 'm.room.message';
 }

@@ -39,3 +39,8 @@ export class MessageRateLimit {
     }
   }
 }
+
+/** The rate-limit key of a directory user (guests are keyed by meeting and participant, see MeetingChat). */
+export function userRateKey(userId: string): string {
+  return `user:${userId}`;
+}

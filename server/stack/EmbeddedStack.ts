@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { MatrixEndpoint } from '../chat/matrix/appservice.js';
 import type { Config } from '../config.js';
 import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
@@ -10,15 +11,6 @@ import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
 import { SynapseService } from './SynapseService.js';
 import type { SupervisedProcessEvents } from './SupervisedProcess.js';
-
-export interface MatrixEndpoint {
-  homeserverUrl: string;
-  serverName: string;
-  asToken: string;
-  hsToken: string;
-  /** Only known for the embedded Synapse; lets tests and admin tooling register plain Matrix users. */
-  registrationSharedSecret?: string;
-}
 
 export interface StackEndpoints {
   mongodbUri: string;

@@ -6,6 +6,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { z } from 'zod';
+import {
+  APPSERVICE_ID,
+  APPSERVICE_SENDER_LOCALPART,
+  APPSERVICE_USER_PREFIX,
+} from '../chat/matrix/appservice.js';
 import type { Logger } from '../logger.js';
 import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
@@ -38,11 +43,6 @@ const secretsSchema = z.object({
 });
 
 export type SynapseSecrets = z.infer<typeof secretsSchema>;
-
-/** The application service's identity on the homeserver; the bridge masquerades as `@ucc_<ext>` users. */
-export const APPSERVICE_ID = 'opivoice-ucc';
-export const APPSERVICE_SENDER_LOCALPART = 'ucc-bridge';
-export const APPSERVICE_USER_PREFIX = 'ucc_';
 
 /**
  * The embedded Matrix homeserver: Synapse on SQLite, loopback only, no federation, with our application-service

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { MatrixEndpoint } from '../../server/stack/EmbeddedStack.js';
+import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
 
 export interface RegisteredMatrixUser {
   userId: string;

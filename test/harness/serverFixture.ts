@@ -5,7 +5,8 @@ import { systemClock, type Clock } from '../../server/clock.js';
 import type { Config } from '../../server/config.js';
 import { Database } from '../../server/db/Database.js';
 import { userModel, type User, type UserModel } from '../../server/directory/User.js';
-import type { MatrixEndpoint } from '../../server/stack/EmbeddedStack.js';
+import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
+import type { MatrixBridge } from '../../server/chat/matrix/MatrixBridge.js';
 import { UccServer } from '../../server/UccServer.js';
 import { TEST_JWT_SECRET, testStack } from './testStack.js';
 
@@ -19,6 +20,8 @@ export interface TestUser {
 
 export interface ServerFixture {
   server: UccServer;
+  /** The server's Matrix bridge: its `transactions` tell when Synapse's pushes were handled. */
+  bridge: MatrixBridge;
   db: Database;
   users: UserModel;
   baseUrl: string;
@@ -56,6 +59,7 @@ export async function startServer(
       logger: stack.logger,
     }));
   const clock = options.clock ?? systemClock;
+  let bridge: MatrixBridge | undefined;
   const server = await UccServer.create({
     config: { ...stack.config, ...options.config },
     logger: stack.logger,
@@ -64,7 +68,9 @@ export async function startServer(
     matrix: options.matrix ?? stack.matrix,
     turn: stack.turn,
     clock,
+    onChatBridge: (made) => (bridge = made),
   });
+  if (!bridge) throw new Error('the server made no Matrix bridge');
   const baseUrl = `http://127.0.0.1:${server.port}`;
   const users = userModel(db.connection);
   const tokens = new TokenService({
@@ -78,6 +84,7 @@ export async function startServer(
 
   return {
     server,
+    bridge,
     db,
     users,
     baseUrl,

@@ -62,10 +62,46 @@ export function nextEvent<E extends keyof ServerToClientEvents>(
   });
 }
 
+/**
+ * A round trip on `socket`: whatever the server sent it before answering has arrived (one connection keeps its
+ * order). The barrier for "nothing more was told": take it once the server is known to have done its part.
+ */
+export async function roundTrip(socket: ClientSocket): Promise<void> {
+  const ack = await request(socket, { type: 'hello', client: 'test-barrier' });
+  assert.ok(ack.ok, `hello failed: ${JSON.stringify(ack)}`);
+}
+
 /** The data of a successful ack; fails the test with the ack otherwise. */
 export function ackData<T>(ack: Ack<T>): T {
   assert.ok(ack.ok, `request failed: ${JSON.stringify(ack)}`);
   return ack.data;
+}
+
+/** The next payload of `event` on `socket` that `matches` (others are let through). */
+export function nextEventWhere<E extends 'chat.message' | 'meeting.chat.message'>(
+  socket: ClientSocket,
+  event: E,
+  matches: (payload: Parameters<ServerToClientEvents[E]>[0]) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+  type Payload = Parameters<ServerToClientEvents[E]>[0];
+  // socket.io's typed on/off cannot express a generic event name; the listener is typed by the map above.
+  const on = socket.on.bind(socket) as (e: string, l: (p: Payload) => void) => void;
+  const off = socket.off.bind(socket) as (e: string, l: (p: Payload) => void) => void;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off(event, listener);
+      reject(new Error(`no ${what}`));
+    }, timeoutMs);
+    const listener = (payload: Payload): void => {
+      if (!matches(payload)) return;
+      clearTimeout(timer);
+      off(event, listener);
+      resolve(payload);
+    };
+    on(event, listener);
+  });
 }
 
 /** The next `chat.message` on a socket whose body is `body` (others are let through). */
@@ -74,17 +110,8 @@ export function nextChatMessage(
   body: string,
   timeoutMs = 10_000,
 ): Promise<ChatMessageView> {
-  return new Promise((resolve, reject) => {
-    const shown = body.length > 40 ? `${body.slice(0, 40)}…` : body;
-    const timer = setTimeout(() => reject(new Error(`no message "${shown}"`)), timeoutMs);
-    const listener = (m: ChatMessageView): void => {
-      if (m.body !== body) return;
-      clearTimeout(timer);
-      socket.off('chat.message', listener);
-      resolve(m);
-    };
-    socket.on('chat.message', listener);
-  });
+  const shown = body.length > 40 ? `${body.slice(0, 40)}…` : body;
+  return nextEventWhere(socket, 'chat.message', (m) => m.body === body, `message "${shown}"`, timeoutMs);
 }
 
 /** The code of an error ack; fails the test if the request succeeded. */

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { WorkerPool } from '../../sfu/WorkerPool.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import type { Logger } from '../../server/logger.js';
-import type { MatrixEndpoint } from '../../server/stack/EmbeddedStack.js';
+import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
 import { FerretDbService } from '../../server/stack/FerretDbService.js';
 import { freePort } from '../../server/stack/ports.js';
 import { SynapseService } from '../../server/stack/SynapseService.js';

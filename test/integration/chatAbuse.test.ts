@@ -2,57 +2,27 @@ import assert from 'node:assert/strict';
 import type { ChatRoomView } from '../../shared/schemas/chat.js';
 import { MAX_MESSAGE_LENGTH } from '../../shared/schemas/chat.js';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { ackData, nextChatMessage, request, SocketPool, ackErrorCode } from '../harness/sockets.js';
-import { testStack } from '../harness/testStack.js';
+import { chatServer, PNG_1X1, type ErrorBody } from '../harness/chatServer.js';
+import type { TestUser } from '../harness/serverFixture.js';
+import { ackData, nextChatMessage, request, ackErrorCode } from '../harness/sockets.js';
 
 const RATE_LIMIT = 3;
-const PNG_1X1 = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
-
-interface ErrorBody {
-  error: { code: string; details?: { path: string; message: string }[] };
-}
 
 describe('chat under abuse: message bounds, rate limits, files of other rooms, Matrix refusals', function () {
   this.timeout(60_000);
-  let fx: ServerFixture;
-  let sockets: SocketPool;
-
-  before(async () => {
-    const stack = testStack();
-    const bridgeUrl = stack.config.matrix.mode === 'embedded' ? stack.config.matrix.bridgeUrl : '';
-    // Synapse pushes transactions to the bridge URL it was started with: this server listens there.
-    fx = await startServer({
-      config: {
-        http: { ...stack.config.http, port: Number(new URL(bridgeUrl).port) },
-        chat: { ...stack.config.chat, rateLimit: { messages: RATE_LIMIT, windowMs: 3_600_000 } },
-      },
-    });
-    sockets = new SocketPool(fx.baseUrl);
+  const chat = chatServer({
+    chat: { rateLimit: { messages: RATE_LIMIT, windowMs: 3_600_000 } },
   });
-
-  after(async () => {
-    sockets.closeAll();
-    await fx.close();
-  });
-
-  async function openDm(a: TestUser, b: TestUser): Promise<ChatRoomView> {
-    const res = await fx.api('POST', '/api/chat/dms', { token: a.token, body: { userId: b.id } });
-    assert.ok(res.status === 201 || res.status === 200, JSON.stringify(res.body));
-    return res.body as ChatRoomView;
-  }
+  const openDm = async (a: TestUser, b: TestUser): Promise<ChatRoomView> => (await chat.openDm(a, b)).room;
 
   const messages = (roomId: string): string => `/api/chat/rooms/${encodeURIComponent(roomId)}/messages`;
 
   it('refuses a message over the length limit with VALIDATION_FAILED, and one sender over the rate limit with 429', async () => {
-    const a = await fx.createUser({ firstName: 'Rita', lastName: 'Lunga' });
-    const b = await fx.createUser({ firstName: 'Sergio', lastName: 'Breve' });
+    const a = await chat.fx.createUser({ firstName: 'Rita', lastName: 'Lunga' });
+    const b = await chat.fx.createUser({ firstName: 'Sergio', lastName: 'Breve' });
     const room = await openDm(a, b);
 
-    const tooLong = await fx.api('POST', messages(room.roomId), {
+    const tooLong = await chat.fx.api('POST', messages(room.roomId), {
       token: a.token,
       body: { body: 'x'.repeat(MAX_MESSAGE_LENGTH + 1) },
     });
@@ -66,21 +36,27 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     // Refused input does not count; the limit's messages do, and the next one is refused with Retry-After.
     const sent: string[] = [];
     for (let i = 0; i < RATE_LIMIT; i++) {
-      const res = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: `n. ${i}` } });
+      const res = await chat.fx.api('POST', messages(room.roomId), {
+        token: a.token,
+        body: { body: `n. ${i}` },
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       sent.push((res.body as { eventId: string }).eventId);
     }
-    const over = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: 'troppi' } });
+    const over = await chat.fx.api('POST', messages(room.roomId), {
+      token: a.token,
+      body: { body: 'troppi' },
+    });
     assert.equal(over.status, 429);
     assert.equal((over.body as ErrorBody).error.code, 'RATE_LIMITED');
     assert.ok(Number(over.headers.get('retry-after')) >= 1);
-    const edit = await fx.api('PUT', `${messages(room.roomId)}/${encodeURIComponent(sent[0] ?? '')}`, {
+    const edit = await chat.fx.api('PUT', `${messages(room.roomId)}/${encodeURIComponent(sent[0] ?? '')}`, {
       token: a.token,
       body: { body: 'corretto' },
     });
     assert.equal(edit.status, 429);
     const file = await fetch(
-      `${fx.baseUrl}/api/chat/rooms/${encodeURIComponent(room.roomId)}/files?name=a.png`,
+      `${chat.fx.baseUrl}/api/chat/rooms/${encodeURIComponent(room.roomId)}/files?name=a.png`,
       {
         method: 'POST',
         headers: { Authorization: `Bearer ${a.token}`, 'Content-Type': 'image/png' },
@@ -90,25 +66,28 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     assert.equal(file.status, 429);
 
     // The limit is per sender: the other member still writes.
-    const other = await fx.api('POST', messages(room.roomId), { token: b.token, body: { body: 'io sì' } });
+    const other = await chat.fx.api('POST', messages(room.roomId), {
+      token: b.token,
+      body: { body: 'io sì' },
+    });
     assert.equal(other.status, 201, JSON.stringify(other.body));
   });
 
   it('bounds the meeting chat the same way, counting a colleague’s messages in every chat together', async () => {
-    const organizer = await fx.createUser({ firstName: 'Tina', lastName: 'Pro', plan: 'pro' });
-    const colleague = await fx.createUser({ firstName: 'Ugo', lastName: 'Collega' });
-    const res = await fx.api('POST', '/api/meetings', {
+    const organizer = await chat.fx.createUser({ firstName: 'Tina', lastName: 'Pro', plan: 'pro' });
+    const colleague = await chat.fx.createUser({ firstName: 'Ugo', lastName: 'Collega' });
+    const res = await chat.fx.api('POST', '/api/meetings', {
       token: organizer.token,
       body: { title: 'Limiti', startAt: new Date().toISOString(), durationMinutes: 60 },
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const meeting = res.body as MeetingView;
-    const orgSocket = await sockets.connect(organizer.token);
+    const orgSocket = await chat.sockets.connect(organizer.token);
     ackData(await request(orgSocket, { type: 'meeting.join', meetingId: meeting.id }));
     const code = meeting.guestUrl.split('/m/')[1] ?? '';
-    const joined = await fx.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Vera' } });
+    const joined = await chat.fx.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Vera' } });
     assert.equal(joined.status, 201, JSON.stringify(joined.body));
-    const guest = await sockets.connect((joined.body as { guestToken: string }).guestToken);
+    const guest = await chat.sockets.connect((joined.body as { guestToken: string }).guestToken);
     ackData(await request(guest, { type: 'meeting.join', meetingId: meeting.id }));
 
     const long = await request(orgSocket, {
@@ -119,7 +98,7 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
 
     // One message in a DM first: the organizer's count is shared by REST and the meeting chat.
     const room = await openDm(organizer, colleague);
-    const dm = await fx.api('POST', messages(room.roomId), {
+    const dm = await chat.fx.api('POST', messages(room.roomId), {
       token: organizer.token,
       body: { body: 'prima' },
     });
@@ -141,27 +120,27 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
   });
 
   it('sends a pathological 20,000-character message whole, as plain text', async () => {
-    const a = await fx.createUser({ firstName: 'Walter', lastName: 'Quadre' });
-    const b = await fx.createUser({ firstName: 'Zoe', lastName: 'Tonde' });
+    const a = await chat.fx.createUser({ firstName: 'Walter', lastName: 'Quadre' });
+    const b = await chat.fx.createUser({ firstName: 'Zoe', lastName: 'Tonde' });
     const room = await openDm(a, b);
-    const bSocket = await sockets.connect(b.token);
+    const bSocket = await chat.sockets.connect(b.token);
     const text = '[a]('.repeat(MAX_MESSAGE_LENGTH / 4);
     const received = nextChatMessage(bSocket, text);
-    const res = await fx.api('POST', messages(room.roomId), { token: a.token, body: { body: text } });
+    const res = await chat.fx.api('POST', messages(room.roomId), { token: a.token, body: { body: text } });
     assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 200));
     const message = await received;
     assert.equal(message.formattedBody, undefined);
   });
 
   it('serves a room’s files only through that room: a media id of a DM one is not in is 404 through one’s own room', async () => {
-    const nina = await fx.createUser({ firstName: 'Nina', lastName: 'Privata' });
-    const otto = await fx.createUser({ firstName: 'Otto', lastName: 'Privato' });
-    const pia = await fx.createUser({ firstName: 'Pia', lastName: 'Curiosa' });
+    const nina = await chat.fx.createUser({ firstName: 'Nina', lastName: 'Privata' });
+    const otto = await chat.fx.createUser({ firstName: 'Otto', lastName: 'Privato' });
+    const pia = await chat.fx.createUser({ firstName: 'Pia', lastName: 'Curiosa' });
     const dmB = await openDm(nina, otto);
-    const ottoSocket = await sockets.connect(otto.token);
+    const ottoSocket = await chat.sockets.connect(otto.token);
     const pushed = nextChatMessage(ottoSocket, 'segreto.png');
     const upload = await fetch(
-      `${fx.baseUrl}/api/chat/rooms/${encodeURIComponent(dmB.roomId)}/files?name=segreto.png`,
+      `${chat.fx.baseUrl}/api/chat/rooms/${encodeURIComponent(dmB.roomId)}/files?name=segreto.png`,
       {
         method: 'POST',
         headers: { Authorization: `Bearer ${nina.token}`, 'Content-Type': 'image/png' },
@@ -174,7 +153,7 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     const fileIn = (roomId: string): string =>
       `/api/chat/rooms/${encodeURIComponent(roomId)}/files/${encodeURIComponent(serverName)}/${encodeURIComponent(mediaId)}`;
     const get = (path: string, token: string): Promise<Response> =>
-      fetch(`${fx.baseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+      fetch(`${chat.fx.baseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
 
     // The DM's members get it through the DM.
     const own = await get(fileIn(dmB.roomId), otto.token);
@@ -192,7 +171,7 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
     // A file posted before the server recorded rooms' files (its record gone, and Synapse's push of it long
     // handled) is found once in the room's history, and only in its own room.
     await pushed;
-    await fx.db.connection
+    await chat.fx.db.connection
       .collection('chatmedias')
       .deleteMany({ roomId: { $in: [dmB.roomId, roomA.roomId] } });
     const old = await get(fileIn(dmB.roomId), nina.token);
@@ -204,11 +183,11 @@ describe('chat under abuse: message bounds, rate limits, files of other rooms, M
   });
 
   it('answers a Matrix refusal of what the caller sent with a 4xx, not a 500', async () => {
-    const a = await fx.createUser({ firstName: 'Aldo', lastName: 'Token' });
-    const b = await fx.createUser({ firstName: 'Bice', lastName: 'Token' });
+    const a = await chat.fx.createUser({ firstName: 'Aldo', lastName: 'Token' });
+    const b = await chat.fx.createUser({ firstName: 'Bice', lastName: 'Token' });
     const room = await openDm(a, b);
     // Synapse refuses a pagination token it never issued (M_INVALID_PARAM, 400).
-    const res = await fx.api('GET', `${messages(room.roomId)}?from=not-a-token`, { token: a.token });
+    const res = await chat.fx.api('GET', `${messages(room.roomId)}?from=not-a-token`, { token: a.token });
     assert.equal(res.status, 400, JSON.stringify(res.body));
     const body = res.body as ErrorBody;
     assert.equal(body.error.code, 'VALIDATION_FAILED');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { editContent, textContent } from '../../server/chat/ChatService.js';
+import { editContent, textContent } from '../../server/chat/messageContent.js';
 import { MAX_MARKUP_CHARS, renderMarkdown } from '../../server/chat/markdown.js';
 
 const N = 20_000;

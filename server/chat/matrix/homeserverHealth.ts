@@ -1,4 +1,4 @@
-import type { MatrixEndpoint } from '../stack/EmbeddedStack.js';
+import type { MatrixEndpoint } from './appservice.js';
 
 /**
  * Readiness of the homeserver as the bridge sees it: the client API answers, and our application-service token

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   RateLimitedError,
   ValidationError,
-} from '../errors.js';
+} from '../../errors.js';
 
 /** Longest part of the homeserver's own message passed on in an error's details. */
 const MAX_REASON_CHARS = 200;
@@ -79,4 +79,9 @@ export function matrixErrcode(err: unknown): string | undefined {
   if (err instanceof MatrixError) return err.errcode;
   if (err instanceof AppError && err.cause instanceof MatrixError) return err.cause.errcode;
   return undefined;
+}
+
+/** A short description for logs: never the request (its URL or headers could carry a token). */
+export function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
