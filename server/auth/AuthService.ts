@@ -6,7 +6,7 @@ import type { LoginResponse } from '../../shared/schemas/auth.js';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
 import { toPublicUser, type User, type UserModel } from '../directory/User.js';
-import { AppError, UnauthenticatedError, ValidationError } from '../errors.js';
+import { UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import {
@@ -16,6 +16,7 @@ import {
   type PasswordReset,
   type RefreshToken,
 } from './authModels.js';
+import { accountInactive, invalidCredentials, refreshTokenReused, sessionEnded } from './errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import type { TokenService } from './TokenService.js';
@@ -56,11 +57,6 @@ export interface Session {
   refreshToken: string;
   refreshExpiresAt: Date;
 }
-
-const invalidCredentials = (): AppError =>
-  new UnauthenticatedError('Wrong extension or password', 'INVALID_CREDENTIALS');
-const sessionEnded = (): AppError => new UnauthenticatedError('This session has ended; please log in again');
-const reused = (): AppError => new UnauthenticatedError('Refresh token already used; please log in again');
 
 function sha256(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -153,13 +149,13 @@ export class AuthService extends EventEmitter<AuthEventMap> {
       if (claim.at === undefined || graceMs <= 0 || now - claim.at.getTime() > graceMs) {
         await this.#revoke({ userId, sessionId: familyId }, [familyId], 'revoked');
         this.#o.logger.warn({ userId }, 'refresh token reused; session family revoked');
-        throw reused();
+        throw refreshTokenReused();
       }
     }
     const user = await this.#o.users.findById(userId).lean();
     if (!user || user.disabled) {
       await this.#revoke({ userId, sessionId: familyId }, [familyId], 'disabled');
-      throw new UnauthenticatedError('This account is no longer active');
+      throw accountInactive();
     }
     const successor = this.#o.tokens.successorOf(presented);
     const stored = await this.#store(successor, userId, familyId);

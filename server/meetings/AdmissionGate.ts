@@ -13,25 +13,23 @@ import type { Auth } from '../auth/authMiddleware.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { displayName, type UserModel } from '../directory/User.js';
-import { AppError, ForbiddenError, toAppError } from '../errors.js';
+import { toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import {
   canonicalMeetingId,
   checkAccess,
-  expired,
   identityOf,
   infoOf,
   isIn,
   isReconnecting,
-  meetingFull,
   pruneParticipants,
   sameIdentity,
   sha256,
   viewOf,
 } from './admissionRules.js';
 import { meetingEndsAt, type MeetingDocument, type MeetingModel, type Participant } from './Meeting.js';
-import { meetingNotFound } from './MeetingService.js';
+import { inAnotherMeeting, meetingExpired, meetingFull, meetingNotFound, notAdmitted } from './errors.js';
 import { GraceTimers } from './GraceTimers.js';
 import { Moderation } from './Moderation.js';
 import { SocketSeats, type JoinRequest } from './SocketSeats.js';
@@ -191,9 +189,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     const meetingId = canonicalMeetingId(req.meetingId);
     const request: JoinRequest = { ...req, meetingId };
     // Claimed before anything is awaited: a disconnect from here on is queued behind this decision.
-    if (!this.#seats.claim(socketId, meetingId)) {
-      throw new AppError(409, 'CONFLICT', 'This connection is already in another meeting');
-    }
+    if (!this.#seats.claim(socketId, meetingId)) throw inAnotherMeeting();
     try {
       return await this.#serial.run(meetingId, async () => {
         const meeting = await this.#load(meetingId);
@@ -261,7 +257,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** Raises or lowers the caller's hand; everyone in the meeting is told. */
   async raiseHand(socketId: string, raised: boolean): Promise<void> {
     const seat = this.#seats.joined(socketId);
-    if (!seat) throw new ForbiddenError('Join the meeting first');
+    if (!seat) throw notAdmitted();
     await this.#serial.run(seat.meetingId, async () => {
       const meeting = await this.#load(seat.meetingId);
       const p = meeting.participants.find((x) => x.participantId === seat.participantId);
@@ -334,7 +330,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
 
   #requireOrganizerSocket(socketId: string): string {
     const seat = this.#seats.joined(socketId);
-    if (!seat) throw new ForbiddenError('Join the meeting first');
+    if (!seat) throw notAdmitted();
     return seat.meetingId;
   }
 
@@ -411,7 +407,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       existing.rejoinUntil.getTime() > now &&
       req.rejoinToken !== undefined &&
       sha256(req.rejoinToken) === existing.rejoinTokenHash;
-    if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw expired();
+    if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw meetingExpired();
 
     if (!meeting.live && !isOrganizer) return { state: 'waiting', waitingFor: 'organizer' };
     // Knock-to-enter: a guest who has no record in this session waits for the organizer's say.

@@ -10,6 +10,7 @@ import {
 } from '../../sfu/ParticipantMedia.js';
 import type { WorkerPool } from '../../sfu/WorkerPool.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
+import { micLocked } from './errors.js';
 import type { Logger } from '../logger.js';
 
 export interface MediaRoomsOptions {
@@ -116,7 +117,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     source: MediaSource,
   ): Promise<string> {
     const seat = await this.#seat(meetingId, participantId);
-    if (source === 'mic' && seat.micLocked) throw new ForbiddenError('The organizer muted your microphone');
+    if (source === 'mic' && seat.micLocked) throw micLocked();
     const producer = await seat.media.produce(
       transportId,
       kind,
@@ -189,7 +190,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     const seat = await this.#seat(meetingId, participantId);
     const producer = seat.media.producer(producerId);
     if (!paused && seat.micLocked && sourceOf(producer) === 'mic') {
-      throw new ForbiddenError('The organizer muted your microphone');
+      throw micLocked();
     }
     await mediasoupCall(() => (paused ? producer.pause() : producer.resume()));
   }

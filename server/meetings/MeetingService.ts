@@ -10,11 +10,12 @@ import type { UserAuth } from '../auth/authMiddleware.js';
 import type { TokenService } from '../auth/TokenService.js';
 import type { Clock } from '../clock.js';
 import { displayName, type UserModel } from '../directory/User.js';
-import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import type { AdmissionGate } from './AdmissionGate.js';
+import { guestLinkNotValid, meetingCancelled, meetingNotFound, notInvited, organizerOnly } from './errors.js';
 import { buildInvitation } from './invitation.js';
 import {
   isObjectId,
@@ -48,9 +49,6 @@ export interface MeetingServiceOptions {
   sessions?: Pick<AdmissionGate, 'meetingCancelled' | 'guestLinkRotated'>;
   logger: Logger;
 }
-
-export const meetingNotFound = (): AppError => new NotFoundError('No such meeting', 'MEETING_NOT_FOUND');
-const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
 
 /** 256 random bits, URL-safe: a browser's guest key, kept in an HttpOnly cookie. */
 export function newGuestBrowserKey(): string {
@@ -130,7 +128,7 @@ export class MeetingService {
   async get(user: UserAuth, id: string): Promise<MeetingView> {
     const meeting = await this.#find(id);
     if (meeting.organizerId !== user.userId && !meeting.inviteeIds.includes(user.userId)) {
-      throw new ForbiddenError('You are not invited to this meeting');
+      throw notInvited();
     }
     return this.#view(meeting, user.userId);
   }
@@ -142,7 +140,7 @@ export class MeetingService {
         : await this.#activeInvitees(req.inviteeIds.filter((i) => i !== user.userId));
     const { meeting, before } = await this.#o.writes.run(id, async () => {
       const doc = await this.#ownMeeting(user, id);
-      if (doc.status === 'cancelled') throw cancelled();
+      if (doc.status === 'cancelled') throw meetingCancelled();
       const previous = new Set(doc.inviteeIds);
       if (req.title !== undefined) doc.title = req.title;
       if (req.description !== undefined) doc.description = req.description;
@@ -201,7 +199,7 @@ export class MeetingService {
   async invitationIcs(user: UserAuth, id: string): Promise<string> {
     const meeting = await this.#find(id);
     if (meeting.organizerId !== user.userId && !meeting.inviteeIds.includes(user.userId)) {
-      throw new ForbiddenError('You are not invited to this meeting');
+      throw notInvited();
     }
     return (await this.#invitation(meeting, meeting.inviteeIds, 'REQUEST')).toString();
   }
@@ -227,7 +225,7 @@ export class MeetingService {
     browserKey: string,
   ): Promise<{ guestToken: string; expiresInMs: number; meetingId: string; guestId: string }> {
     const meeting = await this.#byGuestCode(guestCode);
-    if (meeting.status === 'cancelled') throw cancelled();
+    if (meeting.status === 'cancelled') throw meetingCancelled();
     const guestId = guestIdOf(browserKey, String(meeting._id));
     const meetingId = String(meeting._id);
     const { token, expiresInMs } = this.#o.tokens.signGuest({
@@ -248,13 +246,13 @@ export class MeetingService {
 
   async #ownMeeting(user: UserAuth, id: string): Promise<MeetingDocument> {
     const meeting = await this.#find(id);
-    if (meeting.organizerId !== user.userId) throw new ForbiddenError('Only the organizer can do this');
+    if (meeting.organizerId !== user.userId) throw organizerOnly();
     return meeting;
   }
 
   async #byGuestCode(code: string): Promise<MeetingDocument> {
     const meeting = await this.#o.meetings.findOne({ guestCode: code });
-    if (!meeting) throw new NotFoundError('This meeting link is not valid', 'MEETING_NOT_FOUND');
+    if (!meeting) throw guestLinkNotValid();
     return meeting;
   }
 
