@@ -13,7 +13,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { logger as matrixSdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import { io, type Socket } from 'socket.io-client';
-import { hashPassword } from '../server/auth/passwords.js';
+import { hashPassword } from '../server/util/passwords.js';
 import { TokenService } from '../server/auth/TokenService.js';
 import { MAX_MARKUP_CHARS, renderMarkdown } from '../server/chat/markdown.js';
 import { systemClock } from '../server/clock.js';

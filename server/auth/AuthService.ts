@@ -17,7 +17,7 @@ import {
   type RefreshToken,
 } from './authModels.js';
 import { accountInactive, invalidCredentials, refreshTokenReused, sessionEnded } from './errors.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import type { TokenService } from './TokenService.js';
 

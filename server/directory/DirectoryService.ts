@@ -17,7 +17,7 @@ import {
   type UpdateUserRequest,
 } from '../../shared/schemas/directory.js';
 import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
-import { hashPassword } from '../auth/passwords.js';
+import { hashPassword } from '../util/passwords.js';
 import { ValidationError } from '../errors.js';
 import { extensionTaken, lastAdmin, noSuchUser } from './errors.js';
 import type { Logger } from '../logger.js';

@@ -3,9 +3,8 @@ import type { Config } from '../config.js';
 import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
 import path from 'node:path';
-import { loadOrCreateSecret } from '../auth/secrets.js';
+import { loadOrCreateSecret } from '../util/secrets.js';
 import { prepareDataDir } from './dataDir.js';
-import type { TurnSettings } from '../meetings/turnCredentials.js';
 import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
 import { SynapseService } from './SynapseService.js';
@@ -18,6 +17,13 @@ export interface MatrixEndpoint {
   hsToken: string;
   /** Only known for the embedded Synapse; lets tests and admin tooling register plain Matrix users. */
   registrationSharedSecret?: string;
+}
+
+/** A TURN server that takes TURN REST API credentials (coturn's use-auth-secret): what clients are handed. */
+export interface TurnSettings {
+  urls: string[];
+  secret: string;
+  credentialTtlMs: number;
 }
 
 export interface StackEndpoints {
