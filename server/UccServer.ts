@@ -36,7 +36,8 @@ import { AdmissionGate } from './meetings/AdmissionGate.js';
 import { MediaRooms } from './meetings/MediaRooms.js';
 import { turnIceServers } from './meetings/turnCredentials.js';
 import { meetingModel } from './meetings/Meeting.js';
-import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
+import { mediaFollowsGate } from './meetings/mediaFollowsGate.js';
+import { MeetingService } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
 import { KeyedSerial } from './util/KeyedSerial.js';
 
@@ -64,9 +65,9 @@ export class UccServer {
   readonly #signaling: SignalingServer;
   #closed: Promise<void> | undefined;
 
-  readonly #closeServices: () => void;
+  readonly #closeServices: () => Promise<void>;
 
-  private constructor(http: HttpServer, signaling: SignalingServer, closeServices: () => void) {
+  private constructor(http: HttpServer, signaling: SignalingServer, closeServices: () => Promise<void>) {
     this.#http = http;
     this.#signaling = signaling;
     this.#closeServices = closeServices;
@@ -91,14 +92,14 @@ export class UccServer {
     const clock = deps.clock ?? systemClock;
     const users = userModel(db.connection);
     await users.init();
-    const events = new DirectoryEvents();
+    const events = new DirectoryEvents(logger.child({ component: 'directory' }));
     // Every write to a user document goes through this per-user queue (see docs/architecture.md, FerretDB).
     const userWrites = new KeyedSerial();
     const directory = new DirectoryService({
       users,
       userWrites,
       events,
-      logger: logger.child({ component: 'directory' }),
+      logger,
     });
     await directory.init();
     const tokens = new TokenService({
@@ -120,12 +121,10 @@ export class UccServer {
       refreshTtlMs: config.auth.refreshTtlMs,
       refreshGraceMs: config.auth.refreshGraceMs,
       resetTtlMs: config.auth.resetTtlMs,
-      logger: logger.child({ component: 'auth' }),
+      logger,
     });
     const meetingModelOfDb = meetingModel(db.connection);
     await meetingModelOfDb.init();
-    // Signaling is created after the app; the meetings service reaches it through this late-bound notifier.
-    let notifier: MeetingNotifier = () => undefined;
     const meetingWrites = new KeyedSerial();
     const gate = new AdmissionGate({
       writes: meetingWrites,
@@ -134,7 +133,7 @@ export class UccServer {
       clock,
       rejoinGraceMs: config.rejoinGraceMs,
       limits: config.meetings,
-      logger: logger.child({ component: 'admission' }),
+      logger,
     });
     const meetings = new MeetingService({
       writes: meetingWrites,
@@ -145,19 +144,17 @@ export class UccServer {
       mailer,
       clock,
       publicUrl: config.http.publicUrl,
-      notify: (userIds, event, meetingId) => {
-        notifier(userIds, event, meetingId);
-      },
-      logger: logger.child({ component: 'meetings' }),
+      logger,
     });
     await gate.recover();
     const media = new MediaRooms({
       pool,
       consumerThreshold: config.mediasoup.consumerThreshold,
       limits: { maxTransports: config.mediasoup.maxTransportsPerParticipant },
-      logger: logger.child({ component: 'media' }),
+      logger,
       iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });
+    mediaFollowsGate(gate, media, logger);
     const chatLogger = logger.child({ component: 'chat' });
     const chatDb = await chatModels(db.connection);
     const bridge = await MatrixBridge.create({
@@ -240,9 +237,9 @@ export class UccServer {
       clock,
     });
     chatSockets.signaling = signaling;
-    notifier = (userIds, event, meetingId) => {
-      signaling.notifyUsers(userIds, event, meetingId);
-    };
+    for (const event of ['meeting.invited', 'meeting.updated', 'meeting.cancelled'] as const) {
+      meetings.on(event, (userIds, meetingId) => signaling.notifyUsers(userIds, event, meetingId));
+    }
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(config.http.port, config.http.host, () => {
@@ -254,13 +251,9 @@ export class UccServer {
     await bridge
       .pingHomeserver()
       .catch((err: unknown) => chatLogger.warn({ err }, 'the homeserver did not ping the appservice'));
-    return new UccServer(http, signaling, () => {
+    return new UccServer(http, signaling, async () => {
       bridge.close();
-      gate.close();
-      media.close();
-      sessions.close();
-      auth.close();
-      mailer.close();
+      await Promise.all([gate.close(), media.close(), sessions.close(), auth.close(), mailer.close()]);
     });
   }
 
@@ -271,7 +264,7 @@ export class UccServer {
   /** Idempotent; closes sockets, then the HTTP server. */
   async close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closeServices();
+      await this.#closeServices();
       await this.#signaling.close();
       this.#http.closeAllConnections();
       if (this.#http.listening) {

@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Connection, Model } from 'mongoose';
 import type { SessionEndReason } from '../../shared/protocol.js';
 import type { LoginResponse } from '../../shared/schemas/auth.js';
@@ -19,6 +18,7 @@ import {
 import { accountInactive, invalidCredentials, refreshTokenReused, sessionEnded } from './errors.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { TokenService } from './TokenService.js';
 
 /** Whose sessions ended: one session, or every session of the user (but one, when `exceptSessionId` is set). */
@@ -71,7 +71,8 @@ function isDuplicateKey(err: unknown): boolean {
 }
 
 /** Login, rotating refresh tokens, logout, password change and recovery. */
-export class AuthService extends EventEmitter<AuthEventMap> {
+export class AuthService extends SafeEmitter<AuthEventMap> {
+  readonly #log: Logger;
   readonly #o: AuthServiceOptions;
   readonly #refresh: Model<RefreshToken>;
   readonly #resets: Model<PasswordReset>;
@@ -82,7 +83,10 @@ export class AuthService extends EventEmitter<AuthEventMap> {
   #closed = false;
 
   private constructor(o: AuthServiceOptions, models: AuthModels, decoy: string) {
-    super();
+    const log = o.logger.child({ component: 'auth' });
+    // Sessions are revoked (saved) before `sessions.ended`: a throwing listener must not undo a logout's answer.
+    super(log);
+    this.#log = log;
     this.#o = o;
     this.#refresh = models.refresh;
     this.#resets = models.resets;
@@ -106,7 +110,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
 
   /** Work nobody awaits (an event handler, a timer): a failure is logged, never an unhandled rejection. */
   #inBackground(task: Promise<unknown>, what: string): void {
-    task.catch((err: unknown) => this.#o.logger.error({ err }, what));
+    task.catch((err: unknown) => this.#log.error({ err }, what));
   }
 
   static async create(o: AuthServiceOptions): Promise<AuthService> {
@@ -148,7 +152,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
       const graceMs = this.#o.refreshGraceMs;
       if (claim.at === undefined || graceMs <= 0 || now - claim.at.getTime() > graceMs) {
         await this.#revoke({ userId, sessionId: familyId }, [familyId], 'revoked');
-        this.#o.logger.warn({ userId }, 'refresh token reused; session family revoked');
+        this.#log.warn({ userId }, 'refresh token reused; session family revoked');
         throw refreshTokenReused();
       }
     }
@@ -208,7 +212,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
    */
   recover(extension: string): void {
     void this.#sendRecovery(extension).catch((err: unknown) => {
-      this.#o.logger.error({ err }, 'password recovery mail failed');
+      this.#log.error({ err }, 'password recovery mail failed');
     });
   }
 
@@ -253,13 +257,15 @@ export class AuthService extends EventEmitter<AuthEventMap> {
       this.#refresh.deleteMany({ expiresAt: { $lte: now } }),
       this.#resets.deleteMany({ expiresAt: { $lte: now } }),
       this.#claims.deleteMany({ expiresAt: { $lte: now } }),
-    ]).catch((err: unknown) => this.#o.logger.warn({ err }, 'token purge failed'));
+    ]).catch((err: unknown) => this.#log.warn({ err }, 'token purge failed'));
   }
 
-  close(): void {
+  /** Idempotent: stops the purge timer and the listeners. */
+  close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#purgeTimer);
     this.removeAllListeners();
+    return Promise.resolve();
   }
 
   /** Stores a refresh token; storing the same one again (the grace window's second caller) finds the first. */
@@ -352,7 +358,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
         ),
       );
     } finally {
-      this.emit('sessions.ended', target, reason);
+      this.safeEmit('sessions.ended', target, reason);
     }
   }
 

@@ -67,7 +67,7 @@ export class DirectoryService {
     this.#users = opts.users;
     this.#writes = opts.userWrites ?? new KeyedSerial();
     this.#events = opts.events;
-    this.#logger = opts.logger;
+    this.#logger = opts.logger.child({ component: 'directory' });
   }
 
   /**
@@ -318,16 +318,7 @@ export class DirectoryService {
 
   /** The change is saved already: a failing listener is logged, never turned into a failed request. */
   #emit<K extends keyof DirectoryEventMap>(event: K, ...args: DirectoryEventMap[K]): void {
-    try {
-      // EventEmitter's generic signature cannot follow K through a rest tuple; the map above types the call.
-      (this.#events.emit as (event: K, ...args: DirectoryEventMap[K]) => boolean).call(
-        this.#events,
-        event,
-        ...args,
-      );
-    } catch (err) {
-      this.#logger.error({ err, event }, 'a directory event listener failed');
-    }
+    this.#events.safeEmit(event, ...args);
   }
 }
 

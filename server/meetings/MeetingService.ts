@@ -14,6 +14,7 @@ import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { AdmissionGate } from './AdmissionGate.js';
 import { guestLinkNotValid, meetingCancelled, meetingNotFound, notInvited, organizerOnly } from './errors.js';
 import { buildInvitation } from './invitation.js';
@@ -25,12 +26,15 @@ import {
   type MeetingModel,
 } from './Meeting.js';
 
-/** Realtime notices to directory users' personal socket rooms; wired to socket.io by the server. */
-export type MeetingNotifier = (
-  userIds: string[],
-  event: 'meeting.invited' | 'meeting.updated' | 'meeting.cancelled',
-  meetingId: string,
-) => void;
+/**
+ * What the meetings service tells, once the change is saved: which directory users were invited to a meeting, saw
+ * it change, or lost it (cancelled, or no longer invited). The server turns them into realtime notices.
+ */
+export interface MeetingServiceEvents {
+  'meeting.invited': [userIds: string[], meetingId: string];
+  'meeting.updated': [userIds: string[], meetingId: string];
+  'meeting.cancelled': [userIds: string[], meetingId: string];
+}
 
 export interface MeetingServiceOptions {
   meetings: MeetingModel;
@@ -39,7 +43,6 @@ export interface MeetingServiceOptions {
   mailer: Mailer;
   clock: Clock;
   publicUrl: string;
-  notify: MeetingNotifier;
   /**
    * Writes to one meeting's document, one at a time, shared with the AdmissionGate: a load-modify-save must not
    * overlap another (a lost SEQUENCE increment; on FerretDB, whose updates rewrite the whole document, lost fields).
@@ -78,11 +81,20 @@ export function meetingState(meeting: Meeting, now: number): MeetingState {
 }
 
 /** Scheduling: create, list, change, cancel, guest links and invitations. Admission is AdmissionGate's job. */
-export class MeetingService {
+export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
   readonly #o: MeetingServiceOptions;
+  readonly #log: Logger;
 
   constructor(options: MeetingServiceOptions) {
+    const log = options.logger.child({ component: 'meetings' });
+    super(log);
+    this.#log = log;
     this.#o = options;
+  }
+
+  /** After the save: nobody to tell is no event. */
+  #notify(event: keyof MeetingServiceEvents, userIds: string[], meetingId: string): void {
+    if (userIds.length > 0) this.safeEmit(event, userIds, meetingId);
   }
 
   joinUrl(meetingId: string): string {
@@ -105,7 +117,7 @@ export class MeetingService {
       guestCode: newGuestCode(),
     });
     await this.#invite(meeting, inviteeIds, 'REQUEST');
-    this.#o.notify(inviteeIds, 'meeting.invited', String(meeting._id));
+    this.#notify('meeting.invited', inviteeIds, String(meeting._id));
     return this.#view(meeting, organizer.userId);
   }
 
@@ -159,9 +171,9 @@ export class MeetingService {
     await this.#invite(meeting, after, 'REQUEST');
     await this.#invite(meeting, removed, 'CANCEL');
     const meetingId = String(meeting._id);
-    this.#o.notify(kept, 'meeting.updated', meetingId);
-    this.#o.notify(added, 'meeting.invited', meetingId);
-    this.#o.notify(removed, 'meeting.cancelled', meetingId);
+    this.#notify('meeting.updated', kept, meetingId);
+    this.#notify('meeting.invited', added, meetingId);
+    this.#notify('meeting.cancelled', removed, meetingId);
     return this.#view(meeting, user.userId);
   }
 
@@ -180,7 +192,7 @@ export class MeetingService {
     // A running call ends too: everyone in it or waiting is told and put out.
     await this.#o.sessions?.meetingCancelled(String(meeting._id));
     await this.#invite(meeting, meeting.inviteeIds, 'CANCEL');
-    this.#o.notify(meeting.inviteeIds, 'meeting.cancelled', String(meeting._id));
+    this.#notify('meeting.cancelled', meeting.inviteeIds, String(meeting._id));
   }
 
   async rotateGuestLink(user: UserAuth, id: string): Promise<MeetingView> {
@@ -329,7 +341,7 @@ export class MeetingService {
             icalEvent: { method, content: ics, filename: 'invite.ics' },
           });
         } catch (err) {
-          this.#o.logger.error({ err, meetingId: String(meeting._id) }, 'invitation mail failed');
+          this.#log.error({ err, meetingId: String(meeting._id) }, 'invitation mail failed');
         }
       }),
     );

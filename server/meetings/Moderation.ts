@@ -18,7 +18,7 @@ export interface GateCore {
   readonly clock: Clock;
   readonly meetings: MeetingModel;
   readonly maxDenylist: number;
-  readonly emit: AdmissionGate['emit'];
+  readonly emit: AdmissionGate['safeEmit'];
   load(meetingId: string): Promise<MeetingDocument>;
   admit(
     meeting: MeetingDocument,
