@@ -166,7 +166,7 @@ export class UccServer {
       logger: chatLogger,
       txnLeaseMs: config.chat.txnLeaseMs,
     });
-    // Like the meetings' notifier: signaling exists only after the app, so the chat reaches it late-bound.
+    // Signaling exists only after the app, so the chat reaches it late-bound (until the chat emits events too).
     const chatSockets: { signaling?: SignalingServer } = {};
     const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);
     const chat = new ChatService({
