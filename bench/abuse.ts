@@ -14,7 +14,7 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { logger as matrixSdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { hashPassword } from '../server/auth/passwords.js';
+import { hashPassword } from '../server/util/passwords.js';
 import { TokenService } from '../server/auth/TokenService.js';
 import { renderMarkdown } from '../server/chat/markdown.js';
 import { systemClock } from '../server/clock.js';

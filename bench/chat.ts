@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { logger as matrixSdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import { io, type Socket } from 'socket.io-client';
-import { hashPassword } from '../server/auth/passwords.js';
+import { hashPassword } from '../server/util/passwords.js';
 import { TokenService } from '../server/auth/TokenService.js';
 import { systemClock } from '../server/clock.js';
 import { userModel } from '../server/directory/User.js';

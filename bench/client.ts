@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { hashPassword } from '../server/auth/passwords.js';
+import { hashPassword } from '../server/util/passwords.js';
 import { TokenService } from '../server/auth/TokenService.js';
 import { systemClock } from '../server/clock.js';
 import { userModel } from '../server/directory/User.js';

@@ -12,7 +12,7 @@ import { defineConfig, transformWithOxc, type Logger, type Plugin } from 'vite';
 
 const CLIENT = path.dirname(fileURLToPath(import.meta.url));
 
-export default defineConfig(async ({ command }) => ({
+export default defineConfig(({ command }) => ({
   root: CLIENT,
   // Only client/.env* if anyone adds one: the server's .env at the repo root holds secrets.
   envDir: CLIENT,
@@ -28,14 +28,15 @@ export default defineConfig(async ({ command }) => ({
       },
     },
   },
-  server: command === 'serve' ? await devServer() : {},
+  server: command === 'serve' ? devServer() : {},
 }));
 
-/** The dev server proxies the API and socket.io to the real server, on the port its configuration gives. */
-async function devServer(): Promise<{ proxy: Record<string, { target: string; ws?: boolean }> }> {
-  // Imported only here: a build must not depend on the server's environment being valid.
-  const { loadConfig } = await import('../server/config.js');
-  const target = `http://127.0.0.1:${loadConfig().http.port}`;
+/**
+ * The dev server proxies the API and socket.io to the real server, on the port it listens on: `PORT`, as for the
+ * server, with the server's default. The client's build never imports the server's code or configuration.
+ */
+function devServer(): { proxy: Record<string, { target: string; ws?: boolean }> } {
+  const target = `http://127.0.0.1:${process.env.PORT || '3000'}`;
   return { proxy: { '/api': { target }, '/socket.io': { target, ws: true } } };
 }
 

@@ -18,12 +18,13 @@ import type { Logger } from './logger.js';
 import { SessionWatch } from './signaling/SessionWatch.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import type { MatrixEndpoint } from './chat/matrix/appservice.js';
+import type { TurnSettings } from './stack/EmbeddedStack.js';
 import { VERSION } from './version.js';
 import path from 'node:path';
 import { authenticate, resolveAuth } from './auth/authMiddleware.js';
 import { authRouter } from './auth/authRouter.js';
 import { AuthService } from './auth/AuthService.js';
-import { loadOrCreateSecret } from './auth/secrets.js';
+import { loadOrCreateSecret } from './util/secrets.js';
 import { TokenService } from './auth/TokenService.js';
 import { systemClock, type Clock } from './clock.js';
 import { DirectoryEvents } from './directory/DirectoryEvents.js';
@@ -34,9 +35,10 @@ import { userModel } from './directory/User.js';
 import { Mailer } from './mail/Mailer.js';
 import { AdmissionGate } from './meetings/AdmissionGate.js';
 import { MediaRooms } from './meetings/MediaRooms.js';
-import { turnIceServers, type TurnSettings } from './meetings/turnCredentials.js';
+import { turnIceServers } from './meetings/turnCredentials.js';
 import { meetingModel } from './meetings/Meeting.js';
-import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
+import { mediaFollowsGate } from './meetings/mediaFollowsGate.js';
+import { MeetingService } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
 import { KeyedSerial } from './util/KeyedSerial.js';
 
@@ -66,9 +68,9 @@ export class UccServer {
   readonly #signaling: SignalingServer;
   #closed: Promise<void> | undefined;
 
-  readonly #closeServices: () => void;
+  readonly #closeServices: () => Promise<void>;
 
-  private constructor(http: HttpServer, signaling: SignalingServer, closeServices: () => void) {
+  private constructor(http: HttpServer, signaling: SignalingServer, closeServices: () => Promise<void>) {
     this.#http = http;
     this.#signaling = signaling;
     this.#closeServices = closeServices;
@@ -93,14 +95,14 @@ export class UccServer {
     const clock = deps.clock ?? systemClock;
     const users = userModel(db.connection);
     await users.init();
-    const events = new DirectoryEvents();
+    const events = new DirectoryEvents(logger.child({ component: 'directory' }));
     // Every write to a user document goes through this per-user queue (see docs/architecture.md, FerretDB).
     const userWrites = new KeyedSerial();
     const directory = new DirectoryService({
       users,
       userWrites,
       events,
-      logger: logger.child({ component: 'directory' }),
+      logger,
     });
     await directory.init();
     const tokens = new TokenService({
@@ -122,12 +124,10 @@ export class UccServer {
       refreshTtlMs: config.auth.refreshTtlMs,
       refreshGraceMs: config.auth.refreshGraceMs,
       resetTtlMs: config.auth.resetTtlMs,
-      logger: logger.child({ component: 'auth' }),
+      logger,
     });
     const meetingModelOfDb = meetingModel(db.connection);
     await meetingModelOfDb.init();
-    // Signaling is created after the app; the meetings service reaches it through this late-bound notifier.
-    let notifier: MeetingNotifier = () => undefined;
     const meetingWrites = new KeyedSerial();
     const gate = new AdmissionGate({
       writes: meetingWrites,
@@ -136,7 +136,7 @@ export class UccServer {
       clock,
       rejoinGraceMs: config.rejoinGraceMs,
       limits: config.meetings,
-      logger: logger.child({ component: 'admission' }),
+      logger,
     });
     const meetings = new MeetingService({
       writes: meetingWrites,
@@ -147,19 +147,17 @@ export class UccServer {
       mailer,
       clock,
       publicUrl: config.http.publicUrl,
-      notify: (userIds, event, meetingId) => {
-        notifier(userIds, event, meetingId);
-      },
-      logger: logger.child({ component: 'meetings' }),
+      logger,
     });
     await gate.recover();
     const media = new MediaRooms({
       pool,
       consumerThreshold: config.mediasoup.consumerThreshold,
       limits: { maxTransports: config.mediasoup.maxTransportsPerParticipant },
-      logger: logger.child({ component: 'media' }),
+      logger,
       iceServers: (participantId) => turnIceServers(deps.turn, participantId, clock.now()),
     });
+    mediaFollowsGate(gate, media, logger);
     const chatLogger = logger.child({ component: 'chat' });
     const chatDb = await chatModels(db.connection);
     const bridge = await MatrixBridge.create({
@@ -172,7 +170,7 @@ export class UccServer {
       txnLeaseMs: config.chat.txnLeaseMs,
     });
     deps.onChatBridge?.(bridge);
-    // Like the meetings' notifier: signaling exists only after the app, so the chat reaches it late-bound.
+    // Signaling exists only after the app, so the chat reaches it late-bound (until the chat emits events too).
     const chatSockets: { signaling?: SignalingServer } = {};
     const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);
     const chat = new ChatService({
@@ -243,9 +241,9 @@ export class UccServer {
       clock,
     });
     chatSockets.signaling = signaling;
-    notifier = (userIds, event, meetingId) => {
-      signaling.notifyUsers(userIds, event, meetingId);
-    };
+    for (const event of ['meeting.invited', 'meeting.updated', 'meeting.cancelled'] as const) {
+      meetings.on(event, (userIds, meetingId) => signaling.notifyUsers(userIds, event, meetingId));
+    }
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(config.http.port, config.http.host, () => {
@@ -257,13 +255,9 @@ export class UccServer {
     await bridge
       .pingHomeserver()
       .catch((err: unknown) => chatLogger.warn({ err }, 'the homeserver did not ping the appservice'));
-    return new UccServer(http, signaling, () => {
+    return new UccServer(http, signaling, async () => {
       bridge.close();
-      gate.close();
-      media.close();
-      sessions.close();
-      auth.close();
-      mailer.close();
+      await Promise.all([gate.close(), media.close(), sessions.close(), auth.close(), mailer.close()]);
     });
   }
 
@@ -274,7 +268,7 @@ export class UccServer {
   /** Idempotent; closes sockets, then the HTTP server. */
   async close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closeServices();
+      await this.#closeServices();
       await this.#signaling.close();
       this.#http.closeAllConnections();
       if (this.#http.listening) {

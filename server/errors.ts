@@ -1,11 +1,19 @@
-import type { ErrorBody, ErrorCode, ErrorDetail } from '../shared/errors.js';
+import { ERROR_STATUS, type ErrorBody, type ErrorCode, type ErrorDetail } from '../shared/errors.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 
 /**
- * The few error classes of the server. Each carries an HTTP status and a stable code; they are turned into
- * responses in exactly one place for HTTP (http/errorMiddleware.ts) and one for socket acks (signaling/toAck.ts).
+ * The few error classes of the server. Each carries a stable code and the HTTP status that code has in the
+ * shared table (`ERROR_STATUS`); they are turned into responses in exactly one place for HTTP
+ * (http/errorMiddleware.ts) and one for socket acks (signaling/toAck.ts). Domain errors are made by each domain's
+ * factories (meetings/errors.ts, auth/errors.ts, directory/errors.ts), not spelled out at call sites.
  */
 export class AppError extends Error {
+  /** An error whose status is the table's for its code: the way to make one. */
+  static of(code: ErrorCode, message: string, details?: ErrorDetail[]): AppError {
+    return new AppError(ERROR_STATUS[code], code, message, details);
+  }
+
+  /** Kept for callers that still name the status; prefer `AppError.of`, which reads it from the table. */
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
@@ -25,25 +33,25 @@ export class AppError extends Error {
 
 export class ValidationError extends AppError {
   constructor(message: string, details: ErrorDetail[]) {
-    super(400, 'VALIDATION_FAILED', message, details);
+    super(ERROR_STATUS.VALIDATION_FAILED, 'VALIDATION_FAILED', message, details);
   }
 }
 
 export class UnauthenticatedError extends AppError {
   constructor(message = 'Authentication required', code: ErrorCode = 'UNAUTHENTICATED') {
-    super(401, code, message);
+    super(ERROR_STATUS[code], code, message);
   }
 }
 
 export class ForbiddenError extends AppError {
   constructor(message = 'Not allowed') {
-    super(403, 'FORBIDDEN', message);
+    super(ERROR_STATUS.FORBIDDEN, 'FORBIDDEN', message);
   }
 }
 
 export class ConflictError extends AppError {
   constructor(message: string) {
-    super(409, 'CONFLICT', message);
+    super(ERROR_STATUS.CONFLICT, 'CONFLICT', message);
   }
 }
 
@@ -53,39 +61,43 @@ export class RateLimitedError extends AppError {
     /** Finer than seconds, for socket acks (a socket's request budget refills in milliseconds). */
     readonly retryAfterMs = retryAfterSeconds * 1000,
   ) {
-    super(429, 'RATE_LIMITED', `Too many attempts; retry in ${retryAfterSeconds} s`);
+    super(ERROR_STATUS.RATE_LIMITED, 'RATE_LIMITED', `Too many attempts; retry in ${retryAfterSeconds} s`);
   }
 }
 
 /** A per-participant cap (transports, one producer per source): closing something frees room, waiting does not. */
 export class LimitExceededError extends AppError {
   constructor(message: string, details?: ErrorDetail[]) {
-    super(409, 'LIMIT_EXCEEDED', message, details);
+    super(ERROR_STATUS.LIMIT_EXCEEDED, 'LIMIT_EXCEEDED', message, details);
   }
 }
 
 export class NotFoundError extends AppError {
   constructor(message = 'Not found', code: ErrorCode = 'NOT_FOUND') {
-    super(404, code, message);
+    super(ERROR_STATUS[code], code, message);
   }
 }
 
 export class ServiceUnavailableError extends AppError {
   constructor(message: string, code: ErrorCode = 'SERVICE_UNAVAILABLE') {
-    super(503, code, message);
+    super(ERROR_STATUS[code], code, message);
   }
 }
 
 /** The homeserver cannot be reached or failed: the chat request was not carried out (nothing is faked). */
 export class ChatUnavailableError extends AppError {
   constructor(message = 'Chat is temporarily unavailable') {
-    super(503, 'CHAT_UNAVAILABLE', message);
+    super(ERROR_STATUS.CHAT_UNAVAILABLE, 'CHAT_UNAVAILABLE', message);
   }
 }
 
 export class FileTooLargeError extends AppError {
   constructor(readonly limitBytes: number) {
-    super(413, 'FILE_TOO_LARGE', `The file is larger than the limit of ${limitBytes} bytes`);
+    super(
+      ERROR_STATUS.FILE_TOO_LARGE,
+      'FILE_TOO_LARGE',
+      `The file is larger than the limit of ${limitBytes} bytes`,
+    );
   }
 }
 
@@ -93,7 +105,7 @@ export class FileTooLargeError extends AppError {
 export class PayloadTooLargeError extends AppError {
   constructor(limitBytes?: number) {
     super(
-      413,
+      ERROR_STATUS.PAYLOAD_TOO_LARGE,
       'PAYLOAD_TOO_LARGE',
       limitBytes === undefined
         ? 'The request body is too large'
@@ -105,7 +117,7 @@ export class PayloadTooLargeError extends AppError {
 /** A body in a type, charset or Content-Encoding the route does not take. */
 export class UnsupportedMediaTypeError extends AppError {
   constructor(message: string) {
-    super(415, 'UNSUPPORTED_MEDIA_TYPE', message);
+    super(ERROR_STATUS.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', message);
   }
 }
 
@@ -117,5 +129,5 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isDatabaseUnavailable(err))
     return new ServiceUnavailableError('The database is unavailable; retry shortly');
-  return new AppError(500, 'INTERNAL', 'Internal server error');
+  return AppError.of('INTERNAL', 'Internal server error');
 }

@@ -1,31 +1,44 @@
 /**
  * Stable error codes shared by the server and every client. HTTP answers carry them as
  * `{ error: { code, message, details? } }`; socket acks carry the same body under `error`.
+ *
+ * This is the one table from code to HTTP status: every server error takes its status from here (`AppError.of`
+ * and the classes in server/errors.ts), so a code always answers with the same status.
  */
-export const ERROR_CODES = [
-  'VALIDATION_FAILED',
-  'UNAUTHENTICATED',
-  'INVALID_CREDENTIALS',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'LIMIT_EXCEEDED',
-  'MEETING_NOT_FOUND',
-  'MEETING_EXPIRED',
-  'MEETING_ENDED',
-  'MEETING_CANCELLED',
-  'REMOVED_FROM_MEETING',
-  'MEETING_FULL',
-  'CHAT_UNAVAILABLE',
-  'FILE_TOO_LARGE',
-  'PAYLOAD_TOO_LARGE',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'SERVICE_UNAVAILABLE',
-  'INTERNAL',
-] as const;
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  /** A per-participant cap (transports, one producer per source): closing something frees room, waiting does not. */
+  LIMIT_EXCEEDED: 409,
+  MEETING_NOT_FOUND: 404,
+  MEETING_EXPIRED: 410,
+  MEETING_ENDED: 410,
+  MEETING_CANCELLED: 409,
+  REMOVED_FROM_MEETING: 403,
+  MEETING_FULL: 409,
+  /** The homeserver cannot be reached or failed: the chat request was not carried out. */
+  CHAT_UNAVAILABLE: 503,
+  FILE_TOO_LARGE: 413,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Every code, in the table's order. */
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as readonly ErrorCode[];
+
+/** Narrows what a peer sent (a response body, an ack) to one of our codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
 
 export interface ErrorDetail {
   path: string;

@@ -1,12 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Connection, Model } from 'mongoose';
 import type { SessionEndReason } from '../../shared/protocol.js';
 import type { LoginResponse } from '../../shared/schemas/auth.js';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
 import { toPublicUser, type User, type UserModel } from '../directory/User.js';
-import { AppError, UnauthenticatedError, ValidationError } from '../errors.js';
+import { UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import {
@@ -16,8 +15,10 @@ import {
   type PasswordReset,
   type RefreshToken,
 } from './authModels.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { accountInactive, invalidCredentials, refreshTokenReused, sessionEnded } from './errors.js';
+import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { TokenService } from './TokenService.js';
 
 /** Whose sessions ended: one session, or every session of the user (but one, when `exceptSessionId` is set). */
@@ -57,11 +58,6 @@ export interface Session {
   refreshExpiresAt: Date;
 }
 
-const invalidCredentials = (): AppError =>
-  new UnauthenticatedError('Wrong extension or password', 'INVALID_CREDENTIALS');
-const sessionEnded = (): AppError => new UnauthenticatedError('This session has ended; please log in again');
-const reused = (): AppError => new UnauthenticatedError('Refresh token already used; please log in again');
-
 function sha256(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -75,7 +71,8 @@ function isDuplicateKey(err: unknown): boolean {
 }
 
 /** Login, rotating refresh tokens, logout, password change and recovery. */
-export class AuthService extends EventEmitter<AuthEventMap> {
+export class AuthService extends SafeEmitter<AuthEventMap> {
+  readonly #log: Logger;
   readonly #o: AuthServiceOptions;
   readonly #refresh: Model<RefreshToken>;
   readonly #resets: Model<PasswordReset>;
@@ -86,7 +83,10 @@ export class AuthService extends EventEmitter<AuthEventMap> {
   #closed = false;
 
   private constructor(o: AuthServiceOptions, models: AuthModels, decoy: string) {
-    super();
+    const log = o.logger.child({ component: 'auth' });
+    // Sessions are revoked (saved) before `sessions.ended`: a throwing listener must not undo a logout's answer.
+    super(log);
+    this.#log = log;
     this.#o = o;
     this.#refresh = models.refresh;
     this.#resets = models.resets;
@@ -110,7 +110,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
 
   /** Work nobody awaits (an event handler, a timer): a failure is logged, never an unhandled rejection. */
   #inBackground(task: Promise<unknown>, what: string): void {
-    task.catch((err: unknown) => this.#o.logger.error({ err }, what));
+    task.catch((err: unknown) => this.#log.error({ err }, what));
   }
 
   static async create(o: AuthServiceOptions): Promise<AuthService> {
@@ -152,14 +152,14 @@ export class AuthService extends EventEmitter<AuthEventMap> {
       const graceMs = this.#o.refreshGraceMs;
       if (claim.at === undefined || graceMs <= 0 || now - claim.at.getTime() > graceMs) {
         await this.#revoke({ userId, sessionId: familyId }, [familyId], 'revoked');
-        this.#o.logger.warn({ userId }, 'refresh token reused; session family revoked');
-        throw reused();
+        this.#log.warn({ userId }, 'refresh token reused; session family revoked');
+        throw refreshTokenReused();
       }
     }
     const user = await this.#o.users.findById(userId).lean();
     if (!user || user.disabled) {
       await this.#revoke({ userId, sessionId: familyId }, [familyId], 'disabled');
-      throw new UnauthenticatedError('This account is no longer active');
+      throw accountInactive();
     }
     const successor = this.#o.tokens.successorOf(presented);
     const stored = await this.#store(successor, userId, familyId);
@@ -212,7 +212,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
    */
   recover(extension: string): void {
     void this.#sendRecovery(extension).catch((err: unknown) => {
-      this.#o.logger.error({ err }, 'password recovery mail failed');
+      this.#log.error({ err }, 'password recovery mail failed');
     });
   }
 
@@ -257,13 +257,15 @@ export class AuthService extends EventEmitter<AuthEventMap> {
       this.#refresh.deleteMany({ expiresAt: { $lte: now } }),
       this.#resets.deleteMany({ expiresAt: { $lte: now } }),
       this.#claims.deleteMany({ expiresAt: { $lte: now } }),
-    ]).catch((err: unknown) => this.#o.logger.warn({ err }, 'token purge failed'));
+    ]).catch((err: unknown) => this.#log.warn({ err }, 'token purge failed'));
   }
 
-  close(): void {
+  /** Idempotent: stops the purge timer and the listeners. */
+  close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#purgeTimer);
     this.removeAllListeners();
+    return Promise.resolve();
   }
 
   /** Stores a refresh token; storing the same one again (the grace window's second caller) finds the first. */
@@ -356,7 +358,7 @@ export class AuthService extends EventEmitter<AuthEventMap> {
         ),
       );
     } finally {
-      this.emit('sessions.ended', target, reason);
+      this.safeEmit('sessions.ended', target, reason);
     }
   }
 

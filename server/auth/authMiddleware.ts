@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type { PLANS, ROLES, UserModel } from '../directory/User.js';
+import { accountInactive, sessionEnded } from './errors.js';
 import type { TokenService } from './TokenService.js';
 
 export interface UserAuth {
@@ -57,13 +58,13 @@ export async function resolveAuth(
     const user = await deps.users
       .findById(claims.userId, { extension: 1, role: 1, plan: 1, disabled: 1 })
       .lean();
-    if (!user || user.disabled) throw new UnauthenticatedError('This account is no longer active');
+    if (!user || user.disabled) throw accountInactive();
     if (
       claims.sessionId !== undefined &&
       deps.sessions &&
       !(await deps.sessions.isActive(claims.sessionId))
     ) {
-      throw new UnauthenticatedError('This session has ended; please log in again');
+      throw sessionEnded();
     }
     const auth: UserAuth = {
       kind: 'user',

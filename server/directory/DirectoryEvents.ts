@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import type { PublicUser } from '../../shared/schemas/directory.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 
 /**
  * The one way other parts learn about directory changes (the Matrix bridge above all). Every change made through
@@ -13,4 +13,5 @@ export interface DirectoryEventMap {
   'user.deleted': [user: PublicUser];
 }
 
-export class DirectoryEvents extends EventEmitter<DirectoryEventMap> {}
+/** Emitted with `safeEmit`: the change is saved already, so a failing listener is logged, not the request's failure. */
+export class DirectoryEvents extends SafeEmitter<DirectoryEventMap> {}

@@ -17,8 +17,9 @@ import {
   type UpdateUserRequest,
 } from '../../shared/schemas/directory.js';
 import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
-import { hashPassword } from '../auth/passwords.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { hashPassword } from '../util/passwords.js';
+import { ValidationError } from '../errors.js';
+import { extensionTaken, lastAdmin, noSuchUser } from './errors.js';
 import type { Logger } from '../logger.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { DirectoryEventMap, DirectoryEvents } from './DirectoryEvents.js';
@@ -66,7 +67,7 @@ export class DirectoryService {
     this.#users = opts.users;
     this.#writes = opts.userWrites ?? new KeyedSerial();
     this.#events = opts.events;
-    this.#logger = opts.logger;
+    this.#logger = opts.logger.child({ component: 'directory' });
   }
 
   /**
@@ -122,7 +123,7 @@ export class DirectoryService {
     try {
       doc = await this.#users.create({ ...fields, passwordHash: await hashPassword(password) });
     } catch (err) {
-      if (isDuplicateKey(err)) throw new ConflictError(`Extension ${req.extension} already exists`);
+      if (isDuplicateKey(err)) throw extensionTaken(req.extension);
       throw err;
     }
     const user = toPublicUser(doc);
@@ -153,18 +154,18 @@ export class DirectoryService {
       changed.push('password');
     }
     if (changed.length === 0) return toPublicUser(doc);
-    if (!(await saveIfStillThere(doc))) throw new NotFoundError('No such user');
+    if (!(await saveIfStillThere(doc))) throw noSuchUser();
     const user = toPublicUser(doc);
     this.#announceUpdate(user, changed);
     return user;
   }
 
   async remove(id: string): Promise<void> {
-    if (!objectIdSchema.safeParse(id).success) throw new NotFoundError('No such user');
+    if (!objectIdSchema.safeParse(id).success) throw noSuchUser();
     const existing = await this.#users.findById(id, { role: 1, disabled: 1 }).lean();
     if (existing?.role === 'admin' && !existing.disabled) await this.#keepAnAdmin(id);
     const doc = await this.#writes.run(id, () => this.#users.findByIdAndDelete(id).lean());
-    if (!doc) throw new NotFoundError('No such user');
+    if (!doc) throw noSuchUser();
     this.#emit('user.deleted', toPublicUser(doc));
   }
 
@@ -175,8 +176,7 @@ export class DirectoryService {
       disabled: { $ne: true },
       _id: { $ne: leaving },
     });
-    if (others === 0)
-      throw new ConflictError('The last active administrator cannot be removed, demoted or disabled');
+    if (others === 0) throw lastAdmin();
   }
 
   /** The PBX's full list; see #reconcile. */
@@ -306,7 +306,7 @@ export class DirectoryService {
 
   async #load(id: string): Promise<UserDocument> {
     const doc = objectIdSchema.safeParse(id).success ? await this.#users.findById(id) : null;
-    if (!doc) throw new NotFoundError('No such user');
+    if (!doc) throw noSuchUser();
     return doc;
   }
 
@@ -318,16 +318,7 @@ export class DirectoryService {
 
   /** The change is saved already: a failing listener is logged, never turned into a failed request. */
   #emit<K extends keyof DirectoryEventMap>(event: K, ...args: DirectoryEventMap[K]): void {
-    try {
-      // EventEmitter's generic signature cannot follow K through a rest tuple; the map above types the call.
-      (this.#events.emit as (event: K, ...args: DirectoryEventMap[K]) => boolean).call(
-        this.#events,
-        event,
-        ...args,
-      );
-    } catch (err) {
-      this.#logger.error({ err, event }, 'a directory event listener failed');
-    }
+    this.#events.safeEmit(event, ...args);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { hashPassword } from '../auth/passwords.js';
+import { hashPassword } from '../util/passwords.js';
 import type { Logger } from '../logger.js';
 import { userModel, type User } from './User.js';
 

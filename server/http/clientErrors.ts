@@ -25,33 +25,27 @@ export function clientErrorOf(err: unknown): AppError | undefined {
     case 'encoding.unsupported':
       return new UnsupportedMediaTypeError(message || 'Unsupported Content-Encoding');
     case 'entity.parse.failed':
-      return new AppError(400, 'VALIDATION_FAILED', 'The request body does not parse', [
-        { path: 'body', message },
-      ]);
+      return AppError.of('VALIDATION_FAILED', 'The request body does not parse', [{ path: 'body', message }]);
     case 'entity.too.deep':
-      return new AppError(400, 'VALIDATION_FAILED', message);
+      return AppError.of('VALIDATION_FAILED', message);
     case 'request.aborted':
-      return new AppError(400, 'VALIDATION_FAILED', 'The request was aborted');
+      return AppError.of('VALIDATION_FAILED', 'The request was aborted');
     case 'request.size.invalid':
-      return new AppError(400, 'VALIDATION_FAILED', 'The body does not match its Content-Length');
+      return AppError.of('VALIDATION_FAILED', 'The body does not match its Content-Length');
     default:
       break;
   }
   // A path whose `%` escapes do not decode (express's router marks it 400).
-  if (err instanceof URIError) return new AppError(400, 'VALIDATION_FAILED', 'The request path is malformed');
+  if (err instanceof URIError) return AppError.of('VALIDATION_FAILED', 'The request path is malformed');
   const status = typeof e.status === 'number' ? e.status : e.statusCode;
   // Only http-errors' client errors (expose: true) are trusted: any other library's `status` might be ours.
   if (typeof status !== 'number' || status < 400 || status >= 500 || e.expose !== true) return undefined;
   // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR): a body that says gzip, deflate, br or zstd but is not.
   if (typeof e.code === 'string' && /^(Z_|ERR__|ERR_ZSTD|ERR_BROTLI)/.test(e.code)) {
-    return new AppError(
-      400,
-      'VALIDATION_FAILED',
-      'The body does not decompress as its Content-Encoding says',
-    );
+    return AppError.of('VALIDATION_FAILED', 'The body does not decompress as its Content-Encoding says');
   }
-  if (status === 404) return new AppError(404, 'NOT_FOUND', 'Not found');
+  if (status === 404) return AppError.of('NOT_FOUND', 'Not found');
   if (status === 413) return new PayloadTooLargeError();
   if (status === 415) return new UnsupportedMediaTypeError(message || 'Unsupported media type');
-  return new AppError(400, 'VALIDATION_FAILED', 'Malformed request');
+  return AppError.of('VALIDATION_FAILED', 'Malformed request');
 }

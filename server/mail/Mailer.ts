@@ -17,6 +17,7 @@ export class Mailer {
   readonly #transport: Transporter | undefined;
   readonly #from: string;
   readonly #logger: Logger;
+  #closed = false;
 
   constructor(options: { smtpUrl: string | undefined; from: string }, logger: Logger) {
     this.#from = options.from;
@@ -45,7 +46,12 @@ export class Mailer {
     return true;
   }
 
-  close(): void {
-    this.#transport?.close();
+  /** Idempotent: closes the SMTP connections (a message being sent fails). */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#transport?.close();
+    }
+    return Promise.resolve();
   }
 }

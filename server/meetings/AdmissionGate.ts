@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { ErrorBody } from '../../shared/errors.js';
 import type {
   JoinedInfo,
@@ -13,25 +12,24 @@ import type { Auth } from '../auth/authMiddleware.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { displayName, type UserModel } from '../directory/User.js';
-import { AppError, ForbiddenError, toAppError } from '../errors.js';
+import { toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 import {
   canonicalMeetingId,
   checkAccess,
-  expired,
   identityOf,
   infoOf,
   isIn,
   isReconnecting,
-  meetingFull,
   pruneParticipants,
   sameIdentity,
   sha256,
   viewOf,
 } from './admissionRules.js';
 import { meetingEndsAt, type MeetingDocument, type MeetingModel, type Participant } from './Meeting.js';
-import { meetingNotFound } from './MeetingService.js';
+import { inAnotherMeeting, meetingExpired, meetingFull, meetingNotFound, notAdmitted } from './errors.js';
 import { GraceTimers } from './GraceTimers.js';
 import { Moderation } from './Moderation.js';
 import { SocketSeats, type JoinRequest } from './SocketSeats.js';
@@ -84,8 +82,9 @@ export interface AdmissionGateOptions {
  * All decisions about one meeting run one at a time (a per-meeting queue, keyed by the canonical id), so a join
  * racing the organizer's is either admitted by it or sees the live session. This holds within one process.
  */
-export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
+export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
+  readonly #log: Logger;
   readonly #seats = new SocketSeats();
   readonly #serial: KeyedSerial;
   readonly #grace: GraceTimers;
@@ -93,7 +92,10 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   #closed = false;
 
   constructor(options: AdmissionGateOptions) {
-    super();
+    const log = options.logger.child({ component: 'admission' });
+    // Events go out after the decision is saved: a throwing listener is logged, the decision stands.
+    super(log);
+    this.#log = log;
     this.#o = options;
     this.#serial = options.writes;
     // A window's end is a decision like any other: in the meeting's queue.
@@ -101,7 +103,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       this.#serial
         .run(meetingId, () => this.#graceOver(meetingId, participantId))
         .catch((err: unknown) =>
-          this.#o.logger.error({ err, meetingId, participantId }, 'ending a grace window failed'),
+          this.#log.error({ err, meetingId, participantId }, 'ending a grace window failed'),
         );
     });
     this.#moderation = new Moderation({
@@ -111,7 +113,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       clock: options.clock,
       meetings: options.meetings,
       maxDenylist: options.limits.maxDenylist,
-      emit: this.emit.bind(this),
+      emit: this.safeEmit.bind(this),
       load: (meetingId) => this.#load(meetingId),
       admit: (meeting, socketId, auth, req, letIn) => this.#admit(meeting, socketId, auth, req, letIn),
       emitLobby: (meetingId) => this.#emitLobby(meetingId),
@@ -143,10 +145,11 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     }
   }
 
-  /** Stops the grace timers: nothing is decided after this. */
-  close(): void {
+  /** Stops the grace timers: nothing is decided after this. Idempotent. */
+  close(): Promise<void> {
     this.#closed = true;
     this.#grace.close();
+    return Promise.resolve();
   }
 
   /** The meeting a socket is joined to, if any. */
@@ -191,9 +194,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     const meetingId = canonicalMeetingId(req.meetingId);
     const request: JoinRequest = { ...req, meetingId };
     // Claimed before anything is awaited: a disconnect from here on is queued behind this decision.
-    if (!this.#seats.claim(socketId, meetingId)) {
-      throw new AppError(409, 'CONFLICT', 'This connection is already in another meeting');
-    }
+    if (!this.#seats.claim(socketId, meetingId)) throw inAnotherMeeting();
     try {
       return await this.#serial.run(meetingId, async () => {
         const meeting = await this.#load(meetingId);
@@ -251,9 +252,9 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     await meeting.save();
     if (dropped && p) {
       this.#grace.start(meetingId, p.participantId, p.rejoinUntil ?? new Date(now));
-      this.emit('participantUpdated', meetingId, viewOf(meeting, p));
+      this.safeEmit('participantUpdated', meetingId, viewOf(meeting, p));
     } else {
-      this.emit('participantLeft', meetingId, seat.participantId);
+      this.safeEmit('participantLeft', meetingId, seat.participantId);
     }
     return true;
   }
@@ -261,14 +262,14 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
   /** Raises or lowers the caller's hand; everyone in the meeting is told. */
   async raiseHand(socketId: string, raised: boolean): Promise<void> {
     const seat = this.#seats.joined(socketId);
-    if (!seat) throw new ForbiddenError('Join the meeting first');
+    if (!seat) throw notAdmitted();
     await this.#serial.run(seat.meetingId, async () => {
       const meeting = await this.#load(seat.meetingId);
       const p = meeting.participants.find((x) => x.participantId === seat.participantId);
       if (!p || p.handRaised === raised) return;
       p.handRaised = raised;
       await meeting.save();
-      this.emit('participantUpdated', seat.meetingId, viewOf(meeting, p));
+      this.safeEmit('participantUpdated', seat.meetingId, viewOf(meeting, p));
     });
   }
 
@@ -323,7 +324,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     p.handRaised = false;
     this.#endSessionIfEmpty(meeting, now);
     await meeting.save();
-    this.emit('participantLeft', meetingId, participantId);
+    this.safeEmit('participantLeft', meetingId, participantId);
   }
 
   async #load(meetingId: string): Promise<MeetingDocument> {
@@ -334,7 +335,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
 
   #requireOrganizerSocket(socketId: string): string {
     const seat = this.#seats.joined(socketId);
-    if (!seat) throw new ForbiddenError('Join the meeting first');
+    if (!seat) throw notAdmitted();
     return seat.meetingId;
   }
 
@@ -378,7 +379,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       .joinedIn(meetingId)
       .filter(([, s]) => s.isOrganizer)
       .map(([sid]) => sid);
-    if (organizers.length > 0) this.emit('lobby', organizers, this.#lobby(meetingId));
+    if (organizers.length > 0) this.safeEmit('lobby', organizers, this.#lobby(meetingId));
   }
 
   /**
@@ -411,7 +412,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       existing.rejoinUntil.getTime() > now &&
       req.rejoinToken !== undefined &&
       sha256(req.rejoinToken) === existing.rejoinTokenHash;
-    if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw expired();
+    if (now >= meetingEndsAt(meeting).getTime() && !stillIn && !canRejoin) throw meetingExpired();
 
     if (!meeting.live && !isOrganizer) return { state: 'waiting', waitingFor: 'organizer' };
     // Knock-to-enter: a guest who has no record in this session waits for the organizer's say.
@@ -457,7 +458,7 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     for (const [sid, seat] of this.#seats.joinedIn(meetingId)) {
       if (sid !== socketId && seat.participantId === participant.participantId) {
         this.#seats.free(sid);
-        this.emit('removed', sid, meetingId, 'replaced');
+        this.safeEmit('removed', sid, meetingId, 'replaced');
       }
     }
     this.#seats.set(socketId, {
@@ -469,8 +470,8 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
     });
 
     // Back from a drop, the others still have them (as reconnecting): an update, not a second arrival.
-    if (reconnecting) this.emit('participantUpdated', meetingId, viewOf(meeting, participant));
-    else if (!stillIn) this.emit('participantJoined', meetingId, viewOf(meeting, participant), socketId);
+    if (reconnecting) this.safeEmit('participantUpdated', meetingId, viewOf(meeting, participant));
+    else if (!stillIn) this.safeEmit('participantJoined', meetingId, viewOf(meeting, participant), socketId);
     return {
       state: 'joined',
       meetingId,
@@ -497,15 +498,15 @@ export class AdmissionGate extends EventEmitter<AdmissionGateEvents> {
       try {
         const outcome = await this.#admit(meeting, socketId, seat.auth, seat.req, false);
         if (outcome.state === 'joined') {
-          this.emit('admitted', socketId, infoOf(outcome));
+          this.safeEmit('admitted', socketId, infoOf(outcome));
         } else if (outcome.waitingFor === 'admission') {
           seat.knocking = true;
           lobbyChanged = true;
-          this.emit('waiting', socketId, 'admission');
+          this.safeEmit('waiting', socketId, 'admission');
         }
       } catch (err) {
         this.#seats.free(socketId);
-        this.emit('rejected', socketId, toAppError(err).toBody());
+        this.safeEmit('rejected', socketId, toAppError(err).toBody());
       }
     }
     if (lobbyChanged) this.#emitLobby(meetingId);

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { ConsumerInfo, IceServer, MediaSource, TransportInfo } from '../../shared/protocol.js';
 import { MeetingMedia } from '../../sfu/MeetingMedia.js';
@@ -10,7 +9,9 @@ import {
 } from '../../sfu/ParticipantMedia.js';
 import type { WorkerPool } from '../../sfu/WorkerPool.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
+import { micLocked } from './errors.js';
 import type { Logger } from '../logger.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 
 export interface MediaRoomsOptions {
   pool: WorkerPool;
@@ -52,7 +53,8 @@ interface Seat {
  * rules (who consumes what, organizer mutes) on top of sfu/, which knows only media ids. sfu/'s refusals
  * (unknown ids, caps, what mediasoup will not take) pass through unchanged: signaling/toAck.ts maps them.
  */
-export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
+export class MediaRooms extends SafeEmitter<MediaRoomsEvents> {
+  readonly #log: Logger;
   readonly #o: MediaRoomsOptions;
   readonly #meetings = new Map<string, Promise<MeetingMedia>>();
   /**
@@ -64,7 +66,9 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
   readonly #speakers = new Map<string, string>();
 
   constructor(options: MediaRoomsOptions) {
-    super();
+    const log = options.logger.child({ component: 'media' });
+    super(log);
+    this.#log = log;
     this.#o = options;
   }
 
@@ -116,7 +120,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     source: MediaSource,
   ): Promise<string> {
     const seat = await this.#seat(meetingId, participantId);
-    if (source === 'mic' && seat.micLocked) throw new ForbiddenError('The organizer muted your microphone');
+    if (source === 'mic' && seat.micLocked) throw micLocked();
     const producer = await seat.media.produce(
       transportId,
       kind,
@@ -189,7 +193,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     const seat = await this.#seat(meetingId, participantId);
     const producer = seat.media.producer(producerId);
     if (!paused && seat.micLocked && sourceOf(producer) === 'mic') {
-      throw new ForbiddenError('The organizer muted your microphone');
+      throw micLocked();
     }
     await mediasoupCall(() => (paused ? producer.pause() : producer.resume()));
   }
@@ -205,21 +209,21 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     seat.micLocked = lock;
     const mics = seat.media.producersBySource('mic');
     await Promise.all(mics.map((p) => p.pause()));
-    this.emit('mutedByOrganizer', participantId, lock);
+    this.safeEmit('mutedByOrganizer', participantId, lock);
     return mics.length;
   }
 
   async unlock(meetingId: string, participantId: string): Promise<void> {
     const seat = await this.#existingSeat(meetingId, participantId);
     seat.micLocked = false;
-    this.emit('micUnlocked', participantId);
+    this.safeEmit('micUnlocked', participantId);
   }
 
   async stopCamera(meetingId: string, participantId: string): Promise<number> {
     const seat = await this.#existingSeat(meetingId, participantId);
     const cameras = seat.media.producersBySource('camera');
     for (const camera of cameras) camera.close();
-    this.emit('cameraStopped', participantId);
+    this.safeEmit('cameraStopped', participantId);
     return cameras.length;
   }
 
@@ -249,12 +253,15 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
     return { meetings: this.#meetings.size, participants: this.#seats.size, transports };
   }
 
-  close(): void {
-    for (const meetingId of [...this.#meetings.keys()]) {
-      this.endMeeting(meetingId).catch((err: unknown) =>
-        this.#o.logger.error({ err, meetingId }, 'ending a meeting on close failed'),
-      );
-    }
+  /** Closes every meeting's media; idempotent, and resolves once they are closed. */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#meetings.keys()].map((meetingId) =>
+        this.endMeeting(meetingId).catch((err: unknown) =>
+          this.#log.error({ err, meetingId }, 'ending a meeting on close failed'),
+        ),
+      ),
+    );
   }
 
   #meeting(meetingId: string): Promise<MeetingMedia> {
@@ -263,17 +270,17 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
       pending = MeetingMedia.create({
         pool: this.#o.pool,
         consumerThreshold: this.#o.consumerThreshold,
-        logger: this.#o.logger.child({ meetingId }),
+        logger: this.#log.child({ meetingId }),
       }).then((media) => {
         media.on('activespeaker', (producerId) => {
           const owner = media.producers().find((p) => p.id === producerId);
           if (!owner) return;
           this.#speakers.set(meetingId, ownerOf(owner));
-          this.emit('activeSpeaker', meetingId, ownerOf(owner));
+          this.safeEmit('activeSpeaker', meetingId, ownerOf(owner));
         });
         media.on('routerlost', (routerId) => {
           this.#routerLost(meetingId, routerId).catch((err: unknown) =>
-            this.#o.logger.error({ err, meetingId }, 'rebuilding media after a lost router failed'),
+            this.#log.error({ err, meetingId }, 'rebuilding media after a lost router failed'),
           );
         });
         return media;
@@ -290,9 +297,11 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
       pending = this.#meeting(meetingId).then(async (meeting) => {
         const media = await ParticipantMedia.create(participantId, meeting, this.#o.limits);
         const seat: Seat = { meetingId, media, ready: false, readySession: undefined, micLocked: false };
-        media.on('consumerclosed', (id) => this.emit('consumerClosed', participantId, id));
-        media.on('consumerpaused', (id, paused) => this.emit('consumerPaused', participantId, id, paused));
-        media.on('layerschange', (id, layers) => this.emit('layersChanged', participantId, id, layers));
+        media.on('consumerclosed', (id) => this.safeEmit('consumerClosed', participantId, id));
+        media.on('consumerpaused', (id, paused) =>
+          this.safeEmit('consumerPaused', participantId, id, paused),
+        );
+        media.on('layerschange', (id, layers) => this.safeEmit('layersChanged', participantId, id, layers));
         return seat;
       });
       this.#seats.set(participantId, pending);
@@ -320,7 +329,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
 
   async #consumeFor(participantId: string, seat: Seat, producer: types.Producer): Promise<void> {
     const info = await this.#consume(participantId, seat, producer);
-    if (info) this.emit('newConsumer', participantId, info);
+    if (info) this.safeEmit('newConsumer', participantId, info);
   }
 
   /** A consumer this call created; undefined when none (not consumable, or it existed: the client has it). */
@@ -344,7 +353,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
       };
     } catch (err) {
       // One failed consumer must not break the others (e.g. the producer closed meanwhile).
-      this.#o.logger.warn({ err, participantId, producerId: producer.id }, 'could not create a consumer');
+      this.#log.warn({ err, participantId, producerId: producer.id }, 'could not create a consumer');
       return undefined;
     }
   }
@@ -355,7 +364,7 @@ export class MediaRooms extends EventEmitter<MediaRoomsEvents> {
       if (seat.media.routerId !== routerId) continue;
       this.#seats.delete(participantId);
       seat.media.close();
-      this.emit('restart', participantId, 'media server restarted');
+      this.safeEmit('restart', participantId, 'media server restarted');
     }
   }
 }

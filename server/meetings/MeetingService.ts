@@ -10,11 +10,13 @@ import type { UserAuth } from '../auth/authMiddleware.js';
 import type { TokenService } from '../auth/TokenService.js';
 import type { Clock } from '../clock.js';
 import { displayName, type UserModel } from '../directory/User.js';
-import { AppError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/Mailer.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { AdmissionGate } from './AdmissionGate.js';
+import { guestLinkNotValid, meetingCancelled, meetingNotFound, notInvited, organizerOnly } from './errors.js';
 import { buildInvitation } from './invitation.js';
 import {
   isObjectId,
@@ -24,12 +26,15 @@ import {
   type MeetingModel,
 } from './Meeting.js';
 
-/** Realtime notices to directory users' personal socket rooms; wired to socket.io by the server. */
-export type MeetingNotifier = (
-  userIds: string[],
-  event: 'meeting.invited' | 'meeting.updated' | 'meeting.cancelled',
-  meetingId: string,
-) => void;
+/**
+ * What the meetings service tells, once the change is saved: which directory users were invited to a meeting, saw
+ * it change, or lost it (cancelled, or no longer invited). The server turns them into realtime notices.
+ */
+export interface MeetingServiceEvents {
+  'meeting.invited': [userIds: string[], meetingId: string];
+  'meeting.updated': [userIds: string[], meetingId: string];
+  'meeting.cancelled': [userIds: string[], meetingId: string];
+}
 
 export interface MeetingServiceOptions {
   meetings: MeetingModel;
@@ -38,7 +43,6 @@ export interface MeetingServiceOptions {
   mailer: Mailer;
   clock: Clock;
   publicUrl: string;
-  notify: MeetingNotifier;
   /**
    * Writes to one meeting's document, one at a time, shared with the AdmissionGate: a load-modify-save must not
    * overlap another (a lost SEQUENCE increment; on FerretDB, whose updates rewrite the whole document, lost fields).
@@ -48,9 +52,6 @@ export interface MeetingServiceOptions {
   sessions?: Pick<AdmissionGate, 'meetingCancelled' | 'guestLinkRotated'>;
   logger: Logger;
 }
-
-export const meetingNotFound = (): AppError => new NotFoundError('No such meeting', 'MEETING_NOT_FOUND');
-const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
 
 /** 256 random bits, URL-safe: a browser's guest key, kept in an HttpOnly cookie. */
 export function newGuestBrowserKey(): string {
@@ -80,11 +81,20 @@ export function meetingState(meeting: Meeting, now: number): MeetingState {
 }
 
 /** Scheduling: create, list, change, cancel, guest links and invitations. Admission is AdmissionGate's job. */
-export class MeetingService {
+export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
   readonly #o: MeetingServiceOptions;
+  readonly #log: Logger;
 
   constructor(options: MeetingServiceOptions) {
+    const log = options.logger.child({ component: 'meetings' });
+    super(log);
+    this.#log = log;
     this.#o = options;
+  }
+
+  /** After the save: nobody to tell is no event. */
+  #notify(event: keyof MeetingServiceEvents, userIds: string[], meetingId: string): void {
+    if (userIds.length > 0) this.safeEmit(event, userIds, meetingId);
   }
 
   joinUrl(meetingId: string): string {
@@ -107,7 +117,7 @@ export class MeetingService {
       guestCode: newGuestCode(),
     });
     await this.#invite(meeting, inviteeIds, 'REQUEST');
-    this.#o.notify(inviteeIds, 'meeting.invited', String(meeting._id));
+    this.#notify('meeting.invited', inviteeIds, String(meeting._id));
     return this.#view(meeting, organizer.userId);
   }
 
@@ -130,7 +140,7 @@ export class MeetingService {
   async get(user: UserAuth, id: string): Promise<MeetingView> {
     const meeting = await this.#find(id);
     if (meeting.organizerId !== user.userId && !meeting.inviteeIds.includes(user.userId)) {
-      throw new ForbiddenError('You are not invited to this meeting');
+      throw notInvited();
     }
     return this.#view(meeting, user.userId);
   }
@@ -142,7 +152,7 @@ export class MeetingService {
         : await this.#activeInvitees(req.inviteeIds.filter((i) => i !== user.userId));
     const { meeting, before } = await this.#o.writes.run(id, async () => {
       const doc = await this.#ownMeeting(user, id);
-      if (doc.status === 'cancelled') throw cancelled();
+      if (doc.status === 'cancelled') throw meetingCancelled();
       const previous = new Set(doc.inviteeIds);
       if (req.title !== undefined) doc.title = req.title;
       if (req.description !== undefined) doc.description = req.description;
@@ -161,9 +171,9 @@ export class MeetingService {
     await this.#invite(meeting, after, 'REQUEST');
     await this.#invite(meeting, removed, 'CANCEL');
     const meetingId = String(meeting._id);
-    this.#o.notify(kept, 'meeting.updated', meetingId);
-    this.#o.notify(added, 'meeting.invited', meetingId);
-    this.#o.notify(removed, 'meeting.cancelled', meetingId);
+    this.#notify('meeting.updated', kept, meetingId);
+    this.#notify('meeting.invited', added, meetingId);
+    this.#notify('meeting.cancelled', removed, meetingId);
     return this.#view(meeting, user.userId);
   }
 
@@ -182,7 +192,7 @@ export class MeetingService {
     // A running call ends too: everyone in it or waiting is told and put out.
     await this.#o.sessions?.meetingCancelled(String(meeting._id));
     await this.#invite(meeting, meeting.inviteeIds, 'CANCEL');
-    this.#o.notify(meeting.inviteeIds, 'meeting.cancelled', String(meeting._id));
+    this.#notify('meeting.cancelled', meeting.inviteeIds, String(meeting._id));
   }
 
   async rotateGuestLink(user: UserAuth, id: string): Promise<MeetingView> {
@@ -201,7 +211,7 @@ export class MeetingService {
   async invitationIcs(user: UserAuth, id: string): Promise<string> {
     const meeting = await this.#find(id);
     if (meeting.organizerId !== user.userId && !meeting.inviteeIds.includes(user.userId)) {
-      throw new ForbiddenError('You are not invited to this meeting');
+      throw notInvited();
     }
     return (await this.#invitation(meeting, meeting.inviteeIds, 'REQUEST')).toString();
   }
@@ -227,7 +237,7 @@ export class MeetingService {
     browserKey: string,
   ): Promise<{ guestToken: string; expiresInMs: number; meetingId: string; guestId: string }> {
     const meeting = await this.#byGuestCode(guestCode);
-    if (meeting.status === 'cancelled') throw cancelled();
+    if (meeting.status === 'cancelled') throw meetingCancelled();
     const guestId = guestIdOf(browserKey, String(meeting._id));
     const meetingId = String(meeting._id);
     const { token, expiresInMs } = this.#o.tokens.signGuest({
@@ -248,13 +258,13 @@ export class MeetingService {
 
   async #ownMeeting(user: UserAuth, id: string): Promise<MeetingDocument> {
     const meeting = await this.#find(id);
-    if (meeting.organizerId !== user.userId) throw new ForbiddenError('Only the organizer can do this');
+    if (meeting.organizerId !== user.userId) throw organizerOnly();
     return meeting;
   }
 
   async #byGuestCode(code: string): Promise<MeetingDocument> {
     const meeting = await this.#o.meetings.findOne({ guestCode: code });
-    if (!meeting) throw new NotFoundError('This meeting link is not valid', 'MEETING_NOT_FOUND');
+    if (!meeting) throw guestLinkNotValid();
     return meeting;
   }
 
@@ -331,7 +341,7 @@ export class MeetingService {
             icalEvent: { method, content: ics, filename: 'invite.ics' },
           });
         } catch (err) {
-          this.#o.logger.error({ err, meetingId: String(meeting._id) }, 'invitation mail failed');
+          this.#log.error({ err, meetingId: String(meeting._id) }, 'invitation mail failed');
         }
       }),
     );

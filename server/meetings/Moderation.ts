@@ -1,10 +1,11 @@
 import type { Auth } from '../auth/authMiddleware.js';
 import type { Clock } from '../clock.js';
-import { AppError, ForbiddenError, NotFoundError, toAppError } from '../errors.js';
+import { AppError, ForbiddenError, toAppError } from '../errors.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import type { JoinOutcome } from '../../shared/protocol.js';
 import type { AdmissionGate } from './AdmissionGate.js';
 import { canonicalMeetingId, deny, identityOf, infoOf, isIn, requireOrganizer } from './admissionRules.js';
+import { noSuchParticipant, noSuchWaiter } from './errors.js';
 import type { GraceTimers } from './GraceTimers.js';
 import type { MeetingDocument, MeetingModel, Participant } from './Meeting.js';
 import type { JoinRequest, SocketSeats, WaitingSeat } from './SocketSeats.js';
@@ -17,7 +18,7 @@ export interface GateCore {
   readonly clock: Clock;
   readonly meetings: MeetingModel;
   readonly maxDenylist: number;
-  readonly emit: AdmissionGate['emit'];
+  readonly emit: AdmissionGate['safeEmit'];
   load(meetingId: string): Promise<MeetingDocument>;
   admit(
     meeting: MeetingDocument,
@@ -53,7 +54,7 @@ export class Moderation {
       const meeting = await this.#g.load(meetingId);
       requireOrganizer(meeting, auth);
       const p = meeting.participants.find((x) => x.participantId === participantId);
-      if (!p) throw new AppError(404, 'NOT_FOUND', 'No such participant');
+      if (!p) throw noSuchParticipant();
       if (p.userId === meeting.organizerId)
         throw new ForbiddenError('The organizer cannot remove themselves');
       const now = this.#g.clock.now();
@@ -196,7 +197,7 @@ export class Moderation {
 
   #waiter(meetingId: string, waiterId: string): [string, WaitingSeat] {
     const found = this.#g.seats.waitingIn(meetingId).find(([, s]) => s.waiterId === waiterId);
-    if (!found) throw new NotFoundError('Nobody with this id is waiting');
+    if (!found) throw noSuchWaiter();
     return found;
   }
 }

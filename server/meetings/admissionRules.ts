@@ -1,20 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { JoinedInfo, JoinOutcome, ParticipantView } from '../../shared/protocol.js';
 import type { Auth } from '../auth/authMiddleware.js';
-import { AppError, ForbiddenError } from '../errors.js';
+import { ForbiddenError } from '../errors.js';
+import {
+  meetingCancelled,
+  meetingEnded,
+  meetingNotFound,
+  notInvited,
+  organizerOnly,
+  removedFromMeeting,
+} from './errors.js';
 import { isObjectId, type Denied, type MeetingDocument, type Participant } from './Meeting.js';
-import { meetingNotFound } from './MeetingService.js';
 
 /** The pure rules the AdmissionGate applies to a meeting document: who counts as in, identities, pruning. */
-
-export const expired = (): AppError =>
-  new AppError(410, 'MEETING_EXPIRED', 'This meeting has ended its scheduled time');
-export const ended = (): AppError => new AppError(410, 'MEETING_ENDED', 'The organizer ended this meeting');
-export const cancelled = (): AppError => new AppError(409, 'MEETING_CANCELLED', 'This meeting was cancelled');
-export const removedError = (): AppError =>
-  new AppError(403, 'REMOVED_FROM_MEETING', 'The organizer removed you from this meeting');
-export const meetingFull = (what: 'meeting' | 'waiting room'): AppError =>
-  new AppError(409, 'MEETING_FULL', `The ${what} is full`);
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -43,8 +41,8 @@ export function sameIdentity(a: Identity, b: Identity): boolean {
  * denylisted.
  */
 export function checkAccess(meeting: MeetingDocument, auth: Auth, guestCode: string | undefined): void {
-  if (meeting.status === 'cancelled') throw cancelled();
-  if (meeting.status === 'ended') throw ended();
+  if (meeting.status === 'cancelled') throw meetingCancelled();
+  if (meeting.status === 'ended') throw meetingEnded();
   if (auth.kind === 'guest') {
     if (auth.meetingId.toLowerCase() !== String(meeting._id))
       throw new ForbiddenError('This guest link is for another meeting');
@@ -53,17 +51,17 @@ export function checkAccess(meeting: MeetingDocument, auth: Auth, guestCode: str
   } else {
     const invited = auth.userId === meeting.organizerId || meeting.inviteeIds.includes(auth.userId);
     if (!invited && guestCode !== meeting.guestCode) {
-      throw new ForbiddenError('You are not invited to this meeting');
+      throw notInvited();
     }
   }
   const identity = identityOf(auth);
-  if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedError();
+  if (meeting.denylist.some((d) => sameIdentity(identity, d))) throw removedFromMeeting();
 }
 
 /** Only the organizer (a directory user) moderates. */
 export function requireOrganizer(meeting: MeetingDocument, auth: Auth): void {
   if (auth.kind !== 'user' || auth.userId !== meeting.organizerId) {
-    throw new ForbiddenError('Only the organizer can do this');
+    throw organizerOnly();
   }
 }
 

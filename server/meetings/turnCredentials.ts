@@ -1,11 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { IceServer } from '../../shared/protocol.js';
-
-export interface TurnSettings {
-  urls: string[];
-  secret: string;
-  credentialTtlMs: number;
-}
+import type { TurnSettings } from '../stack/EmbeddedStack.js';
 
 /**
  * Short-lived TURN credentials in the TURN REST API scheme that coturn's use-auth-secret checks: the username

@@ -4,7 +4,7 @@ import type { SessionTarget } from '../auth/AuthService.js';
 import type { Clock } from '../clock.js';
 import { ForbiddenError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { UccSocket } from './SignalingServer.js';
+import type { UccSocket } from './sockets.js';
 
 export interface SessionWatchOptions {
   clock: Clock;
@@ -93,11 +93,12 @@ export class SessionWatch {
   }
 
   /** Idempotent: stops the timers (the sockets themselves are closed by the signaling server). */
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     for (const watched of this.#sockets.values()) watched.cancelExpiry();
     this.#sockets.clear();
+    return Promise.resolve();
   }
 
   #scheduleExpiry(watched: Watched): void {

@@ -4,13 +4,19 @@ import type { Config } from '../config.js';
 import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
 import path from 'node:path';
-import { loadOrCreateSecret } from '../auth/secrets.js';
+import { loadOrCreateSecret } from '../util/secrets.js';
 import { prepareDataDir } from './dataDir.js';
-import type { TurnSettings } from '../meetings/turnCredentials.js';
 import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
 import { SynapseService } from './SynapseService.js';
 import type { SupervisedProcessEvents } from './SupervisedProcess.js';
+
+/** A TURN server that takes TURN REST API credentials (coturn's use-auth-secret): what clients are handed. */
+export interface TurnSettings {
+  urls: string[];
+  secret: string;
+  credentialTtlMs: number;
+}
 
 export interface StackEndpoints {
   mongodbUri: string;

@@ -4,7 +4,7 @@ import { guestCodeSchema, meetingIdSchema } from './meetings.js';
 
 /**
  * Every socket request is one `request` event whose payload is this discriminated union. The server checks it
- * with zod and handles it in one switch with an exhaustive default.
+ * with zod and hands it to the one handler of its type (server/signaling/requestHandlers.ts).
  */
 /** mediasoup's own objects are checked structurally here and in depth by mediasoup itself. */
 const dtlsParametersSchema = z.looseObject({

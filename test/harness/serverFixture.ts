@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { hashPassword } from '../../server/auth/passwords.js';
+import { hashPassword } from '../../server/util/passwords.js';
 import { TokenService, type GuestClaims } from '../../server/auth/TokenService.js';
 import { systemClock, type Clock } from '../../server/clock.js';
 import type { Config } from '../../server/config.js';

@@ -6,11 +6,11 @@ import { WorkerPool } from '../../sfu/WorkerPool.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import type { Logger } from '../../server/logger.js';
 import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
+import type { TurnSettings } from '../../server/stack/EmbeddedStack.js';
 import { FerretDbService } from '../../server/stack/FerretDbService.js';
 import { freePort } from '../../server/stack/ports.js';
 import { SynapseService } from '../../server/stack/SynapseService.js';
 import { CoturnService } from '../../server/stack/CoturnService.js';
-import type { TurnSettings } from '../../server/meetings/turnCredentials.js';
 
 /** The real services the suite runs against, each on a random loopback port with a temporary data dir. */
 export interface TestStack {

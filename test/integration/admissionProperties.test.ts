@@ -132,7 +132,7 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
       assert.equal(await left, p.participantId);
       assert.equal((await record())?.dropped, false);
     } finally {
-      gate.close();
+      await gate.close();
       await meetings.deleteOne({ _id: m._id });
     }
   });
@@ -315,7 +315,7 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
             await check(i);
           }
         } finally {
-          gate.close();
+          await gate.close();
           await settle();
           await meetings.deleteMany({ _id: { $in: ids } });
         }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Page, PublicUser, SyncResult } from '../../shared/schemas/directory.js';
-import { verifyPassword } from '../../server/auth/passwords.js';
+import { verifyPassword } from '../../server/util/passwords.js';
 import { DirectoryEvents } from '../../server/directory/DirectoryEvents.js';
 import { DirectoryService } from '../../server/directory/DirectoryService.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { verifyPassword } from '../../server/auth/passwords.js';
+import { verifyPassword } from '../../server/util/passwords.js';
 import { Database } from '../../server/db/Database.js';
 import { DEMO_USERS, seedDirectory } from '../../server/directory/seedDirectory.js';
 import { userModel } from '../../server/directory/User.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { hashPassword, verifyPassword } from '../../server/auth/passwords.js';
+import { hashPassword, verifyPassword } from '../../server/util/passwords.js';
 
 describe('password hashing', () => {
   it('verifies the right password and refuses a wrong one', async () => {

@@ -2,17 +2,19 @@
  * The REST client: the access token lives only in memory; the refresh token is the httpOnly cookie, rotated by
  * POST /api/auth/refresh on load and shortly before the access token expires.
  */
+import { isErrorCode, type ErrorCode, type ErrorDetail } from '../../../shared/errors.js';
 import type { Profile, PublicUser } from '../../../shared/schemas/directory.js';
 
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type { ErrorDetail };
 
+/** What a request can fail with: a shared error code, or the connection itself (socket requests). */
+export type ClientErrorCode = ErrorCode | 'TIMEOUT' | 'DISCONNECTED';
+
+/** The client's one error class, typed by the shared codes; `status` is 0 when no HTTP answer came. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ClientErrorCode,
     message: string,
     readonly details: ErrorDetail[] = [],
   ) {
@@ -111,7 +113,9 @@ async function parse(res: Response): Promise<unknown> {
 function toError(status: number, body: unknown): ApiError {
   const err = (body as { error?: { code?: string; message?: string; details?: ErrorDetail[] } } | undefined)
     ?.error;
-  return new ApiError(status, err?.code ?? 'INTERNAL', err?.message ?? `HTTP ${status}`, err?.details ?? []);
+  // A body without one of our codes (a proxy's error page) is INTERNAL, keeping the status it came with.
+  const code = isErrorCode(err?.code) ? err.code : 'INTERNAL';
+  return new ApiError(status, code, err?.message ?? `HTTP ${status}`, err?.details ?? []);
 }
 
 async function send<T>(method: string, path: string, body: unknown, token: string | undefined): Promise<T> {
