@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import express, { Router, type RequestHandler } from 'express';
 import { chatRoutes as routes } from '../../shared/rest/contract.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
-import { FileTooLargeError, ValidationError } from '../errors.js';
+import { FileTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
 import type { ChatService } from './ChatService.js';
@@ -138,12 +138,17 @@ export function chatRouter(
 }
 
 /**
- * The raw body of an upload, refused with 413 FILE_TOO_LARGE beyond the limit: early from Content-Length, or
+ * The raw body of an upload of any type but multipart (415), refused with 413 FILE_TOO_LARGE beyond the limit: early from Content-Length, or
  * while reading a body that has none.
  */
 function rawUpload(limit: number): RequestHandler {
   const parse = express.raw({ type: () => true, limit });
   return (req, res, next) => {
+    // Synapse's web server reads a multipart body as a form and refuses the upload (415): a file goes as itself.
+    if (/^\s*multipart\//i.test(req.headers['content-type'] ?? '')) {
+      next(new UnsupportedMediaTypeError('Send the file itself as the body, not as a multipart form'));
+      return;
+    }
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > limit) {
       next(new FileTooLargeError(limit));

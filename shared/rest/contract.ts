@@ -477,7 +477,7 @@ export const chatRoutes = {
     query: uploadQuerySchema,
     bodyType: 'binary',
     success: { 201: z.strictObject({ eventId: z.string(), url: z.string() }) },
-    errors: [...CHAT, 413],
+    errors: [...CHAT, 413, 415],
   }),
   file: route({
     method: 'get',

@@ -32,8 +32,10 @@ const SUCCESS_DESCRIPTIONS: Record<number, string> = {
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const generated = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' });
-  const { $schema: _dialect, ...rest } = generated as JsonSchema;
-  return rest;
+  // The dialect is the document's (OpenAPI 3.1 is JSON Schema 2020-12); a `$schema` per schema only adds bytes.
+  const described: JsonSchema = { ...generated };
+  delete described.$schema;
+  return described;
 }
 
 /** `/users/:id` → `/users/{id}`; a router's `/` is its mount point. */
