@@ -6,9 +6,12 @@ import { urlOf } from '../../shared/rest/route.js';
 import { errorResponseSchema } from '../../shared/rest/views.js';
 
 /** A route's answer as the contract types it: one of its successes, or one of its errors with the error body. */
-export type Answer<R extends RouteDef> = (
-  SuccessOf<R> | { status: R['errors'][number] & ErrorStatus; body: ErrorResponse }
-) & { headers: Headers };
+export type Answer<R extends RouteDef> = (SuccessOf<R> | ErrorOf<R>) & { headers: Headers };
+
+/** One error answer per listed status, so that `expectStatus(answer, 409)` narrows to it. */
+type ErrorOf<R extends RouteDef> = {
+  [S in R['errors'][number] & ErrorStatus]: { status: S; body: ErrorResponse };
+}[R['errors'][number] & ErrorStatus];
 
 export interface CallOptions {
   token?: string;
