@@ -1,13 +1,10 @@
 import { Router, type CookieOptions, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import {
-  changePasswordSchema,
-  loginRequestSchema,
-  recoverRequestSchema,
-  resetRequestSchema,
-} from '../../shared/schemas/auth.js';
+import { authRoutes as routes } from '../../shared/rest/contract.js';
+import { recoverRequestSchema } from '../../shared/schemas/auth.js';
 import type { Config } from '../config.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
+import { on, reply } from '../http/typedRoute.js';
 import { parseInput } from '../http/validate.js';
 import { requireUser, userOf } from './authMiddleware.js';
 import type { AuthService, Session } from './AuthService.js';
@@ -34,9 +31,9 @@ export function authRouter(
     secure: config.http.publicUrl.startsWith('https:'),
     path: '/api/auth',
   };
-  const sendSession = (res: Response, session: Session): void => {
+  const sendSession = (res: Response, session: Session) => {
     res.cookie(REFRESH_COOKIE, session.refreshToken, { ...cookie, expires: session.refreshExpiresAt });
-    res.json(session.response);
+    return reply(200, session.response);
   };
   const presentedRefresh = (cookies: unknown): string | undefined => {
     const value = (cookies as Record<string, unknown> | undefined)?.[REFRESH_COOKIE];
@@ -44,57 +41,57 @@ export function authRouter(
   };
 
   // Validated before any limiter keyed by the extension: keys are never raw input. See LoginThrottle.
-  router.post(
-    '/login',
-    limiter({ windowMs: limits.windowMs, limit: limits.loginPerIp, key: byIp('login') }),
-    body.publicJson,
-    async (req, res) => {
-      const { extension, password } = parseInput(loginRequestSchema, req.body);
+  on(
+    router,
+    routes.login,
+    [limiter({ windowMs: limits.windowMs, limit: limits.loginPerIp, key: byIp('login') }), body.publicJson],
+    async ({ body: { extension, password } }, req, res) => {
       const attempt = await loginThrottle.begin(extension, ipKey(req));
       const session = await auth.login(extension, password);
       await attempt.succeeded();
-      sendSession(res, session);
+      return sendSession(res, session);
     },
   );
 
-  router.post('/refresh', async (req, res) => {
-    sendSession(res, await auth.refresh(presentedRefresh(req.cookies)));
-  });
+  on(router, routes.refresh, [], async (_input, req, res) =>
+    sendSession(res, await auth.refresh(presentedRefresh(req.cookies))),
+  );
 
-  router.post('/logout', async (req, res) => {
+  on(router, routes.logout, [], async (_input, req, res) => {
     await auth.logout(presentedRefresh(req.cookies));
     res.clearCookie(REFRESH_COOKIE, cookie);
-    res.status(204).end();
+    return reply(204, undefined);
   });
 
-  router.post('/password', requireUser(), body.json, async (req, res) => {
-    const body = parseInput(changePasswordSchema, req.body);
+  on(router, routes.changePassword, [requireUser(), body.json], async ({ body: change }, req, res) => {
     await auth.changePassword(
       userOf(res).userId,
-      body.currentPassword,
-      body.newPassword,
+      change.currentPassword,
+      change.newPassword,
       presentedRefresh(req.cookies),
     );
-    res.status(204).end();
+    return reply(204, undefined);
   });
 
-  router.post(
-    '/recover',
-    limiter({ windowMs: limits.windowMs, limit: limits.recoverPerIp, key: byIp('recover') }),
-    body.publicJson,
-    validated(recoverRequestSchema),
-    limiter({ windowMs: limits.windowMs, limit: limits.recoverPerExtension, key: byExtension('recover') }),
-    (req, res) => {
-      const { extension } = req.body as z.infer<typeof recoverRequestSchema>;
+  on(
+    router,
+    routes.recover,
+    [
+      limiter({ windowMs: limits.windowMs, limit: limits.recoverPerIp, key: byIp('recover') }),
+      body.publicJson,
+      validated(recoverRequestSchema),
+      limiter({ windowMs: limits.windowMs, limit: limits.recoverPerExtension, key: byExtension('recover') }),
+    ],
+    // eslint-disable-next-line @typescript-eslint/require-await -- every typed handler returns a promise
+    async ({ body: { extension } }) => {
       auth.recover(extension);
-      res.status(202).json({ status: 'accepted' });
+      return reply(202, { status: 'accepted' });
     },
   );
 
-  router.post('/reset', body.publicJson, async (req, res) => {
-    const { token, password } = parseInput(resetRequestSchema, req.body);
+  on(router, routes.reset, [body.publicJson], async ({ body: { token, password } }) => {
     await auth.resetPassword(token, password);
-    res.status(204).end();
+    return reply(204, undefined);
   });
 
   return router;

@@ -1,27 +1,11 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { Router, type RequestHandler } from 'express';
-import {
-  addMembersSchema,
-  createGroupSchema,
-  editMessageSchema,
-  fileQuerySchema,
-  historyQuerySchema,
-  openDmSchema,
-  readReceiptSchema,
-  roomEventParamsSchema,
-  roomFileParamsSchema,
-  roomMemberParamsSchema,
-  roomParamsSchema,
-  sendMessageSchema,
-  typingSchema,
-  updateGroupSchema,
-  uploadQuerySchema,
-} from '../../shared/schemas/chat.js';
+import { chatRoutes as routes } from '../../shared/rest/contract.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
-import { FileTooLargeError, ValidationError } from '../errors.js';
+import { FileTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
-import { parseInput } from '../http/validate.js';
+import { on, reply } from '../http/typedRoute.js';
 import type { ChatService } from './ChatService.js';
 import { contentDisposition, isInlineImage } from './fileHeaders.js';
 
@@ -37,106 +21,89 @@ export function chatRouter(
   router.use(requireUser());
   const json = options.body.json;
 
-  router.get('/rooms', async (_req, res) => {
-    res.json({ items: await chat.listRooms(userOf(res)) });
+  on(router, routes.rooms, [], async (_input, _req, res) =>
+    reply(200, { items: await chat.listRooms(userOf(res)) }),
+  );
+
+  on(router, routes.openDm, [json], async ({ body }, _req, res) => {
+    const { room, created } = await chat.openDm(userOf(res), body.userId);
+    return created ? reply(201, room) : reply(200, room);
   });
 
-  router.post('/dms', json, async (req, res) => {
-    const { userId } = parseInput(openDmSchema, req.body);
-    const { room, created } = await chat.openDm(userOf(res), userId);
-    res.status(created ? 201 : 200).json(room);
+  on(router, routes.createGroup, [json], async ({ body }, _req, res) =>
+    reply(201, await chat.createGroup(userOf(res), body)),
+  );
+
+  on(router, routes.room, [], async ({ params }, _req, res) =>
+    reply(200, await chat.getRoom(userOf(res), params.roomId)),
+  );
+
+  on(router, routes.updateGroup, [json], async ({ params, body }, _req, res) =>
+    reply(200, await chat.updateGroup(userOf(res), params.roomId, body)),
+  );
+
+  on(router, routes.addMembers, [json], async ({ params, body }, _req, res) =>
+    reply(200, await chat.addMembers(userOf(res), params.roomId, body)),
+  );
+
+  on(router, routes.removeMember, [], async ({ params }, _req, res) =>
+    reply(200, await chat.removeMember(userOf(res), params.roomId, params.userId)),
+  );
+
+  on(router, routes.leave, [], async ({ params }, _req, res) => {
+    await chat.leave(userOf(res), params.roomId);
+    return reply(204, undefined);
   });
 
-  router.post('/rooms', json, async (req, res) => {
-    const body = parseInput(createGroupSchema, req.body);
-    res.status(201).json(await chat.createGroup(userOf(res), body));
+  on(router, routes.history, [], async ({ params, query }, _req, res) =>
+    reply(200, await chat.history(userOf(res), params.roomId, query)),
+  );
+
+  on(router, routes.send, [json], async ({ params, body }, _req, res) =>
+    reply(201, await chat.send(userOf(res), params.roomId, body)),
+  );
+
+  on(router, routes.edit, [json], async ({ params, body }, _req, res) =>
+    reply(200, await chat.edit(userOf(res), params.roomId, params.eventId, body)),
+  );
+
+  on(router, routes.markRead, [json], async ({ params, body }, _req, res) => {
+    await chat.markRead(userOf(res), params.roomId, body.eventId);
+    return reply(204, undefined);
   });
 
-  router.get('/rooms/:roomId', async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    res.json(await chat.getRoom(userOf(res), roomId));
+  on(router, routes.typing, [json], async ({ params, body }, _req, res) => {
+    await chat.typing(userOf(res), params.roomId, body.typing);
+    return reply(204, undefined);
   });
 
-  router.patch('/rooms/:roomId', json, async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const body = parseInput(updateGroupSchema, req.body);
-    res.json(await chat.updateGroup(userOf(res), roomId, body));
-  });
+  on(
+    router,
+    routes.upload,
+    [rawUpload(options.maxUploadBytes)],
+    async ({ params, query, body: data }, req, res) => {
+      if (!(data instanceof Buffer) || data.byteLength === 0) {
+        throw new ValidationError('Invalid upload', [
+          {
+            path: 'body',
+            message: 'send the file itself as the body (JSON files as application/octet-stream)',
+          },
+        ]);
+      }
+      const type = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]?.trim();
+      return reply(
+        201,
+        await chat.upload(userOf(res), params.roomId, {
+          data: new Uint8Array(data),
+          type: type || 'application/octet-stream',
+          name: query.name,
+        }),
+      );
+    },
+  );
 
-  router.post('/rooms/:roomId/members', json, async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const body = parseInput(addMembersSchema, req.body);
-    res.json(await chat.addMembers(userOf(res), roomId, body));
-  });
-
-  router.delete('/rooms/:roomId/members/:userId', async (req, res) => {
-    const { roomId, userId } = parseInput(roomMemberParamsSchema, req.params, 'path');
-    res.json(await chat.removeMember(userOf(res), roomId, userId));
-  });
-
-  router.post('/rooms/:roomId/leave', async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    await chat.leave(userOf(res), roomId);
-    res.status(204).end();
-  });
-
-  router.get('/rooms/:roomId/messages', async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const query = parseInput(historyQuerySchema, req.query, 'query');
-    res.json(await chat.history(userOf(res), roomId, query));
-  });
-
-  router.post('/rooms/:roomId/messages', json, async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const body = parseInput(sendMessageSchema, req.body);
-    res.status(201).json(await chat.send(userOf(res), roomId, body));
-  });
-
-  router.put('/rooms/:roomId/messages/:eventId', json, async (req, res) => {
-    const { roomId, eventId } = parseInput(roomEventParamsSchema, req.params, 'path');
-    const body = parseInput(editMessageSchema, req.body);
-    res.json(await chat.edit(userOf(res), roomId, eventId, body));
-  });
-
-  router.post('/rooms/:roomId/read', json, async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const { eventId } = parseInput(readReceiptSchema, req.body);
-    await chat.markRead(userOf(res), roomId, eventId);
-    res.status(204).end();
-  });
-
-  router.post('/rooms/:roomId/typing', json, async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const { typing } = parseInput(typingSchema, req.body);
-    await chat.typing(userOf(res), roomId, typing);
-    res.status(204).end();
-  });
-
-  router.post('/rooms/:roomId/files', rawUpload(options.maxUploadBytes), async (req, res) => {
-    const { roomId } = parseInput(roomParamsSchema, req.params, 'path');
-    const { name } = parseInput(uploadQuerySchema, req.query, 'query');
-    const data = req.body as unknown;
-    if (!(data instanceof Buffer) || data.byteLength === 0) {
-      throw new ValidationError('Invalid upload', [
-        {
-          path: 'body',
-          message: 'send the file itself as the body (JSON files as application/octet-stream)',
-        },
-      ]);
-    }
-    const type = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]?.trim();
-    res.status(201).json(
-      await chat.upload(userOf(res), roomId, {
-        data: new Uint8Array(data),
-        type: type || 'application/octet-stream',
-        name,
-      }),
-    );
-  });
-
-  router.get('/rooms/:roomId/files/:serverName/:mediaId', async (req, res) => {
-    const { roomId, serverName, mediaId } = parseInput(roomFileParamsSchema, req.params, 'path');
-    const { thumbnail } = parseInput(fileQuerySchema, req.query, 'query');
+  on(router, routes.file, [], async ({ params, query }, _req, res) => {
+    const { roomId, serverName, mediaId } = params;
     // A browser that goes away stops the download from Synapse too.
     const gone = new AbortController();
     res.on('close', () => gone.abort());
@@ -144,7 +111,7 @@ export function chatRouter(
       userOf(res),
       roomId,
       { serverName, mediaId },
-      { thumbnail: thumbnail === '1', signal: gone.signal },
+      { thumbnail: query.thumbnail === '1', signal: gone.signal },
     );
     // User content: shown inline only when it is a picture, and never run (sandbox, no sniffing) even if opened
     // directly in a tab.
@@ -164,18 +131,24 @@ export function chatRouter(
       // only answer left (a Content-Length that is not reached tells the browser).
       res.destroy();
     }
+    return undefined;
   });
 
   return router;
 }
 
 /**
- * The raw body of an upload, refused with 413 FILE_TOO_LARGE beyond the limit: early from Content-Length, or
+ * The raw body of an upload of any type but multipart (415), refused with 413 FILE_TOO_LARGE beyond the limit: early from Content-Length, or
  * while reading a body that has none.
  */
 function rawUpload(limit: number): RequestHandler {
   const parse = express.raw({ type: () => true, limit });
   return (req, res, next) => {
+    // Synapse's web server reads a multipart body as a form and refuses the upload (415): a file goes as itself.
+    if (/^\s*multipart\//i.test(req.headers['content-type'] ?? '')) {
+      next(new UnsupportedMediaTypeError('Send the file itself as the body, not as a multipart form'));
+      return;
+    }
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > limit) {
       next(new FileTooLargeError(limit));

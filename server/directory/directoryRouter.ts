@@ -1,20 +1,10 @@
-import { Router, type Request } from 'express';
-import {
-  createUserSchema,
-  searchQuerySchema,
-  syncRequestSchema,
-  updateUserSchema,
-  userIdParamsSchema,
-} from '../../shared/schemas/directory.js';
+import { Router } from 'express';
+import { directoryRoutes as routes } from '../../shared/rest/contract.js';
 import { requireUser } from '../auth/authMiddleware.js';
 import { ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
-import { parseInput } from '../http/validate.js';
+import { on, reply } from '../http/typedRoute.js';
 import type { DirectoryService } from './DirectoryService.js';
-
-function userId(req: Request): string {
-  return parseInput(userIdParamsSchema, req.params, 'user id').id;
-}
 
 /**
  * /api/directory: colleague search for every directory user; user management and PBX provisioning for
@@ -27,42 +17,36 @@ export function directoryRouter(
   const router = Router();
   const admin = requireUser({ role: 'admin' });
 
-  router.get('/', requireUser(), async (req, res) => {
-    res.json(await directory.search(parseInput(searchQuerySchema, req.query, 'query')));
-  });
+  on(router, routes.search, [requireUser()], async ({ query }) => reply(200, await directory.search(query)));
 
-  router.get('/users/:id', admin, async (req, res) => {
-    res.json(await directory.get(userId(req)));
-  });
+  on(router, routes.getUser, [admin], async ({ params }) => reply(200, await directory.get(params.id)));
 
-  router.post('/users', admin, body.json, async (req, res) => {
-    res.status(201).json(await directory.create(parseInput(createUserSchema, req.body, 'user')));
-  });
+  on(router, routes.createUser, [admin, body.json], async ({ body: fields }) =>
+    reply(201, await directory.create(fields)),
+  );
 
-  router.patch('/users/:id', admin, body.json, async (req, res) => {
-    const id = userId(req);
-    res.json(await directory.update(id, parseInput(updateUserSchema, req.body, 'changes')));
-  });
+  on(router, routes.updateUser, [admin, body.json], async ({ params, body: changes }) =>
+    reply(200, await directory.update(params.id, changes)),
+  );
 
-  router.delete('/users/:id', admin, async (req, res) => {
-    await directory.remove(userId(req));
-    res.status(204).end();
+  on(router, routes.deleteUser, [admin], async ({ params }) => {
+    await directory.remove(params.id);
+    return reply(204, undefined);
   });
 
   // The PBX's full list: the bulk limit.
-  router.put('/sync', admin, body.bulkJson, async (req, res) => {
-    res.json(await directory.sync(parseInput(syncRequestSchema, req.body, 'sync request').users));
-  });
+  on(router, routes.sync, [admin, body.bulkJson], async ({ body: request }) =>
+    reply(200, await directory.sync(request.users)),
+  );
 
   // The CSV parser refuses any other type (415); a request without a body arrives here with none.
-  router.post('/import', admin, body.csv, async (req, res) => {
-    const csv: unknown = req.body;
+  on(router, routes.importCsv, [admin, body.csv], async ({ body: csv }) => {
     if (typeof csv !== 'string') {
       throw new ValidationError('A text/csv body is required', [
         { path: 'body', message: 'send the CSV with Content-Type: text/csv' },
       ]);
     }
-    res.json(await directory.importCsv(csv));
+    return reply(200, await directory.importCsv(csv));
   });
 
   return router;

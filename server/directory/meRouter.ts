@@ -1,9 +1,9 @@
 import { Router } from 'express';
-import { updatePreferencesSchema } from '../../shared/schemas/directory.js';
+import { meRoutes as routes } from '../../shared/rest/contract.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { NotFoundError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
-import { parseInput } from '../http/validate.js';
+import { on, reply } from '../http/typedRoute.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { toProfile, type UserModel } from './User.js';
 
@@ -18,20 +18,19 @@ export function meRouter(users: UserModel, userWrites: KeyedSerial, body: Pick<B
 
   // Read as documents, not lean(): mongoose then fills in the defaults of preferences added after an account
   // was saved.
-  router.get('/', async (_req, res) => {
+  on(router, routes.profile, [], async (_input, _req, res) => {
     const user = await users.findById(userOf(res).userId);
     if (!user) throw new NotFoundError();
-    res.json(toProfile(user));
+    return reply(200, toProfile(user));
   });
 
-  router.patch('/preferences', body.json, async (req, res) => {
-    const changes = parseInput(updatePreferencesSchema, req.body);
+  on(router, routes.updatePreferences, [body.json], async ({ body: changes }, _req, res) => {
     // One $set per field given: the others keep their values; `devices` is one field, replaced as a whole.
     const $set = Object.fromEntries(Object.entries(changes).map(([k, v]) => [`preferences.${k}`, v]));
     const userId = userOf(res).userId;
     const user = await userWrites.run(userId, () => users.findByIdAndUpdate(userId, { $set }, { new: true }));
     if (!user) throw new NotFoundError();
-    res.json(toProfile(user));
+    return reply(200, toProfile(user));
   });
 
   return router;

@@ -6,6 +6,8 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import compression from 'compression';
 import helmet from 'helmet';
 import type { Registry } from 'prom-client';
+import { metaRoutes } from '../../shared/rest/contract.js';
+import { openApiDocument } from '../../shared/rest/openapi.js';
 import { REPO_ROOT } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -75,6 +77,12 @@ export function createApp(deps: AppDependencies): Express {
   for (const router of deps.rootRouters ?? []) app.use(router);
 
   const api = express.Router();
+  // The contract as OpenAPI 3.1, built once; before authentication, so it never waits on the database.
+  let openApi: string | undefined;
+  api.get(metaRoutes.openapi.path, (_req, res) => {
+    openApi ??= JSON.stringify(openApiDocument());
+    res.type('application/json').send(openApi);
+  });
   api.use(cookieParser());
   api.use(deps.authenticate);
   for (const { path: mount, router } of deps.routers) api.use(mount, router);

@@ -1,19 +1,12 @@
 import { Router, type CookieOptions, type Request } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import {
-  createMeetingSchema,
-  guestBrowserKeySchema,
-  guestCodeSchema,
-  guestJoinSchema,
-  listMeetingsQuerySchema,
-  meetingIdSchema,
-  updateMeetingSchema,
-} from '../../shared/schemas/meetings.js';
+import { guestRoutes, meetingRoutes as routes } from '../../shared/rest/contract.js';
+import { guestBrowserKeySchema } from '../../shared/schemas/meetings.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { limiter } from '../auth/rateLimits.js';
 import type { Config } from '../config.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
-import { parseInput } from '../http/validate.js';
+import { on, reply } from '../http/typedRoute.js';
 import { newGuestBrowserKey, type MeetingService } from './MeetingService.js';
 
 /** The browser-bound guest credential: the same browser gets the same guest id back in a meeting. */
@@ -23,40 +16,36 @@ export const GUEST_COOKIE = 'ucc_guest';
 export function meetingsRouter(meetings: MeetingService, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
   router.use(requireUser());
-  const idOf = (params: Record<string, unknown>): string =>
-    parseInput(meetingIdSchema, params.id, 'meeting id');
 
-  router.post('/', requireUser({ plan: 'pro' }), body.json, async (req, res) => {
-    const fields = parseInput(createMeetingSchema, req.body);
-    res.status(201).json(await meetings.create(userOf(res), fields));
+  on(router, routes.create, [requireUser({ plan: 'pro' }), body.json], async ({ body: fields }, _req, res) =>
+    reply(201, await meetings.create(userOf(res), fields)),
+  );
+
+  on(router, routes.list, [], async ({ query }, _req, res) =>
+    reply(200, { items: await meetings.list(userOf(res), query.scope) }),
+  );
+
+  on(router, routes.get, [], async ({ params }, _req, res) =>
+    reply(200, await meetings.get(userOf(res), params.id)),
+  );
+
+  on(router, routes.update, [body.json], async ({ params, body: changes }, _req, res) =>
+    reply(200, await meetings.update(userOf(res), params.id, changes)),
+  );
+
+  on(router, routes.cancel, [], async ({ params }, _req, res) => {
+    await meetings.cancel(userOf(res), params.id);
+    return reply(204, undefined);
   });
 
-  router.get('/', async (req, res) => {
-    const { scope } = parseInput(listMeetingsQuerySchema, req.query, 'query');
-    res.json({ items: await meetings.list(userOf(res), scope) });
-  });
+  on(router, routes.rotateGuestLink, [], async ({ params }, _req, res) =>
+    reply(200, await meetings.rotateGuestLink(userOf(res), params.id)),
+  );
 
-  router.get('/:id', async (req, res) => {
-    res.json(await meetings.get(userOf(res), idOf(req.params)));
-  });
-
-  router.patch('/:id', body.json, async (req, res) => {
-    const changes = parseInput(updateMeetingSchema, req.body);
-    res.json(await meetings.update(userOf(res), idOf(req.params), changes));
-  });
-
-  router.delete('/:id', async (req, res) => {
-    await meetings.cancel(userOf(res), idOf(req.params));
-    res.status(204).end();
-  });
-
-  router.post('/:id/guest-link/rotate', async (req, res) => {
-    res.json(await meetings.rotateGuestLink(userOf(res), idOf(req.params)));
-  });
-
-  router.get('/:id/invite.ics', async (req, res) => {
-    const ics = await meetings.invitationIcs(userOf(res), idOf(req.params));
+  on(router, routes.invitation, [], async ({ params }, _req, res) => {
+    const ics = await meetings.invitationIcs(userOf(res), params.id);
     res.type('text/calendar; charset=utf-8; method=REQUEST').attachment('invite.ics').send(ics);
+    return undefined;
   });
 
   return router;
@@ -72,8 +61,6 @@ export function guestRouter(
   body: Pick<BodyParsers, 'publicJson'>,
 ): Router {
   const router = Router();
-  const codeOf = (params: Record<string, unknown>): string =>
-    parseInput(guestCodeSchema, params.code, 'guest code');
   const cookie: CookieOptions = {
     httpOnly: true,
     sameSite: 'strict',
@@ -91,18 +78,14 @@ export function guestRouter(
     key: (req) => `guest-join:${ipKeyGenerator(req.ip ?? 'unknown')}:${String(req.params.code)}`,
   });
 
-  router.get('/:code', async (req, res) => {
-    res.json(await meetings.guestView(codeOf(req.params)));
-  });
+  on(router, guestRoutes.view, [], async ({ params }) => reply(200, await meetings.guestView(params.code)));
 
-  router.post('/:code/join', mintLimit, body.publicJson, async (req, res) => {
-    const code = codeOf(req.params);
-    const { displayName } = parseInput(guestJoinSchema, req.body);
+  on(router, guestRoutes.join, [mintLimit, body.publicJson], async ({ params, body: join }, req, res) => {
     const browserKey = browserKeyOf(req) ?? newGuestBrowserKey();
-    const answer = await meetings.guestJoin(code, displayName, browserKey);
+    const answer = await meetings.guestJoin(params.code, join.displayName, browserKey);
     // Renewed at each join, so a browser in regular use keeps its key.
     res.cookie(GUEST_COOKIE, browserKey, cookie);
-    res.status(201).json(answer);
+    return reply(201, answer);
   });
 
   return router;

@@ -3,6 +3,8 @@ import type { Page, PublicUser, SyncResult } from '../../shared/schemas/director
 import { verifyPassword } from '../../server/util/passwords.js';
 import { DirectoryEvents } from '../../server/directory/DirectoryEvents.js';
 import { DirectoryService } from '../../server/directory/DirectoryService.js';
+import { directoryRoutes } from '../../shared/rest/contract.js';
+import { expectStatus, restClient } from '../harness/restClient.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
 import { testStack } from '../harness/testStack.js';
 
@@ -39,34 +41,38 @@ describe('directory admin API', () => {
     await fx.close();
   });
 
+  // Through the typed client: the answers are checked against the contract (a strict PublicUser: no password
+  // hash can slip in) and typed, with no casts.
   it('creates a user with 201 and refuses a second one on the same extension with 409 CONFLICT', async () => {
-    const created = await fx.api('POST', '/api/directory/users', {
-      token: admin,
-      body: {
-        extension: '700',
-        firstName: 'Nicolò',
-        lastName: 'Esposito',
-        email: 'Nico@Example.com',
-        password: 'secret-123',
+    const call = restClient(fx.baseUrl);
+    const created = await call(
+      directoryRoutes.createUser,
+      {
+        body: {
+          extension: '700',
+          firstName: 'Nicolò',
+          lastName: 'Esposito',
+          email: 'Nico@Example.com',
+          password: 'secret-123',
+        },
       },
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const user = created.body as PublicUser & { passwordHash?: string };
+      { token: admin },
+    );
+    const user = expectStatus(created, 201).body;
     assert.equal(user.displayName, 'Esposito Nicolò');
     assert.equal(user.email, 'nico@example.com');
     assert.equal(user.role, 'user');
     assert.equal(user.plan, 'basic');
     assert.equal(user.disabled, false);
-    assert.equal(user.passwordHash, undefined);
     const stored = await fx.users.findById(user.id).lean();
     assert.ok(stored && (await verifyPassword('secret-123', stored.passwordHash)));
 
-    const again = await fx.api('POST', '/api/directory/users', {
-      token: admin,
-      body: { extension: '700', firstName: 'Other', lastName: 'Person', password: 'secret-123' },
-    });
-    assert.equal(again.status, 409);
-    assert.equal((again.body as ErrorBody).error.code, 'CONFLICT');
+    const again = await call(
+      directoryRoutes.createUser,
+      { body: { extension: '700', firstName: 'Other', lastName: 'Person', password: 'secret-123' } },
+      { token: admin },
+    );
+    assert.equal(expectStatus(again, 409).body.error.code, 'CONFLICT');
     assert.equal(await fx.users.countDocuments({ extension: '700' }), 1);
   });
 
@@ -173,7 +179,8 @@ describe('colleague search', () => {
   const search = async (query: string): Promise<Page<PublicUser>> => {
     const res = await fx.api('GET', `/api/directory?${query}`, { token });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    return res.body as Page<PublicUser>;
+    // The contract's schema, not a cast: an answer of another shape fails here.
+    return directoryRoutes.search.success[200].parse(res.body);
   };
   const names = async (q: string): Promise<string[]> =>
     (await search(`q=${encodeURIComponent(q)}&pageSize=100`)).items.map((u) => u.displayName);
@@ -304,11 +311,11 @@ describe('PBX sync', () => {
   let admin: string;
   let adminId: string;
 
-  const sync = async (users: unknown[]): Promise<SyncResult> => {
-    const res = await fx.api('PUT', '/api/directory/sync', { token: admin, body: { users } });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    return res.body as SyncResult;
-  };
+  const sync = async (users: unknown[]): Promise<SyncResult> =>
+    expectStatus(
+      await restClient(fx.baseUrl)(directoryRoutes.sync, { body: { users } }, { token: admin }),
+      200,
+    ).body;
   const stateOf = async (extension: string) => fx.users.findOne({ extension }).lean();
 
   beforeEach(async () => {

@@ -3,6 +3,8 @@
  * POST /api/auth/refresh on load and shortly before the access token expires.
  */
 import { isErrorCode, type ErrorCode, type ErrorDetail } from '../../../shared/errors.js';
+import type { authRoutes } from '../../../shared/rest/contract.js';
+import { urlOf, type RequestOf, type ResponseOf, type RouteDef } from '../../../shared/rest/route.js';
 import type { Profile, PublicUser } from '../../../shared/schemas/directory.js';
 
 export type { ErrorDetail };
@@ -23,11 +25,7 @@ export class ApiError extends Error {
   }
 }
 
-interface LoginAnswer {
-  accessToken: string;
-  expiresInMs: number;
-  user: Pick<PublicUser, 'id' | 'extension' | 'firstName' | 'lastName' | 'plan' | 'role'>;
-}
+type LoginAnswer = ResponseOf<typeof authRoutes.login>;
 
 /** Set while a refresh cookie is believed to exist, so a first visit does not fire a refresh bound to fail. */
 const SESSION_HINT = 'ucc.session';
@@ -224,6 +222,18 @@ export async function apiBlob(path: string): Promise<Blob> {
   if (res.status === 401 && (await refresh())) res = await attempt();
   if (!res.ok) throw toError(res.status, await parse(res));
   return res.blob();
+}
+
+/**
+ * A route of the REST contract (shared/rest/contract.ts): the URL comes from its path parameters and query, the
+ * compiler checks the body, and the answer has the route's type. Public routes go without the token.
+ */
+export function call<R extends RouteDef>(def: R, request: RequestOf<R>): Promise<ResponseOf<R>> {
+  const method = def.method.toUpperCase();
+  const url = urlOf(def, request);
+  return def.auth === 'public'
+    ? send<ResponseOf<R>>(method, url, request.body, undefined)
+    : api<ResponseOf<R>>(method, url, request.body);
 }
 
 /** A call that needs no user token (the guest endpoints). */
