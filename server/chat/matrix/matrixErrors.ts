@@ -1,4 +1,4 @@
-import { ConnectionError, MatrixError } from 'matrix-js-sdk';
+import { ConnectionError, HTTPError, MatrixError } from 'matrix-js-sdk';
 import {
   AppError,
   ChatUnavailableError,
@@ -31,6 +31,9 @@ export function toChatError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   if (err instanceof ConnectionError) return new ChatUnavailableError();
   if (err instanceof MatrixError) return withCause(fromMatrixError(err), err);
+  // An error answer whose body is not Matrix JSON (a proxy's page, Synapse's empty 415): mapped by status alone.
+  if (err instanceof HTTPError)
+    return withCause(fromStatus(err.httpStatus ?? 0, 'M_UNKNOWN', err.message, err), err);
   // fetch() itself (a refused or reset connection, an abort) outside the SDK's wrapping.
   if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
     return new ChatUnavailableError();
@@ -40,8 +43,10 @@ export function toChatError(err: unknown): unknown {
 }
 
 function fromMatrixError(err: MatrixError): AppError {
-  const status = err.httpStatus ?? 0;
-  const errcode = err.errcode ?? 'M_UNKNOWN';
+  return fromStatus(err.httpStatus ?? 0, err.errcode ?? 'M_UNKNOWN', reasonOf(err), err);
+}
+
+function fromStatus(status: number, errcode: string, reason: string, err: HTTPError): AppError {
   if (status >= 500 || status === 0) return new ChatUnavailableError();
   if (errcode === 'M_LIMIT_EXCEEDED' || status === 429) {
     const retryMs = err.getRetryAfterMs() ?? 1_000;
@@ -55,9 +60,11 @@ function fromMatrixError(err: MatrixError): AppError {
     return new AppError(413, 'VALIDATION_FAILED', 'Too large for the homeserver');
   }
   if (status === 409) return new ConflictError(`The homeserver refused it (${errcode})`);
+  if (status === 415)
+    return AppError.of('UNSUPPORTED_MEDIA_TYPE', 'The homeserver does not take this content type');
   if (status >= 400) {
     return new ValidationError('The homeserver refused the request', [
-      { path: 'request', message: `${errcode}: ${reasonOf(err)}` },
+      { path: 'request', message: `${errcode}: ${clip(reason)}` },
     ]);
   }
   // A 3xx or another status a Matrix API never answers: how we call it is wrong.
@@ -65,11 +72,14 @@ function fromMatrixError(err: MatrixError): AppError {
 }
 
 function reasonOf(err: MatrixError): string {
-  const reason = typeof err.data.error === 'string' ? err.data.error : 'refused';
+  return typeof err.data.error === 'string' ? err.data.error : 'refused';
+}
+
+function clip(reason: string): string {
   return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason;
 }
 
-function withCause(mapped: AppError, cause: MatrixError): AppError {
+function withCause(mapped: AppError, cause: HTTPError): AppError {
   mapped.cause = cause;
   return mapped;
 }
