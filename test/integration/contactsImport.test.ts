@@ -433,6 +433,34 @@ describe('Rubrica: import and export', () => {
     });
   }
 
+  it('exports everything the caller sees when no ids are given, and refuses ids they do not see', async () => {
+    ok<ImportReport>(await upload(`format=outlook&category=${clienti.id}`, fixture('google-outlook.csv')));
+    ok<ImportReport>(await upload('format=outlook&personal=1', fixture('outlook-it-semicolon-bom.csv')));
+    const outsider = await fx.createUser();
+    const mine = ok<Contact>(
+      await fx.api('POST', '/api/contacts', {
+        token: outsider.token,
+        body: { lastName: 'Mio', personal: true },
+      }),
+      201,
+    );
+    const asOutsider = (await download('format=csv', outsider.token)).body.toString('utf8');
+    assert.deepEqual(
+      asOutsider
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((line) => line.split(',')[1]),
+      ['Mio'],
+    );
+    const asAdmin = (await download(`format=csv&category=${clienti.id}`)).body.toString('utf8');
+    assert.equal(asAdmin.trim().split('\r\n').length, 3);
+    const res = await fetch(`${fx.baseUrl}/api/contacts/export?format=vcard&ids=${mine.id}`, {
+      headers: { Authorization: `Bearer ${admin.token}` },
+    });
+    assert.equal(res.status, 404);
+  });
+
   it('refuses a broken or garbage file whole, writing nothing', async () => {
     const broken = await upload('format=vcard', fixture('broken.vcf'), admin.token, 'text/vcard');
     fails(broken, 400, 'INVALID_FILE');
