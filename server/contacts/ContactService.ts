@@ -337,6 +337,7 @@ export class ContactService {
     const doc = await this.#visible(access, id);
     if (!access.editsContact(doc)) throw new ForbiddenError('You may not change this contact');
     const jpeg = await this.resizeImage(data);
+    // A patch that changes nothing but the image (updateWith needs one field; notes stay as they are).
     const saved = await this.updateWith(access, names, id, { notes: doc.notes }, { imageJpeg: jpeg });
     return toContactView(saved, access, names);
   }
