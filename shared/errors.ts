@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
+  /** An import file that cannot be read at all (wrong encoding, broken vCard, garbage): nothing was written. */
+  INVALID_FILE: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
