@@ -302,15 +302,9 @@ export class UccServer {
       .catch((err: unknown) => chatLogger.warn({ err }, 'the homeserver did not ping the appservice'));
     return new UccServer(http, signaling, async () => {
       bridge.close();
-      await Promise.all([
-        contacts.close(),
-        categories.close(),
-        gate.close(),
-        media.close(),
-        sessions.close(),
-        auth.close(),
-        mailer.close(),
-      ]);
+      contacts.close();
+      categories.close();
+      await Promise.all([gate.close(), media.close(), sessions.close(), auth.close(), mailer.close()]);
     });
   }
 
