@@ -4,7 +4,7 @@
  * read receipt clears the reader's count. The server stays the judge: a room the list does not know yet, or any
  * change of members or names, is fetched again.
  */
-import type { ChatMessageView, ChatReadView, ChatRoomView } from '../../../shared/schemas/chat.js';
+import type { ChatMessageView, ChatReadView, ChatRoomView } from '../../../../shared/schemas/chat.js';
 
 /** Unread rooms first, then by last activity (the server's order). */
 export function sortRooms(rooms: ChatRoomView[]): ChatRoomView[] {

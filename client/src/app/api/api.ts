@@ -2,7 +2,7 @@
  * The REST client: the access token lives only in memory; the refresh token is the httpOnly cookie, rotated by
  * POST /api/auth/refresh on load and shortly before the access token expires.
  */
-import type { Profile, PublicUser } from '../../../shared/schemas/directory.js';
+import type { Profile, PublicUser } from '../../../../shared/schemas/directory.js';
 
 export interface ErrorDetail {
   path: string;

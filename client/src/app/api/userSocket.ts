@@ -6,16 +6,16 @@
  * goes back to the login.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ErrorBody } from '../../../shared/errors.js';
+import type { ErrorBody } from '../../../../shared/errors.js';
 import type {
   Ack,
   ClientToServerEvents,
   RequestResponses,
   ServerToClientEvents,
-} from '../../../shared/protocol.js';
-import type { ClientRequestType } from '../../../shared/schemas/requests.js';
+} from '../../../../shared/protocol.js';
+import type { ClientRequestType } from '../../../../shared/schemas/requests.js';
 import { accessToken, ApiError, onAccessToken, sessionLost } from './api.js';
-import type { RequestOf } from '../media/MeetingConnection.js';
+import type { RequestOf } from '../../media/MeetingConnection.js';
 
 export type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

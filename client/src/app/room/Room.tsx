@@ -1,12 +1,12 @@
 /** The meeting room, loaded on demand: video grid, controls, participants panel and in-call chat. */
 import { useEffect, useRef, useState } from 'react';
-import type { LobbyEntry, ParticipantView } from '../../../shared/protocol.js';
-import type { MeetingChatMessageView } from '../../../shared/schemas/chat.js';
-import { MediaSession, type MicState, type RemoteTrack } from '../media/MediaSession.js';
-import { RequestError, type MeetingConnection } from '../media/MeetingConnection.js';
-import { ControlIcon } from './ControlIcon.js';
-import { routeAudio, type DeviceChoice } from './devices.js';
-import { useI18n, type MessageKey } from './i18n.js';
+import type { LobbyEntry, ParticipantView } from '../../../../shared/protocol.js';
+import type { MeetingChatMessageView } from '../../../../shared/schemas/chat.js';
+import { MediaSession, type MicState, type RemoteTrack } from '../../media/MediaSession.js';
+import { RequestError, type MeetingConnection } from '../../media/MeetingConnection.js';
+import { ControlIcon } from '../ui/ControlIcon.js';
+import { routeAudio, type DeviceChoice } from '../settings/devices.js';
+import { useI18n, type MessageKey } from '../i18n/i18n.js';
 
 interface Tile {
   participantId: string;

@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import type { ChatRoomView } from '../../../shared/schemas/chat.js';
+import type { ChatRoomView } from '../../../../shared/schemas/chat.js';
 import { Conversation } from './Conversation.js';
-import { useI18n } from './i18n.js';
+import { useI18n } from '../i18n/i18n.js';
 import { NewChat } from './NewChat.js';
 import type { ChatRooms } from './useChatRooms.js';
-import type { UserSocket } from './userSocket.js';
+import type { UserSocket } from '../api/userSocket.js';
 
 /**
  * The Chat tab: the conversation list (unread ones on top, with badges) beside the open conversation. On a phone

@@ -1,7 +1,7 @@
 /** Form pieces used on several screens, each with its label and its error tied to the control for screen readers. */
 import type { InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from 'react';
-import type { PublicUser } from './api.js';
-import { useI18n } from './i18n.js';
+import type { PublicUser } from '../api/api.js';
+import { useI18n } from '../i18n/i18n.js';
 
 /** A labelled input with an optional hint and an error shown next to it. */
 export function TextField({

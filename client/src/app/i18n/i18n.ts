@@ -453,13 +453,16 @@ export const I18nContext = createContext<{ language: Language; t: Translate }>({
 
 export const useI18n = (): { language: Language; t: Translate } => useContext(I18nContext);
 
+/** The key of the language and theme hint in localStorage: another tab writing it changes the language and theme here too. */
+export const UI_PREFERENCES_KEY = 'ucc.ui';
+
 /** Applies the language and theme to the document (lang attribute, data-theme). */
 export function applyPreferences(language: Language, darkTheme: boolean): void {
   document.documentElement.lang = language;
   document.documentElement.dataset.theme = darkTheme ? 'dark' : 'light';
   try {
     // Only a hint for the next first paint (before the profile arrives); the server holds the truth.
-    localStorage.setItem('ucc.ui', JSON.stringify({ language, darkTheme }));
+    localStorage.setItem(UI_PREFERENCES_KEY, JSON.stringify({ language, darkTheme }));
   } catch {
     // Storage disabled: the profile still applies them.
   }
@@ -467,7 +470,7 @@ export function applyPreferences(language: Language, darkTheme: boolean): void {
 
 export function storedPreferences(): { language: Language; darkTheme: boolean } {
   try {
-    const raw = localStorage.getItem('ucc.ui');
+    const raw = localStorage.getItem(UI_PREFERENCES_KEY);
     if (raw) {
       const v = JSON.parse(raw) as { language?: unknown; darkTheme?: unknown };
       return { language: v.language === 'en' ? 'en' : 'it', darkTheme: v.darkTheme === true };

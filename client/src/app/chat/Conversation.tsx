@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
-import type { ChatMessageView, ChatRoomView, ChatTypingView } from '../../../shared/schemas/chat.js';
-import { api, ApiError, apiUpload } from './api.js';
+import type { ChatMessageView, ChatRoomView, ChatTypingView } from '../../../../shared/schemas/chat.js';
+import { api, ApiError, apiUpload } from '../api/api.js';
 import { GroupInfo } from './GroupInfo.js';
 import { MessageBody } from './MessageBody.js';
 import { applyEdit, endOf, merge, mergeEdits, PAGE, type Shown } from './messageList.js';
-import { useI18n } from './i18n.js';
-import { playSent } from './sounds.js';
-import { socketRequest, type UserSocket } from './userSocket.js';
+import { useI18n } from '../i18n/i18n.js';
+import { playSent } from '../ui/sounds.js';
+import { socketRequest, type UserSocket } from '../api/userSocket.js';
 
 const TYPING_REFRESH_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;

@@ -1,8 +1,8 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import type { WaitingFor } from '../../../shared/protocol.js';
-import { MeetingConnection, RequestError } from '../media/MeetingConnection.js';
-import type { DeviceChoice } from './devices.js';
-import { useI18n, type MessageKey } from './i18n.js';
+import type { WaitingFor } from '../../../../shared/protocol.js';
+import { MeetingConnection, RequestError } from '../../media/MeetingConnection.js';
+import type { DeviceChoice } from '../settings/devices.js';
+import { useI18n, type MessageKey } from '../i18n/i18n.js';
 
 /** The room (and mediasoup-client with it) loads only once admitted: the guest page's first load stays small. */
 const Room = lazy(() => import('./Room.js'));

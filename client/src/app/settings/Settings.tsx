@@ -1,9 +1,9 @@
 import { useState } from 'react';
-import type { Prefs } from './App.js';
+import type { Prefs } from '../App.js';
 import { DevicePreview } from './DevicePreview.js';
 import type { DeviceChoice } from './devices.js';
-import { Toggle } from './forms.js';
-import { useI18n } from './i18n.js';
+import { Toggle } from '../ui/forms.js';
+import { useI18n } from '../i18n/i18n.js';
 
 /** Impostazioni: devices, notification sounds, lingua, tema scuro; each change is saved to the profile at once. */
 export function Settings({

@@ -1,5 +1,5 @@
 import { Component, type ReactNode } from 'react';
-import { useI18n } from './i18n.js';
+import { useI18n } from '../i18n/i18n.js';
 
 /**
  * The last line: a render error (or a lazy chunk that no longer exists because a new version was deployed

@@ -1,10 +1,10 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { GuestMeetingView } from '../../../shared/schemas/meetings.js';
-import { ApiError, publicApi } from './api.js';
-import { DevicePreview } from './DevicePreview.js';
-import { storedGuestDevices, storeGuestDevices, type DeviceChoice } from './devices.js';
-import { useI18n, type MessageKey } from './i18n.js';
-import { MeetingJoin, outcomeOf } from './MeetingJoin.js';
+import type { GuestMeetingView } from '../../../../shared/schemas/meetings.js';
+import { ApiError, publicApi } from '../api/api.js';
+import { DevicePreview } from '../settings/DevicePreview.js';
+import { storedGuestDevices, storeGuestDevices, type DeviceChoice } from '../settings/devices.js';
+import { useI18n, type MessageKey } from '../i18n/i18n.js';
+import { MeetingJoin, outcomeOf } from '../room/MeetingJoin.js';
 
 type View =
   | { kind: 'loading' }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { canChooseOutput, routeAudio, type DeviceChoice } from './devices.js';
-import { useI18n } from './i18n.js';
+import { useI18n } from '../i18n/i18n.js';
 
 type Kind = 'audioinput' | 'videoinput' | 'audiooutput';
 const KEY: Record<Kind, keyof DeviceChoice> = {

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ChatMessageView, ChatReadView, ChatRoomView } from '../../../shared/schemas/chat.js';
-import { api } from './api.js';
+import type { ChatMessageView, ChatReadView, ChatRoomView } from '../../../../shared/schemas/chat.js';
+import { api } from '../api/api.js';
 import { withMessage, withRead } from './chatList.js';
-import type { UserSocket } from './userSocket.js';
+import type { UserSocket } from '../api/userSocket.js';
 
 export interface ChatRooms {
   rooms: ChatRoomView[] | undefined;

@@ -1,5 +1,5 @@
 /** The message list of a conversation as pure functions: merging pages, live messages and edits. */
-import type { ChatMessageView } from '../../../shared/schemas/chat.js';
+import type { ChatMessageView } from '../../../../shared/schemas/chat.js';
 
 /** Messages per history page; a shorter page means the start of the room. */
 export const PAGE = 30;

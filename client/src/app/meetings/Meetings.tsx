@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { MeetingState, MeetingView } from '../../../shared/schemas/meetings.js';
-import { api, apiBlob, ApiError, type Profile, type PublicUser } from './api.js';
-import { PeopleChips, StepLabel, TextAreaField, TextField } from './forms.js';
-import { useI18n, type MessageKey } from './i18n.js';
-import { useDirectorySearch } from './useDirectorySearch.js';
-import type { UserSocket } from './userSocket.js';
+import type { MeetingState, MeetingView } from '../../../../shared/schemas/meetings.js';
+import { api, apiBlob, ApiError, type Profile, type PublicUser } from '../api/api.js';
+import { PeopleChips, StepLabel, TextAreaField, TextField } from '../ui/forms.js';
+import { useI18n, type MessageKey } from '../i18n/i18n.js';
+import { useDirectorySearch } from '../api/useDirectorySearch.js';
+import type { UserSocket } from '../api/userSocket.js';
 
 const STATE_KEY: Record<MeetingState, MessageKey> = {
   waiting: 'stateWaiting',

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Profile as ProfileData } from './api.js';
-import { TextField } from './forms.js';
-import { useI18n } from './i18n.js';
+import { api, ApiError, type Profile as ProfileData } from '../api/api.js';
+import { TextField } from '../ui/forms.js';
+import { useI18n } from '../i18n/i18n.js';
 
 const MIN_LENGTH = 8;
 

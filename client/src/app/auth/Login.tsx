@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
-import { ApiError, login, recover } from './api.js';
-import { TextField } from './forms.js';
-import { useI18n, type MessageKey } from './i18n.js';
+import { ApiError, login, recover } from '../api/api.js';
+import { TextField } from '../ui/forms.js';
+import { useI18n, type MessageKey } from '../i18n/i18n.js';
 
 /** A message key of the dictionary, or a server message shown as it is. */
 type FieldErrors = Partial<Record<'extension' | 'password' | 'form', string>>;

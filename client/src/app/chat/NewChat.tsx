@@ -1,9 +1,9 @@
 import { useState, type FormEvent } from 'react';
-import type { ChatRoomView } from '../../../shared/schemas/chat.js';
-import { api, ApiError, type PublicUser } from './api.js';
-import { PeopleChips, TextAreaField, TextField } from './forms.js';
-import { useI18n } from './i18n.js';
-import { useDirectorySearch } from './useDirectorySearch.js';
+import type { ChatRoomView } from '../../../../shared/schemas/chat.js';
+import { api, ApiError, type PublicUser } from '../api/api.js';
+import { PeopleChips, TextAreaField, TextField } from '../ui/forms.js';
+import { useI18n } from '../i18n/i18n.js';
+import { useDirectorySearch } from '../api/useDirectorySearch.js';
 
 /**
  * A new conversation, as in the manual: search or pick colleagues; one colleague starts a 1:1 chat, more than one

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
-import type { ChatMessageView } from '../../../shared/schemas/chat.js';
-import { apiBlob } from './api.js';
-import { useI18n } from './i18n.js';
+import type { ChatMessageView } from '../../../../shared/schemas/chat.js';
+import { apiBlob } from '../api/api.js';
+import { useI18n } from '../i18n/i18n.js';
 
 /** `mxc://server/media` → our authenticated download route for that room. */
 export function fileUrl(roomId: string, mxc: string): string | undefined {

@@ -1,9 +1,9 @@
 import { useState, type FormEvent } from 'react';
-import type { ChatRoomView } from '../../../shared/schemas/chat.js';
-import { api, ApiError } from './api.js';
-import { TextAreaField, TextField } from './forms.js';
-import { useI18n } from './i18n.js';
-import { useDirectorySearch } from './useDirectorySearch.js';
+import type { ChatRoomView } from '../../../../shared/schemas/chat.js';
+import { api, ApiError } from '../api/api.js';
+import { TextAreaField, TextField } from '../ui/forms.js';
+import { useI18n } from '../i18n/i18n.js';
+import { useDirectorySearch } from '../api/useDirectorySearch.js';
 
 /** A group's details: name and description, members (add, remove) and "Esci dal gruppo". */
 export function GroupInfo({
