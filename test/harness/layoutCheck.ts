@@ -15,7 +15,8 @@ export interface LayoutCheckOptions {
  * - `page wider than the viewport`: a sideways scroll bar on a phone;
  * - `clipped`: visible text cut by an ancestor that hides overflow, or ended with an ellipsis that has no
  *   `title` to read the rest in;
- * - `overlapped`: visible text under another element (measured with elementFromPoint on the text's own boxes);
+ * - `overlapped`: visible text under another element (measured with elementFromPoint on the text's own boxes),
+ *   unless that element is a sticky or fixed bar and the text can be scrolled out from under it;
  * - `squeezed`: text of three words or more laid out one word per line (a column squeezed to nothing);
  * - `narrow control`: a button, link, tab or select narrower than its content, or a text field narrower than
  *   its value (or placeholder) up to 8em.
@@ -105,6 +106,22 @@ const MEASURE = String.raw`function measure(opts) {
     return { part: inter(part, { left: 0, top: 0, right: vw, bottom: vh }), clipped: false };
   };
 
+  const pinned = (el) => {
+    for (let a = el; a; a = a.parentElement) {
+      const p = getComputedStyle(a).position;
+      if (p === 'sticky' || p === 'fixed') return true;
+    }
+    return false;
+  };
+  /** Whether el is inside something that scrolls vertically (the page included). */
+  const scrolls = (el) => {
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      const oy = a === document.documentElement ? 'auto' : getComputedStyle(a).overflowY;
+      if ((oy === 'auto' || oy === 'scroll') && a.scrollHeight > a.clientHeight + 1) return true;
+    }
+    return false;
+  };
+
   const reported = new Set();
   const report = (key, line) => {
     if (reported.has(key)) return;
@@ -138,6 +155,8 @@ const MEASURE = String.raw`function measure(opts) {
       for (const x of [v.part.left + Math.min(3, w / 2), (v.part.left + v.part.right) / 2, v.part.right - Math.min(3, w / 2)]) {
         const top = document.elementFromPoint(x, y);
         if (!top || top === el || el.contains(top) || top.contains(el)) continue;
+        // A sticky or fixed bar over content that scrolls out from under it hides nothing for good.
+        if (pinned(top) && scrolls(el)) continue;
         report(
           'over' + name(el) + text,
           'overlapped: ' + quote(text) + ' in ' + name(el) + ' under ' + name(top) + ' ' + quote(top.textContent || '') +
