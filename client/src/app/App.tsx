@@ -3,7 +3,13 @@ import type { Preferences } from '../../../shared/schemas/directory.js';
 import { api, logout, onSessionLost, resume, type Profile } from './api/api.js';
 import { ErrorBoundary } from './ui/ErrorBoundary.js';
 import { Guest } from './meetings/Guest.js';
-import { applyPreferences, I18nContext, storedPreferences, translator, UI_PREFERENCES_KEY } from './i18n/i18n.js';
+import {
+  applyPreferences,
+  I18nContext,
+  storedPreferences,
+  translator,
+  UI_PREFERENCES_KEY,
+} from './i18n/i18n.js';
 import { Login } from './auth/Login.js';
 import { ResetPassword } from './auth/ResetPassword.js';
 
