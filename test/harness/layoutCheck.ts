@@ -75,13 +75,23 @@ const MEASURE = String.raw`function measure(opts) {
   if (document.documentElement.scrollWidth > vw + 1)
     problems.push('page wider than the viewport: ' + document.documentElement.scrollWidth + ' px in ' + vw + ' px');
 
+  // Asked for every text box and each of its ancestors: read each element's style once.
+  const overflows = new Map();
+  const overflowOf = (el) => {
+    let o = overflows.get(el);
+    if (!o) {
+      const cs = getComputedStyle(el);
+      o = { ox: cs.overflowX, oy: cs.overflowY };
+      overflows.set(el, o);
+    }
+    return o;
+  };
+
   /** The part of r that its element and their scrolling ancestors show, or null; reports text cut by one hiding overflow. */
   const visiblePart = (el, r, text) => {
     let part = box(r);
     for (let a = el; a && a !== document.documentElement; a = a.parentElement) {
-      const cs = getComputedStyle(a);
-      const ox = cs.overflowX;
-      const oy = cs.overflowY;
+      const { ox, oy } = overflowOf(a);
       if (ox === 'visible' && oy === 'visible') continue;
       const ar = a.getBoundingClientRect();
       if (tiny(ar)) return { part: null, clipped: false };
@@ -91,6 +101,12 @@ const MEASURE = String.raw`function measure(opts) {
         right: ar.left + a.clientLeft + a.clientWidth,
         bottom: ar.top + a.clientTop + a.clientHeight,
       };
+      // An ellipsis on the text's own box is a deliberate cut, judged below (it needs a title).
+      if (a === el && getComputedStyle(el).textOverflow === 'ellipsis') {
+        part = inter(part, inner);
+        if (!part) return { part: null, clipped: false };
+        continue;
+      }
       const hides = (o) => o === 'hidden' || o === 'clip';
       const cutX = part.left < inner.left - 1 || part.right > inner.right + 1;
       const cutY = part.top < inner.top - 1 || part.bottom > inner.bottom + 1;
