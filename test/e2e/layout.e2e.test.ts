@@ -111,6 +111,8 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
     if (!r) {
       r = await page.context().newPage();
       await r.goto(`${fx.baseUrl}/manifest.webmanifest`);
+      // The new tab took the front: a background tab draws about one frame a second.
+      await page.bringToFront();
       remotes.set(page, r);
     }
     return r;
