@@ -1,3 +1,5 @@
+// Types only (erased from the build): what the server's mediasoup hands out is what mediasoup-client takes in.
+import type { types } from 'mediasoup-client';
 import type { ErrorBody } from './errors.js';
 import type {
   ChatMessageView,
@@ -73,9 +75,9 @@ export interface IceServer {
 /** What mediasoup-client's Device.createSendTransport/createRecvTransport need. */
 export interface TransportInfo {
   id: string;
-  iceParameters: object;
-  iceCandidates: object[];
-  dtlsParameters: object;
+  iceParameters: types.IceParameters;
+  iceCandidates: types.IceCandidate[];
+  dtlsParameters: types.DtlsParameters;
   iceServers: IceServer[];
 }
 
@@ -84,7 +86,7 @@ export interface ConsumerInfo {
   id: string;
   producerId: string;
   kind: 'audio' | 'video';
-  rtpParameters: object;
+  rtpParameters: types.RtpParameters;
   /** The participant who produces it. */
   participantId: string;
   source: MediaSource;
@@ -104,10 +106,10 @@ export interface RequestResponses {
   'meeting.raiseHand': { raised: boolean };
   'meeting.admit': { admitted: true };
   'meeting.deny': { denied: true };
-  'media.getRouterRtpCapabilities': { rtpCapabilities: object };
+  'media.getRouterRtpCapabilities': { rtpCapabilities: types.RtpCapabilities };
   'media.createTransport': TransportInfo;
   'media.connectTransport': { connected: true };
-  'media.restartIce': { iceParameters: object };
+  'media.restartIce': { iceParameters: types.IceParameters };
   'media.closeTransport': { closed: true };
   'media.produce': { producerId: string };
   /** With the meeting's current active speaker, if there is one yet. */

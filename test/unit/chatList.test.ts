@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { withMessage, withRead } from '../../client/src/app/chatList.js';
+import { withMessage, withRead } from '../../client/src/app/chat/chatList.js';
 import type { ChatMessageView, ChatRoomView } from '../../shared/schemas/chat.js';
 
 const ME = 'u-me';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { applyEdit, endOf, merge, mergeEdits, PAGE } from '../../client/src/app/messageList.js';
+import { applyEdit, endOf, merge, mergeEdits, PAGE } from '../../client/src/app/chat/messageList.js';
 import type { ChatMessageView } from '../../shared/schemas/chat.js';
 
 const ROOM = '!room:ucc.test';

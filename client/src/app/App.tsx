@@ -1,11 +1,17 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { Preferences } from '../../../shared/schemas/directory.js';
-import { api, logout, onSessionLost, resume, type Profile } from './api.js';
-import { ErrorBoundary } from './ErrorBoundary.js';
-import { Guest } from './Guest.js';
-import { applyPreferences, I18nContext, storedPreferences, translator } from './i18n.js';
-import { Login } from './Login.js';
-import { ResetPassword } from './ResetPassword.js';
+import { api, logout, onSessionLost, resume, type Profile } from './api/api.js';
+import { ErrorBoundary } from './ui/ErrorBoundary.js';
+import { Guest } from './meetings/Guest.js';
+import {
+  applyPreferences,
+  I18nContext,
+  storedPreferences,
+  translator,
+  UI_PREFERENCES_KEY,
+} from './i18n/i18n.js';
+import { Login } from './auth/Login.js';
+import { ResetPassword } from './auth/ResetPassword.js';
 
 /** The signed-in app (chat, agenda, socket.io) loads after the login: the guest page does not carry it. */
 const Shell = lazy(() => import('./Shell.js').then((m) => ({ default: m.Shell })));
@@ -33,6 +39,14 @@ export function App(): React.JSX.Element {
   const [sessionEnded, setSessionEnded] = useState(false);
 
   useEffect(() => applyPreferences(prefs.language, prefs.darkTheme), [prefs]);
+  // Language or theme changed in another tab (it saved them already): follow it here, without a reload.
+  useEffect(() => {
+    const follow = (e: StorageEvent): void => {
+      if (e.key === UI_PREFERENCES_KEY) setPrefs((p) => ({ ...p, ...storedPreferences() }));
+    };
+    window.addEventListener('storage', follow);
+    return () => window.removeEventListener('storage', follow);
+  }, []);
 
   const loadProfile = useCallback(async () => {
     const me = await api<Profile>('GET', '/api/me');

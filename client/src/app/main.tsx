@@ -1,6 +1,6 @@
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
-import { applyPreferences, storedPreferences } from './i18n.js';
+import { applyPreferences, storedPreferences } from './i18n/i18n.js';
 
 const hint = storedPreferences();
 applyPreferences(hint.language, hint.darkTheme);

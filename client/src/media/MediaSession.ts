@@ -1,42 +1,13 @@
 import { Device, type types } from 'mediasoup-client';
-import type {
-  ConsumerInfo,
-  MediaSource,
-  ServerToClientEvents,
-  TransportInfo,
-} from '../../../shared/protocol.js';
+import type { MediaSource, ServerToClientEvents, TransportInfo } from '../../../shared/protocol.js';
 import { Emitter } from './Emitter.js';
-import { RequestError, type MeetingConnection } from './MeetingConnection.js';
+import { IceWatchdog, type Direction } from './IceWatchdog.js';
+import type { MeetingConnection } from './MeetingConnection.js';
+import { DEFAULT_CAMERA_ENCODINGS, Publisher, type LocalTrack, type MicState } from './Publisher.js';
+import { layerForHeight, Subscriber, type RemoteTrack } from './Subscriber.js';
 
-export type Direction = 'send' | 'recv';
-
-/** A track another participant sends, as this browser receives it. */
-export interface RemoteTrack {
-  consumerId: string;
-  producerId: string;
-  participantId: string;
-  source: MediaSource;
-  kind: 'audio' | 'video';
-  track: MediaStreamTrack;
-  /** The sender paused it (a muted mic, a paused camera): no media flows. */
-  producerPaused: boolean;
-  /** The simulcast layers the server forwards now, as last told; null when it forwards none. */
-  layers: { spatialLayer: number | null; temporalLayer: number | null } | undefined;
-}
-
-/** A track this browser publishes. */
-export interface LocalTrack {
-  source: MediaSource;
-  track: MediaStreamTrack;
-  producerId: string | undefined;
-  paused: boolean;
-}
-
-export interface MicState {
-  muted: boolean;
-  /** Muted by the organizer, who locked it: unmuting is refused until they unlock it. */
-  locked: boolean;
-}
+export type { Direction, LocalTrack, MicState, RemoteTrack };
+export { DEFAULT_CAMERA_ENCODINGS, layerForHeight };
 
 export type SessionState = 'idle' | 'starting' | 'ready' | 'restarting' | 'closed';
 
@@ -75,49 +46,37 @@ export interface MediaSessionOptions {
   iceRestartDelayMs?: number;
 }
 
-/** Three spatial layers (¼, ½ and full resolution), each with three temporal layers. */
-export const DEFAULT_CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
-  { scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
-  { scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
-  { scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
-];
-
-interface Local extends LocalTrack {
-  producer: types.Producer | undefined;
-  /** Stop the track when it is unpublished: this session captured it. */
-  owned: boolean;
-}
-
-interface Remote extends RemoteTrack {
-  consumer: types.Consumer;
-}
-
 /**
- * The media of one participant in a joined meeting, over mediasoup-client: the device, one send and one receive
- * transport, the published tracks (mic, camera with simulcast, screen) and the received ones, by participant and
- * source. It restarts ICE when a transport fails and rebuilds everything when the server asks (`media.restart`)
- * or after the socket rejoined; published tracks are published again.
+ * The media of one participant in a joined meeting, over mediasoup-client: the device and one send and one
+ * receive transport, with a `Publisher` (what we send), a `Subscriber` (what we receive) and an `IceWatchdog`
+ * (ICE restarts). This class owns their life: start, the rebuild when the server asks (`media.restart`) or the
+ * transports are lost, the resume after a rejoin, and close. Their events reach the UI as its own.
  */
 export class MediaSession extends Emitter<MediaSessionEvents> {
   readonly #conn: MeetingConnection;
   readonly #options: MediaSessionOptions;
+  readonly #publisher: Publisher;
+  readonly #subscriber: Subscriber;
+  readonly #watchdog: IceWatchdog;
   #state: SessionState = 'idle';
   /** Bumped at each (re)start and at close: work begun for an older generation stops. */
   #generation = 0;
   #device: Device | undefined;
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
-  readonly #locals = new Map<MediaSource, Local>();
-  readonly #remotes = new Map<string, Remote>();
-  readonly #iceTimers = new Map<Direction, ReturnType<typeof setTimeout>>();
-  readonly #iceRestarting = new Set<Direction>();
-  #mic: MicState = { muted: false, locked: false };
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(connection: MeetingConnection, options: MediaSessionOptions = {}) {
     super();
     this.#conn = connection;
     this.#options = options;
+    this.#publisher = new Publisher(connection, {
+      ...(options.cameraEncodings ? { cameraEncodings: options.cameraEncodings } : {}),
+      ...(options.videoCodec ? { videoCodec: options.videoCodec } : {}),
+    });
+    this.#subscriber = new Subscriber(connection);
+    this.#watchdog = new IceWatchdog(connection, options.iceRestartDelayMs);
+    this.#forwardChildEvents();
     this.#listen();
   }
 
@@ -138,12 +97,12 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
   }
 
   get mic(): MicState {
-    return { ...this.#mic };
+    return this.#publisher.mic;
   }
 
   /** Everything received, in arrival order. */
   remoteTracks(): RemoteTrack[] {
-    return [...this.#remotes.values()].map(publicRemote);
+    return this.#subscriber.remoteTracks();
   }
 
   /** What one participant sends, by source. */
@@ -152,16 +111,16 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
   }
 
   localTracks(): LocalTrack[] {
-    return [...this.#locals.values()].map(publicLocal);
+    return this.#publisher.localTracks();
   }
 
   /** The producer of a published source, e.g. to read the camera's encodings. */
   producer(source: MediaSource): types.Producer | undefined {
-    return this.#locals.get(source)?.producer;
+    return this.#publisher.producer(source);
   }
 
   consumer(consumerId: string): types.Consumer | undefined {
-    return this.#remotes.get(consumerId)?.consumer;
+    return this.#subscriber.consumer(consumerId);
   }
 
   /** Capabilities, transports, and consumers for what the others already publish. Call once joined. */
@@ -188,15 +147,13 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
       this.#conn.request({ type: 'media.createTransport', direction: 'recv' }),
     ]);
     this.#check(generation);
-    this.#send = this.#createTransport('send', sendInfo, generation);
+    const send = this.#createTransport('send', sendInfo, generation);
+    this.#send = send;
     this.#recv = this.#createTransport('recv', recvInfo, generation);
 
     await this.#receiveAll(device, generation);
-
     // After a restart: publish again what was published before.
-    for (const local of this.#locals.values()) {
-      await this.#produce(local, generation);
-    }
+    await this.#publisher.produceAll(send, device, () => generation === this.#generation);
     this.#check(generation);
     this.#setState('ready');
   }
@@ -249,88 +206,34 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
   }
 
   /** Stops publishing a source and tells the server. */
-  async unpublish(source: MediaSource): Promise<void> {
-    const local = this.#locals.get(source);
-    if (!local) return;
-    this.#locals.delete(source);
-    const producerId = local.producer?.id;
-    this.#dropLocal(local);
-    if (producerId) {
-      await this.#conn.request({ type: 'media.closeProducer', producerId }).catch((err: unknown) => {
-        if (!(err instanceof RequestError && err.code === 'NOT_FOUND')) throw err;
-      });
-    }
+  unpublish(source: MediaSource): Promise<void> {
+    return this.#publisher.unpublish(source);
   }
 
-  async muteMic(): Promise<void> {
-    const local = this.#locals.get('mic');
-    if (local?.producer && !local.producer.paused) {
-      local.producer.pause();
-      local.paused = true;
-      await this.#conn.request({ type: 'media.pauseProducer', producerId: local.producer.id });
-    }
-    this.#setMic({ muted: true, locked: this.#mic.locked });
+  muteMic(): Promise<void> {
+    return this.#publisher.muteMic();
   }
 
   /** Unmutes the mic; rejects with FORBIDDEN while the organizer keeps it locked. */
-  async unmuteMic(): Promise<void> {
-    const local = this.#locals.get('mic');
-    if (local?.producer) {
-      // The server decides (a lock may have been lifted meanwhile): ask it first, then send again.
-      await this.#conn.request({ type: 'media.resumeProducer', producerId: local.producer.id });
-      local.producer.resume();
-      local.paused = false;
-    }
-    this.#setMic({ muted: false, locked: false });
+  unmuteMic(): Promise<void> {
+    return this.#publisher.unmuteMic();
   }
 
-  /**
-   * Keeps a remote video's simulcast layer matched to how it is shown: the layer whose height fits the element
-   * (180p, 360p, 720p), and the lowest one while the tab is hidden or the element is scrolled out of view.
-   * Returns a function that stops following.
-   */
+  /** See `Subscriber.followDisplay`: a remote video's layer follows its element's size and visibility. */
   followDisplay(consumerId: string, element: HTMLElement): () => void {
-    let last: number | undefined;
-    let onScreen = true;
-    const apply = (): void => {
-      const height = element.getBoundingClientRect().height * (window.devicePixelRatio || 1);
-      const layer = document.hidden || !onScreen ? 0 : layerForHeight(height);
-      if (layer === last) return;
-      last = layer;
-      this.setPreferredLayers(consumerId, layer).catch((err: unknown) => this.#report(err));
-    };
-    const resize = new ResizeObserver(apply);
-    resize.observe(element);
-    const seen = new IntersectionObserver((entries) => {
-      const entry = entries[entries.length - 1];
-      if (entry) onScreen = entry.isIntersecting;
-      apply();
-    });
-    seen.observe(element);
-    document.addEventListener('visibilitychange', apply);
-    apply();
-    return () => {
-      resize.disconnect();
-      seen.disconnect();
-      document.removeEventListener('visibilitychange', apply);
-    };
+    return this.#subscriber.followDisplay(consumerId, element);
   }
 
   /** Asks the server for a simulcast layer of a remote video (e.g. a low one for a small tile). */
-  async setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
-    await this.#conn.request({
-      type: 'media.setPreferredLayers',
-      consumerId,
-      spatialLayer,
-      ...(temporalLayer === undefined ? {} : { temporalLayer }),
-    });
+  setPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    return this.#subscriber.setPreferredLayers(consumerId, spatialLayer, temporalLayer);
   }
 
   /** Restarts ICE on both transports now (e.g. after the network changed). */
   async restartIce(): Promise<void> {
     const restarts: Promise<void>[] = [];
-    if (this.#send) restarts.push(this.#restartIce('send', this.#send));
-    if (this.#recv) restarts.push(this.#restartIce('recv', this.#recv));
+    if (this.#send) restarts.push(this.#watchdog.restart('send', this.#send));
+    if (this.#recv) restarts.push(this.#watchdog.restart('recv', this.#recv));
     await Promise.all(restarts);
   }
 
@@ -345,14 +248,42 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     if (this.#state === 'closed') return;
     this.#generation++;
     this.#teardown();
-    for (const local of this.#locals.values()) this.#dropLocal(local);
-    this.#locals.clear();
+    this.#publisher.close();
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#setState('closed');
     this.removeAllListeners();
   }
 
   // --- internals ---
+
+  async #publish(source: MediaSource, track: MediaStreamTrack, owned: boolean): Promise<LocalTrack> {
+    const send = this.#send;
+    const device = this.#device;
+    if (this.#state !== 'ready' || !send || !device) {
+      if (owned) track.stop();
+      throw new Error('Start the media session before publishing');
+    }
+    const generation = this.#generation;
+    return this.#publisher.publish(send, device, source, track, owned, () => generation === this.#generation);
+  }
+
+  #forwardChildEvents(): void {
+    const p = this.#publisher;
+    p.on('localTrackAdded', (l) => this.emit('localTrackAdded', l));
+    p.on('localTrackRemoved', (l) => this.emit('localTrackRemoved', l));
+    p.on('micState', (m) => this.emit('micState', m));
+    p.on('error', (err) => this.#report(err));
+    const s = this.#subscriber;
+    s.on('remoteTrackAdded', (r) => this.emit('remoteTrackAdded', r));
+    s.on('remoteTrackRemoved', (r) => this.emit('remoteTrackRemoved', r));
+    s.on('remoteTrackPaused', (r) => this.emit('remoteTrackPaused', r));
+    s.on('layersChanged', (r) => this.emit('layersChanged', r));
+    s.on('error', (err) => this.#report(err));
+    const w = this.#watchdog;
+    w.on('iceRestarted', (direction) => this.emit('iceRestarted', direction));
+    w.on('transportLost', () => this.#restart('transport lost'));
+    w.on('error', (err) => this.#report(err));
+  }
 
   #listen(): void {
     // socket.io's typed `on` cannot take a generic event name; each listener is typed by the map.
@@ -365,41 +296,31 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
       this.#unsubscribe.push(() => socket.off(event, listener));
     };
     on('media.newConsumer', (info) => {
-      if (!this.#recv) return;
-      this.#consume(info, this.#generation).catch((err: unknown) => this.#report(err));
+      const recv = this.#recv;
+      if (!recv) return;
+      const generation = this.#generation;
+      this.#subscriber
+        .consume(recv, info, () => generation === this.#generation)
+        .catch((err: unknown) => this.#report(err));
     });
-    on('media.consumerClosed', ({ consumerId }) => this.#dropRemote(consumerId));
-    on('media.consumerPaused', ({ consumerId, paused }) => {
-      const remote = this.#remotes.get(consumerId);
-      if (!remote) return;
-      remote.producerPaused = paused;
-      this.emit('remoteTrackPaused', publicRemote(remote));
-    });
-    on('media.layersChanged', ({ consumerId, spatialLayer, temporalLayer }) => {
-      const remote = this.#remotes.get(consumerId);
-      if (!remote) return;
-      remote.layers = { spatialLayer, temporalLayer };
-      this.emit('layersChanged', publicRemote(remote));
-    });
+    on('media.consumerClosed', ({ consumerId }) => this.#subscriber.drop(consumerId));
+    on('media.consumerPaused', ({ consumerId, paused }) =>
+      this.#subscriber.producerPaused(consumerId, paused),
+    );
+    on('media.layersChanged', ({ consumerId, spatialLayer, temporalLayer }) =>
+      this.#subscriber.layersChanged(consumerId, spatialLayer, temporalLayer),
+    );
     on('media.activeSpeaker', ({ participantId }) => this.emit('activeSpeaker', participantId));
     on('media.mutedByOrganizer', ({ locked }) => {
-      // The server has paused the producer already; stop sending too.
-      const local = this.#locals.get('mic');
-      if (local?.producer && !local.producer.paused) local.producer.pause();
-      if (local) local.paused = true;
-      this.#setMic({ muted: true, locked });
+      this.#publisher.mutedByOrganizer(locked);
       this.emit('mutedByOrganizer', { locked });
     });
     on('media.micUnlocked', () => {
-      this.#setMic({ muted: this.#mic.muted, locked: false });
+      this.#publisher.micUnlocked();
       this.emit('micUnlocked');
     });
     on('media.cameraStoppedByOrganizer', () => {
-      const local = this.#locals.get('camera');
-      if (local) {
-        this.#locals.delete('camera');
-        this.#dropLocal(local);
-      }
+      this.#publisher.cameraStopped();
       this.emit('cameraStoppedByOrganizer');
     });
     on('media.restart', ({ reason }) => this.#restart(reason));
@@ -415,9 +336,9 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     if (!device) throw new Error('The device is not loaded');
     const options: types.TransportOptions = {
       id: info.id,
-      iceParameters: info.iceParameters as types.IceParameters,
-      iceCandidates: info.iceCandidates as types.IceCandidate[],
-      dtlsParameters: info.dtlsParameters as types.DtlsParameters,
+      iceParameters: info.iceParameters,
+      iceCandidates: info.iceCandidates,
+      dtlsParameters: info.dtlsParameters,
       iceServers: info.iceServers,
       ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}),
     };
@@ -449,180 +370,15 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     transport.on('connectionstatechange', (state) => {
       if (generation !== this.#generation) return;
       this.emit('transportState', direction, state);
-      this.#watchIce(direction, transport, state);
+      this.#watchdog.watch(direction, transport, state);
     });
     return transport;
   }
 
-  /** `failed`: restart ICE now; `disconnected` for a while: restart it too; `connected`: all is well. */
-  #watchIce(direction: Direction, transport: types.Transport, state: types.ConnectionState): void {
-    const timer = this.#iceTimers.get(direction);
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      this.#iceTimers.delete(direction);
-    }
-    if (state === 'failed') {
-      void this.#restartIce(direction, transport);
-    } else if (state === 'disconnected') {
-      this.#iceTimers.set(
-        direction,
-        setTimeout(() => {
-          this.#iceTimers.delete(direction);
-          if (transport.connectionState === 'disconnected' || transport.connectionState === 'failed') {
-            void this.#restartIce(direction, transport);
-          }
-        }, this.#options.iceRestartDelayMs ?? 2_000),
-      );
-    }
-  }
-
-  async #restartIce(direction: Direction, transport: types.Transport): Promise<void> {
-    if (this.#iceRestarting.has(direction) || transport.closed || this.#conn.state !== 'joined') return;
-    this.#iceRestarting.add(direction);
-    try {
-      const { iceParameters } = await this.#conn.request({
-        type: 'media.restartIce',
-        transportId: transport.id,
-      });
-      if (transport.closed) return;
-      await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
-      this.emit('iceRestarted', direction);
-    } catch (err) {
-      // The server no longer knows the transport: only a full rebuild helps.
-      if (err instanceof RequestError && err.code === 'NOT_FOUND') this.#restart('transport lost');
-      else this.#report(err);
-    } finally {
-      this.#iceRestarting.delete(direction);
-    }
-  }
-
-  async #consume(info: ConsumerInfo, generation: number): Promise<void> {
-    const recv = this.#recv;
-    if (!recv || this.#remotes.has(info.id)) return;
-    const consumer = await recv.consume({
-      id: info.id,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters as types.RtpParameters,
-      appData: { participantId: info.participantId, source: info.source },
-    });
-    if (generation !== this.#generation) {
-      consumer.close();
-      return;
-    }
-    const remote: Remote = {
-      consumerId: info.id,
-      producerId: info.producerId,
-      participantId: info.participantId,
-      source: info.source,
-      kind: info.kind,
-      track: consumer.track,
-      producerPaused: info.producerPaused,
-      layers: undefined,
-      consumer,
-    };
-    this.#remotes.set(info.id, remote);
-    consumer.on('transportclose', () => this.#dropRemote(info.id));
-    this.emit('remoteTrackAdded', publicRemote(remote));
-    // The track is wired: let the media flow (the server starts every consumer paused).
-    await this.#conn.request({ type: 'media.resumeConsumer', consumerId: info.id });
-  }
-
-  #dropRemote(consumerId: string): void {
-    const remote = this.#remotes.get(consumerId);
-    if (!remote) return;
-    this.#remotes.delete(consumerId);
-    if (!remote.consumer.closed) remote.consumer.close();
-    this.emit('remoteTrackRemoved', publicRemote(remote));
-  }
-
-  async #publish(source: MediaSource, track: MediaStreamTrack, owned: boolean): Promise<LocalTrack> {
-    if (this.#state !== 'ready') throw new Error('Start the media session before publishing');
-    if (this.#locals.has(source)) await this.unpublish(source);
-    const local: Local = { source, track, producerId: undefined, paused: false, producer: undefined, owned };
-    if (source === 'mic' && this.#mic.muted) local.paused = true;
-    this.#locals.set(source, local);
-    try {
-      await this.#produce(local, this.#generation);
-    } catch (err) {
-      this.#locals.delete(source);
-      if (owned) track.stop();
-      throw err;
-    }
-    this.emit('localTrackAdded', publicLocal(local));
-    return publicLocal(local);
-  }
-
-  async #produce(local: Local, generation: number): Promise<void> {
-    const send = this.#send;
-    if (!send) throw new Error('No send transport');
-    const producer = await send.produce({
-      track: local.track,
-      // The session owns the tracks: a restart closes producers, never the capture.
-      stopTracks: false,
-      appData: { source: local.source },
-      ...this.#producerOptions(local.source),
-    });
-    if (generation !== this.#generation) {
-      producer.close();
-      return;
-    }
-    local.producer = producer;
-    local.producerId = producer.id;
-    producer.on('trackended', () => {
-      if (this.#locals.get(local.source) === local) {
-        void this.unpublish(local.source).catch((err: unknown) => this.#report(err));
-      }
-    });
-    if (local.paused) {
-      producer.pause();
-      await this.#conn.request({ type: 'media.pauseProducer', producerId: producer.id });
-    }
-  }
-
-  #producerOptions(source: MediaSource): Partial<types.ProducerOptions> {
-    switch (source) {
-      case 'mic':
-        return { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } };
-      case 'camera': {
-        const codec = this.#videoCodec();
-        return {
-          encodings: this.#options.cameraEncodings ?? DEFAULT_CAMERA_ENCODINGS,
-          codecOptions: { videoGoogleStartBitrate: 1000 },
-          ...(codec ? { codec } : {}),
-        };
-      }
-      case 'screen': {
-        const codec = this.#videoCodec();
-        return {
-          encodings: [{ maxBitrate: 1_500_000, scalabilityMode: 'L1T3' }],
-          codecOptions: { videoGoogleStartBitrate: 1000 },
-          ...(codec ? { codec } : {}),
-        };
-      }
-    }
-  }
-
-  #videoCodec(): types.RtpCodecCapability | undefined {
-    const codecs = this.#device?.rtpCapabilities.codecs ?? [];
-    const wanted = `video/${this.#options.videoCodec ?? 'VP8'}`.toLowerCase();
-    return (
-      codecs.find((c) => c.mimeType.toLowerCase() === wanted) ??
-      codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8')
-    );
-  }
-
-  #dropLocal(local: Local): void {
-    if (local.producer && !local.producer.closed) local.producer.close();
-    if (local.owned) local.track.stop();
-    this.emit('localTrackRemoved', publicLocal(local));
-  }
-
   /** Closes the transports (and so every producer and consumer) but keeps the published tracks. */
   #teardown(): void {
-    for (const timer of this.#iceTimers.values()) clearTimeout(timer);
-    this.#iceTimers.clear();
-    for (const id of [...this.#remotes.keys()]) this.#dropRemote(id);
+    this.#watchdog.clear();
+    this.#subscriber.dropAll();
     // The server may still hold them (a rebuild after a rejoin): free them there too, or the rebuild would meet
     // the per-participant caps (transports, one producer per source). An error means they are gone already.
     for (const transport of [this.#send, this.#recv]) {
@@ -633,10 +389,7 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     this.#recv?.close();
     this.#send = undefined;
     this.#recv = undefined;
-    for (const local of this.#locals.values()) {
-      local.producer = undefined;
-      local.producerId = undefined;
-    }
+    this.#publisher.forgetProducers();
   }
 
   /**
@@ -660,9 +413,9 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
           transportId: transport.id,
         });
         this.#check(generation);
-        await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+        await transport.restartIce({ iceParameters });
       }
-      for (const consumerId of [...this.#remotes.keys()]) this.#dropRemote(consumerId);
+      this.#subscriber.dropAll();
       await this.#receiveAll(device, generation);
       this.emit('resumed');
     };
@@ -674,13 +427,16 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
 
   /** Tells the server we can receive, and consumes everything already in the meeting. */
   async #receiveAll(device: Device, generation: number): Promise<void> {
+    const recv = this.#recv;
+    if (!recv) throw new Error('No receive transport');
     const { consumers, activeSpeaker } = await this.#conn.request({
       type: 'media.ready',
       rtpCapabilities: device.rtpCapabilities,
     });
     this.#check(generation);
     if (activeSpeaker) this.emit('activeSpeaker', activeSpeaker);
-    await Promise.all(consumers.map((info) => this.#consume(info, generation)));
+    const current = (): boolean => generation === this.#generation;
+    await Promise.all(consumers.map((info) => this.#subscriber.consume(recv, info, current)));
   }
 
   #restart(reason: string): void {
@@ -694,12 +450,6 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
 
   #check(generation: number): void {
     if (generation !== this.#generation) throw new StaleError();
-  }
-
-  #setMic(state: MicState): void {
-    if (state.muted === this.#mic.muted && state.locked === this.#mic.locked) return;
-    this.#mic = state;
-    this.emit('micState', { ...state });
   }
 
   #setState(state: SessionState): void {
@@ -725,28 +475,4 @@ function firstTrack(stream: MediaStream): MediaStreamTrack {
   const track = stream.getTracks()[0];
   if (!track) throw new Error('The capture gave no track');
   return track;
-}
-
-function publicRemote(r: Remote): RemoteTrack {
-  return {
-    consumerId: r.consumerId,
-    producerId: r.producerId,
-    participantId: r.participantId,
-    source: r.source,
-    kind: r.kind,
-    track: r.track,
-    producerPaused: r.producerPaused,
-    layers: r.layers,
-  };
-}
-
-function publicLocal(l: Local): LocalTrack {
-  return { source: l.source, track: l.track, producerId: l.producerId, paused: l.paused };
-}
-
-/** The simulcast layer (0: 180p, 1: 360p, 2: 720p) whose height covers a tile of `height` device pixels. */
-export function layerForHeight(height: number): number {
-  if (height <= 200) return 0;
-  if (height <= 400) return 1;
-  return 2;
 }
