@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
   'INTERNAL',
+  /** An import file that cannot be read at all (wrong encoding, broken vCard, garbage): nothing was written. */
+  'INVALID_FILE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
