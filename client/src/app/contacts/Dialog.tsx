@@ -59,3 +59,31 @@ export function saveBlob(blob: Blob, filename: string): void {
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
+
+/** A yes/no question in a modal, in place of window.confirm (styled, translated buttons, focus given back). */
+export function ConfirmDialog({
+  title,
+  message,
+  confirmLabel,
+  onAnswer,
+}: {
+  title: string;
+  message: string;
+  confirmLabel: string;
+  onAnswer: (yes: boolean) => void;
+}): React.JSX.Element {
+  const { t } = useI18n();
+  return (
+    <Dialog title={title} onClose={() => onAnswer(false)} className="rb-confirm">
+      <p>{message}</p>
+      <div className="actions">
+        <button type="button" className="danger" onClick={() => onAnswer(true)}>
+          {confirmLabel}
+        </button>
+        <button type="button" autoFocus onClick={() => onAnswer(false)}>
+          {t('cancel')}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
