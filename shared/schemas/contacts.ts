@@ -145,10 +145,20 @@ export interface Contact {
 
 /** Sortable columns: COGNOME, NOME, SOCIETÀ, CONTATTO PERSONALE, CATEGORIA; a leading `-` sorts descending. */
 export const CONTACT_SORT_FIELDS = ['lastName', 'firstName', 'company', 'personal', 'category'] as const;
-export const contactSortSchema = z.enum([
-  ...CONTACT_SORT_FIELDS,
-  ...CONTACT_SORT_FIELDS.map((f) => `-${f}` as const),
-] as [string, ...string[]]);
+export const CONTACT_SORTS = [
+  'lastName',
+  'firstName',
+  'company',
+  'personal',
+  'category',
+  '-lastName',
+  '-firstName',
+  '-company',
+  '-personal',
+  '-category',
+] as const;
+export type ContactSort = (typeof CONTACT_SORTS)[number];
+export const contactSortSchema = z.enum(CONTACT_SORTS);
 
 const booleanFlag = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
@@ -348,12 +358,12 @@ export const CONTACT_CSV_COLUMNS = [
  * GET /api/search?q=&category=: directory users and the contacts the caller sees. `q` matches names, company,
  * extension and numbers (in any format); `category` is a category id, "none", or "directory" (users only).
  */
-export const searchQuerySchema = z.strictObject({
+export const phoneSearchQuerySchema = z.strictObject({
   q: z.string().trim().max(100).default(''),
   category: z.union([objectIdSchema, z.literal(NO_CATEGORY_ID), z.literal(DIRECTORY_FILTER_ID)]).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-export type SearchQuery = z.infer<typeof searchQuerySchema>;
+export type PhoneSearchQuery = z.infer<typeof phoneSearchQuerySchema>;
 
 /** One row of the Click to Call table: NOME, NUMERO, TIPO, CATEGORIA. A contact with two numbers is two rows. */
 export interface SearchHit {
