@@ -10,7 +10,6 @@ import {
   errorText,
   getContact,
   NO_CATEGORY_ID,
-  NUMBER_TYPES,
   putContactImage,
   updateContact,
   type Category,
@@ -25,6 +24,7 @@ export const NUMBER_TYPE_KEY: Record<NumberType, MessageKey> = {
   fax: 'numberFax',
   other: 'numberOther',
 };
+const NUMBER_TYPES = Object.keys(NUMBER_TYPE_KEY) as NumberType[];
 
 interface NumberRow {
   /** A stable React key: rows are added and removed in the middle. */

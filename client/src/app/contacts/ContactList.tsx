@@ -69,7 +69,12 @@ export function ContactList({
 
   const load = useCallback(() => {
     let live = true;
-    listContacts({ ...filter, sort: `${sort.desc ? '-' : ''}${sort.by}`, page, pageSize: PAGE_SIZE }).then(
+    listContacts({
+      ...filter,
+      sort: sort.desc ? (`-${sort.by}` as const) : sort.by,
+      page,
+      pageSize: PAGE_SIZE,
+    }).then(
       (r) => {
         if (!live) return;
         setData({ items: r.items, total: r.total });

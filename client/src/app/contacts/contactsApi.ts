@@ -11,6 +11,7 @@ import type {
   ContactInput,
   ContactPage,
   ContactPatch,
+  ContactSort,
   ImportReport,
 } from '../../../../shared/schemas/contacts.js';
 import { accessToken, api, apiBlob, ApiError, apiUpload, refresh } from '../api.js';
@@ -25,7 +26,13 @@ export type {
   Membership,
   NumberType,
 } from '../../../../shared/schemas/contacts.js';
-export { NO_CATEGORY_ID, NUMBER_TYPES } from '../../../../shared/schemas/contacts.js';
+import type { NO_CATEGORY_ID as SharedNoCategoryId } from '../../../../shared/schemas/contacts.js';
+
+/**
+ * The contract's constants, restated: importing them as values would bring zod (the schemas' module) into the
+ * app's bundle. `typeof` keeps this one equal to the contract's; NUMBER_TYPE_KEY in ContactForm is exhaustive.
+ */
+export const NO_CATEGORY_ID: typeof SharedNoCategoryId = 'none';
 
 /** What the list shows: the search, the FILTRO and the sort, as GET /api/contacts and the export take them. */
 export interface ContactFilter {
@@ -45,7 +52,7 @@ function filterParams(f: ContactFilter): URLSearchParams {
 }
 
 export function listContacts(
-  f: ContactFilter & { sort: string; page: number; pageSize: number },
+  f: ContactFilter & { sort: ContactSort; page: number; pageSize: number },
 ): Promise<ContactPage> {
   const p = filterParams(f);
   p.set('sort', f.sort);
