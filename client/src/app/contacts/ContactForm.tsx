@@ -75,6 +75,16 @@ export function ContactForm({
   const heading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => heading.current?.focus(), []);
+  // A new contact starts shared when the caller may write a category (the list may arrive after the form).
+  const [personalTouched, setPersonalTouched] = useState(false);
+  const firstWritable = rights.contactCategories[0]?.id;
+  useEffect(() => {
+    if (id) return;
+    if (!personalTouched) setPersonal(!rights.canEditShared);
+    setCategoryId((current) =>
+      rights.contactCategories.some((c) => c.id === current) ? current : (firstWritable ?? NO_CATEGORY_ID),
+    );
+  }, [id, personalTouched, rights.canEditShared, rights.contactCategories, firstWritable]);
   useEffect(() => {
     if (!id) return;
     getContact(id).then(
@@ -269,7 +279,10 @@ export function ContactForm({
           label={t('cPersonal')}
           checked={personal}
           // Nobody without a writable category may make a contact shared.
-          onChange={(on) => setPersonal(on || !rights.canEditShared)}
+          onChange={(on) => {
+            setPersonalTouched(true);
+            setPersonal(on || !rights.canEditShared);
+          }}
         />
         {!personal && (
           <div className="field">

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n.js';
 import type { Rights } from './Contacts.js';
 import {
@@ -58,11 +58,13 @@ export function ContactList({
   const [importing, setImporting] = useState<ContactFileFormat | undefined>();
   const [confirming, setConfirming] = useState(false);
 
+  const searched = useRef('');
   // The search box waits for a pause in the typing before asking the server.
   useEffect(() => {
     const timer = setTimeout(() => {
-      setFilter((f) => (f.q === query ? f : { ...f, q: query }));
-      setPage(1);
+      if (query === searched.current) return;
+      searched.current = query;
+      setFilterPart({ q: query });
     }, 250);
     return () => clearTimeout(timer);
   }, [query]);
@@ -102,6 +104,8 @@ export function ContactList({
   const setFilterPart = (patch: Partial<ContactFilter>): void => {
     setFilter((f) => ({ ...f, ...patch }));
     setPage(1);
+    // A selection hidden by the new filter would be deleted or exported unseen.
+    setSelected(new Map());
   };
   const categoryLabel = (c: Contact): string => (c.categoryId === null ? t('noCategory') : c.categoryName);
   // Deleting is offered only when every selected contact is one the caller may change.
