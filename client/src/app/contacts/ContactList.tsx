@@ -111,7 +111,11 @@ export function ContactList({
   // Deleting is offered only when every selected contact is one the caller may change.
   const canDelete = selected.size > 0 && [...selected.values()].every((c) => c.canEdit);
 
+  // A selection changed after picking "delete" may no longer allow it: then nothing is picked.
+  const chosen: Action = action === 'delete' && !canDelete ? '' : action;
+
   async function run(confirmed = false): Promise<void> {
+    const action = chosen;
     if (!action) return;
     if (action === 'delete' && !confirmed) {
       setConfirming(true);
@@ -216,20 +220,20 @@ export function ContactList({
         }}
       >
         <label htmlFor="rb-action">{t('action')}</label>
-        <select id="rb-action" value={action} onChange={(e) => setAction(e.target.value as Action)}>
+        <select id="rb-action" value={chosen} onChange={(e) => setAction(e.target.value as Action)}>
           <option value="">-----</option>
           {canDelete && <option value="delete">{t('deleteSelected')}</option>}
           <option value="vcard">{t('exportVcard')}</option>
           <option value="outlook">{t('exportOutlook')}</option>
           <option value="csv">{t('exportCsv')}</option>
         </select>
-        <button type="submit" disabled={!action || busy} aria-busy={busy}>
+        <button type="submit" disabled={!chosen || busy} aria-busy={busy}>
           {t('go')}
         </button>
         <span className="muted" aria-live="polite">
           {t('cSelectedCount', { n: selected.size, total: data?.total ?? 0 })}
         </span>
-        {action && action !== 'delete' && selected.size === 0 && (
+        {chosen && chosen !== 'delete' && selected.size === 0 && (
           <small className="muted">{t('exportAllHint')}</small>
         )}
       </form>
