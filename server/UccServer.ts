@@ -26,6 +26,13 @@ import { AuthService } from './auth/AuthService.js';
 import { loadOrCreateSecret } from './auth/secrets.js';
 import { TokenService } from './auth/TokenService.js';
 import { systemClock, type Clock } from './clock.js';
+import { categoryModel } from './contacts/Category.js';
+import { CategoryService } from './contacts/CategoryService.js';
+import { contactImageModel, contactModel, speedDialModel } from './contacts/Contact.js';
+import { ContactImport } from './contacts/ContactImport.js';
+import { ContactService } from './contacts/ContactService.js';
+import { categoriesRouter, contactsRouter, phoneSearchRouter } from './contacts/contactsRouter.js';
+import { PhoneSearch } from './contacts/PhoneSearch.js';
 import { DirectoryEvents } from './directory/DirectoryEvents.js';
 import { DirectoryService } from './directory/DirectoryService.js';
 import { directoryRouter } from './directory/directoryRouter.js';
@@ -195,6 +202,32 @@ export class UccServer {
       logger: chatLogger,
       notify: (meetingId, message) => chatSockets.signaling?.emitToMeeting(meetingId, message),
     });
+    const contactsLogger = logger.child({ component: 'contacts' });
+    const contactDocs = contactModel(db.connection);
+    const categories = await CategoryService.create({
+      categories: categoryModel(db.connection),
+      contacts: contactDocs,
+      users,
+      events,
+      logger: contactsLogger,
+    });
+    const contacts = await ContactService.create({
+      contacts: contactDocs,
+      images: contactImageModel(db.connection),
+      speedDials: speedDialModel(db.connection),
+      categories,
+      events,
+      defaultCountry: config.contacts.defaultCountry,
+      maxImageBytes: config.contacts.imageMaxBytes,
+      logger: contactsLogger,
+    });
+    const contactImport = new ContactImport({ contacts, categories, logger: contactsLogger });
+    const phoneSearch = new PhoneSearch({
+      users,
+      contacts: contactDocs,
+      categories,
+      defaultCountry: config.contacts.defaultCountry,
+    });
     const metrics = createMetrics(pool);
     const body = bodyParsers(config.http.body, metrics);
     const app = createApp({
@@ -213,6 +246,18 @@ export class UccServer {
         { path: '/meetings', router: meetingsRouter(meetings, body) },
         { path: '/guest', router: guestRouter(meetings, config, body) },
         { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes, body }) },
+        {
+          path: '/contacts',
+          router: contactsRouter({
+            contacts,
+            imports: contactImport,
+            body,
+            importMaxBytes: config.contacts.importMaxBytes,
+            imageMaxBytes: config.contacts.imageMaxBytes,
+          }),
+        },
+        { path: '/categories', router: categoriesRouter(categories, body) },
+        { path: '/search', router: phoneSearchRouter(phoneSearch) },
       ],
       rootRouters: [bridge.router(config.http.appserviceBody)],
     });
@@ -256,6 +301,8 @@ export class UccServer {
       .catch((err: unknown) => chatLogger.warn({ err }, 'the homeserver did not ping the appservice'));
     return new UccServer(http, signaling, () => {
       bridge.close();
+      contacts.close();
+      categories.close();
       gate.close();
       media.close();
       sessions.close();

@@ -7,6 +7,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { CountryCode } from 'libphonenumber-js';
+import { isCountryCode } from './contacts/phoneNumbers.js';
 import type { BodyLimits } from './http/bodyParsers.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -148,6 +150,15 @@ const envSchema = z.object({
   TURN_CREDENTIAL_TTL_MS: positiveMs.default(3_600_000),
   UCC_TURN: z.enum(['embedded', 'off']).default('embedded'),
 
+  UCC_CONTACTS_IMPORT_MAX_BYTES: bodyBytes(64 * MIB).default(5 * MIB),
+  UCC_CONTACTS_IMAGE_MAX_BYTES: bodyBytes(32 * MIB).default(5 * MIB),
+  /** The country of numbers typed without a prefix ("342 749 3700" is +39 in Italy): ISO 3166 alpha-2. */
+  UCC_CONTACTS_DEFAULT_COUNTRY: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .refine(isCountryCode, 'must be a country code such as IT')
+    .default('IT'),
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -278,6 +289,14 @@ export interface Config {
      * takes it over.
      */
     txnLeaseMs: number;
+  };
+  /** The Rubrica (contacts). */
+  contacts: {
+    /** Import files above this size are refused with 413 FILE_TOO_LARGE. */
+    importMaxBytes: number;
+    /** Uploaded contact images above this size are refused with 413 FILE_TOO_LARGE (they are stored resized). */
+    imageMaxBytes: number;
+    defaultCountry: CountryCode;
   };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
   mail: { smtpUrl: string | undefined; from: string };
@@ -470,6 +489,11 @@ export function loadConfig(
       maxUploadBytes: e.UCC_CHAT_MAX_UPLOAD_BYTES,
       rateLimit: { messages: e.UCC_CHAT_RATE_LIMIT_MESSAGES, windowMs: e.UCC_CHAT_RATE_LIMIT_WINDOW_MS },
       txnLeaseMs: e.UCC_CHAT_TXN_LEASE_MS,
+    },
+    contacts: {
+      importMaxBytes: e.UCC_CONTACTS_IMPORT_MAX_BYTES,
+      imageMaxBytes: e.UCC_CONTACTS_IMAGE_MAX_BYTES,
+      defaultCountry: e.UCC_CONTACTS_DEFAULT_COUNTRY,
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {
