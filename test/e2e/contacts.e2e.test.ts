@@ -71,10 +71,10 @@ describe('Rubrica in Chromium', function () {
     await page.getByLabel('Categoria').selectOption({ label: 'Clienti' });
     const numberRows = page.getByTestId('rb-number-row');
     await numberRows.nth(0).getByLabel('Tipo').selectOption('mobile');
-    await numberRows.nth(0).getByLabel('Numero').fill('+39 342 749 3700');
+    await numberRows.nth(0).getByLabel('Numero', { exact: true }).fill('+39 342 749 3700');
     await page.getByRole('button', { name: /Aggiungi un altro Numero/ }).click();
     await numberRows.nth(1).getByLabel('Tipo').selectOption('work');
-    await numberRows.nth(1).getByLabel('Numero').fill('02-1234567');
+    await numberRows.nth(1).getByLabel('Numero', { exact: true }).fill('02-1234567');
     await numberRows.nth(1).getByLabel('Selezione veloce').fill('12');
     await s.ui.screenshot(page, 'contacts-form.png');
     await page.getByRole('button', { name: 'SALVA', exact: true }).click();

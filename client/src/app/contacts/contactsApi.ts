@@ -111,7 +111,9 @@ export function importContacts(
     personal: options.personal ? '1' : '0',
   });
   if (options.category) p.set('category', options.category);
-  return apiUpload<ImportReport>(`/api/contacts/import?${p.toString()}`, file);
+  // Browsers label these files in many ways (Windows: application/vnd.ms-excel): the format says what it is.
+  const typed = new Blob([file], { type: options.format === 'vcard' ? 'text/vcard' : 'text/csv' });
+  return apiUpload<ImportReport>(`/api/contacts/import?${p.toString()}`, typed);
 }
 
 /** The selection (`ids`) or, without it, everything the list's search and filter show. */
