@@ -116,7 +116,7 @@ export function CategoryForm({
     >
       <div className="panel-head">
         <h3 id="rb-cat-title" ref={heading} tabIndex={-1}>
-          {category ? t('editCategory') : t('addCategory')}
+          {category ? t('editCategory') : t('addCategoryTitle')}
         </h3>
         <button type="button" className="link" onClick={onClose}>
           {t('backToList')}

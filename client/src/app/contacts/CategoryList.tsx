@@ -42,6 +42,8 @@ export function CategoryList({
       await deleteCategories([...selected]);
       setSelected(new Set());
       onChanged();
+      // The delete button is disabled now that nothing is selected: the focus goes on to the search.
+      document.getElementById('rb-cat-q')?.focus();
     } catch (err) {
       setError(errorText(err, t('genericError')));
     } finally {

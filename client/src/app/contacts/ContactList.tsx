@@ -128,6 +128,8 @@ export function ContactList({
         await deleteContacts([...selected.keys()]);
         setSelected(new Map());
         load();
+        // "Vai" is disabled once the action is reset: the focus goes on to the search.
+        document.getElementById('rb-q')?.focus();
       } else {
         saveBlob(await exportContacts(action, [...selected.keys()], filter), FILE_NAMES[action]);
       }

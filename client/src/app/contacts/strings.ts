@@ -87,6 +87,7 @@ export const contactsIt = {
   readOnlyNotice:
     'Puoi consultare la rubrica condivisa; per modificarla serve il permesso "Modifica contatti".',
   addCategory: 'AGGIUNGI CATEGORIA',
+  addCategoryTitle: 'Aggiungi categoria',
   editCategory: 'Modifica categoria',
   categoryName: 'Nome',
   categoryPublic: 'Chiunque può visualizzare i contatti di questa categoria',
@@ -196,6 +197,7 @@ export const contactsEn: Record<ContactsMessageKey, string> = {
   pagination: 'Pages',
   readOnlyNotice: 'You can read the shared address book; changing it takes the "Edit contacts" right.',
   addCategory: 'ADD CATEGORY',
+  addCategoryTitle: 'Add category',
   editCategory: 'Edit category',
   categoryName: 'Name',
   categoryPublic: 'Anyone can see the contacts of this category',
