@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { Category, Contact, ContactInput, ContactPage } from '../../shared/schemas/contacts.js';
@@ -13,6 +14,24 @@ declare const document: {
 };
 
 const PHONE = { width: 390, height: 844 };
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+declare const axe: {
+  run: (
+    context: unknown,
+    options: unknown,
+  ) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }>;
+};
+
+/** axe-core's WCAG 2.1 A/AA rules on the page as it is now: the serious and critical findings. */
+async function audit(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const { violations } = await page.evaluate(() =>
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
+}
 
 describe('Rubrica in Chromium', function () {
   this.timeout(90_000);
@@ -39,7 +58,10 @@ describe('Rubrica in Chromium', function () {
     return (res.body as ContactPage).items;
   }
   /** Signs in and opens the Rubrica tab on its contacts list. */
-  async function openRubrica(user: TestUser, options: { viewport?: typeof PHONE } = {}): Promise<Page> {
+  async function openRubrica(
+    user: TestUser,
+    options: { viewport?: typeof PHONE; bypassCSP?: boolean } = {},
+  ): Promise<Page> {
     const page = await s.ui.open('rubrica', '/', options);
     await s.ui.signIn(page, user);
     await page.getByRole('tab', { name: 'Rubrica' }).click();
@@ -355,4 +377,36 @@ describe('Rubrica in Chromium', function () {
     await s.ui.screenshot(page, 'contacts-phone-form.png');
     s.ui.assertNoConsoleErrors();
   });
+
+  for (const theme of ['light', 'dark'] as const) {
+    it(`the list, the form, the import dialog and the categories have no serious axe findings (${theme})`, async () => {
+      if (theme === 'dark') {
+        const res = await s.fx.api('PATCH', '/api/me/preferences', {
+          token: admin.token,
+          body: { darkTheme: true },
+        });
+        assert.equal(res.status, 200);
+      }
+      const clienti = await apiCategory('Clienti', { public: true });
+      await apiContact({ lastName: 'Bianchi', firstName: 'Giulia', categoryId: clienti.id });
+      const page = await openRubrica(admin, { bypassCSP: true });
+      await rows(page).first().waitFor();
+      const found: Record<string, string[]> = { list: await audit(page) };
+      await page.getByRole('button', { name: 'CARICA VCARD' }).click();
+      await page.getByRole('dialog').waitFor();
+      found.import = await audit(page);
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await page.getByRole('button', { name: /Aggiungi contatto/ }).click();
+      await page.getByRole('heading', { name: 'Aggiungi contatto' }).waitFor();
+      found.form = await audit(page);
+      await page.getByRole('button', { name: 'Categorie', exact: true }).click();
+      await page.locator('tr[data-category-id]', { hasText: 'Clienti' }).waitFor();
+      found.categories = await audit(page);
+      await page.getByRole('button', { name: 'Clienti', exact: true }).click();
+      await page.getByRole('heading', { name: 'Modifica categoria' }).waitFor();
+      found.category = await audit(page);
+      assert.deepEqual(found, { list: [], import: [], form: [], categories: [], category: [] });
+    });
+  }
 });
