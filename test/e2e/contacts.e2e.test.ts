@@ -193,10 +193,23 @@ describe('Rubrica in Chromium', function () {
     assert.deepEqual(await lastNames(page), ['Gamma', 'Alfa']);
 
     await page.getByLabel('Per categoria').selectOption({ label: 'Tutti' });
+    await rows(page).nth(3).waitFor();
     await page.getByLabel('Per contatto personale').selectOption({ label: 'Solo personali' });
     await rows(page).filter({ hasText: 'Alfa' }).waitFor({ state: 'detached' });
     assert.equal(await rows(page).count(), 1);
     assert.deepEqual(await lastNames(page), ['Delta']);
+    s.ui.assertNoConsoleErrors();
+  });
+
+  it('pages through the contacts 25 at a time', async () => {
+    for (let i = 1; i <= 27; i++) await apiContact({ lastName: `Contatto ${String(i).padStart(2, '0')}` });
+    const page = await openRubrica(admin);
+    await page.getByText('Pagina 1 di 2').waitFor();
+    assert.equal(await rows(page).count(), 25);
+    await page.getByRole('button', { name: 'Pagina successiva' }).click();
+    await page.getByText('Pagina 2 di 2').waitFor();
+    assert.deepEqual(await lastNames(page), ['Contatto 26', 'Contatto 27']);
+    assert.equal(await page.getByRole('button', { name: 'Pagina successiva' }).isDisabled(), true);
     s.ui.assertNoConsoleErrors();
   });
 
@@ -266,7 +279,7 @@ describe('Rubrica in Chromium', function () {
     assert.deepEqual(await contactsOf(admin), []);
   });
 
-  it('exports the selected contacts as CSV', async () => {
+  it('exports the selection as CSV, what the search shows as vCard, and the sample CSV', async () => {
     await apiContact({
       lastName: 'Rossi',
       firstName: 'Mario',
@@ -290,6 +303,31 @@ describe('Rubrica in Chromium', function () {
     assert.match(csv, /Gialli/);
     assert.doesNotMatch(csv, /Neri/);
     assert.match(csv, /3331234567/);
+
+    // With nothing selected, the export takes what the search shows.
+    await page.getByRole('checkbox', { name: 'Seleziona tutti i contatti della pagina' }).check();
+    await page.getByRole('checkbox', { name: 'Seleziona tutti i contatti della pagina' }).uncheck();
+    await page.getByRole('searchbox', { name: 'Cerca' }).fill('neri');
+    await rows(page).filter({ hasText: 'Rossi' }).waitFor({ state: 'detached' });
+    await page
+      .getByLabel('Azione')
+      .selectOption({ label: 'Scarica i contatti selezionati in formato Vcard' });
+    await page.getByText('Nessun contatto selezionato').waitFor();
+    const [vcf] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Vai' }).click(),
+    ]);
+    assert.equal(vcf.suggestedFilename(), 'contatti.vcf');
+    const cards = await readFile((await vcf.path()) ?? '', 'utf8');
+    assert.equal(cards.match(/BEGIN:VCARD/g)?.length, 1);
+    assert.match(cards, /Neri/);
+
+    const [sample] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'SCARICA ESEMPIO CSV' }).click(),
+    ]);
+    assert.equal(sample.suggestedFilename(), 'esempio-contatti.csv');
+    assert.match(await readFile((await sample.path()) ?? '', 'utf8'), /externalId,lastName,firstName/);
     s.ui.assertNoConsoleErrors();
   });
 
