@@ -121,13 +121,14 @@ export class ContactImport {
         continue;
       }
       let categoryId = defaultCategory;
-      if (c.categoryName) {
-        const id = idsByName.get(categoryNameKey(c.categoryName));
-        if (id === undefined && !isNoCategory(c.categoryName)) {
-          skip(`unknown category "${c.categoryName}"`);
+      const named = c.categoryNames ?? [];
+      if (named.length > 0) {
+        const known = named.find((n) => isNoCategory(n) || idsByName.has(categoryNameKey(n)));
+        if (known === undefined) {
+          skip(`unknown category "${named.join(', ')}"`);
           continue;
         }
-        categoryId = id ?? NO_CATEGORY_ID;
+        categoryId = idsByName.get(categoryNameKey(known)) ?? NO_CATEGORY_ID;
       }
       const parsed = contactInputSchema.safeParse({
         lastName: c.lastName,
@@ -163,7 +164,7 @@ export class ContactImport {
         if (c.externalId === String(target._id) && target.externalId === undefined) delete input.externalId;
         // An update keeps the contact where it is unless the row says otherwise.
         if (c.personal === undefined) input.personal = target.personal;
-        if (!c.categoryName && query.category === undefined) {
+        if (named.length === 0 && query.category === undefined) {
           input.categoryId = target.categoryId === NO_CATEGORY_ID ? null : target.categoryId;
         }
       }

@@ -520,14 +520,18 @@ export function textFilter(q: string): FilterQuery<Contact> | undefined {
     ? { 'search.digits': { $regex: `^${escapeRegex(digits)}` } }
     : undefined;
   if (byWords && byDigits) return { $or: [byWords, byDigits] };
+  // A query with nothing searchable in it (only punctuation) finds nothing, rather than everything.
+  if (!byWords && !byDigits && q.trim() !== '') return { _id: null };
   return byWords ?? byDigits;
 }
 
+/** The column sorts one way or the other; ties always go by name, then id, ascending. */
 function sortOf(sort: ContactSort): Record<string, SortOrder> {
   const descending = sort.startsWith('-');
-  const fields = SORTS[descending ? sort.slice(1) : sort] ?? SORTS.lastName ?? [];
+  const [primary, ...ties] = SORTS[descending ? sort.slice(1) : sort] ?? [];
   const out: Record<string, SortOrder> = {};
-  for (const f of fields) out[f] = descending ? -1 : 1;
+  if (primary) out[primary] = descending ? -1 : 1;
+  for (const f of ties) out[f] = 1;
   out._id = 1;
   return out;
 }

@@ -11,8 +11,8 @@ export interface ImportCandidate {
   externalId?: string | undefined;
   /** Said by the row itself (our CSV's `personal`, a vCard CLASS:PRIVATE, Outlook's Sensitivity). */
   personal?: boolean | undefined;
-  /** Said by the row itself (a CATEGORIES, a category column); matched by name. */
-  categoryName?: string | undefined;
+  /** Said by the row itself (a CATEGORIES, a category column); matched by name, the first known one wins. */
+  categoryNames?: string[] | undefined;
   /** `type` as the file says it; validated with the rest. */
   numbers: { type: string; number: string; speedDial?: string | undefined }[];
   photo?: { data: Buffer } | { uri: string } | undefined;

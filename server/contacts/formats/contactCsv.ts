@@ -29,7 +29,7 @@ export function parseContactCsv(text: string, maxRows: number): ImportCandidate[
       firstName: cell(at('firstName')),
       company: cell(at('company')),
       notes: cell(at('notes')),
-      categoryName: cell(at('category')) || undefined,
+      categoryNames: cell(at('category')) ? [cell(at('category'))] : undefined,
       numbers: groups.flatMap((g) => {
         const number = cell(g.number);
         if (!number) return [];

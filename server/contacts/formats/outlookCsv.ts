@@ -105,7 +105,7 @@ export function parseOutlookCsv(text: string, maxRows: number): ImportCandidate[
       company: cell(index.company),
       notes: cell(index.notes),
       externalId: cell(index.externalId) || undefined,
-      categoryName: categories[0],
+      categoryNames: categories,
       personal: sensitivity === 'private' || sensitivity === 'privato' ? true : undefined,
       numbers: numberColumns.flatMap(({ index: at, type }) => {
         const number = cell(at);

@@ -53,24 +53,29 @@ function candidateOf(row: number, props: JProperty[]): ImportCandidate {
     c.firstName = [parts[1], parts[2]].filter((s) => s).join(' ');
   }
   const fn = text(first('fn')?.[3]);
-  if (!c.lastName && !c.firstName && fn) c.lastName = fn;
   c.company = components(first('org')?.[3])[0] ?? '';
+  // A card without N: its FN is the name, unless it is the company's (a business card).
+  if (!c.lastName && !c.firstName && fn && fn !== c.company) c.lastName = fn;
   c.notes = text(first('note')?.[3]);
   const uid = text(first('uid')?.[3]);
   if (uid) c.externalId = uid;
   const categories = first('categories');
-  if (categories) {
-    const names = categories.slice(3).flatMap((v) => components(v));
-    if (names[0]) c.categoryName = names[0];
-  }
+  if (categories)
+    c.categoryNames = categories
+      .slice(3)
+      .flatMap((v) => components(v))
+      .filter((s) => s);
   const cls = text(first('class')?.[3]).toUpperCase();
   if (cls === 'PRIVATE' || cls === 'CONFIDENTIAL') c.personal = true;
   for (const tel of all('tel')) {
     const number = text(tel[3]).replace(/^tel:/i, '').trim();
     if (!number) continue;
     const speedDial = tel[1][SPEED_DIAL_PARAM];
+    // iPhone puts a number's label on another line of the same group ("item1.X-ABLabel:_$!<Work>!$_").
+    const group = tel[1].group;
+    const label = props.find((p) => p[0] === 'x-ablabel' && group !== undefined && p[1].group === group);
     c.numbers.push({
-      type: typeOf(tel[1].type),
+      type: typeOf(tel[1].type, label ? text(label[3]) : undefined),
       number,
       speedDial: typeof speedDial === 'string' ? speedDial : undefined,
     });
@@ -93,11 +98,16 @@ function components(value: unknown): string[] {
 }
 
 /** vCard TEL types to ours: CELL (and iPhone's "iPhone") is mobile, FAX wins over WORK/HOME. */
-function typeOf(param: unknown): NumberType {
+function typeOf(param: unknown, label?: string): NumberType {
   const types = (Array.isArray(param) ? param : [param])
     .filter((t): t is string => typeof t === 'string')
     .flatMap((t) => t.split(','))
     .map((t) => t.trim().toLowerCase());
+  const labelled = label
+    ?.replace(/^_\$!<(.*)>!\$_$/, '$1')
+    .trim()
+    .toLowerCase();
+  if (labelled) types.push(labelled === 'iphone' ? 'cell' : labelled);
   if (types.includes('fax')) return 'fax';
   if (types.some((t) => t === 'cell' || t === 'mobile' || t === 'iphone')) return 'mobile';
   if (types.includes('work')) return 'work';
