@@ -379,7 +379,7 @@ describe('Rubrica in Chromium', function () {
     const actions = await page.getByLabel('Azione').locator('option').allTextContents();
     assert.ok(!actions.includes('Cancella contatti selezionati'), actions.join(', '));
     await noSidewaysScroll(page);
-    await s.ui.screenshot(page, 'contacts-phone-list.png');
+    await s.ui.screenshot(page, 'contacts-phone-readonly.png');
 
     // The contact opens read-only: no save buttons, the fields disabled.
     await page.getByRole('button', { name: 'Bianchi', exact: true }).click();
@@ -409,6 +409,7 @@ describe('Rubrica in Chromium', function () {
     const page = await openRubrica(admin, { viewport: PHONE });
     await rows(page).first().waitFor();
     await noSidewaysScroll(page);
+    await s.ui.screenshot(page, 'contacts-phone-list.png');
     await page.getByRole('button', { name: /Aggiungi contatto/ }).click();
     await page.getByRole('heading', { name: 'Aggiungi contatto' }).waitFor();
     await noSidewaysScroll(page);
