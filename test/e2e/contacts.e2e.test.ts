@@ -156,6 +156,8 @@ describe('Rubrica in Chromium', function () {
     assert.ok((stored.body as Contact).imageUrl);
 
     await page.getByRole('button', { name: "Torna all'elenco" }).click();
+    // Back on the list, the focus is on the contact that was opened.
+    await page.locator(`#rb-open-contact-${second.id}:focus`).waitFor();
     await page.getByRole('checkbox', { name: 'Seleziona Secondo' }).check();
     await page.getByLabel('Azione').selectOption({ label: 'Cancella contatti selezionati' });
     await page.getByRole('button', { name: 'Vai' }).click();

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useI18n } from '../i18n.js';
 import type { Rights } from './Contacts.js';
 import { deleteCategories, errorText, NO_CATEGORY_ID, type Category } from './contactsApi.js';
@@ -14,11 +14,14 @@ export function CategoryList({
   categories,
   rights,
   onChanged,
+  focusId,
   onOpen,
 }: {
   categories: Category[];
   rights: Rights;
   onChanged: () => void;
+  /** The element to focus when the list is shown again (what opened the form the user comes back from). */
+  focusId?: string | undefined;
   onOpen: (id?: string) => void;
 }): React.JSX.Element {
   const { t } = useI18n();
@@ -27,6 +30,11 @@ export function CategoryList({
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  // Once, when the list comes back: later changes of the opener are for the next return.
+  const [returnTo] = useState(focusId);
+  useEffect(() => {
+    if (returnTo) (document.getElementById(returnTo) ?? document.getElementById('rb-cat-q'))?.focus();
+  }, [returnTo]);
   const nameOf = (c: Category): string => (c.id === NO_CATEGORY_ID ? t('noCategory') : c.name);
   const shown = categories.filter((c) => fold(nameOf(c)).includes(fold(query.trim())));
   // "No category" is built in and stays; others only for whoever may change them.
@@ -143,7 +151,12 @@ export function CategoryList({
               )}
               <td data-label={t('categoryName')}>
                 {c.canEdit && !c.builtIn ? (
-                  <button type="button" className="link rb-open" onClick={() => onOpen(c.id)}>
+                  <button
+                    type="button"
+                    id={`rb-open-category-${c.id}`}
+                    className="link rb-open"
+                    onClick={() => onOpen(c.id)}
+                  >
                     {nameOf(c)}
                   </button>
                 ) : (

@@ -39,10 +39,13 @@ export function contactName(c: Pick<Contact, 'lastName' | 'firstName' | 'company
 export function ContactList({
   categories,
   rights,
+  focusId,
   onOpen,
 }: {
   categories: Category[];
   rights: Rights;
+  /** The element to focus once the list is shown again (what opened the form the user comes back from). */
+  focusId?: string | undefined;
   onOpen: (id?: string) => void;
 }): React.JSX.Element {
   const { t } = useI18n();
@@ -91,6 +94,13 @@ export function ContactList({
     };
   }, [filter, sort, page, t]);
   useEffect(load, [load]);
+
+  const focused = useRef(false);
+  useEffect(() => {
+    if (!data || focused.current || !focusId) return;
+    focused.current = true;
+    (document.getElementById(focusId) ?? document.getElementById('rb-q'))?.focus();
+  }, [data, focusId]);
 
   const pages = Math.max(1, Math.ceil((data?.total ?? 0) / PAGE_SIZE));
   const items = data?.items ?? [];
@@ -307,7 +317,12 @@ export function ContactList({
                     />
                   </td>
                   <td data-label={t('cLastName')}>
-                    <button type="button" className="link rb-open" onClick={() => onOpen(c.id)}>
+                    <button
+                      type="button"
+                      id={`rb-open-contact-${c.id}`}
+                      className="link rb-open"
+                      onClick={() => onOpen(c.id)}
+                    >
                       {c.lastName || contactName(c)}
                     </button>
                   </td>

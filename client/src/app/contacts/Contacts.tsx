@@ -36,6 +36,15 @@ export function Contacts({ profile }: { profile: Profile }): React.JSX.Element {
   const [screen, setScreen] = useState<Screen>({ kind: 'contacts' });
   // Bumped by "Salva e aggiungi un altro": a fresh form, even when the last one was new too.
   const [formKey, setFormKey] = useState(0);
+  // Back from a form, the focus returns to what opened it: the row's name, or the add button.
+  const [opener, setOpener] = useState<string | undefined>();
+  const open = (next: Screen & { kind: 'contact' | 'category' }): void => {
+    const prefix = next.kind === 'contact' ? 'rb-open-contact' : 'rb-open-category';
+    setOpener(
+      next.id ? `${prefix}-${next.id}` : next.kind === 'contact' ? 'rb-add-contact' : 'rb-add-category',
+    );
+    after(next);
+  };
   const after = (next: Screen): void => {
     if ((next.kind === 'contact' || next.kind === 'category') && !next.id) setFormKey((k) => k + 1);
     setScreen(next);
@@ -61,10 +70,22 @@ export function Contacts({ profile }: { profile: Profile }): React.JSX.Element {
       <div className="section-head">
         <h2 id="rb-title">{t('contactsNav')}</h2>
         <div className="segmented" role="group" aria-labelledby="rb-title">
-          <button aria-pressed={!onCategories} onClick={() => setScreen({ kind: 'contacts' })}>
+          <button
+            aria-pressed={!onCategories}
+            onClick={() => {
+              setOpener(undefined);
+              setScreen({ kind: 'contacts' });
+            }}
+          >
             {t('contactsTitle')}
           </button>
-          <button aria-pressed={onCategories} onClick={() => setScreen({ kind: 'categories' })}>
+          <button
+            aria-pressed={onCategories}
+            onClick={() => {
+              setOpener(undefined);
+              setScreen({ kind: 'categories' });
+            }}
+          >
             {t('categoriesTitle')}
           </button>
         </div>
@@ -78,7 +99,8 @@ export function Contacts({ profile }: { profile: Profile }): React.JSX.Element {
         <ContactList
           categories={categories}
           rights={rights}
-          onOpen={(id) => after(id ? { kind: 'contact', id } : { kind: 'contact' })}
+          focusId={opener}
+          onOpen={(id) => open(id ? { kind: 'contact', id } : { kind: 'contact' })}
         />
       )}
       {screen.kind === 'contact' && (
@@ -96,7 +118,8 @@ export function Contacts({ profile }: { profile: Profile }): React.JSX.Element {
           categories={categories}
           rights={rights}
           onChanged={reloadCategories}
-          onOpen={(id) => after(id ? { kind: 'category', id } : { kind: 'category' })}
+          focusId={opener}
+          onOpen={(id) => open(id ? { kind: 'category', id } : { kind: 'category' })}
         />
       )}
       {screen.kind === 'category' && (

@@ -43,7 +43,10 @@ export function ImportDialog({
 }): React.JSX.Element {
   const { t } = useI18n();
   const [file, setFile] = useState<File | undefined>();
-  const [category, setCategory] = useState('');
+  // Admins may import into "No category" (no parameter); others into a category they may write.
+  const [category, setCategory] = useState(
+    rights.admin ? NO_CATEGORY_ID : (rights.contactCategories[0]?.id ?? ''),
+  );
   // Without a category to write into, only personal contacts can be imported.
   const [personal, setPersonal] = useState(!rights.canEditShared);
   const [report, setReport] = useState<ImportReport | undefined>();
@@ -105,7 +108,6 @@ export function ImportDialog({
                 reconsider({ category: e.target.value, personal });
               }}
             >
-              <option value="">-----</option>
               {rights.contactCategories.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.id === NO_CATEGORY_ID ? t('noCategory') : c.name}
