@@ -13,17 +13,11 @@ import {
 } from '../../shared/schemas/contacts.js';
 import { objectIdSchema } from '../../shared/schemas/directory.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../errors.js';
+import { ForbiddenError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
+import { SpeedDialLedger } from './SpeedDialLedger.js';
 import type { CategoryService } from './CategoryService.js';
-import { isDuplicateKey } from './CategoryService.js';
 import {
   speedDialKey,
   type Contact,
@@ -61,7 +55,7 @@ export interface WriteExtras {
 export class ContactService {
   readonly #contacts: ContactModel;
   readonly #images: ContactImageModel;
-  readonly #speedDials: SpeedDialModel;
+  readonly #ledger: SpeedDialLedger;
   readonly #categories: CategoryService;
   readonly #defaultCountry: CountryCode;
   readonly #maxImageBytes: number;
@@ -75,7 +69,7 @@ export class ContactService {
   private constructor(opts: ContactServiceOptions) {
     this.#contacts = opts.contacts;
     this.#images = opts.images;
-    this.#speedDials = opts.speedDials;
+    this.#ledger = new SpeedDialLedger(opts.speedDials, opts.contacts);
     this.#categories = opts.categories;
     this.#defaultCountry = opts.defaultCountry;
     this.#maxImageBytes = opts.maxImageBytes;
@@ -213,14 +207,14 @@ export class ContactService {
     const fields = this.#fields(access, names, input, extras.photoUri);
     const _id = new Types.ObjectId();
     const keys = speedDialsOf(fields.numbers).map((d) => speedDialKey(fields, d));
-    await this.#reserve(String(_id), keys);
+    await this.#ledger.reserve(String(_id), keys);
     try {
       if (extras.imageJpeg)
         await this.#images.create({ _id, data: extras.imageJpeg, contentType: 'image/jpeg' });
       const doc = await this.#contacts.create({ _id, ...fields, imageVersion: extras.imageJpeg ? 1 : 0 });
       return doc.toObject();
     } catch (err) {
-      await this.#release(String(_id), keys);
+      await this.#ledger.release(String(_id), keys);
       await this.#images.deleteOne({ _id });
       throw err;
     }
@@ -264,7 +258,7 @@ export class ContactService {
       const oldKeys = speedDialsOf(current.numbers).map((d) => speedDialKey(current, d));
       const newKeys = speedDialsOf(fields.numbers).map((d) => speedDialKey(fields, d));
       const added = newKeys.filter((k) => !oldKeys.includes(k));
-      await this.#reserve(id, added);
+      await this.#ledger.reserve(id, added);
       let saved: Contact | null;
       try {
         if (extras.imageJpeg) {
@@ -284,14 +278,14 @@ export class ContactService {
           Object.keys(unset).length > 0 ? { $set: replacement, $unset: unset } : { $set: replacement };
         saved = await this.#contacts.findOneAndUpdate({ _id: current._id }, update, { new: true }).lean();
       } catch (err) {
-        await this.#release(id, added);
+        await this.#ledger.release(id, added);
         throw err;
       }
       if (!saved) {
-        await this.#release(id, added);
+        await this.#ledger.release(id, added);
         throw new NotFoundError('No such contact');
       }
-      await this.#release(
+      await this.#ledger.release(
         id,
         oldKeys.filter((k) => !newKeys.includes(k)),
       );
@@ -317,10 +311,7 @@ export class ContactService {
       await this.#writes.run(id, async () => {
         const gone = await this.#contacts.deleteOne({ _id: doc._id });
         deleted += gone.deletedCount;
-        await Promise.all([
-          this.#speedDials.deleteMany({ contactId: id }),
-          this.#images.deleteOne({ _id: doc._id }),
-        ]);
+        await Promise.all([this.#ledger.releaseAll(id), this.#images.deleteOne({ _id: doc._id })]);
       });
     }
     return { deleted };
@@ -412,9 +403,7 @@ export class ContactService {
 
   /** Every speed dial already taken in the scopes of these keys, for an import's validation. */
   async heldSpeedDials(keys: readonly string[]): Promise<Map<string, string>> {
-    if (keys.length === 0) return new Map();
-    const held = await this.#speedDials.find({ _id: { $in: keys } }).lean();
-    return new Map(held.map((h) => [h._id, h.contactId]));
+    return this.#ledger.held(keys);
   }
 
   #fields(
@@ -439,58 +428,13 @@ export class ContactService {
     return doc;
   }
 
-  /**
-   * Takes the speed-dial keys for a contact. A key held by a contact that no longer holds it (a write that died
-   * half-way) is taken over; a live one is a 409 and every key taken here is given back.
-   */
-  async #reserve(contactId: string, keys: readonly string[]): Promise<void> {
-    const taken: string[] = [];
-    try {
-      for (const key of keys) {
-        if (await this.#tryReserve(contactId, key)) {
-          taken.push(key);
-          continue;
-        }
-        const digits = key.slice(key.lastIndexOf(':') + 1);
-        throw new ConflictError(`Speed dial ${digits} is already used by another contact`);
-      }
-    } catch (err) {
-      await this.#release(contactId, taken);
-      throw err;
-    }
-  }
-
-  async #tryReserve(contactId: string, key: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await this.#speedDials.create({ _id: key, contactId });
-        return true;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
-      const holder = await this.#speedDials.findById(key).lean();
-      if (!holder) continue;
-      if (holder.contactId === contactId) return true;
-      const digits = key.slice(key.lastIndexOf(':') + 1);
-      const live = await this.#contacts.exists({ _id: holder.contactId, 'numbers.speedDial': digits });
-      if (live) return false;
-      await this.#speedDials.deleteOne({ _id: key, contactId: holder.contactId });
-    }
-    return false;
-  }
-
-  async #release(contactId: string, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    await this.#speedDials.deleteMany({ _id: { $in: [...keys] }, contactId });
-  }
-
   async #removePersonalOf(userId: string): Promise<void> {
     const docs = await this.#contacts.find({ personal: true, ownerId: userId }, { _id: 1 }).lean();
     for (const { _id } of docs) {
       const id = String(_id);
       await this.#writes.run(id, async () => {
         await this.#contacts.deleteOne({ _id });
-        await Promise.all([this.#speedDials.deleteMany({ contactId: id }), this.#images.deleteOne({ _id })]);
+        await Promise.all([this.#ledger.releaseAll(id), this.#images.deleteOne({ _id })]);
       });
     }
     if (docs.length > 0)

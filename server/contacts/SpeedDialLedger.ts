@@ -1,0 +1,74 @@
+import { ConflictError } from '../errors.js';
+import { isDuplicateKey } from './CategoryService.js';
+import type { ContactModel, SpeedDialModel } from './Contact.js';
+
+/**
+ * The speed dials held by contacts, one `contactspeeddials` document per key (see SpeedDial in Contact.ts). A
+ * contact reserves its keys before it is written and releases the ones it no longer holds after.
+ */
+export class SpeedDialLedger {
+  readonly #speedDials: SpeedDialModel;
+  readonly #contacts: ContactModel;
+
+  constructor(speedDials: SpeedDialModel, contacts: ContactModel) {
+    this.#speedDials = speedDials;
+    this.#contacts = contacts;
+  }
+
+  /**
+   * Takes the speed-dial keys for a contact. A key held by a contact that no longer holds it (a write that died
+   * half-way) is taken over; a live one is a 409 and every key taken here is given back.
+   */
+  async reserve(contactId: string, keys: readonly string[]): Promise<void> {
+    const taken: string[] = [];
+    try {
+      for (const key of keys) {
+        if (await this.#tryReserve(contactId, key)) {
+          taken.push(key);
+          continue;
+        }
+        const digits = key.slice(key.lastIndexOf(':') + 1);
+        throw new ConflictError(`Speed dial ${digits} is already used by another contact`);
+      }
+    } catch (err) {
+      await this.release(contactId, taken);
+      throw err;
+    }
+  }
+
+  async #tryReserve(contactId: string, key: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.#speedDials.create({ _id: key, contactId });
+        return true;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      const holder = await this.#speedDials.findById(key).lean();
+      if (!holder) continue;
+      if (holder.contactId === contactId) return true;
+      const digits = key.slice(key.lastIndexOf(':') + 1);
+      const live = await this.#contacts.exists({ _id: holder.contactId, 'numbers.speedDial': digits });
+      if (live) return false;
+      await this.#speedDials.deleteOne({ _id: key, contactId: holder.contactId });
+    }
+    return false;
+  }
+
+  async release(contactId: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#speedDials.deleteMany({ _id: { $in: [...keys] }, contactId });
+  }
+
+  /** Every key already held, by the holder's contact id (for an import's validation). */
+  async held(keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const held = await this.#speedDials.find({ _id: { $in: [...keys] } }).lean();
+    return new Map(held.map((h) => [h._id, h.contactId]));
+  }
+
+  /** A deleted contact's keys. */
+  async releaseAll(contactId: string): Promise<void> {
+    await this.#speedDials.deleteMany({ contactId });
+  }
+}
