@@ -419,6 +419,30 @@ describe('Rubrica in Chromium', function () {
     s.ui.assertNoConsoleErrors();
   });
 
+  it('speaks English on request, and "Save and add another" starts a fresh form', async () => {
+    const res = await s.fx.api('PATCH', '/api/me/preferences', {
+      token: admin.token,
+      body: { language: 'en' },
+    });
+    assert.equal(res.status, 200);
+    const page = await s.ui.open('rubrica', '/');
+    await s.ui.signIn(page, admin);
+    await page.getByRole('tab', { name: 'Contacts' }).click();
+    await page.getByRole('button', { name: 'Add contact +' }).click();
+    await page.getByLabel('Last name').fill('Smith');
+    await page.getByLabel('Company').fill('Acme');
+    await page.getByRole('button', { name: 'Save and add another' }).click();
+    // A fresh form: React keeps the value attribute in step with the field, so this waits for the new form.
+    await page.locator('#rb-lastName[value=""]').waitFor();
+    assert.equal(await page.getByLabel('Company').inputValue(), '');
+    await page.getByRole('heading', { name: 'Add contact' }).waitFor();
+    assert.deepEqual(
+      (await contactsOf(admin)).map((c) => [c.lastName, c.company]),
+      [['Smith', 'Acme']],
+    );
+    s.ui.assertNoConsoleErrors();
+  });
+
   for (const theme of ['light', 'dark'] as const) {
     it(`the list, the form, the import dialog and the categories have no serious axe findings (${theme})`, async () => {
       if (theme === 'dark') {
