@@ -4,6 +4,7 @@ import type { MeetingView } from '../../../shared/schemas/meetings.js';
 import type { Prefs } from './App.js';
 import { accessToken, api, onAccessToken, type Profile } from './api/api.js';
 import { Chat } from './chat/Chat.js';
+import { Contacts } from './contacts/Contacts.js';
 import { useI18n } from './i18n/i18n.js';
 import { MeetingJoin } from './room/MeetingJoin.js';
 import { Meetings } from './meetings/Meetings.js';
@@ -13,7 +14,7 @@ import { playIncoming } from './ui/sounds.js';
 import { useChatRooms } from './chat/useChatRooms.js';
 import { connectUserSocket, type UserSocket } from './api/userSocket.js';
 
-type Tab = 'chat' | 'meeting';
+type Tab = 'chat' | 'meeting' | 'contacts';
 type Panel = 'profile' | 'settings' | undefined;
 
 /** Tabs Chat and Meeting, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
@@ -102,7 +103,7 @@ export function Shell(props: {
       <header className="topbar">
         <h1 className="brand">{t('brand')}</h1>
         <nav role="tablist" aria-label={t('brand')} className="tabs">
-          {(['chat', 'meeting'] as const).map((name) => (
+          {(['chat', 'meeting', 'contacts'] as const).map((name) => (
             <button
               key={name}
               role="tab"
@@ -112,7 +113,7 @@ export function Shell(props: {
               className={tab === name ? 'tab active' : 'tab'}
               onClick={() => setTab(name)}
             >
-              {name === 'chat' ? t('tabChat') : t('tabMeeting')}
+              {t(name === 'chat' ? 'tabChat' : name === 'meeting' ? 'tabMeeting' : 'tabContacts')}
               {name === 'chat' && chat.totalUnread > 0 && (
                 <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
                   {chat.totalUnread}
@@ -182,7 +183,9 @@ export function Shell(props: {
         </section>
       )}
       <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
-        {tab === 'chat' ? (
+        {tab === 'contacts' ? (
+          <Contacts profile={profile} />
+        ) : tab === 'chat' ? (
           <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
         ) : (
           <Meetings profile={profile} socket={socket} onStart={openRoom} />

@@ -195,10 +195,10 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 }
 
 /** Sends a raw body (a file) with its type; the answer is JSON. A 401 triggers one refresh and one retry. */
-export async function apiUpload<T>(path: string, file: Blob): Promise<T> {
+export async function apiUpload<T>(path: string, file: Blob, method: 'POST' | 'PUT' = 'POST'): Promise<T> {
   const attempt = async (): Promise<Response> =>
     fetch(path, {
-      method: 'POST',
+      method,
       headers: {
         Authorization: `Bearer ${await accessToken()}`,
         // A JSON file would be parsed by the API's JSON body parser: it goes as opaque bytes.

@@ -1,5 +1,6 @@
 /** The client's strings: Italian (the manual's labels) by default, English on request. */
 import { createContext, useContext } from 'react';
+import { contactsEn, contactsIt, type ContactsMessageKey } from '../contacts/strings.js';
 
 const it = {
   brand: 'OpiVoice UCC',
@@ -216,10 +217,10 @@ const it = {
   addToCalendar: 'Aggiungi al calendario',
 } as const;
 
-export type MessageKey = keyof typeof it;
+export type MessageKey = keyof typeof it | ContactsMessageKey;
 export type Language = 'it' | 'en';
 
-const en: Record<MessageKey, string> = {
+const en: Record<keyof typeof it, string> = {
   brand: 'OpiVoice UCC',
   loading: 'Loading…',
   loginTitle: 'Sign in',
@@ -433,7 +434,11 @@ const en: Record<MessageKey, string> = {
   addToCalendar: 'Add to calendar',
 };
 
-const dictionaries: Record<Language, Record<MessageKey, string>> = { it, en };
+// Each feature folder keeps its own strings (contacts/strings.ts), merged here.
+const dictionaries: Record<Language, Record<MessageKey, string>> = {
+  it: { ...it, ...contactsIt },
+  en: { ...en, ...contactsEn },
+};
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
