@@ -177,8 +177,6 @@ export class UccServer {
       txnLeaseMs: config.chat.txnLeaseMs,
     });
     deps.onChatBridge?.(bridge);
-    // Signaling exists only after the app, so the chat reaches it late-bound (until the chat emits events too).
-    const chatSockets: { signaling?: SignalingServer } = {};
     const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);
     const chat = new ChatService({
       bridge,
@@ -187,12 +185,6 @@ export class UccServer {
       rateLimit: chatRateLimit,
       clock,
       logger: chatLogger,
-      notify: {
-        message: (userIds, message) => chatSockets.signaling?.emitToUsers(userIds, 'chat.message', message),
-        room: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.room', payload),
-        typing: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.typing', payload),
-        read: (userIds, payload) => chatSockets.signaling?.emitToUsers(userIds, 'chat.read', payload),
-      },
     });
     const meetingChat = new MeetingChat({
       bridge,
@@ -201,7 +193,6 @@ export class UccServer {
       meetings: meetingModelOfDb,
       rateLimit: chatRateLimit,
       logger: chatLogger,
-      notify: (meetingId, message) => chatSockets.signaling?.emitToMeeting(meetingId, message),
     });
     const contactsLogger = logger.child({ component: 'contacts' });
     const contactDocs = contactModel(db.connection);
@@ -285,7 +276,12 @@ export class UccServer {
       limits: config.signaling,
       clock,
     });
-    chatSockets.signaling = signaling;
+    // The chat's events reach the sockets; nothing arrives before the HTTP server below listens.
+    chat.events.on('message', (userIds, message) => signaling.emitToUsers(userIds, 'chat.message', message));
+    chat.events.on('room', (userIds, payload) => signaling.emitToUsers(userIds, 'chat.room', payload));
+    chat.events.on('typing', (userIds, payload) => signaling.emitToUsers(userIds, 'chat.typing', payload));
+    chat.events.on('read', (userIds, payload) => signaling.emitToUsers(userIds, 'chat.read', payload));
+    meetingChat.events.on('message', (meetingId, message) => signaling.emitToMeeting(meetingId, message));
     for (const event of ['meeting.invited', 'meeting.updated', 'meeting.cancelled'] as const) {
       meetings.on(event, (userIds, meetingId) => signaling.notifyUsers(userIds, event, meetingId));
     }

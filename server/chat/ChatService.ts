@@ -1,9 +1,7 @@
 import type {
   AddMembersRequest,
   ChatMessageView,
-  ChatReadView,
   ChatRoomView,
-  ChatTypingView,
   CreateGroupRequest,
   EditMessageRequest,
   HistoryQuery,
@@ -29,20 +27,10 @@ import { RoomCache, type ChatEvents } from './RoomCache.js';
 
 export type { ChatEvents } from './RoomCache.js';
 
-/** How the chat reaches users' sockets (bound to the signaling server by the composition root). */
-export interface ChatNotifier {
-  message: (userIds: string[], message: ChatMessageView) => void;
-  room: (userIds: string[], payload: { roomId: string }) => void;
-  typing: (userIds: string[], payload: ChatTypingView) => void;
-  read: (userIds: string[], payload: ChatReadView) => void;
-}
-
 export interface ChatServiceOptions {
   bridge: MatrixBridge;
   models: ChatModels;
   users: UserModel;
-  /** Listeners of `events`, subscribed at once (the composition root's sockets). */
-  notify?: ChatNotifier;
   /** Shared with the meeting chat: a user's messages count together wherever they are sent. */
   rateLimit: MessageRateLimit;
   clock: Clock;
@@ -64,13 +52,6 @@ export class ChatService {
 
   constructor(options: ChatServiceOptions) {
     this.events = new SafeEmitter<ChatEvents>(options.logger);
-    const { notify } = options;
-    if (notify) {
-      this.events.on('message', notify.message);
-      this.events.on('room', notify.room);
-      this.events.on('typing', notify.typing);
-      this.events.on('read', notify.read);
-    }
     const cache = new RoomCache(options);
     const context = { ...options, cache, events: this.events };
     this.#rooms = new ChatRooms(context);

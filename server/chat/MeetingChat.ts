@@ -6,6 +6,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.j
 import type { Logger } from '../logger.js';
 import type { MeetingModel } from '../meetings/Meeting.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { ChatMeetingRoom, ChatModels } from './chatModels.js';
 import { APPSERVICE_USER_PREFIX } from './matrix/appservice.js';
 import type { MatrixBridge } from './matrix/MatrixBridge.js';
@@ -30,8 +31,6 @@ export interface MeetingChatOptions {
   models: ChatModels;
   users: UserModel;
   meetings: MeetingModel;
-  /** Delivers a stored message to everyone in the meeting (bound to the meeting's socket room). */
-  notify: (meetingId: string, message: MeetingChatMessageView) => void;
   /** The ChatService's: a user's messages count together in every chat. */
   rateLimit: MessageRateLimit;
   logger: Logger;
@@ -49,7 +48,14 @@ export function meetingAliasLocalpart(meetingId: string): string {
  * bridge's sender relays their messages with their guest name. Everyone in the meeting gets each message once
  * Synapse has stored it, through the bridge's transactions, as `meeting.chat.message`.
  */
+export interface MeetingChatEvents {
+  /** A message Synapse has stored, for everyone in the meeting (the composition root sends it to its socket room). */
+  message: [meetingId: string, message: MeetingChatMessageView];
+}
+
 export class MeetingChat {
+  /** A SafeEmitter: a throwing listener is logged and does not stop the other messages of the transaction. */
+  readonly events: SafeEmitter<MeetingChatEvents>;
   readonly #o: MeetingChatOptions;
   readonly #bridge: MatrixBridge;
   readonly #creating = new Map<string, Promise<ChatMeetingRoom>>();
@@ -61,6 +67,7 @@ export class MeetingChat {
 
   constructor(options: MeetingChatOptions) {
     this.#o = options;
+    this.events = new SafeEmitter<MeetingChatEvents>(options.logger);
     this.#bridge = options.bridge;
     this.#bridge.onEvents((events) => this.#inbound(events));
   }
@@ -214,7 +221,7 @@ export class MeetingChat {
         room.meetingId,
         messages.filter((e) => e.room_id === room.roomId),
       );
-      for (const view of views) this.#o.notify(room.meetingId, view);
+      for (const view of views) this.events.safeEmit('message', room.meetingId, view);
     }
   }
 
