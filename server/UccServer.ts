@@ -38,6 +38,8 @@ import { turnIceServers, type TurnSettings } from './meetings/turnCredentials.js
 import { meetingModel } from './meetings/Meeting.js';
 import { MeetingService, type MeetingNotifier } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
+import type { KamailioEndpoint } from './stack/KamailioService.js';
+import { Telephony } from './telephony/Telephony.js';
 import { KeyedSerial } from './util/KeyedSerial.js';
 
 export interface UccServerDependencies {
@@ -49,6 +51,8 @@ export interface UccServerDependencies {
   /** TURN for clients; undefined when off. */
   turn?: TurnSettings | undefined;
   clock?: Clock;
+  /** The phone edge (the embedded Kamailio); without it the call APIs answer 503. */
+  kamailio?: KamailioEndpoint | undefined;
   /** More /readyz checks, such as one per child of the embedded stack. */
   probes?: readonly ReadinessProbe[];
 }
@@ -195,6 +199,15 @@ export class UccServer {
       logger: chatLogger,
       notify: (meetingId, message) => chatSockets.signaling?.emitToMeeting(meetingId, message),
     });
+    const telephony = await Telephony.create({
+      kamailio: deps.kamailio,
+      connection: db.connection,
+      users,
+      directoryEvents: events,
+      clock,
+      logger,
+    });
+    probes.push(...telephony.probes());
     const metrics = createMetrics(pool);
     const body = bodyParsers(config.http.body, metrics);
     const app = createApp({
@@ -213,6 +226,7 @@ export class UccServer {
         { path: '/meetings', router: meetingsRouter(meetings, body) },
         { path: '/guest', router: guestRouter(meetings, config, body) },
         { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes, body }) },
+        ...telephony.routers(body),
       ],
       rootRouters: [bridge.router(config.http.appserviceBody)],
     });
@@ -256,6 +270,7 @@ export class UccServer {
       .catch((err: unknown) => chatLogger.warn({ err }, 'the homeserver did not ping the appservice'));
     return new UccServer(http, signaling, () => {
       bridge.close();
+      telephony.close();
       gate.close();
       media.close();
       sessions.close();

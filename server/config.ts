@@ -20,6 +20,8 @@ const stackManifestSchema = z.object({
   synapsePython: z.string(),
   turnserverBin: z.string().optional(),
   chromiumBin: z.string().optional(),
+  kamailioBin: z.string().optional(),
+  rtpengineBin: z.string().optional(),
 });
 
 export type StackManifest = z.infer<typeof stackManifestSchema>;
@@ -147,6 +149,16 @@ const envSchema = z.object({
   TURN_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   TURN_CREDENTIAL_TTL_MS: positiveMs.default(3_600_000),
   UCC_TURN: z.enum(['embedded', 'off']).default('embedded'),
+
+  UCC_TELEPHONY: z.enum(['embedded', 'off']).default('embedded'),
+  UCC_SIP_DOMAIN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'must be a domain name such as pbx.example.org')
+      .optional(),
+  ),
+  UCC_RTP_PORT_MIN: port.default(0),
+  UCC_RTP_PORT_MAX: port.default(0),
 
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -279,6 +291,22 @@ export interface Config {
      */
     txnLeaseMs: number;
   };
+  /**
+   * The phone edge: the embedded Kamailio + rtpengine on loopback (when installed), or none. Another PBX would be
+   * one more PbxAdapter (server/telephony/), not a setting here.
+   */
+  telephony:
+    | {
+        mode: 'embedded';
+        /** The SIP domain (digest realm) of every extension. */
+        domain: string;
+        kamailioBin: string;
+        rtpengineBin: string;
+        /** 0 and 0: a random window of ports. */
+        rtpPortMin: number;
+        rtpPortMax: number;
+      }
+    | { mode: 'off' };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
   mail: { smtpUrl: string | undefined; from: string };
   rateLimits: {
@@ -392,6 +420,28 @@ export function loadConfig(
     });
   }
 
+  if ((e.UCC_RTP_PORT_MIN === 0) !== (e.UCC_RTP_PORT_MAX === 0) || e.UCC_RTP_PORT_MAX < e.UCC_RTP_PORT_MIN) {
+    issues.push({
+      variable: 'UCC_RTP_PORT_MAX',
+      message: 'set both UCC_RTP_PORT_MIN and a larger UCC_RTP_PORT_MAX',
+    });
+  }
+  // The embedded edge needs both binaries; without them (bootstrap not run) telephony is off, not an error.
+  const kamailioBin = manifest?.kamailioBin || (existsSync('/usr/sbin/kamailio') ? '/usr/sbin/kamailio' : '');
+  const rtpengineBin =
+    manifest?.rtpengineBin || (existsSync('/usr/bin/rtpengine') ? '/usr/bin/rtpengine' : '');
+  const telephony: Config['telephony'] =
+    e.UCC_TELEPHONY === 'embedded' && kamailioBin && rtpengineBin
+      ? {
+          mode: 'embedded',
+          domain: e.UCC_SIP_DOMAIN ?? e.MATRIX_SERVER_NAME.replace(/:\d+$/, ''),
+          kamailioBin,
+          rtpengineBin,
+          rtpPortMin: e.UCC_RTP_PORT_MIN,
+          rtpPortMax: e.UCC_RTP_PORT_MAX,
+        }
+      : { mode: 'off' };
+
   if (issues.length > 0) throw configError(issues);
 
   return {
@@ -471,6 +521,7 @@ export function loadConfig(
       rateLimit: { messages: e.UCC_CHAT_RATE_LIMIT_MESSAGES, windowMs: e.UCC_CHAT_RATE_LIMIT_WINDOW_MS },
       txnLeaseMs: e.UCC_CHAT_TXN_LEASE_MS,
     },
+    telephony,
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {
       windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,

@@ -1,0 +1,108 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../logger.js';
+import { EmbeddedChild } from './EmbeddedChild.js';
+import { runDir, writePrivateFile } from './dataDir.js';
+import { kamailioConfig } from './kamailioConfig.js';
+import { freePort } from './ports.js';
+import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
+
+export interface KamailioOptions {
+  bin: string;
+  dataDir: string;
+  domain: string;
+  rtpengineNgPort: number;
+  rpcToken: string;
+  /** How long a phone rings before the caller gets 408 (default 30 s). */
+  noAnswerTimeoutMs?: number;
+  logger: Logger;
+  startTimeoutMs: number;
+  restart?: RestartPolicy;
+}
+
+/** Where the server and the phones reach the embedded Kamailio. */
+export interface KamailioEndpoint {
+  /** SIP over UDP and TCP, SIP over WebSocket (`/ws`) and JSON-RPC (`/RPC`), all on this loopback port. */
+  sipPort: number;
+  evapiPort: number;
+  domain: string;
+  rpcToken: string;
+  bridgeUser: string;
+  /** rtpengine's ng control port (UDP, loopback), which Kamailio drives; the server only pings it. */
+  rtpengineNgPort: number;
+}
+
+const BRIDGE_USER = 'ucc-bridge';
+
+/**
+ * The embedded SIP edge: Kamailio 5.6 on loopback with a generated config (see kamailioConfig.ts). It keeps no
+ * state on disk: credentials live in an htable the server fills, so after a restart the server provisions them
+ * again (KamailioPbx does, when its evapi connection comes back).
+ */
+export class KamailioService extends EmbeddedChild {
+  readonly endpoint: KamailioEndpoint;
+
+  private constructor(proc: SupervisedProcess, endpoint: KamailioEndpoint) {
+    super(proc, 5_000);
+    this.endpoint = endpoint;
+  }
+
+  static async create(options: KamailioOptions): Promise<KamailioService> {
+    const dir = path.join(options.dataDir, 'kamailio');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Chosen once: a restart listens on the same ports, so phones re-register where they were.
+    const sipPort = await freePort();
+    const evapiPort = await freePort();
+    const endpoint: KamailioEndpoint = {
+      sipPort,
+      evapiPort,
+      domain: options.domain,
+      rpcToken: options.rpcToken,
+      bridgeUser: BRIDGE_USER,
+      rtpengineNgPort: options.rtpengineNgPort,
+    };
+    // The RPC token is in the config file (0600), never on the command line.
+    const configFile = path.join(dir, 'kamailio.cfg');
+    await writePrivateFile(
+      configFile,
+      kamailioConfig({
+        sipPort,
+        evapiPort,
+        rtpengineNgPort: options.rtpengineNgPort,
+        domain: options.domain,
+        bridgeUser: BRIDGE_USER,
+        rpcToken: options.rpcToken,
+        noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 30_000,
+        children: 2,
+      }),
+    );
+    const run = await runDir(options.dataDir);
+    const proc = await SupervisedProcess.start(
+      {
+        name: 'kamailio',
+        command: options.bin,
+        // -DD: no fork to the background, so the supervisor's child is the main process; -E: log to stderr.
+        args: ['-DD', '-E', '-f', configFile, '-Y', dir, '-P', path.join(dir, 'kamailio.pid'), '-m', '64'],
+        logFile: path.join(options.dataDir, 'kamailio.log'),
+        pidFile: path.join(run, 'kamailio.pid'),
+        logger: options.logger,
+        startTimeoutMs: options.startTimeoutMs,
+        healthCheck: () => kamailioRpcUp(sipPort, options.rpcToken),
+      },
+      options.restart ?? DEFAULT_RESTART_POLICY,
+    );
+    return new KamailioService(proc, endpoint);
+  }
+}
+
+/** A real JSON-RPC call (`core.uptime`), not just an open port. */
+export async function kamailioRpcUp(port: number, token: string): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${port}/RPC`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Ucc-Rpc-Token': token },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'core.uptime' }),
+    signal: AbortSignal.timeout(1_000),
+  });
+  await res.text();
+  return res.ok;
+}
