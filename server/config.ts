@@ -159,6 +159,7 @@ const envSchema = z.object({
   ),
   UCC_RTP_PORT_MIN: port.default(0),
   UCC_RTP_PORT_MAX: port.default(0),
+  UCC_SIP_NO_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -305,6 +306,8 @@ export interface Config {
         /** 0 and 0: a random window of ports. */
         rtpPortMin: number;
         rtpPortMax: number;
+        /** How long a phone rings before the caller gets 408. */
+        noAnswerTimeoutMs: number;
       }
     | { mode: 'off' };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
@@ -439,6 +442,7 @@ export function loadConfig(
           rtpengineBin,
           rtpPortMin: e.UCC_RTP_PORT_MIN,
           rtpPortMax: e.UCC_RTP_PORT_MAX,
+          noAnswerTimeoutMs: e.UCC_SIP_NO_ANSWER_TIMEOUT_MS,
         }
       : { mode: 'off' };
 

@@ -239,6 +239,7 @@ async function startPhoneEdge(
       domain: telephony.domain,
       rtpengineNgPort: rtpengine.ngPort,
       rpcToken: await loadOrCreateSecret(path.join(config.dataDir, 'kamailio.secret')),
+      noAnswerTimeoutMs: telephony.noAnswerTimeoutMs,
       logger: log,
       startTimeoutMs: config.stackStartTimeoutMs,
       restart: config.restart,

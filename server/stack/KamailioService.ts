@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
@@ -77,12 +79,15 @@ export class KamailioService extends EmbeddedChild {
       }),
     );
     const run = await runDir(options.dataDir);
+    // -DD: no fork to the background, so the supervisor's child is the main process; -E: log to stderr. No -P:
+    // in its PID namespace Kamailio is pid 1, and a stale pidfile saying "1" would stop the next start.
+    const kamailioArgs = ['-DD', '-E', '-f', configFile, '-Y', dir, '-m', '64'];
+    const wrapper = pidNamespaceWrapper();
     const proc = await SupervisedProcess.start(
       {
         name: 'kamailio',
-        command: options.bin,
-        // -DD: no fork to the background, so the supervisor's child is the main process; -E: log to stderr.
-        args: ['-DD', '-E', '-f', configFile, '-Y', dir, '-P', path.join(dir, 'kamailio.pid'), '-m', '64'],
+        command: wrapper?.[0] ?? options.bin,
+        args: wrapper ? [...wrapper.slice(1), options.bin, ...kamailioArgs] : kamailioArgs,
         logFile: path.join(options.dataDir, 'kamailio.log'),
         pidFile: path.join(run, 'kamailio.pid'),
         logger: options.logger,
@@ -93,6 +98,32 @@ export class KamailioService extends EmbeddedChild {
     );
     return new KamailioService(proc, endpoint);
   }
+}
+
+let wrapperProbe: string[] | null | undefined;
+
+/**
+ * Kamailio's worker processes outlive their main process when it is killed (the kernel's pdeathsig is not
+ * inherited across fork). In a PID namespace of its own, the main process is the namespace's init: when it dies,
+ * the kernel kills every worker, and `--kill-child` ends it when the `unshare` we supervise dies. Probed once; as
+ * root no user namespace is needed. Without `unshare`, Kamailio runs as is (and a SIGKILL of the server can leave
+ * workers behind until the next start ends them through the pidfile's process group).
+ */
+export function pidNamespaceWrapper(): string[] | undefined {
+  if (wrapperProbe === undefined) {
+    const bin = ['/usr/bin/unshare', '/bin/unshare'].find((b) => existsSync(b));
+    const candidates = bin
+      ? [
+          [bin, '--pid', '--fork', '--kill-child'],
+          [bin, '--user', '--map-root-user', '--pid', '--fork', '--kill-child'],
+        ]
+      : [];
+    wrapperProbe =
+      candidates.find(
+        (c) => spawnSync(c[0] ?? '', [...c.slice(1), 'true'], { stdio: 'ignore' }).status === 0,
+      ) ?? null;
+  }
+  return wrapperProbe ?? undefined;
 }
 
 /** A real JSON-RPC call (`core.uptime`), not just an open port. */

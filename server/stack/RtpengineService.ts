@@ -53,6 +53,8 @@ export class RtpengineService extends EmbeddedChild {
           '--log-stderr',
           '--log-level=4',
           '--no-fallback',
+          // Also names the data dir on the command line, so that leftovers are found by it (DataDirLock, tests).
+          `--pidfile=${path.join(options.dataDir, 'rtpengine.pid')}`,
         ],
         logFile: path.join(options.dataDir, 'rtpengine.log'),
         pidFile: path.join(await runDir(options.dataDir), 'rtpengine.pid'),

@@ -131,7 +131,10 @@ export class BaresipPhone {
 
   #onMessage(msg: Record<string, unknown>): void {
     if (msg.response === true && typeof msg.token === 'string') {
-      this.#responses.get(msg.token)?.({ ok: msg.ok === true, data: typeof msg.data === 'string' ? msg.data : '' });
+      this.#responses.get(msg.token)?.({
+        ok: msg.ok === true,
+        data: typeof msg.data === 'string' ? msg.data : '',
+      });
       this.#responses.delete(msg.token);
       return;
     }
