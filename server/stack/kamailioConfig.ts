@@ -70,7 +70,6 @@ loadmodule "rtpengine.so"
 # JSON-RPC over HTTP only: no FIFO in a shared /run.
 modparam("jsonrpcs", "transport", 1)
 modparam("jsonrpcs", "pretty_format", 0)
-modparam("xhttp", "url_skip", "^/ws")
 modparam("tm", "fr_timer", 5000)
 modparam("tm", "fr_inv_timer", ${o.noAnswerTimeoutMs})
 modparam("rr", "append_fromtag", 1)

@@ -3,11 +3,21 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CallRecordView, CallsView, SipPasswordView } from '../../shared/schemas/calls.js';
+import JsSIP from 'jssip';
+import WebSocket from 'ws';
+import type {
+  CallRecordView,
+  CallsView,
+  SipPasswordView,
+  TelephonySettingsView,
+} from '../../shared/schemas/calls.js';
 import { BaresipPhone, dominantTone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
 import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+
+// JsSIP needs a WebSocket; Node 20 has none built in (`ws` is what socket.io-client uses).
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
 const TONE_A = 440;
 const TONE_B = 660;
@@ -222,6 +232,31 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     assert.match(String(body.wsUrl), /^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
     assert.match(String(body.ha1), /^[0-9a-f]{32}$/);
     assert.equal(body.password, undefined);
+  });
+
+  it('registers a JsSIP web phone over SIP-over-WebSocket with the settings of /api/telephony/me (HA1, no password)', async () => {
+    const settings = (await fx.api('GET', '/api/telephony/me', { token: alice.token }))
+      .body as TelephonySettingsView;
+    const register = (ha1: string): Promise<string> =>
+      new Promise((resolve) => {
+        const ua = new JsSIP.UA({
+          sockets: [new JsSIP.WebSocketInterface(settings.wsUrl)],
+          uri: settings.sipUri,
+          authorization_user: settings.authorizationUser,
+          realm: settings.realm,
+          ha1,
+          register: true,
+        });
+        const done = (outcome: string): void => {
+          ua.stop();
+          resolve(outcome);
+        };
+        ua.on('registered', () => done('registered'));
+        ua.on('registrationFailed', (e: { cause?: string }) => done(`failed: ${e.cause ?? ''}`));
+        ua.start();
+      });
+    assert.equal(await register(settings.ha1), 'registered');
+    assert.equal(await register('0'.repeat(32)), 'failed: Rejected');
   });
 
   it("stops a disabled user's phone from registering and calling at once", async () => {
