@@ -33,8 +33,6 @@ export class RtpengineService extends EmbeddedChild {
   static async create(options: RtpengineOptions): Promise<RtpengineService> {
     // A TCP port free now is very likely free for UDP too; a clash fails the health check and the start.
     const ngPort = await freePort();
-    // Its CLI port defaults to 2224 for every instance: a second rtpengine on the machine would fail to start.
-    const cliPort = await freePort();
     let { portMin, portMax } = options;
     if (portMin === 0 || portMax === 0) {
       // Several servers (and test runs) share this machine: a random window makes a clash unlikely.
@@ -46,11 +44,13 @@ export class RtpengineService extends EmbeddedChild {
         name: 'rtpengine',
         command: options.bin,
         args: [
+          // Not Debian's /etc/rtpengine/rtpengine.conf: it opens fixed CLI and HTTP ports (2224, 2225), so a
+          // second instance on the machine would fail to start.
+          '--config-file=none',
           '--table=-1',
           '--foreground',
           '--interface=127.0.0.1',
           `--listen-ng=127.0.0.1:${ngPort}`,
-          `--listen-cli=127.0.0.1:${cliPort}`,
           `--port-min=${portMin}`,
           `--port-max=${portMax}`,
           '--log-stderr',
