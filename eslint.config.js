@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** The product's domain folders under server/: what the infrastructure below them must not import. */
-const DOMAIN = ['auth', 'directory', 'meetings', 'chat', 'signaling', 'mail', 'contacts'];
+const DOMAIN = ['auth', 'directory', 'meetings', 'chat', 'signaling', 'mail', 'contacts', 'telephony'];
 /** The admission side of meetings: the gate and what it is made of. */
 const GATE = [
   'server/meetings/AdmissionGate.ts',
@@ -95,7 +95,9 @@ export default tseslint.config(
     // The live side of a meeting is told by the meetings service, never the other way round.
     { files: GATE, deny: ['chat', 'signaling', 'MeetingService'] },
     // The Rubrica knows users (directory) and the request guards (auth); never meetings, chat or the sockets.
-    { files: ['server/contacts/**'], deny: ['meetings', 'chat', 'signaling', 'mail'] },
+    { files: ['server/contacts/**'], deny: ['meetings', 'chat', 'signaling', 'mail', 'telephony'] },
+    // The phone edge knows users and the request guards; the Rubrica and meetings never reach into it.
+    { files: ['server/telephony/**'], deny: ['meetings', 'chat', 'signaling', 'mail', 'contacts'] },
     { files: ['server/mail/**', 'server/db/**', 'server/util/**', 'server/http/**'], deny: DOMAIN },
   ]),
   {

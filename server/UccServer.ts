@@ -47,6 +47,8 @@ import { meetingModel } from './meetings/Meeting.js';
 import { mediaFollowsGate } from './meetings/mediaFollowsGate.js';
 import { MeetingService } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
+import type { KamailioEndpoint } from './stack/KamailioService.js';
+import { Telephony } from './telephony/Telephony.js';
 import { KeyedSerial } from './util/KeyedSerial.js';
 
 export interface UccServerDependencies {
@@ -58,6 +60,8 @@ export interface UccServerDependencies {
   /** TURN for clients; undefined when off. */
   turn?: TurnSettings | undefined;
   clock?: Clock;
+  /** The phone edge (the embedded Kamailio); without it the call APIs answer 503. */
+  kamailio?: KamailioEndpoint | undefined;
   /** More /readyz checks, such as one per child of the embedded stack. */
   probes?: readonly ReadinessProbe[];
   /** Given the Matrix bridge once made: tests wait on its handled transactions instead of sleeping. */
@@ -220,6 +224,15 @@ export class UccServer {
       categories,
       defaultCountry: config.contacts.defaultCountry,
     });
+    const telephony = await Telephony.create({
+      kamailio: deps.kamailio,
+      connection: db.connection,
+      users,
+      directoryEvents: events,
+      clock,
+      logger,
+    });
+    probes.push(...telephony.probes());
     const metrics = createMetrics(pool);
     const body = bodyParsers(config.http.body, metrics);
     const app = createApp({
@@ -250,6 +263,7 @@ export class UccServer {
         },
         { path: '/categories', router: categoriesRouter(categories, body) },
         { path: '/search', router: phoneSearchRouter(phoneSearch) },
+        ...telephony.routers(body),
       ],
       rootRouters: [bridge.router(config.http.appserviceBody)],
     });
@@ -300,6 +314,7 @@ export class UccServer {
       bridge.close();
       contacts.close();
       categories.close();
+      telephony.close();
       await Promise.all([gate.close(), media.close(), sessions.close(), auth.close(), mailer.close()]);
     });
   }

@@ -22,6 +22,8 @@ const stackManifestSchema = z.object({
   synapsePython: z.string(),
   turnserverBin: z.string().optional(),
   chromiumBin: z.string().optional(),
+  kamailioBin: z.string().optional(),
+  rtpengineBin: z.string().optional(),
 });
 
 export type StackManifest = z.infer<typeof stackManifestSchema>;
@@ -159,6 +161,17 @@ const envSchema = z.object({
     .toUpperCase()
     .refine(isCountryCode, 'must be a country code such as IT')
     .default('IT'),
+  UCC_TELEPHONY: z.enum(['embedded', 'off']).default('embedded'),
+  UCC_SIP_DOMAIN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'must be a domain name such as pbx.example.org')
+      .optional(),
+  ),
+  UCC_RTP_PORT_MIN: port.default(0),
+  UCC_RTP_PORT_MAX: port.default(0),
+  UCC_SIP_NO_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -298,6 +311,24 @@ export interface Config {
     imageMaxBytes: number;
     defaultCountry: CountryCode;
   };
+  /**
+   * The phone edge: the embedded Kamailio + rtpengine on loopback (when installed), or none. Another PBX would be
+   * one more PbxAdapter (server/telephony/), not a setting here.
+   */
+  telephony:
+    | {
+        mode: 'embedded';
+        /** The SIP domain (digest realm) of every extension. */
+        domain: string;
+        kamailioBin: string;
+        rtpengineBin: string;
+        /** 0 and 0: a random window of ports. */
+        rtpPortMin: number;
+        rtpPortMax: number;
+        /** How long a phone rings before the caller gets 408. */
+        noAnswerTimeoutMs: number;
+      }
+    | { mode: 'off' };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
   mail: { smtpUrl: string | undefined; from: string };
   rateLimits: {
@@ -411,6 +442,29 @@ export function loadConfig(
     });
   }
 
+  if ((e.UCC_RTP_PORT_MIN === 0) !== (e.UCC_RTP_PORT_MAX === 0) || e.UCC_RTP_PORT_MAX < e.UCC_RTP_PORT_MIN) {
+    issues.push({
+      variable: 'UCC_RTP_PORT_MAX',
+      message: 'set both UCC_RTP_PORT_MIN and a larger UCC_RTP_PORT_MAX',
+    });
+  }
+  // The embedded edge needs both binaries; without them (bootstrap not run) telephony is off, not an error.
+  const kamailioBin = manifest?.kamailioBin || (existsSync('/usr/sbin/kamailio') ? '/usr/sbin/kamailio' : '');
+  const rtpengineBin =
+    manifest?.rtpengineBin || (existsSync('/usr/bin/rtpengine') ? '/usr/bin/rtpengine' : '');
+  const telephony: Config['telephony'] =
+    e.UCC_TELEPHONY === 'embedded' && kamailioBin && rtpengineBin
+      ? {
+          mode: 'embedded',
+          domain: e.UCC_SIP_DOMAIN ?? e.MATRIX_SERVER_NAME.replace(/:\d+$/, ''),
+          kamailioBin,
+          rtpengineBin,
+          rtpPortMin: e.UCC_RTP_PORT_MIN,
+          rtpPortMax: e.UCC_RTP_PORT_MAX,
+          noAnswerTimeoutMs: e.UCC_SIP_NO_ANSWER_TIMEOUT_MS,
+        }
+      : { mode: 'off' };
+
   if (issues.length > 0) throw configError(issues);
 
   return {
@@ -495,6 +549,7 @@ export function loadConfig(
       imageMaxBytes: e.UCC_CONTACTS_IMAGE_MAX_BYTES,
       defaultCountry: e.UCC_CONTACTS_DEFAULT_COUNTRY,
     },
+    telephony,
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {
       windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,

@@ -107,6 +107,7 @@ async function main(): Promise<void> {
       pool,
       matrix: stack.endpoints.matrix,
       turn: stack.endpoints.turn,
+      kamailio: stack.endpoints.kamailio,
       probes: stack.probes(),
     });
     closers.push(() => server.close());

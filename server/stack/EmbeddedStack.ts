@@ -8,6 +8,8 @@ import { loadOrCreateSecret } from '../util/secrets.js';
 import { prepareDataDir } from './dataDir.js';
 import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
+import { KamailioService, type KamailioEndpoint } from './KamailioService.js';
+import { RtpengineService } from './RtpengineService.js';
 import { SynapseService } from './SynapseService.js';
 import type { SupervisedProcessEvents } from './SupervisedProcess.js';
 
@@ -23,6 +25,8 @@ export interface StackEndpoints {
   matrix: MatrixEndpoint;
   /** Undefined when TURN is off (or coturn is not installed). */
   turn: TurnSettings | undefined;
+  /** The embedded Kamailio; undefined when telephony is off. */
+  kamailio: KamailioEndpoint | undefined;
 }
 
 export interface EmbeddedStackEvents {
@@ -51,6 +55,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
   readonly #ferret: FerretDbService | undefined;
   readonly #synapse: SynapseService | undefined;
   readonly #coturn: CoturnService | undefined;
+  readonly #phone: { kamailio: KamailioService; rtpengine: RtpengineService } | undefined;
   #stopped: Promise<void> | undefined;
 
   private constructor(
@@ -58,8 +63,10 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     ferret?: FerretDbService,
     synapse?: SynapseService,
     coturn?: CoturnService,
+    phone?: { kamailio: KamailioService; rtpengine: RtpengineService },
   ) {
     super();
+    this.#phone = phone;
     this.endpoints = endpoints;
     this.#ferret = ferret;
     this.#synapse = synapse;
@@ -76,11 +83,16 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
       ['ferretdb', this.#ferret],
       ['synapse', this.#synapse],
       ['coturn', this.#coturn],
+      ['kamailio', this.#phone?.kamailio],
+      ['rtpengine', this.#phone?.rtpengine],
     ];
     return children.filter((entry): entry is [string, StackChild] => entry[1] !== undefined);
   }
 
-  /** One readiness probe per embedded child (`ferretdb`, `synapse`, `coturn`): failing while it is restarted. */
+  /**
+   * One readiness probe per embedded child (`ferretdb`, `synapse`, `coturn`, `kamailio`, `rtpengine`): failing
+   * while it is restarted.
+   */
   probes(): ReadinessProbe[] {
     return this.#children().map(([name, child]) => ({ name, check: () => child.check() }));
   }
@@ -95,7 +107,8 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     const log = logger.child({ component: 'stack' });
 
     const turnBin = config.stack?.turnserverBin;
-    const [ferretResult, synapseResult, coturnResult] = await Promise.allSettled([
+    const telephony = config.telephony;
+    const [ferretResult, synapseResult, coturnResult, phoneResult] = await Promise.allSettled([
       needsDb && config.stack
         ? FerretDbService.create({
             bin: config.stack.ferretdbBin,
@@ -129,13 +142,23 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             }).then((coturn) => ({ coturn, secret })),
           )
         : Promise.resolve(undefined),
+      telephony.mode === 'embedded' ? startPhoneEdge(config, telephony, log) : Promise.resolve(undefined),
     ]);
     const ferret = ferretResult.status === 'fulfilled' ? ferretResult.value : undefined;
     const synapse = synapseResult.status === 'fulfilled' ? synapseResult.value : undefined;
     const coturn = coturnResult.status === 'fulfilled' ? coturnResult.value : undefined;
-    const failure = [ferretResult, synapseResult, coturnResult].find((r) => r.status === 'rejected');
+    const phone = phoneResult.status === 'fulfilled' ? phoneResult.value : undefined;
+    const failure = [ferretResult, synapseResult, coturnResult, phoneResult].find(
+      (r) => r.status === 'rejected',
+    );
     if (failure) {
-      await Promise.all([ferret?.stop(), synapse?.stop(), coturn?.coturn.stop()]);
+      await Promise.all([
+        ferret?.stop(),
+        synapse?.stop(),
+        coturn?.coturn.stop(),
+        phone?.kamailio.stop(),
+        phone?.rtpengine.stop(),
+      ]);
       throw failure.reason;
     }
     let turn: TurnSettings | undefined;
@@ -171,7 +194,13 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             hsToken: synapse?.secrets.hsToken ?? '',
             registrationSharedSecret: synapse?.secrets.registrationSharedSecret ?? '',
           };
-    return new EmbeddedStack({ mongodbUri, matrix, turn }, ferret, synapse, coturn?.coturn);
+    return new EmbeddedStack(
+      { mongodbUri, matrix, turn, kamailio: phone?.kamailio.endpoint },
+      ferret,
+      synapse,
+      coturn?.coturn,
+      phone,
+    );
   }
 
   /** Idempotent; stops every child this stack started (no restarts from then on). */
@@ -183,5 +212,39 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
   /** Synchronous SIGKILL of every child: the end of a shutdown that ran out of time. */
   kill(): void {
     for (const [, child] of this.#children()) child.kill();
+  }
+}
+
+/** rtpengine first: Kamailio's config names its control port. */
+async function startPhoneEdge(
+  config: Config,
+  telephony: Extract<Config['telephony'], { mode: 'embedded' }>,
+  log: Logger,
+): Promise<{ kamailio: KamailioService; rtpengine: RtpengineService }> {
+  const rtpengine = await RtpengineService.create({
+    bin: telephony.rtpengineBin,
+    dataDir: config.dataDir,
+    portMin: telephony.rtpPortMin,
+    portMax: telephony.rtpPortMax,
+    logger: log,
+    startTimeoutMs: config.stackStartTimeoutMs,
+    restart: config.restart,
+  });
+  try {
+    const kamailio = await KamailioService.create({
+      bin: telephony.kamailioBin,
+      dataDir: config.dataDir,
+      domain: telephony.domain,
+      rtpengineNgPort: rtpengine.ngPort,
+      rpcToken: await loadOrCreateSecret(path.join(config.dataDir, 'kamailio.secret')),
+      noAnswerTimeoutMs: telephony.noAnswerTimeoutMs,
+      logger: log,
+      startTimeoutMs: config.stackStartTimeoutMs,
+      restart: config.restart,
+    });
+    return { kamailio, rtpengine };
+  } catch (err) {
+    await rtpengine.stop();
+    throw err;
   }
 }

@@ -7,6 +7,7 @@ import { Database } from '../../server/db/Database.js';
 import { userModel, type User, type UserModel } from '../../server/directory/User.js';
 import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
 import type { MatrixBridge } from '../../server/chat/matrix/MatrixBridge.js';
+import type { KamailioEndpoint } from '../../server/stack/KamailioService.js';
 import { UccServer } from '../../server/UccServer.js';
 import { TEST_JWT_SECRET, testStack } from './testStack.js';
 
@@ -48,7 +49,14 @@ let nextExtension = 3000;
 
 /** A UccServer on port 0 against the suite's real services, with a database of its own. */
 export async function startServer(
-  options: { matrix?: MatrixEndpoint; clock?: Clock; config?: Partial<Config>; reuseDb?: Database } = {},
+  options: {
+    matrix?: MatrixEndpoint;
+    clock?: Clock;
+    config?: Partial<Config>;
+    reuseDb?: Database;
+    /** A Kamailio edge for the telephony suites (test/harness/phoneEdge.ts); without it the call APIs are 503. */
+    kamailio?: KamailioEndpoint;
+  } = {},
 ): Promise<ServerFixture> {
   const stack = testStack();
   // reuseDb: a second server on the same data, as after a restart; the first fixture owns the database.
@@ -67,6 +75,7 @@ export async function startServer(
     pool: stack.pool,
     matrix: options.matrix ?? stack.matrix,
     turn: stack.turn,
+    kamailio: options.kamailio,
     clock,
     onChatBridge: (made) => (bridge = made),
   });

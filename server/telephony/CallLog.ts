@@ -1,0 +1,187 @@
+import type { FilterQuery } from 'mongoose';
+import type { CallOutcome, CallsQuery, CallsView } from '../../shared/schemas/calls.js';
+import type { Clock } from '../clock.js';
+import { displayName, foldForSearch, type UserModel } from '../directory/User.js';
+import type { Logger } from '../logger.js';
+import { SafeEmitter } from '../util/SafeEmitter.js';
+import { toCallRecordView, type CallRecord, type CallRecordModel } from './CallRecord.js';
+import type { PbxCallEvent } from './PbxAdapter.js';
+
+interface LiveCall {
+  callId: string;
+  from: string;
+  to: string;
+  startedAt: number;
+  answeredAt?: number;
+  clickToCall: boolean;
+}
+
+export interface CallLogEvents {
+  /** A call ended and its records are saved (one per directory user in it). */
+  recorded: [callId: string, records: number];
+}
+
+const MAX_ROWS = 100;
+/** A call that never ends (lost BYE, lost events) is dropped from memory after this. */
+const LIVE_CALL_TTL_MS = 12 * 3_600_000;
+
+/**
+ * "Chiamate recenti": turns the PBX's live call events into one CallRecord per directory user in the call, and
+ * answers each user's list. Calls in progress are kept in memory; a record is written when the call ends.
+ */
+export class CallLog extends SafeEmitter<CallLogEvents> {
+  readonly #records: CallRecordModel;
+  readonly #users: UserModel;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #live = new Map<string, LiveCall>();
+  /** Click-to-call requests waiting for the phone to dial: `${from}>${to}` → until when. */
+  readonly #clickToCall = new Map<string, number>();
+
+  constructor(deps: { records: CallRecordModel; users: UserModel; clock: Clock; logger: Logger }) {
+    super(deps.logger);
+    this.#records = deps.records;
+    this.#users = deps.users;
+    this.#clock = deps.clock;
+    this.#log = deps.logger;
+  }
+
+  /** The next call from `from` to `to` within a minute is recorded as click-to-call. */
+  expectClickToCall(from: string, to: string): void {
+    this.#clickToCall.set(`${from}>${to}`, this.#clock.now() + 60_000);
+  }
+
+  handle(event: PbxCallEvent): void {
+    switch (event.type) {
+      case 'start': {
+        this.#prune(event.at);
+        const key = `${event.from}>${event.to}`;
+        const until = this.#clickToCall.get(key);
+        const clickToCall = until !== undefined && until >= event.at;
+        if (clickToCall) this.#clickToCall.delete(key);
+        this.#live.set(event.callId, {
+          callId: event.callId,
+          from: event.from,
+          to: event.to,
+          startedAt: event.at,
+          clickToCall,
+        });
+        return;
+      }
+      case 'ringing':
+        return;
+      case 'answered': {
+        const call = this.#live.get(event.callId);
+        if (call && call.answeredAt === undefined) call.answeredAt = event.at;
+        return;
+      }
+      case 'failed':
+      case 'ended': {
+        const call = this.#live.get(event.callId);
+        if (!call) return;
+        // A failed INVITE after an answer is a glare of retransmissions, not the end of the call.
+        if (event.type === 'failed' && call.answeredAt !== undefined) return;
+        this.#live.delete(event.callId);
+        void this.#save(call, event).catch((err: unknown) =>
+          this.#log.error({ err, callId: call.callId }, 'could not save the call record'),
+        );
+        return;
+      }
+    }
+  }
+
+  #prune(now: number): void {
+    for (const [id, call] of this.#live) if (now - call.startedAt > LIVE_CALL_TTL_MS) this.#live.delete(id);
+    for (const [key, until] of this.#clickToCall) if (until < now) this.#clickToCall.delete(key);
+  }
+
+  async #save(call: LiveCall, end: Extract<PbxCallEvent, { type: 'failed' | 'ended' }>): Promise<void> {
+    const parties = await this.#users
+      .find({ extension: { $in: [call.from, call.to] } }, { extension: 1, firstName: 1, lastName: 1 })
+      .lean();
+    const byExtension = new Map(parties.map((u) => [u.extension, u]));
+    const caller = byExtension.get(call.from);
+    const callee = byExtension.get(call.to);
+    const answered = call.answeredAt !== undefined;
+    const code = end.type === 'failed' ? end.code : undefined;
+    const durationSec = answered ? Math.max(0, Math.round((end.at - (call.answeredAt ?? end.at)) / 1000)) : 0;
+    const base = {
+      callId: call.callId,
+      startedAt: new Date(call.startedAt),
+      endedAt: new Date(end.at),
+      durationSec,
+      clickToCall: call.clickToCall,
+      ...(call.answeredAt !== undefined ? { answeredAt: new Date(call.answeredAt) } : {}),
+      ...(code !== undefined ? { sipCode: code } : {}),
+    };
+    const docs: CallRecord[] = [];
+    if (caller) {
+      docs.push({
+        ...base,
+        ownerId: String(caller._id),
+        ownerExtension: call.from,
+        direction: 'outgoing',
+        peerNumber: call.to,
+        ...peer(call.to, callee),
+        outcome: answered ? 'answered' : callerOutcome(code),
+      });
+    }
+    if (callee) {
+      docs.push({
+        ...base,
+        ownerId: String(callee._id),
+        ownerExtension: call.to,
+        direction: 'incoming',
+        peerNumber: call.from,
+        ...peer(call.from, caller),
+        outcome: answered ? 'answered' : code === 486 || code === 600 ? 'busy' : 'missed',
+      });
+    }
+    if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });
+    this.safeEmit('recorded', call.callId, docs.length);
+  }
+
+  async list(ownerId: string, query: CallsQuery): Promise<CallsView> {
+    const filter: FilterQuery<CallRecord> = { ownerId };
+    switch (query.filter) {
+      case 'received':
+        Object.assign(filter, { direction: 'incoming', outcome: 'answered' });
+        break;
+      case 'missed':
+        Object.assign(filter, { direction: 'incoming', outcome: { $ne: 'answered' } });
+        break;
+      case 'outgoing':
+        filter.direction = 'outgoing';
+        break;
+      case 'queue':
+        filter.queue = { $exists: true };
+        break;
+      case 'all':
+        break;
+    }
+    if (query.q) filter.peerSearch = { $regex: escapeRegex(foldForSearch(query.q)) };
+    const rows = await this.#records.find(filter).sort({ startedAt: -1 }).limit(MAX_ROWS).lean();
+    return { calls: rows.map(toCallRecordView) };
+  }
+}
+
+function peer(
+  number: string,
+  user: { firstName: string; lastName: string } | undefined,
+): { peerName?: string; peerSearch: string } {
+  if (!user) return { peerSearch: number };
+  const name = displayName(user);
+  return { peerName: name, peerSearch: `${number} ${foldForSearch(name)} ${foldForSearch(user.firstName)}` };
+}
+
+/** The caller's side of a call that was not answered. */
+function callerOutcome(code: number | undefined): CallOutcome {
+  if (code === 486 || code === 600) return 'busy';
+  if (code === 487) return 'cancelled';
+  if (code === 408 || code === 480) return 'missed';
+  return 'failed';
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

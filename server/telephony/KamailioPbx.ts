@@ -1,0 +1,300 @@
+import { EventEmitter } from 'node:events';
+import type { TelephonySettingsView } from '../../shared/schemas/calls.js';
+import type { Clock } from '../clock.js';
+import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
+import type { UserModel } from '../directory/User.js';
+import { ServiceUnavailableError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { KamailioEndpoint } from '../stack/KamailioService.js';
+import { ngPing } from '../stack/RtpengineService.js';
+import { EvapiClient } from './EvapiClient.js';
+import { KamailioRpc, KamailioRpcError } from './KamailioRpc.js';
+import type { PbxAdapter, PbxAdapterEvents, PbxCallEvent, PbxUser, SipRegistration } from './PbxAdapter.js';
+import { digestHa1, generateSipPassword, type SipCredentialModel } from './SipCredential.js';
+
+export interface KamailioPbxOptions {
+  endpoint: KamailioEndpoint;
+  credentials: SipCredentialModel;
+  users: UserModel;
+  directoryEvents: DirectoryEvents;
+  clock: Clock;
+  logger: Logger;
+  /** How long create() waits for the first provisioning before it lets the server start anyway. */
+  startTimeoutMs?: number;
+}
+
+const HTABLE = 'creds';
+
+/**
+ * The PbxAdapter of the embedded edge. Credentials: generated here, kept as HA1 in MongoDB, pushed into
+ * Kamailio's `creds` htable over JSON-RPC; pushed again whenever the evapi connection comes back (Kamailio
+ * restarted with an empty table), and removed at once when the directory disables or deletes the user. Live call
+ * events come over evapi, click-to-call goes through `dlg.bridge_dlg`.
+ */
+export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAdapter {
+  readonly domain: string;
+  readonly #endpoint: KamailioEndpoint;
+  readonly #rpc: KamailioRpc;
+  readonly #evapi: EvapiClient;
+  readonly #credentials: SipCredentialModel;
+  readonly #users: UserModel;
+  readonly #directory: DirectoryEvents;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #unsubscribe: (() => void)[] = [];
+  /** Set while the credentials are being pushed after a (re)connection: calls wait for it. */
+  #provisioning: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(options: KamailioPbxOptions) {
+    super();
+    this.#endpoint = options.endpoint;
+    this.domain = options.endpoint.domain;
+    this.#rpc = new KamailioRpc(
+      `http://127.0.0.1:${options.endpoint.sipPort}/RPC`,
+      options.endpoint.rpcToken,
+    );
+    this.#credentials = options.credentials;
+    this.#users = options.users;
+    this.#directory = options.directoryEvents;
+    this.#clock = options.clock;
+    this.#log = options.logger;
+    this.#evapi = new EvapiClient({
+      port: options.endpoint.evapiPort,
+      clock: options.clock,
+      logger: options.logger,
+    });
+  }
+
+  /** Resolves once connected and every enabled user's credentials are in Kamailio. */
+  static async create(options: KamailioPbxOptions): Promise<KamailioPbx> {
+    await options.credentials.init();
+    const pbx = new KamailioPbx(options);
+    const first = new Promise<void>((resolve) => pbx.once('reprovisioned', () => resolve()));
+    pbx.#listen();
+    pbx.#evapi.start();
+    // A Kamailio that is down at our start must not hold the server back: it is provisioned when it comes up.
+    let cancel: (() => void) | undefined;
+    const late = new Promise<void>((resolve) => {
+      cancel = options.clock.setTimer(options.startTimeoutMs ?? 10_000, () => {
+        options.logger.warn('Kamailio not reachable yet; SIP credentials are provisioned when it is');
+        resolve();
+      });
+    });
+    await Promise.race([first, late]);
+    cancel?.();
+    return pbx;
+  }
+
+  #listen(): void {
+    this.#evapi.on('connected', () => this.#reprovision());
+    this.#evapi.on('disconnected', () => this.#log.warn('lost the evapi connection to Kamailio'));
+    this.#evapi.on('message', (message) => {
+      const event = toCallEvent(message, this.#clock.now(), this.#endpoint.bridgeUser);
+      if (event) this.emit('call', event);
+    });
+    const onGone = (user: { id: string; extension: string }): void => {
+      void this.revoke(user.extension).catch((err: unknown) =>
+        this.#log.error({ err, extension: user.extension }, 'could not revoke SIP credentials'),
+      );
+    };
+    const onActive = (user: { id: string; extension: string; disabled: boolean }): void => {
+      if (user.disabled) return;
+      void this.provision(user).catch((err: unknown) =>
+        this.#log.error({ err, extension: user.extension }, 'could not provision SIP credentials'),
+      );
+    };
+    this.#directory.on('user.disabled', onGone);
+    this.#directory.on('user.deleted', onGone);
+    this.#directory.on('user.enabled', onActive);
+    this.#directory.on('user.created', onActive);
+    this.#unsubscribe.push(() => {
+      this.#directory.off('user.disabled', onGone);
+      this.#directory.off('user.deleted', onGone);
+      this.#directory.off('user.enabled', onActive);
+      this.#directory.off('user.created', onActive);
+    });
+  }
+
+  /** After each (re)connection: push every credential; retried while connected until it succeeds. */
+  #reprovision(): void {
+    const run: Promise<void> = this.#provisionAll()
+      .then((count) => {
+        this.#log.info({ count }, 'SIP credentials provisioned');
+        this.emit('reprovisioned', count);
+      })
+      .catch((err: unknown) => {
+        this.#log.error({ err }, 'could not provision SIP credentials; retrying');
+        this.#clock.setTimer(1_000, () => {
+          if (!this.#closed && this.#evapi.connected) this.#reprovision();
+        });
+      })
+      .finally(() => {
+        if (this.#provisioning === run) this.#provisioning = undefined;
+      });
+    this.#provisioning = run;
+  }
+
+  /** Every enabled user gets credentials (created if missing) in the htable; disabled users' are removed. */
+  async #provisionAll(): Promise<number> {
+    const users = await this.#users.find({}, { extension: 1, disabled: 1 }).lean();
+    const creds = await this.#credentials.find({ domain: this.domain }).lean();
+    const byExtension = new Map(creds.map((c) => [c.extension, c]));
+    let count = 0;
+    for (const user of users) {
+      if (user.disabled) {
+        await this.#rpc.call('htable.delete', [HTABLE, user.extension]).catch(ignoreMissing);
+        continue;
+      }
+      const ha1 =
+        byExtension.get(user.extension)?.ha1 ??
+        (await this.#store({ id: String(user._id), extension: user.extension }, generateSipPassword()));
+      await this.#rpc.call('htable.sets', [HTABLE, user.extension, ha1]);
+      count += 1;
+    }
+    return count;
+  }
+
+  async #store(user: PbxUser, password: string): Promise<string> {
+    const ha1 = digestHa1(user.extension, this.domain, password);
+    await this.#credentials.updateOne(
+      { extension: user.extension },
+      { $set: { userId: user.id, extension: user.extension, domain: this.domain, ha1 } },
+      { upsert: true },
+    );
+    return ha1;
+  }
+
+  async provision(user: PbxUser): Promise<void> {
+    const existing = await this.#credentials
+      .findOne({ extension: user.extension, domain: this.domain })
+      .lean();
+    const ha1 = existing?.ha1 ?? (await this.#store(user, generateSipPassword()));
+    await this.#rpc.call('htable.sets', [HTABLE, user.extension, ha1]);
+  }
+
+  async resetPassword(user: PbxUser): Promise<string> {
+    await this.check();
+    const password = generateSipPassword();
+    const ha1 = await this.#store(user, password);
+    await this.#rpc.call('htable.sets', [HTABLE, user.extension, ha1]);
+    return password;
+  }
+
+  async revoke(extension: string): Promise<void> {
+    await this.#rpc.call('htable.delete', [HTABLE, extension]).catch(ignoreMissing);
+    // Its phones are unreachable at once, not at their registration's expiry.
+    await this.#rpc.call('ul.rm', ['location', extension]).catch(ignoreMissing);
+    this.#log.info({ extension }, 'SIP credentials revoked');
+  }
+
+  async clickToCall(user: PbxUser, number: string): Promise<void> {
+    await this.check();
+    const me = `sip:127.0.0.1:${this.#endpoint.sipPort}`;
+    await this.#rpc.call('dlg.bridge_dlg', [
+      `sip:${user.extension}@${this.domain}`,
+      `sip:${number}@${this.domain}`,
+      me,
+    ]);
+  }
+
+  async registrations(extension: string): Promise<SipRegistration[]> {
+    let result: unknown;
+    try {
+      result = await this.#rpc.call('ul.lookup', ['location', extension]);
+    } catch (err) {
+      if (err instanceof KamailioRpcError) return [];
+      throw err;
+    }
+    return contactsOf(result);
+  }
+
+  async webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView> {
+    await this.check();
+    const cred = await this.#credentials.findOne({ extension: user.extension, domain: this.domain }).lean();
+    if (!cred) throw new ServiceUnavailableError('No SIP credentials yet for this extension');
+    return {
+      enabled: true,
+      wsUrl: `ws://127.0.0.1:${this.#endpoint.sipPort}/ws`,
+      sipUri: `sip:${user.extension}@${this.domain}`,
+      domain: this.domain,
+      extension: user.extension,
+      authorizationUser: user.extension,
+      realm: this.domain,
+      ha1: cred.ha1,
+    };
+  }
+
+  /** Kamailio answering over RPC, its evapi connected, credentials pushed, and rtpengine answering its ping. */
+  async check(): Promise<void> {
+    if (!this.#evapi.connected) throw new ServiceUnavailableError('The telephony server (Kamailio) is down');
+    await this.#provisioning;
+    const [kamailio, rtpengine] = await Promise.all([
+      this.#rpc.call('core.uptime').then(
+        () => true,
+        () => false,
+      ),
+      ngPing(this.#endpoint.rtpengineNgPort),
+    ]);
+    if (!kamailio) throw new ServiceUnavailableError('The telephony server (Kamailio) is not answering');
+    if (!rtpengine) throw new ServiceUnavailableError('The media relay (rtpengine) is not answering');
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#evapi.close();
+  }
+}
+
+function ignoreMissing(err: unknown): void {
+  // Deleting what is not there is the wanted end state.
+  if (err instanceof KamailioRpcError) return;
+  throw err;
+}
+
+/** Parses one evapi message of the generated config; anything else is ignored. */
+export function toCallEvent(
+  m: Record<string, unknown>,
+  at: number,
+  bridgeUser: string,
+): PbxCallEvent | undefined {
+  const callId = m.callId;
+  if (typeof callId !== 'string' || callId === '') return undefined;
+  switch (m.event) {
+    case 'start':
+      // The first leg of a click-to-call (the controller calling the user's phone) is not a call of its own.
+      if (typeof m.from !== 'string' || typeof m.to !== 'string' || m.from === bridgeUser) return undefined;
+      return { type: 'start', callId, from: m.from, to: m.to, at };
+    case 'ringing':
+    case 'answered':
+      return { type: m.event, callId, at };
+    case 'failed':
+      return { type: 'failed', callId, code: typeof m.code === 'number' ? m.code : 500, at };
+    case 'ended':
+      return typeof m.by === 'string'
+        ? { type: 'ended', callId, by: m.by, at }
+        : { type: 'ended', callId, at };
+    default:
+      return undefined;
+  }
+}
+
+/** `ul.lookup`'s answer: `{ AoR, Contacts: [{ Contact: { Address, Expires, "User-Agent" } }] }`. */
+function contactsOf(result: unknown): SipRegistration[] {
+  const contacts = (result as { Contacts?: unknown } | null)?.Contacts;
+  if (!Array.isArray(contacts)) return [];
+  const out: SipRegistration[] = [];
+  for (const entry of contacts as { Contact?: Record<string, unknown> }[]) {
+    const c = entry.Contact;
+    if (!c || typeof c.Address !== 'string') continue;
+    const reg: SipRegistration = {
+      contact: c.Address,
+      expiresSec: typeof c.Expires === 'number' ? c.Expires : 0,
+    };
+    if (typeof c['User-Agent'] === 'string') reg.userAgent = c['User-Agent'];
+    out.push(reg);
+  }
+  return out;
+}

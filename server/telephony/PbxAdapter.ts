@@ -1,0 +1,51 @@
+import type { EventEmitter } from 'node:events';
+import type { TelephonySettingsView } from '../../shared/schemas/calls.js';
+
+/** A directory user as the PBX sees it: an extension. */
+export interface PbxUser {
+  id: string;
+  extension: string;
+}
+
+/**
+ * A live call event, normalized from whatever the PBX pushes. `callId` ties the events of one call together;
+ * `at` is when the server received it (on loopback, when it happened).
+ */
+export type PbxCallEvent =
+  | { type: 'start'; callId: string; from: string; to: string; at: number }
+  | { type: 'ringing' | 'answered'; callId: string; at: number }
+  | { type: 'failed'; callId: string; code: number; at: number }
+  | { type: 'ended'; callId: string; by?: string; at: number };
+
+export interface PbxAdapterEvents {
+  call: [event: PbxCallEvent];
+  /** The PBX came back (after a restart) and every credential was pushed to it again. */
+  reprovisioned: [count: number];
+}
+
+export interface SipRegistration {
+  contact: string;
+  expiresSec: number;
+  userAgent?: string;
+}
+
+/**
+ * The one face of a PBX to the rest of the server. The embedded Kamailio edge (KamailioPbx) is the one
+ * implementation, and the only one tested; an Asterisk (ARI/AMI) or hosted-PBX adapter would implement the same.
+ */
+export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
+  readonly domain: string;
+  /** Makes sure the user's SIP credentials exist and are active in the PBX. */
+  provision(user: PbxUser): Promise<void>;
+  /** A new SIP password for the user (returned only here; only its HA1 is stored). */
+  resetPassword(user: PbxUser): Promise<string>;
+  /** The extension can no longer register or call, at once; its registrations are dropped. */
+  revoke(extension: string): Promise<void>;
+  /** Rings `user`'s own phone, and once answered connects it to `number`. */
+  clickToCall(user: PbxUser, number: string): Promise<void>;
+  registrations(extension: string): Promise<SipRegistration[]>;
+  webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView>;
+  /** Resolves while calls can be made; throws ServiceUnavailableError saying what is down otherwise. */
+  check(): Promise<void>;
+  close(): void;
+}

@@ -1,0 +1,76 @@
+import type { Router } from 'express';
+import type { Connection } from 'mongoose';
+import type { Clock } from '../clock.js';
+import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
+import type { UserModel } from '../directory/User.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
+import type { ReadinessProbe } from '../http/readiness.js';
+import type { Logger } from '../logger.js';
+import type { KamailioEndpoint } from '../stack/KamailioService.js';
+import { callRecordModel } from './CallRecord.js';
+import { CallLog } from './CallLog.js';
+import { KamailioPbx } from './KamailioPbx.js';
+import type { PbxAdapter } from './PbxAdapter.js';
+import { sipCredentialModel } from './SipCredential.js';
+import { callsRouter, telephonyRouter } from './telephonyRouter.js';
+
+export interface TelephonyDeps {
+  /** The Kamailio edge to use; undefined when telephony is off (the call APIs then answer 503). */
+  kamailio: KamailioEndpoint | undefined;
+  connection: Connection;
+  users: UserModel;
+  directoryEvents: DirectoryEvents;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The phone side of the server: the PBX adapter, the call log that listens to it, and their routes. */
+export class Telephony {
+  readonly pbx: PbxAdapter | undefined;
+  readonly callLog: CallLog;
+  readonly #users: UserModel;
+  readonly #registrar: string | undefined;
+
+  private constructor(pbx: PbxAdapter | undefined, callLog: CallLog, users: UserModel, registrar?: string) {
+    this.pbx = pbx;
+    this.callLog = callLog;
+    this.#users = users;
+    this.#registrar = registrar;
+  }
+
+  static async create(deps: TelephonyDeps): Promise<Telephony> {
+    const log = deps.logger.child({ component: 'telephony' });
+    const records = callRecordModel(deps.connection);
+    await records.init();
+    const callLog = new CallLog({ records, users: deps.users, clock: deps.clock, logger: log });
+    if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users);
+    const pbx = await KamailioPbx.create({
+      endpoint: deps.kamailio,
+      credentials: sipCredentialModel(deps.connection),
+      users: deps.users,
+      directoryEvents: deps.directoryEvents,
+      clock: deps.clock,
+      logger: log,
+    });
+    pbx.on('call', (event) => callLog.handle(event));
+    return new Telephony(pbx, callLog, deps.users, `sip:127.0.0.1:${deps.kamailio.sipPort}`);
+  }
+
+  /** `telephony`: whether calls can be made now (Kamailio and rtpengine both answer). */
+  probes(): ReadinessProbe[] {
+    const pbx = this.pbx;
+    return pbx ? [{ name: 'telephony', check: () => pbx.check() }] : [];
+  }
+
+  routers(body: Pick<BodyParsers, 'json'>): { path: string; router: Router }[] {
+    const deps = { pbx: this.pbx, callLog: this.callLog, users: this.#users, registrar: this.#registrar };
+    return [
+      { path: '/calls', router: callsRouter(deps, body) },
+      { path: '/telephony', router: telephonyRouter(deps) },
+    ];
+  }
+
+  close(): void {
+    this.pbx?.close();
+  }
+}

@@ -1,0 +1,87 @@
+import { Router } from 'express';
+import {
+  callsQuerySchema,
+  clickToCallSchema,
+  type ClickToCallView,
+  type SipPasswordView,
+} from '../../shared/schemas/calls.js';
+import { requireUser, userOf } from '../auth/authMiddleware.js';
+import type { UserModel } from '../directory/User.js';
+import { ServiceUnavailableError, ValidationError } from '../errors.js';
+import type { BodyParsers } from '../http/bodyParsers.js';
+import { parseInput } from '../http/validate.js';
+import type { CallLog } from './CallLog.js';
+import type { PbxAdapter } from './PbxAdapter.js';
+
+export interface TelephonyRouterDeps {
+  /** Undefined when no PBX is configured: the call APIs answer 503. */
+  pbx: PbxAdapter | undefined;
+  callLog: CallLog;
+  users: UserModel;
+  /** Where desk phones register, for the one-time password answer. */
+  registrar: string | undefined;
+}
+
+function pbxOf(deps: TelephonyRouterDeps): PbxAdapter {
+  if (!deps.pbx) throw new ServiceUnavailableError('Telephony is not configured on this server');
+  return deps.pbx;
+}
+
+/** /api/calls: "Chiamate recenti" and click-to-call. */
+export function callsRouter(deps: TelephonyRouterDeps, body: Pick<BodyParsers, 'json'>): Router {
+  const router = Router();
+  router.use(requireUser());
+
+  // The records are in the database: the list stays readable while the PBX is down.
+  router.get('/', async (req, res) => {
+    const query = parseInput(callsQuerySchema, req.query, 'query');
+    res.json(await deps.callLog.list(userOf(res).userId, query));
+  });
+
+  router.post('/click-to-call', body.json, async (req, res) => {
+    const { number } = parseInput(clickToCallSchema, req.body, 'call');
+    const me = userOf(res);
+    if (number === me.extension) {
+      throw new ValidationError('Invalid call', [{ path: 'number', message: 'is your own extension' }]);
+    }
+    const pbx = pbxOf(deps);
+    const colleague = await deps.users.findOne({ extension: number }, { disabled: 1 }).lean();
+    if (colleague?.disabled) {
+      throw new ValidationError('Invalid call', [{ path: 'number', message: 'is a disabled extension' }]);
+    }
+    deps.callLog.expectClickToCall(me.extension, number);
+    await pbx.clickToCall({ id: me.userId, extension: me.extension }, number);
+    const view: ClickToCallView = { from: me.extension, number, internal: colleague !== null };
+    res.status(202).json(view);
+  });
+
+  return router;
+}
+
+/** /api/telephony: the caller's phone settings. */
+export function telephonyRouter(deps: TelephonyRouterDeps): Router {
+  const router = Router();
+  router.use(requireUser());
+
+  router.get('/me', async (_req, res) => {
+    const me = userOf(res);
+    res.json(await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension }));
+  });
+
+  // A new password for a desk phone: answered once, only its HA1 is kept. The old one stops working.
+  router.post('/me/password', async (_req, res) => {
+    const me = userOf(res);
+    const pbx = pbxOf(deps);
+    const password = await pbx.resetPassword({ id: me.userId, extension: me.extension });
+    const view: SipPasswordView = {
+      extension: me.extension,
+      domain: pbx.domain,
+      password,
+      registrar: deps.registrar ?? pbx.domain,
+    };
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(201).json(view);
+  });
+
+  return router;
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * A dialable number as a user types it: digits with optional spaces, dots, dashes, slashes or parentheses, and
+ * an optional leading + (international). Normalized to `+` and digits only.
+ */
+export const dialNumberSchema = z
+  .string()
+  .trim()
+  .max(40)
+  .regex(/^\+?[\d\s.\-/()]+$/, 'must be a phone number or an extension')
+  .transform((s) => s.replace(/[\s.\-/()]/g, ''))
+  .pipe(z.string().regex(/^\+?\d{2,20}$/, 'must have 2 to 20 digits'));
+
+/** POST /api/calls/click-to-call: rings the caller's own phone, then connects it to `number`. */
+export const clickToCallSchema = z.strictObject({ number: dialNumberSchema });
+export type ClickToCallRequest = z.input<typeof clickToCallSchema>;
+
+export interface ClickToCallView {
+  /** The caller's own extension (the phone that rings first) and the normalized number. */
+  from: string;
+  number: string;
+  /** Whether `number` is an extension of the directory. */
+  internal: boolean;
+}
+
+export const CALL_FILTERS = ['all', 'received', 'missed', 'outgoing', 'queue'] as const;
+
+/** GET /api/calls: the user's last 100 calls, newest first. */
+export const callsQuerySchema = z.strictObject({
+  filter: z.enum(CALL_FILTERS).default('all'),
+  /** Over the peer's number and directory name. */
+  q: z.string().trim().max(100).optional(),
+});
+export type CallsQuery = z.infer<typeof callsQuerySchema>;
+
+export const CALL_OUTCOMES = ['answered', 'missed', 'busy', 'cancelled', 'failed'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** One row of "Chiamate recenti", seen from one user's side. */
+export interface CallRecordView {
+  id: string;
+  direction: 'incoming' | 'outgoing';
+  /** The other party's number (an extension or an external number) and, for colleagues, their name. */
+  peerNumber: string;
+  peerName?: string;
+  outcome: CallOutcome;
+  /** SIP final response code when the call was not answered (486 busy, 487 cancelled, 408/480 no answer). */
+  sipCode?: number;
+  /** ISO 8601. */
+  startedAt: string;
+  answeredAt?: string;
+  endedAt?: string;
+  /** Seconds of conversation (0 when not answered). */
+  durationSec: number;
+  /** Set when the call came from a queue (no queues on the embedded edge yet). */
+  queue?: string;
+  /** The call was started by click-to-call. */
+  clickToCall: boolean;
+}
+
+export interface CallsView {
+  calls: CallRecordView[];
+}
+
+/** GET /api/telephony/me: what the browser phone needs to register. */
+export interface TelephonySettingsView {
+  enabled: boolean;
+  /** SIP over WebSocket. */
+  wsUrl: string;
+  sipUri: string;
+  domain: string;
+  extension: string;
+  /** Digest credentials as JsSIP takes them (`authorization_user`, `realm`, `ha1`): never the password itself. */
+  authorizationUser: string;
+  realm: string;
+  ha1: string;
+}
+
+/** POST /api/telephony/me/password: a new SIP password for the caller's desk phone, shown only this once. */
+export interface SipPasswordView {
+  extension: string;
+  domain: string;
+  password: string;
+  /** Where a desk phone registers (UDP or TCP). */
+  registrar: string;
+}

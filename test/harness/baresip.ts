@@ -1,0 +1,297 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
+import path from 'node:path';
+import { freePort } from '../../server/stack/ports.js';
+
+/** One event of baresip's ctrl_tcp (`{"event":true,"type":"CALL_INCOMING",...}`). */
+export interface PhoneEvent {
+  type: string;
+  param?: string;
+  peeruri?: string;
+  id?: string;
+  accountaor?: string;
+}
+
+export interface PhoneOptions {
+  /** Where the phone's config, tone and recordings go. */
+  dir: string;
+  extension: string;
+  password: string;
+  domain: string;
+  /** Kamailio's SIP port on loopback. */
+  proxyPort: number;
+  /** The tone this phone sends in calls (a WAV written here, 8 kHz mono for PCMA). */
+  toneHz: number;
+  toneMs: number;
+}
+
+/**
+ * A desk phone for tests: baresip 1.0 driven over ctrl_tcp. It registers with digest auth through Kamailio, sends a
+ * sine tone from a WAV through `aufile` in every call (the call ends when the file does), and records what it
+ * hears with `sndfile`. Waits are on its events, never on sleeps.
+ */
+export class BaresipPhone {
+  readonly extension: string;
+  readonly #options: PhoneOptions;
+  readonly #child: ChildProcess;
+  readonly #socket: Socket;
+  readonly #events: PhoneEvent[] = [];
+  /** The last events, consumed or not, for failure messages. */
+  readonly #history: string[] = [];
+  readonly #waiters = new Set<() => void>();
+  #nextToken = 1;
+  readonly #responses = new Map<string, (r: { ok: boolean; data: string }) => void>();
+  #output = '';
+  #exited = false;
+
+  private constructor(options: PhoneOptions, child: ChildProcess, socket: Socket) {
+    this.#options = options;
+    this.extension = options.extension;
+    this.#child = child;
+    this.#socket = socket;
+    child.stdout?.on('data', (d: Buffer) => (this.#output = (this.#output + d.toString()).slice(-4000)));
+    child.stderr?.on('data', (d: Buffer) => (this.#output = (this.#output + d.toString()).slice(-4000)));
+    child.once('exit', () => (this.#exited = true));
+    let buffer: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const colon = buffer.indexOf(0x3a);
+        if (colon < 0) break;
+        const length = Number(buffer.subarray(0, colon).toString());
+        if (buffer.length < colon + 2 + length) break;
+        const msg = JSON.parse(buffer.subarray(colon + 1, colon + 1 + length).toString()) as Record<
+          string,
+          unknown
+        >;
+        buffer = buffer.subarray(colon + 2 + length);
+        this.#onMessage(msg);
+      }
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static async start(options: PhoneOptions): Promise<BaresipPhone> {
+    await rm(options.dir, { recursive: true, force: true });
+    await mkdir(path.join(options.dir, 'rec'), { recursive: true });
+    const tone = path.join(options.dir, 'tone.wav');
+    await writeFile(tone, sineWav(options.toneHz, options.toneMs, 8000));
+    // baresip also binds TLS on the SIP port + 1 in some builds: the ports are checked apart.
+    const sipPort = await freePort();
+    const ctrlPort = await freePort();
+    const rtpBase = 30_000 + Math.floor(Math.random() * 300) * 100;
+    await writeFile(
+      path.join(options.dir, 'config'),
+      [
+        'poll_method epoll',
+        `sip_listen 127.0.0.1:${sipPort}`,
+        'sip_transports udp',
+        'audio_player aubridge,nowhere',
+        `audio_source aufile,${tone}`,
+        'audio_alert aubridge,nowhere',
+        'module_path /usr/lib/baresip/modules',
+        'module g711.so',
+        'module aufile.so',
+        'module aubridge.so',
+        'module sndfile.so',
+        'module_app account.so',
+        'module_app menu.so',
+        'module_app ctrl_tcp.so',
+        `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+        `snd_path ${path.join(options.dir, 'rec')}`,
+        `rtp_ports ${rtpBase}-${rtpBase + 99}`,
+        '',
+      ].join('\n'),
+    );
+    // No account at start: it is added over ctrl_tcp once connected, so that no REGISTER event is missed.
+    await writeFile(path.join(options.dir, 'accounts'), '', { mode: 0o600 });
+    const child = spawn('baresip', ['-f', options.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await once(child, 'spawn');
+    let socket: Socket | undefined;
+    const deadline = Date.now() + 10_000;
+    while (!socket) {
+      socket = await new Promise<Socket | undefined>((resolve) => {
+        const s = createConnection({ host: '127.0.0.1', port: ctrlPort }, () => resolve(s));
+        s.once('error', () => resolve(undefined));
+      });
+      if (!socket) {
+        if (Date.now() > deadline || child.exitCode !== null) {
+          child.kill('SIGKILL');
+          throw new Error(`baresip did not open ctrl_tcp on ${ctrlPort}`);
+        }
+        await new Promise((r) => setTimeout(r, 50)); // polling a port that is not open yet
+      }
+    }
+    const phone = new BaresipPhone(options, child, socket);
+    await phone.command('uanew', accountLine(options));
+    return phone;
+  }
+
+  #onMessage(msg: Record<string, unknown>): void {
+    if (msg.response === true && typeof msg.token === 'string') {
+      this.#responses.get(msg.token)?.({
+        ok: msg.ok === true,
+        data: typeof msg.data === 'string' ? msg.data : '',
+      });
+      this.#responses.delete(msg.token);
+      return;
+    }
+    if (msg.event === true && typeof msg.type === 'string') {
+      const event: PhoneEvent = { type: msg.type };
+      for (const key of ['param', 'peeruri', 'id', 'accountaor'] as const) {
+        if (typeof msg[key] === 'string') event[key] = msg[key];
+      }
+      this.#events.push(event);
+      this.#history.push(`${event.type}(${event.param ?? ''})`);
+      if (this.#history.length > 20) this.#history.shift();
+      for (const wake of [...this.#waiters]) wake();
+    }
+  }
+
+  /** Sends a menu command (`dial`, `accept`, `hangup`, `uanew`, ...) and waits for its response. */
+  command(command: string, params?: string): Promise<{ ok: boolean; data: string }> {
+    const token = String(this.#nextToken++);
+    const json = JSON.stringify(params === undefined ? { command, token } : { command, params, token });
+    return new Promise((resolve) => {
+      this.#responses.set(token, resolve);
+      this.#socket.write(`${Buffer.byteLength(json)}:${json},`);
+    });
+  }
+
+  /** The next event (after those already consumed) matching `types`; events are consumed in order. */
+  async next(types: string | string[], timeoutMs = 15_000): Promise<PhoneEvent> {
+    const wanted = Array.isArray(types) ? types : [types];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.#events.findIndex((e) => wanted.includes(e.type));
+      if (index >= 0) {
+        const [event] = this.#events.splice(0, index + 1).slice(-1);
+        if (event) return event;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#exited) {
+        throw new Error(
+          `${this.extension}: no ${wanted.join('|')} within ${timeoutMs} ms; ` +
+            `recent events: ${this.#history.join(' ')}; output: ${this.#output.slice(-600)}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#waiters.add(done);
+      }).finally(() => this.#waiters.clear());
+    }
+  }
+
+  /** Drops the events seen so far (a test starts from a clean slate). */
+  clearEvents(): void {
+    this.#events.length = 0;
+  }
+
+  dial(target: string): Promise<{ ok: boolean; data: string }> {
+    return this.command('dial', target.includes('@') ? target : `sip:${target}@${this.#options.domain}`);
+  }
+
+  /** Re-creates the account: a fresh REGISTER, as a phone does when it reboots. */
+  async reRegister(password = this.#options.password): Promise<void> {
+    this.#options.password = password;
+    await this.command('uadel', `sip:${this.extension}@${this.#options.domain}`);
+    await this.command('uanew', accountLine(this.#options));
+  }
+
+  /** The newest recording of what this phone heard (sndfile's `-dec.wav`). */
+  async lastRecording(): Promise<Buffer> {
+    const dir = path.join(this.#options.dir, 'rec');
+    const files = (await readdir(dir)).filter((f) => f.endsWith('-dec.wav')).sort();
+    const last = files.at(-1);
+    if (!last) throw new Error(`${this.extension}: no recording`);
+    return readFile(path.join(dir, last));
+  }
+
+  async clearRecordings(): Promise<void> {
+    const dir = path.join(this.#options.dir, 'rec');
+    for (const f of await readdir(dir)) await rm(path.join(dir, f), { force: true });
+  }
+
+  async stop(): Promise<void> {
+    this.#socket.destroy();
+    if (this.#exited) return;
+    const exited = once(this.#child, 'exit');
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function accountLine(o: PhoneOptions): string {
+  return (
+    `<sip:${o.extension}@${o.domain}>;auth_pass=${o.password};` +
+    `outbound="sip:127.0.0.1:${o.proxyPort};transport=udp";regint=600;audio_codecs=PCMA`
+  );
+}
+
+/** A 16-bit mono PCM WAV holding a sine of `hz`. */
+export function sineWav(hz: number, ms: number, rate: number): Buffer {
+  const samples = Math.round((rate * ms) / 1000);
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) {
+    data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
+  }
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVE', 8);
+  header.write('fmt ', 12);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+/**
+ * The strongest of `candidates` (Hz) in a 16-bit mono WAV, by the power of a single-bin DFT at each, and the
+ * seconds of audio. Skips the header by finding the `data` chunk.
+ */
+export function dominantTone(
+  wav: Buffer,
+  candidates: number[],
+): { hz: number; seconds: number; ratio: number } {
+  const dataAt = wav.indexOf('data', 12);
+  if (dataAt < 0) throw new Error('not a WAV file');
+  const rate = wav.readUInt32LE(24);
+  const channels = wav.readUInt16LE(22);
+  const samples: number[] = [];
+  for (let o = dataAt + 8; o + 2 <= wav.length; o += 2 * channels) samples.push(wav.readInt16LE(o));
+  const power = (hz: number): number => {
+    let re = 0;
+    let im = 0;
+    for (let i = 0; i < samples.length; i++) {
+      const a = (2 * Math.PI * hz * i) / rate;
+      const s = samples[i] ?? 0;
+      re += s * Math.cos(a);
+      im -= s * Math.sin(a);
+    }
+    return re * re + im * im;
+  };
+  const powers = candidates.map((hz) => ({ hz, p: power(hz) })).sort((a, b) => b.p - a.p);
+  const best = powers[0];
+  const second = powers[1];
+  if (!best) throw new Error('no candidates');
+  return {
+    hz: best.hz,
+    seconds: samples.length / rate,
+    ratio: second ? best.p / Math.max(1, second.p) : Infinity,
+  };
+}

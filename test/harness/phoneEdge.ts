@@ -1,0 +1,59 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { KamailioService } from '../../server/stack/KamailioService.js';
+import { RtpengineService } from '../../server/stack/RtpengineService.js';
+import { testStack } from './testStack.js';
+
+export interface PhoneEdge {
+  dataDir: string;
+  kamailio: KamailioService;
+  rtpengine: RtpengineService;
+  stop: () => Promise<void>;
+}
+
+export const TEST_SIP_DOMAIN = 'ucc.test';
+
+/**
+ * The real telephony edge for one suite: rtpengine and Kamailio as the embedded stack starts them, supervised,
+ * with a fast restart and a short no-answer timeout. Only the telephony suites pay for it.
+ */
+export async function startPhoneEdge(options: { noAnswerTimeoutMs?: number } = {}): Promise<PhoneEdge> {
+  const { config, logger } = testStack();
+  if (config.telephony.mode !== 'embedded')
+    throw new Error('kamailio/rtpengine are not installed: run scripts/bootstrap');
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-phone-'));
+  const restart = { initialDelayMs: 100, maxDelayMs: 1_000, stableAfterMs: 60_000 };
+  const rtpengine = await RtpengineService.create({
+    bin: config.telephony.rtpengineBin,
+    dataDir,
+    portMin: 0,
+    portMax: 0,
+    logger,
+    startTimeoutMs: 15_000,
+    restart,
+  });
+  const kamailio = await KamailioService.create({
+    bin: config.telephony.kamailioBin,
+    dataDir,
+    domain: TEST_SIP_DOMAIN,
+    rtpengineNgPort: rtpengine.ngPort,
+    rpcToken: 'test-rpc-token-0123456789',
+    noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 2_000,
+    logger,
+    startTimeoutMs: 15_000,
+    restart,
+  }).catch(async (err: unknown) => {
+    await rtpengine.stop();
+    throw err;
+  });
+  return {
+    dataDir,
+    kamailio,
+    rtpengine,
+    stop: async () => {
+      await Promise.allSettled([kamailio.stop(), rtpengine.stop()]);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import JsSIP from 'jssip';
+import WebSocket from 'ws';
+import type {
+  CallRecordView,
+  CallsView,
+  SipPasswordView,
+  TelephonySettingsView,
+} from '../../shared/schemas/calls.js';
+import { BaresipPhone, dominantTone } from '../harness/baresip.js';
+import { eventually } from '../harness/eventually.js';
+import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+
+// JsSIP needs a WebSocket; Node 20 has none built in (`ws` is what socket.io-client uses).
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+
+const TONE_A = 440;
+const TONE_B = 660;
+
+describe('telephony: Kamailio + rtpengine with baresip desk phones', function () {
+  this.timeout(60_000);
+  let edge: PhoneEdge;
+  let fx: ServerFixture;
+  let phonesDir: string;
+  let alice: TestUser;
+  let bob: TestUser;
+  let admin: TestUser;
+  let a: BaresipPhone;
+  let b: BaresipPhone;
+  const phones: BaresipPhone[] = [];
+
+  async function sipPassword(user: TestUser): Promise<string> {
+    const res = await fx.api('POST', '/api/telephony/me/password', { token: user.token });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return (res.body as SipPasswordView).password;
+  }
+
+  async function phone(
+    user: TestUser,
+    password: string,
+    toneHz: number,
+    toneMs = 700,
+  ): Promise<BaresipPhone> {
+    const p = await BaresipPhone.start({
+      dir: path.join(phonesDir, user.extension),
+      extension: user.extension,
+      password,
+      domain: TEST_SIP_DOMAIN,
+      proxyPort: edge.kamailio.endpoint.sipPort,
+      toneHz,
+      toneMs,
+    });
+    phones.push(p);
+    return p;
+  }
+
+  async function calls(user: TestUser, query = ''): Promise<CallRecordView[]> {
+    const res = await fx.api('GET', `/api/calls${query}`, { token: user.token });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return (res.body as CallsView).calls;
+  }
+
+  async function newestRecord(user: TestUser, after: number): Promise<CallRecordView> {
+    return eventually(`a new call record for ${user.extension}`, 5_000, async () => {
+      const [latest] = await calls(user);
+      return latest && Date.parse(latest.startedAt) >= after ? latest : undefined;
+    });
+  }
+
+  before(async function () {
+    this.timeout(60_000);
+    phonesDir = await mkdtemp(path.join(tmpdir(), 'ucc-phones-'));
+    edge = await startPhoneEdge();
+    fx = await startServer({ kamailio: edge.kamailio.endpoint });
+    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
+    bob = await fx.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
+    admin = await fx.createUser({ firstName: 'Ada', lastName: 'Admin', role: 'admin' });
+    a = await phone(alice, await sipPassword(alice), TONE_A);
+    b = await phone(bob, await sipPassword(bob), TONE_B);
+    await Promise.all([a.next('REGISTER_OK'), b.next('REGISTER_OK')]);
+  });
+
+  after(async function () {
+    this.timeout(20_000);
+    await Promise.allSettled(phones.map((p) => p.stop()));
+    await fx?.close();
+    await fx?.db.close();
+    await edge?.stop();
+    await rm(phonesDir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    for (const p of phones) p.clearEvents();
+  });
+
+  it('registers desk phones with digest auth and refuses a wrong password', async () => {
+    const carla = await fx.createUser({ firstName: 'Carla', lastName: 'Verdi' });
+    await sipPassword(carla);
+    const wrong = await phone(carla, 'not-the-password', TONE_A);
+    const fail = await wrong.next(['REGISTER_FAIL', 'REGISTER_OK']);
+    assert.equal(fail.type, 'REGISTER_FAIL');
+    assert.match(fail.param ?? '', /403/);
+    await wrong.stop();
+  });
+
+  it('connects a call between two desk phones with audio both ways, and records it as answered', async () => {
+    await a.clearRecordings();
+    await b.clearRecordings();
+    const t0 = Date.now();
+    await a.dial(bob.extension);
+    await b.next('CALL_INCOMING');
+    await b.command('accept');
+    await Promise.all([a.next('CALL_ESTABLISHED'), b.next('CALL_ESTABLISHED')]);
+    // Each tone file is 0.7 s: the phone whose file ends first hangs up.
+    await Promise.all([a.next('CALL_CLOSED'), b.next('CALL_CLOSED')]);
+    const heardByA = dominantTone(await a.lastRecording(), [TONE_A, TONE_B]);
+    const heardByB = dominantTone(await b.lastRecording(), [TONE_A, TONE_B]);
+    assert.equal(heardByA.hz, TONE_B, `alice heard ${JSON.stringify(heardByA)}`);
+    assert.equal(heardByB.hz, TONE_A, `bob heard ${JSON.stringify(heardByB)}`);
+    assert.ok(heardByA.seconds > 0.3 && heardByB.seconds > 0.3, 'both recordings hold audio');
+    assert.ok(heardByA.ratio > 10 && heardByB.ratio > 10, 'the other tone dominates clearly');
+
+    const mine = await newestRecord(alice, t0);
+    assert.equal(mine.direction, 'outgoing');
+    assert.equal(mine.outcome, 'answered');
+    assert.equal(mine.peerNumber, bob.extension);
+    assert.equal(mine.peerName, 'Bianchi Bruno');
+    assert.ok(mine.answeredAt && mine.endedAt);
+    const theirs = await newestRecord(bob, t0);
+    assert.equal(theirs.direction, 'incoming');
+    assert.equal(theirs.outcome, 'answered');
+    assert.equal(theirs.peerNumber, alice.extension);
+    assert.equal(theirs.peerName, 'Rossi Alice');
+  });
+
+  it('records a rejected call as busy (486) on both sides', async () => {
+    const t0 = Date.now();
+    await a.dial(bob.extension);
+    await b.next('CALL_INCOMING');
+    await b.command('hangup');
+    const closed = await a.next('CALL_CLOSED');
+    assert.match(closed.param ?? '', /486/);
+    assert.equal((await newestRecord(alice, t0)).outcome, 'busy');
+    assert.equal((await newestRecord(bob, t0)).outcome, 'busy');
+  });
+
+  it('fails an unanswered call after the no-answer timeout, missed on both sides', async () => {
+    const t0 = Date.now();
+    await a.dial(bob.extension);
+    await b.next('CALL_INCOMING');
+    const closed = await a.next('CALL_CLOSED', 10_000);
+    assert.match(closed.param ?? '', /408/);
+    await b.next('CALL_CLOSED');
+    const mine = await newestRecord(alice, t0);
+    assert.equal(mine.outcome, 'missed');
+    assert.equal(mine.sipCode, 408);
+    assert.equal((await newestRecord(bob, t0)).outcome, 'missed');
+  });
+
+  it('records a call the caller cancels as cancelled for the caller and missed for the callee', async () => {
+    const t0 = Date.now();
+    await a.dial(bob.extension);
+    await b.next('CALL_INCOMING');
+    await a.command('hangup');
+    await b.next('CALL_CLOSED');
+    const mine = await newestRecord(alice, t0);
+    assert.equal(mine.outcome, 'cancelled');
+    assert.equal(mine.sipCode, 487);
+    assert.equal((await newestRecord(bob, t0)).outcome, 'missed');
+  });
+
+  it('filters Chiamate recenti and searches by number and name', async () => {
+    const missed = await calls(bob, '?filter=missed');
+    assert.ok(
+      missed.length >= 2 && missed.every((c) => c.direction === 'incoming' && c.outcome !== 'answered'),
+    );
+    const received = await calls(bob, '?filter=received');
+    assert.ok(received.length >= 1 && received.every((c) => c.outcome === 'answered'));
+    const outgoing = await calls(alice, '?filter=outgoing');
+    assert.ok(outgoing.length >= 4 && outgoing.every((c) => c.direction === 'outgoing'));
+    assert.deepEqual(await calls(alice, '?filter=queue'), []);
+    assert.ok((await calls(alice, '?q=bianchi')).length >= 4);
+    assert.ok((await calls(alice, `?q=${bob.extension}`)).length >= 4);
+    assert.deepEqual(await calls(alice, '?q=nobody-of-that-name'), []);
+    const bad = await fx.api('GET', '/api/calls?filter=everything', { token: alice.token });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.body as { error: { code: string } }).error.code, 'VALIDATION_FAILED');
+  });
+
+  it('click-to-call rings the caller first, then connects the number', async () => {
+    const t0 = Date.now();
+    const res = await fx.api('POST', '/api/calls/click-to-call', {
+      token: alice.token,
+      body: { number: ` ${bob.extension} ` },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { from: alice.extension, number: bob.extension, internal: true });
+    const ringing = await a.next('CALL_INCOMING');
+    assert.match(ringing.peeruri ?? '', /ucc-bridge/);
+    await a.command('accept');
+    const incoming = await b.next('CALL_INCOMING');
+    assert.match(incoming.peeruri ?? '', new RegExp(`sip:${alice.extension}@`));
+    await b.command('accept');
+    await b.next('CALL_ESTABLISHED');
+    await Promise.all([a.next('CALL_CLOSED'), b.next('CALL_CLOSED')]);
+    const mine = await newestRecord(alice, t0);
+    assert.equal(mine.clickToCall, true);
+    assert.equal(mine.outcome, 'answered');
+    assert.equal(mine.peerNumber, bob.extension);
+  });
+
+  it('refuses bad click-to-call input with 400', async () => {
+    for (const body of [{}, { number: 'abc' }, { number: '1' }, { number: alice.extension }, { number: 5 }]) {
+      const res = await fx.api('POST', '/api/calls/click-to-call', { token: alice.token, body });
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal((res.body as { error: { code: string } }).error.code, 'VALIDATION_FAILED');
+    }
+    const anonymous = await fx.api('POST', '/api/calls/click-to-call', { body: { number: bob.extension } });
+    assert.equal(anonymous.status, 401);
+  });
+
+  it('gives the web phone its settings: WebSocket URL, SIP URI and HA1, never a password', async () => {
+    const res = await fx.api('GET', '/api/telephony/me', { token: alice.token });
+    assert.equal(res.status, 200);
+    const body = res.body as Record<string, unknown>;
+    assert.equal(body.sipUri, `sip:${alice.extension}@${TEST_SIP_DOMAIN}`);
+    assert.match(String(body.wsUrl), /^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    assert.match(String(body.ha1), /^[0-9a-f]{32}$/);
+    assert.equal(body.password, undefined);
+  });
+
+  it('registers a JsSIP web phone over SIP-over-WebSocket with the settings of /api/telephony/me (HA1, no password)', async () => {
+    const settings = (await fx.api('GET', '/api/telephony/me', { token: alice.token }))
+      .body as TelephonySettingsView;
+    const register = (ha1: string): Promise<string> =>
+      new Promise((resolve) => {
+        const ua = new JsSIP.UA({
+          sockets: [new JsSIP.WebSocketInterface(settings.wsUrl)],
+          uri: settings.sipUri,
+          authorization_user: settings.authorizationUser,
+          realm: settings.realm,
+          ha1,
+          register: true,
+        });
+        const done = (outcome: string): void => {
+          ua.stop();
+          resolve(outcome);
+        };
+        ua.on('registered', () => done('registered'));
+        ua.on('registrationFailed', (e: { cause?: string }) => done(`failed: ${e.cause ?? ''}`));
+        ua.start();
+      });
+    assert.equal(await register(settings.ha1), 'registered');
+    assert.equal(await register('0'.repeat(32)), 'failed: Rejected');
+  });
+
+  it("stops a disabled user's phone from registering and calling at once", async () => {
+    const dario = await fx.createUser({ firstName: 'Dario', lastName: 'Neri' });
+    const password = await sipPassword(dario);
+    const d = await phone(dario, password, TONE_A);
+    await d.next('REGISTER_OK');
+    const res = await fx.api('PATCH', `/api/directory/users/${dario.id}`, {
+      token: admin.token,
+      body: { disabled: true },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    // The revocation follows the directory event; Kamailio's own table says when it is done.
+    await eventually('the credentials leave Kamailio', 5_000, async () => {
+      const r = await fetch(`http://127.0.0.1:${edge.kamailio.endpoint.sipPort}/RPC`, {
+        method: 'POST',
+        headers: { 'X-Ucc-Rpc-Token': edge.kamailio.endpoint.rpcToken },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'htable.get',
+          params: ['creds', dario.extension],
+        }),
+      });
+      const answer = (await r.json()) as { error?: unknown };
+      return answer.error ? true : undefined;
+    });
+    d.clearEvents();
+    await d.dial(alice.extension);
+    const closed = await d.next('CALL_CLOSED');
+    assert.match(closed.param ?? '', /403/);
+    await d.reRegister();
+    const reg = await d.next(['REGISTER_FAIL', 'REGISTER_OK']);
+    assert.equal(reg.type, 'REGISTER_FAIL');
+    await d.stop();
+  });
+
+  it('answers 503 while rtpengine does not answer, and /readyz says so', async () => {
+    const pid = edge.rtpengine.pid;
+    assert.ok(pid);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const res = await fx.api('POST', '/api/calls/click-to-call', {
+        token: alice.token,
+        body: { number: bob.extension },
+      });
+      assert.equal(res.status, 503);
+      assert.equal((res.body as { error: { code: string } }).error.code, 'SERVICE_UNAVAILABLE');
+      const ready = await fx.api('GET', '/readyz');
+      assert.equal(ready.status, 503);
+      const checks = (ready.body as { checks: Record<string, { ok: boolean; error?: string }> }).checks;
+      assert.match(checks.telephony?.error ?? '', /rtpengine/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await eventually('telephony ready again', 10_000, async () => {
+      const ready = await fx.api('GET', '/readyz');
+      return ready.status === 200 ? true : undefined;
+    });
+  });
+
+  it('brings Kamailio back after a crash, provisions the credentials again, and phones re-register and call', async () => {
+    const pid = edge.kamailio.pid;
+    assert.ok(pid);
+    const restarted = once(edge.kamailio, 'restarted');
+    process.kill(pid, 'SIGKILL');
+    await restarted;
+    await eventually('telephony ready after the restart', 10_000, async () => {
+      const ready = await fx.api('GET', '/readyz');
+      return ready.status === 200 ? true : undefined;
+    });
+    a.clearEvents();
+    b.clearEvents();
+    await a.reRegister();
+    await b.reRegister();
+    await Promise.all([a.next('REGISTER_OK'), b.next('REGISTER_OK')]);
+    await a.dial(bob.extension);
+    await b.next('CALL_INCOMING');
+    await b.command('accept');
+    await Promise.all([a.next('CALL_ESTABLISHED'), b.next('CALL_ESTABLISHED')]);
+    await Promise.all([a.next('CALL_CLOSED'), b.next('CALL_CLOSED')]);
+  });
+});
