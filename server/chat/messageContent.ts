@@ -21,7 +21,7 @@ function contentBytes(content: Record<string, unknown>): number {
 /**
  * An m.text message, with the markdown subset rendered as `formatted_body` when it has markup. Escaped HTML can
  * be several times the text (`&` is `&amp;`): when it would make the event too large, the message goes as plain
- * text. A body too large by itself is left to Synapse, whose M_TOO_LARGE is a 400 (see matrixErrors).
+ * text. A body too large by itself is left to Synapse, whose M_TOO_LARGE is a 413 (see matrixErrors).
  */
 export function textContent(body: string): Record<string, unknown> {
   const html = renderMarkdown(body);

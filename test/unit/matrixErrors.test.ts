@@ -24,4 +24,10 @@ describe('toChatError', () => {
     assert.equal(err.code, 'VALIDATION_FAILED');
     assert.deepEqual(err.details, [{ path: 'request', message: 'M_INVALID_PARAM: bad thing' }]);
   });
+
+  it('answers a message too large for the homeserver as our own body limit does: 413 PAYLOAD_TOO_LARGE', () => {
+    const err = mapped(new MatrixError({ errcode: 'M_TOO_LARGE', error: 'event too large' }, 413));
+    assert.equal(err.status, 413);
+    assert.equal(err.code, 'PAYLOAD_TOO_LARGE');
+  });
 });

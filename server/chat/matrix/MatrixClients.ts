@@ -209,7 +209,7 @@ function mediaError(status: number, errcode: string | undefined, thumbnail: bool
     ]);
   }
   // 401 and the like: the bridge's own credentials were refused, a fault of ours.
-  return new AppError(500, 'INTERNAL', 'Internal server error');
+  return AppError.of('INTERNAL', 'Internal server error');
 }
 
 /** A path segment of a Matrix API URL. */

@@ -19,7 +19,7 @@ const MAX_REASON_CHARS = 200;
  *   (401: a registration out of step with our tokens), is CHAT_UNAVAILABLE (503): the request was not carried out;
  * - its rate limit (M_LIMIT_EXCEEDED, 429) is RATE_LIMITED with its retry delay;
  * - a refusal (M_FORBIDDEN, 403) or an unknown room or event (M_NOT_FOUND, 404) is 403 / 404;
- * - M_TOO_LARGE (413) is a 413 VALIDATION_FAILED, the same as a request body over our own limit;
+ * - M_TOO_LARGE (413) is a 413 PAYLOAD_TOO_LARGE, the same as a request body over our own limit;
  * - a conflict (409) is CONFLICT;
  * - every other 4xx (M_BAD_JSON, M_INVALID_PARAM, M_MISSING_PARAM, M_UNKNOWN, …) is what the caller sent:
  *   VALIDATION_FAILED, with the errcode and the homeserver's reason in `details`.
@@ -57,7 +57,7 @@ function fromStatus(status: number, errcode: string, reason: string, err: HTTPEr
   if (status === 401)
     return new ChatUnavailableError('The homeserver refused the chat service’s credentials');
   if (errcode === 'M_TOO_LARGE' || status === 413) {
-    return new AppError(413, 'VALIDATION_FAILED', 'Too large for the homeserver');
+    return AppError.of('PAYLOAD_TOO_LARGE', 'Too large for the homeserver');
   }
   if (status === 409) return new ConflictError(`The homeserver refused it (${errcode})`);
   if (status === 415)
@@ -68,7 +68,7 @@ function fromStatus(status: number, errcode: string, reason: string, err: HTTPEr
     ]);
   }
   // A 3xx or another status a Matrix API never answers: how we call it is wrong.
-  return new AppError(500, 'INTERNAL', 'Internal server error');
+  return AppError.of('INTERNAL', 'Internal server error');
 }
 
 function reasonOf(err: MatrixError): string {
