@@ -1,6 +1,7 @@
 /**
  * The one reader of the environment. Everything the server needs from outside is parsed and validated here,
- * once, and handed on as a typed object; no other module touches `process.env`.
+ * once, and handed on as a typed object; no other module touches `process.env`. It is long because it is the
+ * only place allowed to read the environment: every setting of every module (schema, type, defaults) is here.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

@@ -81,6 +81,9 @@ export interface AdmissionGateOptions {
  *
  * All decisions about one meeting run one at a time (a per-meeting queue, keyed by the canonical id), so a join
  * racing the organizer's is either admitted by it or sees the live session. This holds within one process.
+ *
+ * Over 500 lines on purpose: it is one state machine whose transitions share the per-meeting queue and the
+ * invariants above; its pure parts are already apart (admissionRules, SocketSeats, Moderation, GraceTimers).
  */
 export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
   readonly #o: AdmissionGateOptions;
