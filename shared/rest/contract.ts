@@ -638,7 +638,7 @@ export const contactRoutes = {
     method: 'put',
     mount: '/api/contacts',
     path: '/:id/image',
-    summary: "Sets the contact's image: the raw bytes are the body (stored as a square WebP)",
+    summary: "Sets the contact's image: the raw bytes are the body (stored scaled down, as a JPEG)",
     auth: 'user',
     params: idParamsSchema,
     bodyType: 'binary',
@@ -653,7 +653,7 @@ export const contactRoutes = {
     summary: "The contact's image (fetch it with the bearer token, as a blob)",
     auth: 'user',
     params: idParamsSchema,
-    success: { 200: { contentType: 'image/webp', description: 'A WebP image' } },
+    success: { 200: { contentType: 'image/jpeg', description: 'A JPEG image' } },
     errors: [...USER, ...BY_ID],
   }),
   deleteImage: route({

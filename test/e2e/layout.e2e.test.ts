@@ -199,6 +199,91 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
     assert.deepEqual(found, []);
   });
 
+  it('Rubrica list, contact form with two numbers, import preview, categories and category form have nothing clipped, overlapped or squeezed', async () => {
+    const admin = await fx.createUser({
+      firstName: 'Alessandra',
+      lastName: 'Amministratrice',
+      role: 'admin',
+    });
+    const post = async (url: string, body: Record<string, unknown>): Promise<{ id: string }> => {
+      const res = await fx.api('POST', url, { token: admin.token, body });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body as { id: string };
+    };
+    const clienti = await post('/api/categories', { name: 'Clienti e fornitori strategici', public: true });
+    await post('/api/categories', { name: 'Personale esterno' });
+    await post('/api/contacts', {
+      lastName: 'Dell’Acqua Montalcini',
+      firstName: 'Anna Maria',
+      company: 'Società Cooperativa Agricola Valle del Chianti',
+      categoryId: clienti.id,
+      numbers: [
+        { type: 'mobile', number: '+39 342 749 3700', speedDial: '123456' },
+        { type: 'work', number: '+39 (055) 123-45-67', speedDial: '12' },
+      ],
+    });
+    await post('/api/contacts', {
+      lastName: 'Verdi',
+      firstName: 'Luca',
+      personal: true,
+      numbers: [{ type: 'home', number: '02 1234567' }],
+    });
+    await post('/api/contacts', { company: 'Ottica Centrale', categoryId: clienti.id });
+
+    const page = await ui.open('user', '/');
+    await ui.signIn(page, admin);
+    await page.getByRole('tab', { name: 'Rubrica' }).click();
+    const rows = page.locator('table.rb-table tbody tr[data-contact-id]');
+    await rows.nth(2).waitFor();
+    const found = await check(page, 'contacts');
+
+    await page.getByRole('button', { name: 'Dell’Acqua Montalcini', exact: true }).click();
+    await page.getByRole('heading', { name: 'Modifica contatto' }).waitFor();
+    assert.equal(await page.getByTestId('rb-number-row').count(), 2);
+    found.push(...(await check(page, 'contact-form')));
+    await page.getByRole('button', { name: "Torna all'elenco" }).click();
+    await rows.nth(2).waitFor();
+
+    await page.getByRole('button', { name: 'CARICA VCARD' }).click();
+    const dialog = page.getByRole('dialog', { name: 'CARICA VCARD' });
+    const vcard = [
+      'BEGIN:VCARD',
+      'VERSION:3.0',
+      'N:Esposito;Marco Giovanni;;;',
+      'FN:Marco Giovanni Esposito',
+      'ORG:Esposito Impianti Elettrici e Termoidraulici Srl',
+      'TEL;TYPE=CELL:+39 333 111 2222',
+      'END:VCARD',
+      'BEGIN:VCARD',
+      'VERSION:3.0',
+      'N:Ferrari;Chiara;;;',
+      'FN:Chiara Ferrari',
+      'TEL;TYPE=WORK:06 5555 0101',
+      'END:VCARD',
+      '',
+    ].join('\r\n');
+    await dialog.getByLabel('Scegli il file').setInputFiles({
+      name: 'rubrica.vcf',
+      mimeType: 'text/vcard',
+      buffer: Buffer.from(vcard, 'utf8'),
+    });
+    await dialog
+      .getByTestId('rb-import-report')
+      .getByText('Anteprima: nulla è ancora stato salvato')
+      .waitFor();
+    found.push(...(await check(page, 'contacts-import')));
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Categorie', exact: true }).click();
+    await page.locator('tr[data-category-id]', { hasText: 'Personale esterno' }).waitFor();
+    found.push(...(await check(page, 'categories')));
+    await page.getByRole('button', { name: 'Clienti e fornitori strategici', exact: true }).click();
+    await page.getByRole('heading', { name: 'Modifica categoria' }).waitFor();
+    found.push(...(await check(page, 'category-form')));
+    assert.deepEqual(found, []);
+  });
+
   it('guest page, waiting screen and the room with 1, 2 and 6 tiles have nothing clipped, overlapped or squeezed', async () => {
     const [meeting] = meetings;
     assert.ok(meeting);
