@@ -52,13 +52,14 @@ export function contactsRouter(options: ContactsRouterOptions): Router {
   );
 
   on(router, routes.sampleCsv, [user], (_input, _req, res) => {
-    res.type('text/csv; charset=utf-8').attachment('esempio-contatti.csv').send(sampleContactCsv());
+    res.attachment('esempio-contatti.csv').type('text/csv; charset=utf-8').send(sampleContactCsv());
     return Promise.resolve(undefined);
   });
 
   on(router, routes.export, [user], async ({ query }, _req, res) => {
     const file = await exportContacts(contacts, callerOf(userOf(res)), query);
-    res.type(file.contentType).attachment(file.filename).send(file.body);
+    // attachment() first: it sets the type from the file's extension (.vcf: the obsolete text/x-vcard).
+    res.attachment(file.filename).type(file.contentType).send(file.body);
     return undefined;
   });
 
