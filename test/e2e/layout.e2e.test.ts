@@ -137,13 +137,20 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
   }
 
   /** The screen shown on `page`, in all eight variants; left as it was found (Italian, light, 1280×800). */
-  async function check(page: Page, screen: string, options: LayoutCheckOptions = {}): Promise<string[]> {
+  async function check(
+    page: Page,
+    screen: string,
+    options: LayoutCheckOptions = {},
+    /** Run at each viewport (a scroll to what lies below the fold on a phone). */
+    atViewport?: () => Promise<void>,
+  ): Promise<string[]> {
     const found: string[] = [];
     // Each person is a window of their own: the one measured draws at full speed only in front.
     await page.bringToFront();
     // The viewport outermost: a resize is what makes the next screenshot slow (a new frame of the new size).
     for (const viewport of VIEWPORTS) {
       await page.setViewportSize(viewport);
+      await atViewport?.();
       for (const language of LANGUAGES) {
         for (const theme of THEMES) {
           await setLook(page, theme, language);
@@ -241,6 +248,9 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
     const rows = page.locator('table.rb-table tbody tr[data-contact-id]');
     await rows.nth(2).waitFor();
     const found = await check(page, 'contacts');
+    // On a phone the rows (cards there) start below the fold: measured once scrolled to.
+    found.push(...(await check(page, 'contacts-rows', {}, () => rows.nth(2).scrollIntoViewIfNeeded())));
+    await page.getByRole('heading', { name: 'Contatti' }).scrollIntoViewIfNeeded();
 
     await page.getByRole('button', { name: 'Dell’Acqua Montalcini', exact: true }).click();
     await page.getByRole('heading', { name: 'Modifica contatto' }).waitFor();
