@@ -1,21 +1,16 @@
-import express, { Router, type Request, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import {
-  bulkIdsSchema,
-  categoryInputSchema,
-  categoryListQuerySchema,
-  categoryPatchSchema,
-  contactInputSchema,
-  contactListQuerySchema,
-  contactPatchSchema,
-  exportQuerySchema,
-  idParamsSchema,
-  importQuerySchema,
-  phoneSearchQuerySchema,
-  NO_CATEGORY_ID,
-} from '../../shared/schemas/contacts.js';
+  CONTACT_IMAGE_TYPES,
+  CONTACT_IMPORT_TYPES,
+  categoryRoutes,
+  contactRoutes,
+  phoneSearchRoutes,
+} from '../../shared/rest/contract.js';
+import { importQuerySchema } from '../../shared/schemas/contacts.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import { FileTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
+import { on, reply } from '../http/typedRoute.js';
 import { parseInput } from '../http/validate.js';
 import type { CategoryService } from './CategoryService.js';
 import { callerOf } from './ContactAccess.js';
@@ -24,21 +19,6 @@ import type { ContactImport } from './ContactImport.js';
 import type { ContactService } from './ContactService.js';
 import { sampleContactCsv } from './formats/contactCsv.js';
 import type { PhoneSearch } from './PhoneSearch.js';
-
-/** The types an import file may come as: browsers label CSV and vCard files in many ways. */
-const IMPORT_TYPES = [
-  'text/csv',
-  'text/comma-separated-values',
-  'text/tab-separated-values',
-  'text/vcard',
-  'text/x-vcard',
-  'text/directory',
-  'text/plain',
-  'application/csv',
-  'application/vnd.ms-excel',
-  'application/octet-stream',
-];
-const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'];
 
 export interface ContactsRouterOptions {
   contacts: ContactService;
@@ -49,86 +29,84 @@ export interface ContactsRouterOptions {
   imageMaxBytes: number;
 }
 
-function idOf(req: Request): string {
-  return parseInput(idParamsSchema, req.params, 'contact id').id;
-}
-
-/** /api/contacts: the Rubrica's contacts, their images, import and export. Every route is for directory users. */
+/**
+ * /api/contacts: the Rubrica's contacts, their images, import and export. Every route is for directory users;
+ * authorization runs before validation, so an outsider learns nothing from a 400.
+ */
 export function contactsRouter(options: ContactsRouterOptions): Router {
   const { contacts, imports, body } = options;
   const router = Router();
-  router.use(requireUser());
+  const user = requireUser();
+  const routes = contactRoutes;
 
-  router.get('/', async (req, res) => {
-    res.json(
-      await contacts.list(callerOf(userOf(res)), parseInput(contactListQuerySchema, req.query, 'query')),
-    );
+  on(router, routes.list, [user], async ({ query }, _req, res) =>
+    reply(200, await contacts.list(callerOf(userOf(res)), query)),
+  );
+
+  on(router, routes.create, [user, body.json], async ({ body: input }, _req, res) =>
+    reply(201, await contacts.create(callerOf(userOf(res)), input)),
+  );
+
+  on(router, routes.bulkDelete, [user, body.json], async ({ body: { ids } }, _req, res) =>
+    reply(200, await contacts.remove(callerOf(userOf(res)), ids)),
+  );
+
+  on(router, routes.sampleCsv, [user], (_input, _req, res) => {
+    res.attachment('esempio-contatti.csv').type('text/csv; charset=utf-8').send(sampleContactCsv());
+    return Promise.resolve(undefined);
   });
 
-  router.post('/', body.json, async (req, res) => {
-    const input = parseInput(contactInputSchema, req.body, 'contact');
-    res.status(201).json(await contacts.create(callerOf(userOf(res)), input));
-  });
-
-  router.post('/delete', body.json, async (req, res) => {
-    const { ids } = parseInput(bulkIdsSchema, req.body, 'selection');
-    res.json(await contacts.remove(callerOf(userOf(res)), ids));
-  });
-
-  router.get('/sample.csv', (_req, res) => {
-    res.type('text/csv; charset=utf-8').attachment('esempio-contatti.csv').send(sampleContactCsv());
-  });
-
-  router.get('/export', async (req, res) => {
-    const query = parseInput(exportQuerySchema, req.query, 'query');
+  on(router, routes.export, [user], async ({ query }, _req, res) => {
     const file = await exportContacts(contacts, callerOf(userOf(res)), query);
-    res.type(file.contentType).attachment(file.filename).send(file.body);
+    // attachment() first: it sets the type from the file's extension (.vcf: the obsolete text/x-vcard).
+    res.attachment(file.filename).type(file.contentType).send(file.body);
+    return undefined;
   });
 
   // The query is checked before the body is read: a bad format costs no upload.
-  router.post(
-    '/import',
-    (req, _res, next) => {
-      parseInput(importQuerySchema, req.query, 'query');
-      next();
-    },
-    rawBody(IMPORT_TYPES, options.importMaxBytes),
-    async (req, res) => {
-      const query = parseInput(importQuerySchema, req.query, 'query');
-      res.json(await imports.run(callerOf(userOf(res)), bodyBuffer(req), query));
-    },
+  const importQueryFirst: RequestHandler = (req, _res, next) => {
+    parseInput(importQuerySchema, req.query, 'query');
+    next();
+  };
+  on(
+    router,
+    routes.import,
+    [user, importQueryFirst, rawBody(CONTACT_IMPORT_TYPES, options.importMaxBytes)],
+    async ({ query, body: file }, _req, res) =>
+      reply(200, await imports.run(callerOf(userOf(res)), fileOf(file), query)),
   );
 
-  router.get('/:id', async (req, res) => {
-    res.json(await contacts.get(callerOf(userOf(res)), idOf(req)));
+  on(router, routes.get, [user], async ({ params }, _req, res) =>
+    reply(200, await contacts.get(callerOf(userOf(res)), params.id)),
+  );
+
+  on(router, routes.update, [user, body.json], async ({ params, body: changes }, _req, res) =>
+    reply(200, await contacts.update(callerOf(userOf(res)), params.id, changes)),
+  );
+
+  on(router, routes.delete, [user], async ({ params }, _req, res) => {
+    await contacts.remove(callerOf(userOf(res)), [params.id]);
+    return reply(204, undefined);
   });
 
-  router.patch('/:id', body.json, async (req, res) => {
-    const id = idOf(req);
-    res.json(
-      await contacts.update(callerOf(userOf(res)), id, parseInput(contactPatchSchema, req.body, 'changes')),
-    );
-  });
+  on(
+    router,
+    routes.putImage,
+    [user, rawBody(CONTACT_IMAGE_TYPES, options.imageMaxBytes)],
+    async ({ params, body: file }, _req, res) =>
+      reply(200, await contacts.putImage(callerOf(userOf(res)), params.id, fileOf(file))),
+  );
 
-  router.delete('/:id', async (req, res) => {
-    await contacts.remove(callerOf(userOf(res)), [idOf(req)]);
-    res.status(204).end();
-  });
-
-  router.put('/:id/image', rawBody(IMAGE_TYPES, options.imageMaxBytes), async (req, res) => {
-    const id = idOf(req);
-    res.json(await contacts.putImage(callerOf(userOf(res)), id, bodyBuffer(req)));
-  });
-
-  router.get('/:id/image', async (req, res) => {
-    const image = await contacts.getImage(callerOf(userOf(res)), idOf(req));
+  on(router, routes.image, [user], async ({ params }, _req, res) => {
+    const image = await contacts.getImage(callerOf(userOf(res)), params.id);
     // The URL carries the image's version (?v=): a new upload is a new URL.
     res.type(image.contentType).set('Cache-Control', 'private, max-age=86400').send(image.data);
+    return undefined;
   });
 
-  router.delete('/:id/image', async (req, res) => {
-    res.json(await contacts.deleteImage(callerOf(userOf(res)), idOf(req)));
-  });
+  on(router, routes.deleteImage, [user], async ({ params }, _req, res) =>
+    reply(200, await contacts.deleteImage(callerOf(userOf(res)), params.id)),
+  );
 
   return router;
 }
@@ -136,46 +114,32 @@ export function contactsRouter(options: ContactsRouterOptions): Router {
 /** /api/categories: the contact categories and their memberships. */
 export function categoriesRouter(categories: CategoryService, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
-  router.use(requireUser());
-  const categoryId = (req: Request): string =>
-    req.params.id === NO_CATEGORY_ID
-      ? NO_CATEGORY_ID
-      : parseInput(idParamsSchema, req.params, 'category id').id;
+  const user = requireUser();
+  const routes = categoryRoutes;
 
-  router.get('/', async (req, res) => {
-    res.json(
-      await categories.list(callerOf(userOf(res)), parseInput(categoryListQuerySchema, req.query, 'query')),
-    );
-  });
+  on(router, routes.list, [user], async ({ query }, _req, res) =>
+    reply(200, await categories.list(callerOf(userOf(res)), query)),
+  );
 
-  router.post('/', body.json, async (req, res) => {
-    const input = parseInput(categoryInputSchema, req.body, 'category');
-    res.status(201).json(await categories.create(callerOf(userOf(res)), input));
-  });
+  on(router, routes.create, [user, body.json], async ({ body: input }, _req, res) =>
+    reply(201, await categories.create(callerOf(userOf(res)), input)),
+  );
 
-  router.post('/delete', body.json, async (req, res) => {
-    const { ids } = parseInput(bulkIdsSchema, req.body, 'selection');
-    res.json(await categories.remove(callerOf(userOf(res)), ids));
-  });
+  on(router, routes.bulkDelete, [user, body.json], async ({ body: { ids } }, _req, res) =>
+    reply(200, await categories.remove(callerOf(userOf(res)), ids)),
+  );
 
-  router.get('/:id', async (req, res) => {
-    res.json(await categories.get(callerOf(userOf(res)), categoryId(req)));
-  });
+  on(router, routes.get, [user], async ({ params }, _req, res) =>
+    reply(200, await categories.get(callerOf(userOf(res)), params.id)),
+  );
 
-  router.patch('/:id', body.json, async (req, res) => {
-    const id = parseInput(idParamsSchema, req.params, 'category id').id;
-    res.json(
-      await categories.update(
-        callerOf(userOf(res)),
-        id,
-        parseInput(categoryPatchSchema, req.body, 'changes'),
-      ),
-    );
-  });
+  on(router, routes.update, [user, body.json], async ({ params, body: changes }, _req, res) =>
+    reply(200, await categories.update(callerOf(userOf(res)), params.id, changes)),
+  );
 
-  router.delete('/:id', async (req, res) => {
-    res.json(await categories.remove(callerOf(userOf(res)), [categoryId(req)]));
-  });
+  on(router, routes.delete, [user], async ({ params }, _req, res) =>
+    reply(200, await categories.remove(callerOf(userOf(res)), [params.id])),
+  );
 
   return router;
 }
@@ -183,11 +147,9 @@ export function categoriesRouter(categories: CategoryService, body: Pick<BodyPar
 /** /api/search: the phone's search over directory users and visible contacts. */
 export function phoneSearchRouter(search: PhoneSearch): Router {
   const router = Router();
-  router.get('/', requireUser(), async (req, res) => {
-    res.json(
-      await search.search(callerOf(userOf(res)), parseInput(phoneSearchQuerySchema, req.query, 'query')),
-    );
-  });
+  on(router, phoneSearchRoutes.search, [requireUser()], async ({ query }, _req, res) =>
+    reply(200, await search.search(callerOf(userOf(res)), query)),
+  );
   return router;
 }
 
@@ -195,10 +157,10 @@ export function phoneSearchRouter(search: PhoneSearch): Router {
  * A raw body of one of `types`: another type is 415 before a byte is read, a body over `limit` is 413
  * FILE_TOO_LARGE (early from Content-Length, or while reading one that has none).
  */
-function rawBody(types: string[], limit: number): RequestHandler {
+function rawBody(types: readonly string[], limit: number): RequestHandler {
   const parse = express.raw({ type: () => true, limit });
   return (req, res, next) => {
-    if (req.headers['content-length'] !== '0' && req.is(types) === false) {
+    if (req.headers['content-length'] !== '0' && req.is([...types]) === false) {
       next(new UnsupportedMediaTypeError(`Send the file as ${types.join(', ')}`));
       return;
     }
@@ -215,8 +177,7 @@ function rawBody(types: string[], limit: number): RequestHandler {
   };
 }
 
-function bodyBuffer(req: Request): Buffer {
-  const data = req.body as unknown;
+function fileOf(data: unknown): Buffer {
   if (!(data instanceof Buffer) || data.byteLength === 0) {
     throw new ValidationError('The file is missing', [
       { path: 'body', message: 'send the file itself as the request body' },

@@ -63,10 +63,13 @@ function requestBody(def: RouteDef): JsonSchema | undefined {
     return { required: true, content: { 'text/csv': { schema: { type: 'string' } } } };
   }
   if (def.bodyType === 'binary') {
+    const types = def.contentTypes ?? ['application/octet-stream'];
     return {
       required: true,
-      description: 'The file itself (a JSON file as application/octet-stream)',
-      content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+      description: def.contentTypes
+        ? `The file itself, as ${types.join(', ')}`
+        : 'The file itself (a JSON file as application/octet-stream)',
+      content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
     };
   }
   if (!def.body) return undefined;
@@ -79,7 +82,12 @@ function success(status: number, body: SuccessBody): JsonSchema {
     return { description, content: { 'application/json': { schema: jsonSchema(body, 'output') } } };
   }
   if ('empty' in body) return { description };
-  return { description: body.description, content: { [body.contentType]: { schema: {} } } };
+  const types: readonly string[] =
+    typeof body.contentType === 'string' ? [body.contentType] : body.contentType;
+  return {
+    description: body.description,
+    content: Object.fromEntries(types.map((t) => [t, { schema: {} }])),
+  };
 }
 
 function error(status: ErrorStatus): JsonSchema {

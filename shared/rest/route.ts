@@ -5,8 +5,9 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** Who may call a route: anyone, a directory user (optionally an admin or a PRO user). */
 export type RouteAuth = 'public' | 'user' | 'admin' | 'pro';
 
-/** A successful answer: JSON of a schema, no body, or another content type (a file, a calendar). */
-export type SuccessBody = z.ZodType | { empty: true } | { contentType: string; description: string };
+/** A successful answer: JSON of a schema, no body, or other content types (a file, a calendar). */
+export type SuccessBody =
+  z.ZodType | { empty: true } | { contentType: string | readonly string[]; description: string };
 
 /** The error statuses a route can answer, each with the shared error body. */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503;
@@ -28,6 +29,8 @@ export interface RouteDef {
   /** A JSON body, unless `bodyType` says otherwise. */
   body?: z.ZodType;
   bodyType?: 'json' | 'csv' | 'binary';
+  /** The types a binary body may come as (default application/octet-stream); the router refuses others (415). */
+  contentTypes?: readonly string[];
   success: Partial<Record<200 | 201 | 202 | 204, SuccessBody>>;
   errors: readonly ErrorStatus[];
 }

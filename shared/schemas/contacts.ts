@@ -12,7 +12,7 @@ import { objectIdSchema, type Page } from './directory.js';
  * - DELETE /api/contacts/:id                                            → 204
  * - POST   /api/contacts/delete             BulkIds                     → BulkDeleteResult (all or nothing)
  * - PUT    /api/contacts/:id/image          raw image/jpeg|png|webp|gif → Contact
- * - GET    /api/contacts/:id/image                                      → image/webp (bearer token: fetch it as a blob)
+ * - GET    /api/contacts/:id/image                                      → image/jpeg (bearer token: fetch it as a blob)
  * - DELETE /api/contacts/:id/image                                      → Contact
  * - POST   /api/contacts/import?format=&dryRun=&category=&personal=  the file as the body → ImportReport
  * - GET    /api/contacts/export?format=&ids=  (no ids: everything the list query would show) → the file
@@ -321,14 +321,21 @@ export interface ImportReport {
   rows: ImportRow[];
 }
 
-/** GET /api/contacts/export: `ids` comma-separated; without it, the list filters (q, category, personal). */
+/** The most ids an export's URL carries: the whole URL must stay under Node's 16 KiB of request head. */
+export const EXPORT_MAX_IDS = 200;
+
+/**
+ * GET /api/contacts/export: `ids` comma-separated (at most EXPORT_MAX_IDS); without it, the list filters (q,
+ * category, personal).
+ */
 export const exportQuerySchema = z.strictObject({
   format: z.enum(CONTACT_FILE_FORMATS),
   ids: z
     .string()
-    .max(25 * 1_000)
-    .transform((s) => s.split(',').filter((x) => x.length > 0))
-    .pipe(z.array(objectIdSchema).max(1_000))
+    .max(25 * EXPORT_MAX_IDS)
+    .regex(/^[0-9a-fA-F]{24}(,[0-9a-fA-F]{24})*$/, 'must be ids separated by commas')
+    .transform((s) => s.split(','))
+    .pipe(z.array(objectIdSchema).max(EXPORT_MAX_IDS))
     .optional(),
   q: z.string().trim().max(100).default(''),
   category: z.union([objectIdSchema, z.literal(NO_CATEGORY_ID)]).optional(),

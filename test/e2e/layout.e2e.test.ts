@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
-import { layoutProblems, settled } from '../harness/layoutCheck.js';
+import { layoutProblems, settled, type LayoutCheckOptions } from '../harness/layoutCheck.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { joined, request, SocketPool } from '../harness/sockets.js';
 import { ARTIFACTS, UiPages } from '../harness/uiPages.js';
@@ -19,6 +19,11 @@ const VIEWPORTS = [
 const THEMES = ['light', 'dark'] as const;
 const LANGUAGES = ['it', 'en'] as const;
 const SHOTS = path.join(ARTIFACTS, 'layout');
+/**
+ * With a modal dialog open the page behind it is inert and meant to be covered: only the dialog is measured
+ * (every element neither in the dialog nor holding it is skipped).
+ */
+const MODAL_ONLY: LayoutCheckOptions = { ignore: [':not(:modal):not(:modal *):not(:has(:modal))'] };
 
 const LONG_TITLE =
   'Revisione trimestrale del budget del reparto commerciale e pianificazione degli obiettivi per il prossimo anno';
@@ -132,20 +137,27 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
   }
 
   /** The screen shown on `page`, in all eight variants; left as it was found (Italian, light, 1280×800). */
-  async function check(page: Page, screen: string): Promise<string[]> {
+  async function check(
+    page: Page,
+    screen: string,
+    options: LayoutCheckOptions = {},
+    /** Run at each viewport (a scroll to what lies below the fold on a phone). */
+    atViewport?: () => Promise<void>,
+  ): Promise<string[]> {
     const found: string[] = [];
     // Each person is a window of their own: the one measured draws at full speed only in front.
     await page.bringToFront();
     // The viewport outermost: a resize is what makes the next screenshot slow (a new frame of the new size).
     for (const viewport of VIEWPORTS) {
       await page.setViewportSize(viewport);
+      await atViewport?.();
       for (const language of LANGUAGES) {
         for (const theme of THEMES) {
           await setLook(page, theme, language);
           await settled(page);
           const variant = `${screen} ${viewport.width}x${viewport.height} ${theme} ${language}`;
           await page.screenshot({ path: path.join(SHOTS, `${variant.replaceAll(' ', '-')}.png`) });
-          for (const problem of await layoutProblems(page)) found.push(`${variant}: ${problem}`);
+          for (const problem of await layoutProblems(page, options)) found.push(`${variant}: ${problem}`);
         }
       }
     }
@@ -196,6 +208,94 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
     await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
     await page.getByLabel('Microfono', { exact: true }).waitFor();
     found.push(...(await check(page, 'settings')));
+    assert.deepEqual(found, []);
+  });
+
+  it('Rubrica list, contact form with two numbers, import preview, categories and category form have nothing clipped, overlapped or squeezed', async () => {
+    const admin = await fx.createUser({
+      firstName: 'Alessandra',
+      lastName: 'Amministratrice',
+      role: 'admin',
+    });
+    const post = async (url: string, body: Record<string, unknown>): Promise<{ id: string }> => {
+      const res = await fx.api('POST', url, { token: admin.token, body });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body as { id: string };
+    };
+    const clienti = await post('/api/categories', { name: 'Clienti e fornitori strategici', public: true });
+    await post('/api/categories', { name: 'Personale esterno' });
+    await post('/api/contacts', {
+      lastName: 'Dell’Acqua Montalcini',
+      firstName: 'Anna Maria',
+      company: 'Società Cooperativa Agricola Valle del Chianti',
+      categoryId: clienti.id,
+      numbers: [
+        { type: 'mobile', number: '+39 342 749 3700', speedDial: '123456' },
+        { type: 'work', number: '+39 (055) 123-45-67', speedDial: '12' },
+      ],
+    });
+    await post('/api/contacts', {
+      lastName: 'Verdi',
+      firstName: 'Luca',
+      personal: true,
+      numbers: [{ type: 'home', number: '02 1234567' }],
+    });
+    await post('/api/contacts', { company: 'Ottica Centrale', categoryId: clienti.id });
+
+    const page = await ui.open('user', '/');
+    await ui.signIn(page, admin);
+    await page.getByRole('tab', { name: 'Rubrica' }).click();
+    const rows = page.locator('table.rb-table tbody tr[data-contact-id]');
+    await rows.nth(2).waitFor();
+    const found = await check(page, 'contacts');
+    // On a phone the rows (cards there) start below the fold: measured once scrolled to.
+    found.push(...(await check(page, 'contacts-rows', {}, () => rows.nth(2).scrollIntoViewIfNeeded())));
+    await page.getByRole('heading', { name: 'Contatti' }).scrollIntoViewIfNeeded();
+
+    await page.getByRole('button', { name: 'Dell’Acqua Montalcini', exact: true }).click();
+    await page.getByRole('heading', { name: 'Modifica contatto' }).waitFor();
+    assert.equal(await page.getByTestId('rb-number-row').count(), 2);
+    found.push(...(await check(page, 'contact-form')));
+    await page.getByRole('button', { name: "Torna all'elenco" }).click();
+    await rows.nth(2).waitFor();
+
+    await page.getByRole('button', { name: 'CARICA VCARD' }).click();
+    const dialog = page.getByRole('dialog', { name: 'CARICA VCARD' });
+    const vcard = [
+      'BEGIN:VCARD',
+      'VERSION:3.0',
+      'N:Esposito;Marco Giovanni;;;',
+      'FN:Marco Giovanni Esposito',
+      'ORG:Esposito Impianti Elettrici e Termoidraulici Srl',
+      'TEL;TYPE=CELL:+39 333 111 2222',
+      'END:VCARD',
+      'BEGIN:VCARD',
+      'VERSION:3.0',
+      'N:Ferrari;Chiara;;;',
+      'FN:Chiara Ferrari',
+      'TEL;TYPE=WORK:06 5555 0101',
+      'END:VCARD',
+      '',
+    ].join('\r\n');
+    await dialog.getByLabel('Scegli il file').setInputFiles({
+      name: 'rubrica.vcf',
+      mimeType: 'text/vcard',
+      buffer: Buffer.from(vcard, 'utf8'),
+    });
+    await dialog
+      .getByTestId('rb-import-report')
+      .getByText('Anteprima: nulla è ancora stato salvato')
+      .waitFor();
+    found.push(...(await check(page, 'contacts-import', MODAL_ONLY)));
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Categorie', exact: true }).click();
+    await page.locator('tr[data-category-id]', { hasText: 'Personale esterno' }).waitFor();
+    found.push(...(await check(page, 'categories')));
+    await page.getByRole('button', { name: 'Clienti e fornitori strategici', exact: true }).click();
+    await page.getByRole('heading', { name: 'Modifica categoria' }).waitFor();
+    found.push(...(await check(page, 'category-form')));
     assert.deepEqual(found, []);
   });
 

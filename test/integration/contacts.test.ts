@@ -221,6 +221,23 @@ describe('Rubrica: contacts and categories', () => {
     );
   });
 
+  it('refuses with 409, not 500, renaming a category to the name of another one', async () => {
+    // An update colliding with the unique name index is reported by FerretDB unlike an insert (schemathesis).
+    fails(
+      await fx.api('PATCH', `/api/categories/${privateCat.id}`, {
+        token: admin.token,
+        body: { name: 'PARTNER', memberships: [], public: false },
+      }),
+      409,
+      'CONFLICT',
+    );
+    const kept = ok<Category>(
+      await fx.api('GET', `/api/categories/${privateCat.id}`, { token: admin.token }),
+    );
+    assert.equal(kept.name, 'Clienti');
+    assert.equal(kept.memberships.length, 3);
+  });
+
   it('moves the contacts of a deleted category to "No category" and says how many', async () => {
     ok(await newContact(editor.token, { lastName: 'Uno', categoryId: privateCat.id }), 201);
     ok(await newContact(editor.token, { lastName: 'Due', categoryId: privateCat.id }), 201);

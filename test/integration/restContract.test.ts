@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { chatRoutes, directoryRoutes, metaRoutes } from '../../shared/rest/contract.js';
+import {
+  categoryRoutes,
+  chatRoutes,
+  contactRoutes,
+  directoryRoutes,
+  metaRoutes,
+  phoneSearchRoutes,
+} from '../../shared/rest/contract.js';
 import { openApiText } from '../../scripts/openapi.js';
 import { expectStatus, restClient } from '../harness/restClient.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
@@ -34,6 +41,71 @@ describe('the REST contract on the live server', () => {
       res.body.items.map((u) => u.displayName),
       ['Conti Giulia'],
     );
+  });
+
+  it('answers the Rubrica (a category, a contact, the list, an import preview, the search) with typed bodies', async () => {
+    const admin = await fx.createUser({ role: 'admin' });
+    const auth = { token: admin.token };
+    const category = expectStatus(
+      await call(categoryRoutes.create, { body: { name: 'Fornitori', public: true } }, auth),
+      201,
+    );
+    const contact = expectStatus(
+      await call(
+        contactRoutes.create,
+        {
+          body: {
+            lastName: 'Rossi',
+            categoryId: category.body.id,
+            numbers: [{ type: 'mobile', number: '+39 342 749 3700' }],
+          },
+        },
+        auth,
+      ),
+      201,
+    );
+    assert.equal(contact.body.numbers[0]?.normalized, '+393427493700');
+    const list = expectStatus(await call(contactRoutes.list, { query: { q: 'rossi' } }, auth), 200);
+    assert.deepEqual(
+      list.body.items.map((c) => c.id),
+      [contact.body.id],
+    );
+    const preview = expectStatus(
+      await call(
+        contactRoutes.import,
+        { query: { format: 'vcard', dryRun: '1' } },
+        {
+          ...auth,
+          raw: {
+            data: 'BEGIN:VCARD\r\nVERSION:3.0\r\nN:Bianchi;Anna;;;\r\nEND:VCARD\r\n',
+            type: 'text/vcard',
+          },
+        },
+      ),
+      200,
+    );
+    assert.deepEqual([preview.body.dryRun, preview.body.created], [true, 1]);
+    // A type the contract does not list for the file is refused before the body is read.
+    const refused = await call(
+      contactRoutes.import,
+      { query: { format: 'vcard' } },
+      { ...auth, raw: { data: 'x', type: 'image/png' } },
+    );
+    assert.equal(refused.status, 415, JSON.stringify(refused.body));
+    const hits = expectStatus(
+      await call(phoneSearchRoutes.search, { query: { q: '3427493700' } }, auth),
+      200,
+    );
+    assert.deepEqual(
+      hits.body.items.map((h) => [h.name, h.dial, h.categoryName]),
+      [['Rossi', '+393427493700', 'Fornitori']],
+    );
+    const exported = expectStatus(
+      await call(contactRoutes.export, { query: { format: 'vcard', ids: contact.body.id } }, auth),
+      200,
+    );
+    // Was text/x-vcard: the attachment's .vcf extension overrode the type.
+    assert.equal(exported.headers.get('content-type'), 'text/vcard; charset=utf-8');
   });
 
   // Found by schemathesis: the file went to Synapse as multipart/form-data, which its web server parses as a

@@ -5,6 +5,7 @@ import { restContract } from '../../shared/rest/contract.js';
 import type { RouteDef } from '../../shared/rest/route.js';
 import { authRouter } from '../../server/auth/authRouter.js';
 import { chatRouter } from '../../server/chat/chatRouter.js';
+import { categoriesRouter, contactsRouter, phoneSearchRouter } from '../../server/contacts/contactsRouter.js';
 import { directoryRouter } from '../../server/directory/directoryRouter.js';
 import { meRouter } from '../../server/directory/meRouter.js';
 import { guestRouter, meetingsRouter } from '../../server/meetings/meetingsRouter.js';
@@ -29,6 +30,12 @@ function declared(): Set<string> {
     ['/api/meetings', meetingsRouter(stub, body)],
     ['/api/guest', guestRouter(stub, config, body)],
     ['/api/chat', chatRouter(stub, { maxUploadBytes: 1, body })],
+    [
+      '/api/contacts',
+      contactsRouter({ contacts: stub, imports: stub, body, importMaxBytes: 1, imageMaxBytes: 1 }),
+    ],
+    ['/api/categories', categoriesRouter(stub, body)],
+    ['/api/search', phoneSearchRouter(stub)],
   ];
   const found = new Set<string>();
   for (const [mount, router] of mounted) {
