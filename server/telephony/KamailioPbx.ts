@@ -191,11 +191,19 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
   async clickToCall(user: PbxUser, number: string): Promise<void> {
     await this.check();
     const me = `sip:127.0.0.1:${this.#endpoint.sipPort}`;
-    await this.#rpc.call('dlg.bridge_dlg', [
-      `sip:${user.extension}@${this.domain}`,
-      `sip:${number}@${this.domain}`,
-      me,
-    ]);
+    try {
+      await this.#rpc.call('dlg.bridge_dlg', [
+        `sip:${user.extension}@${this.domain}`,
+        `sip:${number}@${this.domain}`,
+        me,
+      ]);
+    } catch (err) {
+      // The number was validated before: a refusal of the bridge is the edge's, not the caller's.
+      if (err instanceof KamailioRpcError) {
+        throw new ServiceUnavailableError('The telephony server could not start the call');
+      }
+      throw err;
+    }
   }
 
   async registrations(extension: string): Promise<SipRegistration[]> {

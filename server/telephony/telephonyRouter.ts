@@ -1,15 +1,11 @@
 import { Router } from 'express';
-import {
-  callsQuerySchema,
-  clickToCallSchema,
-  type ClickToCallView,
-  type SipPasswordView,
-} from '../../shared/schemas/calls.js';
+import { callRoutes, telephonyRoutes } from '../../shared/rest/contract.js';
+import type { ClickToCallView, SipPasswordView } from '../../shared/schemas/calls.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import type { UserModel } from '../directory/User.js';
 import { ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
-import { parseInput } from '../http/validate.js';
+import { on, reply } from '../http/typedRoute.js';
 import type { CallLog } from './CallLog.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 
@@ -33,13 +29,11 @@ export function callsRouter(deps: TelephonyRouterDeps, body: Pick<BodyParsers, '
   router.use(requireUser());
 
   // The records are in the database: the list stays readable while the PBX is down.
-  router.get('/', async (req, res) => {
-    const query = parseInput(callsQuerySchema, req.query, 'query');
-    res.json(await deps.callLog.list(userOf(res).userId, query));
-  });
+  on(router, callRoutes.list, [], async ({ query }, _req, res) =>
+    reply(200, await deps.callLog.list(userOf(res).userId, query)),
+  );
 
-  router.post('/click-to-call', body.json, async (req, res) => {
-    const { number } = parseInput(clickToCallSchema, req.body, 'call');
+  on(router, callRoutes.clickToCall, [body.json], async ({ body: { number } }, _req, res) => {
     const me = userOf(res);
     if (number === me.extension) {
       throw new ValidationError('Invalid call', [{ path: 'number', message: 'is your own extension' }]);
@@ -52,7 +46,7 @@ export function callsRouter(deps: TelephonyRouterDeps, body: Pick<BodyParsers, '
     deps.callLog.expectClickToCall(me.extension, number);
     await pbx.clickToCall({ id: me.userId, extension: me.extension }, number);
     const view: ClickToCallView = { from: me.extension, number, internal: colleague !== null };
-    res.status(202).json(view);
+    return reply(202, view);
   });
 
   return router;
@@ -63,13 +57,13 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
   const router = Router();
   router.use(requireUser());
 
-  router.get('/me', async (_req, res) => {
+  on(router, telephonyRoutes.me, [], async (_input, _req, res) => {
     const me = userOf(res);
-    res.json(await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension }));
+    return reply(200, await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension }));
   });
 
   // A new password for a desk phone: answered once, only its HA1 is kept. The old one stops working.
-  router.post('/me/password', async (_req, res) => {
+  on(router, telephonyRoutes.resetPassword, [], async (_input, _req, res) => {
     const me = userOf(res);
     const pbx = pbxOf(deps);
     const password = await pbx.resetPassword({ id: me.userId, extension: me.extension });
@@ -80,7 +74,7 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
       registrar: deps.registrar ?? pbx.domain,
     };
     res.setHeader('Cache-Control', 'no-store');
-    res.status(201).json(view);
+    return reply(201, view);
   });
 
   return router;
