@@ -4,6 +4,7 @@ import type { Rights } from './Contacts.js';
 import {
   deleteContacts,
   errorText,
+  EXPORT_MAX_IDS,
   exportContacts,
   FILE_NAMES,
   listContacts,
@@ -129,6 +130,10 @@ export function ContactList({
     if (!action) return;
     if (action === 'delete' && !confirmed) {
       setConfirming(true);
+      return;
+    }
+    if (action !== 'delete' && selected.size > EXPORT_MAX_IDS) {
+      setError(t('exportTooMany', { max: EXPORT_MAX_IDS }));
       return;
     }
     setBusy(true);

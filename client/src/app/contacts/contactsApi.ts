@@ -26,13 +26,18 @@ export type {
   Membership,
   NumberType,
 } from '../../../../shared/schemas/contacts.js';
-import type { NO_CATEGORY_ID as SharedNoCategoryId } from '../../../../shared/schemas/contacts.js';
+import type {
+  EXPORT_MAX_IDS as SharedExportMaxIds,
+  NO_CATEGORY_ID as SharedNoCategoryId,
+} from '../../../../shared/schemas/contacts.js';
 
 /**
  * The contract's constants, restated: importing them as values would bring zod (the schemas' module) into the
  * app's bundle. `typeof` keeps this one equal to the contract's; NUMBER_TYPE_KEY in ContactForm is exhaustive.
  */
 export const NO_CATEGORY_ID: typeof SharedNoCategoryId = 'none';
+/** The most ids one export takes (they travel in the URL). */
+export const EXPORT_MAX_IDS: typeof SharedExportMaxIds = 200;
 
 /** What the list shows: the search, the FILTRO and the sort, as GET /api/contacts and the export take them. */
 export interface ContactFilter {

@@ -48,6 +48,8 @@ export const contactsIt = {
   selectAll: 'Seleziona tutti i contatti della pagina',
   selectRow: 'Seleziona {name}',
   cSelectedCount: '{n} di {total} selezionati',
+  exportTooMany:
+    'Si possono scaricare al massimo {max} contatti selezionati alla volta: selezionane meno, oppure togli la selezione per scaricare tutti quelli filtrati.',
   contactsCount: '{n} contatti',
   noContacts: 'Nessun contatto',
   sortBy: 'Ordina per {column}',
@@ -160,6 +162,8 @@ export const contactsEn: Record<ContactsMessageKey, string> = {
   selectAll: 'Select all the contacts on this page',
   selectRow: 'Select {name}',
   cSelectedCount: '{n} of {total} selected',
+  exportTooMany:
+    'At most {max} selected contacts can be downloaded at once: select fewer, or clear the selection to download everything filtered.',
   contactsCount: '{n} contacts',
   noContacts: 'No contacts',
   sortBy: 'Sort by {column}',
