@@ -3,6 +3,7 @@ import { ApiError } from '../api/api.js';
 import { TextField, Toggle } from '../ui/forms.js';
 import { useI18n } from '../i18n/i18n.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
+import { LoadFailed } from './Dialog.js';
 import type { AfterSave } from './Contacts.js';
 import {
   createCategory,
@@ -96,15 +97,7 @@ export function CategoryForm({
     }
   }
 
-  if (loadError)
-    return (
-      <div className="card">
-        <p className="form-error" role="alert">
-          {loadError}
-        </p>
-        <button onClick={onClose}>{t('backToList')}</button>
-      </div>
-    );
+  if (loadError) return <LoadFailed message={loadError} onClose={onClose} />;
   if (id && !category) return <p role="status">{t('loading')}</p>;
 
   return (

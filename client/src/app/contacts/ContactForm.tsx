@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/api.js';
 import { TextAreaField, TextField, Toggle } from '../ui/forms.js';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
+import { LoadFailed } from './Dialog.js';
 import type { AfterSave, Rights } from './Contacts.js';
 import {
   contactImage,
@@ -184,15 +185,7 @@ export function ContactForm({
     }
   }
 
-  if (loadError)
-    return (
-      <div className="card">
-        <p className="form-error" role="alert">
-          {loadError}
-        </p>
-        <button onClick={onClose}>{t('backToList')}</button>
-      </div>
-    );
+  if (loadError) return <LoadFailed message={loadError} onClose={onClose} />;
   if (id && !contact) return <p role="status">{t('loading')}</p>;
 
   return (

@@ -87,3 +87,22 @@ export function ConfirmDialog({
     </Dialog>
   );
 }
+
+/** A form whose contact or category could not be loaded: the reason, and the way back to the list. */
+export function LoadFailed({
+  message,
+  onClose,
+}: {
+  message: string;
+  onClose: () => void;
+}): React.JSX.Element {
+  const { t } = useI18n();
+  return (
+    <div className="card">
+      <p className="form-error" role="alert">
+        {message}
+      </p>
+      <button onClick={onClose}>{t('backToList')}</button>
+    </div>
+  );
+}
