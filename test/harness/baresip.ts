@@ -78,6 +78,25 @@ export class BaresipPhone {
     await mkdir(path.join(options.dir, 'rec'), { recursive: true });
     const tone = path.join(options.dir, 'tone.wav');
     await writeFile(tone, sineWav(options.toneHz, options.toneMs, 8000));
+    // No account at start: it is added over ctrl_tcp once connected, so that no REGISTER event is missed.
+    await writeFile(path.join(options.dir, 'accounts'), '', { mode: 0o600 });
+    // The ports are picked free but bound only later by baresip, and the SIP port is UDP while freePort checks
+    // TCP: a mediasoup or coturn socket of another test can take it meanwhile, and baresip then exits. A fresh
+    // set of ports is tried when that happens.
+    const failures: string[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const started = await BaresipPhone.#attempt(options, tone);
+      if (started instanceof BaresipPhone) {
+        await started.command('uanew', accountLine(options));
+        return started;
+      }
+      failures.push(`attempt ${attempt}: ${started}`);
+    }
+    throw new Error(`baresip for ${options.extension} did not start:\n${failures.join('\n')}`);
+  }
+
+  /** One start of baresip on fresh ports: the phone, or why it failed. */
+  static async #attempt(options: PhoneOptions, tone: string): Promise<BaresipPhone | string> {
     // baresip also binds TLS on the SIP port + 1 in some builds: the ports are checked apart.
     const sipPort = await freePort();
     const ctrlPort = await freePort();
@@ -105,28 +124,33 @@ export class BaresipPhone {
         '',
       ].join('\n'),
     );
-    // No account at start: it is added over ctrl_tcp once connected, so that no REGISTER event is missed.
-    await writeFile(path.join(options.dir, 'accounts'), '', { mode: 0o600 });
     const child = spawn('baresip', ['-f', options.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (d: Buffer): void => void (output = (output + d.toString()).slice(-1500));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     await once(child, 'spawn');
-    let socket: Socket | undefined;
-    const deadline = Date.now() + 10_000;
-    while (!socket) {
-      socket = await new Promise<Socket | undefined>((resolve) => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const socket = await new Promise<Socket | undefined>((resolve) => {
         const s = createConnection({ host: '127.0.0.1', port: ctrlPort }, () => resolve(s));
         s.once('error', () => resolve(undefined));
       });
-      if (!socket) {
-        if (Date.now() > deadline || child.exitCode !== null) {
-          child.kill('SIGKILL');
-          throw new Error(`baresip did not open ctrl_tcp on ${ctrlPort}`);
-        }
-        await new Promise((r) => setTimeout(r, 50)); // polling a port that is not open yet
+      if (socket) {
+        child.stdout.off('data', keep);
+        child.stderr.off('data', keep);
+        return new BaresipPhone(options, child, socket);
       }
+      if (Date.now() > deadline || child.exitCode !== null || child.signalCode !== null) {
+        const how =
+          child.exitCode !== null || child.signalCode !== null
+            ? `exited (${child.exitCode ?? child.signalCode})`
+            : 'still running after 15 s';
+        child.kill('SIGKILL');
+        return `no ctrl_tcp on ${ctrlPort} (SIP ${sipPort}), baresip ${how}; output: ${output.trim().slice(-600)}`;
+      }
+      await new Promise((r) => setTimeout(r, 50)); // polling a port that is not open yet
     }
-    const phone = new BaresipPhone(options, child, socket);
-    await phone.command('uanew', accountLine(options));
-    return phone;
   }
 
   #onMessage(msg: Record<string, unknown>): void {
