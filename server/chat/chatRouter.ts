@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { chatRoutes as routes } from '../../shared/rest/contract.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
-import { FileTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
-import type { BodyParsers } from '../http/bodyParsers.js';
+import { UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { rawFileBody, type BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
 import type { ChatService } from './ChatService.js';
 import { contentDisposition, isInlineImage } from './fileHeaders.js';
@@ -137,27 +137,12 @@ export function chatRouter(
   return router;
 }
 
-/**
- * The raw body of an upload of any type but multipart (415), refused with 413 FILE_TOO_LARGE beyond the limit: early from Content-Length, or
- * while reading a body that has none.
- */
+/** The raw body of an upload of any type but multipart (415), at most `limit` bytes. */
 function rawUpload(limit: number): RequestHandler {
-  const parse = express.raw({ type: () => true, limit });
-  return (req, res, next) => {
-    // Synapse's web server reads a multipart body as a form and refuses the upload (415): a file goes as itself.
-    if (/^\s*multipart\//i.test(req.headers['content-type'] ?? '')) {
-      next(new UnsupportedMediaTypeError('Send the file itself as the body, not as a multipart form'));
-      return;
-    }
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > limit) {
-      next(new FileTooLargeError(limit));
-      return;
-    }
-    parse(req, res, (err?: unknown) => {
-      const tooLarge =
-        typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.too.large';
-      next(tooLarge ? new FileTooLargeError(limit) : err);
-    });
-  };
+  // Synapse's web server reads a multipart body as a form and refuses the upload (415): a file goes as itself.
+  return rawFileBody(limit, (req) =>
+    /^\s*multipart\//i.test(req.headers['content-type'] ?? '')
+      ? new UnsupportedMediaTypeError('Send the file itself as the body, not as a multipart form')
+      : undefined,
+  );
 }

@@ -37,9 +37,7 @@ export class CategoryService {
   readonly #logger: Logger;
   /** FerretDB v1 rewrites whole documents: writes to one category go one at a time (see docs/architecture.md). */
   readonly #writes = new KeyedSerial();
-  readonly #onUserDeleted: (user: { id: string }) => void;
-  readonly #events: DirectoryEvents;
-  #closed = false;
+  #unsubscribe: () => void = () => undefined;
 
   private constructor(opts: {
     categories: CategoryModel;
@@ -51,13 +49,7 @@ export class CategoryService {
     this.#categories = opts.categories;
     this.#contacts = opts.contacts;
     this.#users = opts.users;
-    this.#events = opts.events;
     this.#logger = opts.logger;
-    this.#onUserDeleted = (user) => {
-      this.removeMember(user.id).catch((err: unknown) =>
-        this.#logger.error({ err, userId: user.id }, 'removing the memberships of a deleted user failed'),
-      );
-    };
   }
 
   static async create(opts: {
@@ -69,14 +61,16 @@ export class CategoryService {
   }): Promise<CategoryService> {
     await opts.categories.init();
     const service = new CategoryService(opts);
-    opts.events.on('user.deleted', service.#onUserDeleted);
+    service.#unsubscribe = opts.events.afterUserDeleted(
+      (userId) => service.removeMember(userId),
+      opts.logger,
+      'removing the memberships',
+    );
     return service;
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#events.off('user.deleted', this.#onUserDeleted);
+    this.#unsubscribe();
   }
 
   /** The caller's rights over the whole Rubrica (see ContactAccess). */

@@ -60,11 +60,9 @@ export class ContactService {
   readonly #defaultCountry: CountryCode;
   readonly #maxImageBytes: number;
   readonly #logger: Logger;
-  readonly #events: DirectoryEvents;
   /** FerretDB v1 rewrites whole documents: writes to one contact go one at a time. */
   readonly #writes = new KeyedSerial();
-  readonly #onUserDeleted: (user: { id: string }) => void;
-  #closed = false;
+  #unsubscribe: () => void = () => undefined;
 
   private constructor(opts: ContactServiceOptions) {
     this.#contacts = opts.contacts;
@@ -73,30 +71,23 @@ export class ContactService {
     this.#categories = opts.categories;
     this.#defaultCountry = opts.defaultCountry;
     this.#maxImageBytes = opts.maxImageBytes;
-    this.#events = opts.events;
     this.#logger = opts.logger;
-    // Personal contacts are seen by their owner only: with the owner gone, nobody could ever reach them.
-    this.#onUserDeleted = (user) => {
-      this.#removePersonalOf(user.id).catch((err: unknown) =>
-        this.#logger.error(
-          { err, userId: user.id },
-          'removing the personal contacts of a deleted user failed',
-        ),
-      );
-    };
   }
 
   static async create(opts: ContactServiceOptions): Promise<ContactService> {
     await Promise.all([opts.contacts.init(), opts.images.init(), opts.speedDials.init()]);
     const service = new ContactService(opts);
-    opts.events.on('user.deleted', service.#onUserDeleted);
+    // Personal contacts are seen by their owner only: with the owner gone, nobody could ever reach them.
+    service.#unsubscribe = opts.events.afterUserDeleted(
+      (userId) => service.#removePersonalOf(userId),
+      opts.logger,
+      'removing the personal contacts',
+    );
     return service;
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#events.off('user.deleted', this.#onUserDeleted);
+    this.#unsubscribe();
   }
 
   get defaultCountry(): CountryCode {

@@ -1,4 +1,4 @@
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import {
   CONTACT_IMAGE_TYPES,
   CONTACT_IMPORT_TYPES,
@@ -8,8 +8,8 @@ import {
 } from '../../shared/rest/contract.js';
 import { importQuerySchema } from '../../shared/schemas/contacts.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
-import { FileTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
-import type { BodyParsers } from '../http/bodyParsers.js';
+import { UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { rawFileBody, type BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
 import { parseInput } from '../http/validate.js';
 import type { CategoryService } from './CategoryService.js';
@@ -153,28 +153,13 @@ export function phoneSearchRouter(search: PhoneSearch): Router {
   return router;
 }
 
-/**
- * A raw body of one of `types`: another type is 415 before a byte is read, a body over `limit` is 413
- * FILE_TOO_LARGE (early from Content-Length, or while reading one that has none).
- */
+/** A raw body of one of `types` (another is 415 before a byte is read), at most `limit` bytes. */
 function rawBody(types: readonly string[], limit: number): RequestHandler {
-  const parse = express.raw({ type: () => true, limit });
-  return (req, res, next) => {
-    if (req.headers['content-length'] !== '0' && req.is([...types]) === false) {
-      next(new UnsupportedMediaTypeError(`Send the file as ${types.join(', ')}`));
-      return;
-    }
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > limit) {
-      next(new FileTooLargeError(limit));
-      return;
-    }
-    parse(req, res, (err?: unknown) => {
-      const tooLarge =
-        typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.too.large';
-      next(tooLarge ? new FileTooLargeError(limit) : err);
-    });
-  };
+  return rawFileBody(limit, (req) =>
+    req.headers['content-length'] !== '0' && req.is([...types]) === false
+      ? new UnsupportedMediaTypeError(`Send the file as ${types.join(', ')}`)
+      : undefined,
+  );
 }
 
 function fileOf(data: unknown): Buffer {

@@ -1,6 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { Counter, type Registry } from 'prom-client';
-import { UnsupportedMediaTypeError } from '../errors.js';
+import { FileTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 
 /** The body limits of the REST API (config.ts: `UCC_HTTP_*`). */
 export interface BodyLimits {
@@ -161,4 +161,32 @@ export function checkJsonDepth(buf: Uint8Array, maxDepth: number): void {
       }
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
+}
+
+/**
+ * A file sent as the raw body, of any content type: `refuse` may turn a type away (415) before a byte is read;
+ * a body over `limitBytes` is 413 FILE_TOO_LARGE, early from Content-Length, or while reading one that has none.
+ */
+export function rawFileBody(
+  limitBytes: number,
+  refuse: (req: express.Request) => UnsupportedMediaTypeError | undefined,
+): RequestHandler {
+  const parse = express.raw({ type: () => true, limit: limitBytes });
+  return (req, res, next) => {
+    const refused = refuse(req);
+    if (refused) {
+      next(refused);
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limitBytes) {
+      next(new FileTooLargeError(limitBytes));
+      return;
+    }
+    parse(req, res, (err?: unknown) => {
+      const tooLarge =
+        typeof err === 'object' && err !== null && 'type' in err && err.type === 'entity.too.large';
+      next(tooLarge ? new FileTooLargeError(limitBytes) : err);
+    });
+  };
 }

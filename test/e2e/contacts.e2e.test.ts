@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { Category, Contact, ContactInput, ContactPage } from '../../shared/schemas/contacts.js';
 import { type TestUser } from '../harness/serverFixture.js';
+import { axeAudit as audit } from '../harness/axe.js';
+import { vcardFile } from '../harness/vcard.js';
 import { uiSuite } from '../harness/uiPages.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
@@ -14,25 +15,6 @@ declare const document: {
 };
 
 const PHONE = { width: 390, height: 844 };
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-declare const axe: {
-  run: (
-    context: unknown,
-    options: unknown,
-  ) => Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }>;
-};
-
-/** axe-core's WCAG 2.1 A/AA rules on the page as it is now: the serious and critical findings. */
-async function audit(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const { violations } = await page.evaluate(() =>
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
-  );
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-}
-
 describe('Rubrica in Chromium', function () {
   this.timeout(90_000);
   const s = uiSuite();
@@ -222,26 +204,13 @@ describe('Rubrica in Chromium', function () {
     await upload.click();
     const dialog = page.getByRole('dialog', { name: 'CARICA VCARD' });
     await dialog.waitFor();
-    const vcard = [
-      'BEGIN:VCARD',
-      'VERSION:3.0',
-      'N:Esposito;Marco;;;',
-      'FN:Marco Esposito',
-      'ORG:Esposito Srl',
-      'TEL;TYPE=CELL:+39 333 111 2222',
-      'END:VCARD',
-      'BEGIN:VCARD',
-      'VERSION:3.0',
-      'N:Ferrari;Chiara;;;',
-      'FN:Chiara Ferrari',
-      'TEL;TYPE=WORK:06 5555 0101',
-      'END:VCARD',
-      '',
-    ].join('\r\n');
     await dialog.getByLabel('Scegli il file').setInputFiles({
       name: 'rubrica.vcf',
       mimeType: 'text/vcard',
-      buffer: Buffer.from(vcard, 'utf8'),
+      buffer: vcardFile([
+        ['N:Esposito;Marco;;;', 'FN:Marco Esposito', 'ORG:Esposito Srl', 'TEL;TYPE=CELL:+39 333 111 2222'],
+        ['N:Ferrari;Chiara;;;', 'FN:Chiara Ferrari', 'TEL;TYPE=WORK:06 5555 0101'],
+      ]),
     });
     const report = dialog.getByTestId('rb-import-report');
     await report.getByText('Anteprima: nulla è ancora stato salvato').waitFor();

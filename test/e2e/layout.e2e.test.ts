@@ -7,6 +7,7 @@ import { layoutProblems, settled, type LayoutCheckOptions } from '../harness/lay
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { joined, request, SocketPool } from '../harness/sockets.js';
 import { ARTIFACTS, UiPages } from '../harness/uiPages.js';
+import { vcardFile } from '../harness/vcard.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
 declare const document: { documentElement: { lang: string; dataset: Record<string, string | undefined> } };
@@ -261,26 +262,18 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
 
     await page.getByRole('button', { name: 'CARICA VCARD' }).click();
     const dialog = page.getByRole('dialog', { name: 'CARICA VCARD' });
-    const vcard = [
-      'BEGIN:VCARD',
-      'VERSION:3.0',
-      'N:Esposito;Marco Giovanni;;;',
-      'FN:Marco Giovanni Esposito',
-      'ORG:Esposito Impianti Elettrici e Termoidraulici Srl',
-      'TEL;TYPE=CELL:+39 333 111 2222',
-      'END:VCARD',
-      'BEGIN:VCARD',
-      'VERSION:3.0',
-      'N:Ferrari;Chiara;;;',
-      'FN:Chiara Ferrari',
-      'TEL;TYPE=WORK:06 5555 0101',
-      'END:VCARD',
-      '',
-    ].join('\r\n');
     await dialog.getByLabel('Scegli il file').setInputFiles({
       name: 'rubrica.vcf',
       mimeType: 'text/vcard',
-      buffer: Buffer.from(vcard, 'utf8'),
+      buffer: vcardFile([
+        [
+          'N:Esposito;Marco Giovanni;;;',
+          'FN:Marco Giovanni Esposito',
+          'ORG:Esposito Impianti Elettrici e Termoidraulici Srl',
+          'TEL;TYPE=CELL:+39 333 111 2222',
+        ],
+        ['N:Ferrari;Chiara;;;', 'FN:Chiara Ferrari', 'TEL;TYPE=WORK:06 5555 0101'],
+      ]),
     });
     await dialog
       .getByTestId('rb-import-report')

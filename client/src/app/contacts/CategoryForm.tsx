@@ -3,7 +3,7 @@ import { ApiError } from '../api/api.js';
 import { TextField, Toggle } from '../ui/forms.js';
 import { useI18n } from '../i18n/i18n.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
-import { LoadFailed } from './Dialog.js';
+import { RubricaForm, type SaveNext } from './RubricaForm.js';
 import type { AfterSave } from './Contacts.js';
 import {
   createCategory,
@@ -35,10 +35,8 @@ export function CategoryForm({
   const [errors, setErrors] = useState<{ name?: string; memberships?: string; form?: string }>({});
   const [pending, setPending] = useState(false);
   const [saved, setSaved] = useState(false);
-  const heading = useRef<HTMLHeadingElement>(null);
   const search = useRef<HTMLInputElement>(null);
 
-  useEffect(() => heading.current?.focus(), []);
   useEffect(() => {
     if (!id) return;
     getCategory(id).then(
@@ -55,7 +53,7 @@ export function CategoryForm({
   const setMember = (userId: string, patch: Partial<Membership>): void =>
     setMembers(members.map((m) => (m.userId === userId ? { ...m, ...patch } : m)));
 
-  async function save(next: 'list' | 'another' | 'continue', event?: FormEvent): Promise<void> {
+  async function save(next: SaveNext, event?: FormEvent): Promise<void> {
     event?.preventDefault();
     setSaved(false);
     if (!name.trim()) {
@@ -97,24 +95,19 @@ export function CategoryForm({
     }
   }
 
-  if (loadError) return <LoadFailed message={loadError} onClose={onClose} />;
-  if (id && !category) return <p role="status">{t('loading')}</p>;
-
   return (
-    <form
-      className="card rb-form"
-      onSubmit={(e) => void save('list', e)}
-      noValidate
-      aria-labelledby="rb-cat-title"
+    <RubricaForm
+      titleId="rb-cat-title"
+      title={category ? t('editCategory') : t('addCategoryTitle')}
+      loading={id !== undefined && !category}
+      loadError={loadError}
+      pending={pending}
+      formError={errors.form}
+      savedNotice={saved ? t('savedCategory') : undefined}
+      saveLabel={t('saveCategory')}
+      onSave={(next, e) => void save(next, e)}
+      onClose={onClose}
     >
-      <div className="panel-head">
-        <h3 id="rb-cat-title" ref={heading} tabIndex={-1}>
-          {category ? t('editCategory') : t('addCategoryTitle')}
-        </h3>
-        <button type="button" className="link" onClick={onClose}>
-          {t('backToList')}
-        </button>
-      </div>
       <fieldset disabled={pending} className="rb-fields">
         <TextField
           id="rb-cat-name"
@@ -231,23 +224,6 @@ export function CategoryForm({
           </div>
         </fieldset>
       </fieldset>
-      {errors.form && (
-        <p className="form-error" role="alert">
-          {errors.form}
-        </p>
-      )}
-      {saved && <p role="status">{t('savedCategory')}</p>}
-      <div className="actions rb-save">
-        <button type="button" disabled={pending} onClick={() => void save('another')}>
-          {t('saveAndAdd')}
-        </button>
-        <button type="button" disabled={pending} onClick={() => void save('continue')}>
-          {t('saveAndContinue')}
-        </button>
-        <button type="submit" className="primary" disabled={pending} aria-busy={pending}>
-          {t('saveCategory')}
-        </button>
-      </div>
-    </form>
+    </RubricaForm>
   );
 }

@@ -1,8 +1,8 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/api.js';
 import { TextAreaField, TextField, Toggle } from '../ui/forms.js';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
-import { LoadFailed } from './Dialog.js';
+import { RubricaForm, type SaveNext } from './RubricaForm.js';
 import type { AfterSave, Rights } from './Contacts.js';
 import {
   contactImage,
@@ -73,9 +73,7 @@ export function ContactForm({
   const [errors, setErrors] = useState<Errors>({});
   const [pending, setPending] = useState(false);
   const [saved, setSaved] = useState(false);
-  const heading = useRef<HTMLHeadingElement>(null);
 
-  useEffect(() => heading.current?.focus(), []);
   // A new contact starts shared when the caller may write a category (the list may arrive after the form).
   const [personalTouched, setPersonalTouched] = useState(false);
   const firstWritable = rights.contactCategories[0]?.id;
@@ -141,7 +139,7 @@ export function ContactForm({
   const setRow = (key: number, patch: Partial<NumberRow>): void =>
     setNumbers(numbers.map((r) => (r.key === key ? { ...r, ...patch } : r)));
 
-  async function save(next: 'list' | 'another' | 'continue', event?: FormEvent): Promise<void> {
+  async function save(next: SaveNext, event?: FormEvent): Promise<void> {
     event?.preventDefault();
     const local: Errors = {};
     if (![lastName, firstName, company].some((v) => v.trim())) local.lastName = t('required');
@@ -185,24 +183,20 @@ export function ContactForm({
     }
   }
 
-  if (loadError) return <LoadFailed message={loadError} onClose={onClose} />;
-  if (id && !contact) return <p role="status">{t('loading')}</p>;
-
   return (
-    <form
-      className="card rb-form"
-      onSubmit={(e) => void save('list', e)}
-      noValidate
-      aria-labelledby="rb-form-title"
+    <RubricaForm
+      titleId="rb-form-title"
+      title={contact ? (readOnly ? contactTitle(contact) : t('editContact')) : t('addContact')}
+      loading={id !== undefined && !contact}
+      loadError={loadError}
+      pending={pending}
+      formError={errors.form}
+      savedNotice={saved ? t('savedContact') : undefined}
+      saveLabel={t('saveContact')}
+      readOnly={readOnly}
+      onSave={(next, e) => void save(next, e)}
+      onClose={onClose}
     >
-      <div className="panel-head">
-        <h3 id="rb-form-title" ref={heading} tabIndex={-1}>
-          {contact ? (readOnly ? contactTitle(contact) : t('editContact')) : t('addContact')}
-        </h3>
-        <button type="button" className="link" onClick={onClose}>
-          {t('backToList')}
-        </button>
-      </div>
       <fieldset disabled={readOnly || pending} className="rb-fields">
         <div className="rb-row">
           <TextField
@@ -372,27 +366,7 @@ export function ContactForm({
           )}
         </fieldset>
       </fieldset>
-      {errors.form && (
-        <p className="form-error" role="alert">
-          {errors.form}
-        </p>
-      )}
-      {saved && <p role="status">{t('savedContact')}</p>}
-      {!readOnly && (
-        <div className="actions rb-save">
-          <button type="button" disabled={pending} onClick={() => void save('another')}>
-            {t('saveAndAdd')}
-          </button>
-          <button type="button" disabled={pending} onClick={() => void save('continue')}>
-            {t('saveAndContinue')}
-          </button>
-          <button type="submit" className="primary" disabled={pending} aria-busy={pending}>
-            {pending && <span className="spinner" aria-hidden="true" />}
-            {t('saveContact')}
-          </button>
-        </div>
-      )}
-    </form>
+    </RubricaForm>
   );
 }
 
