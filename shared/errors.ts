@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   INVALID_CREDENTIALS: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** The path exists, not with this method: the answer's `Allow` header lists those it takes. */
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   RATE_LIMITED: 429,
   /** A per-participant cap (transports, one producer per source): closing something frees room, waiting does not. */

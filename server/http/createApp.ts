@@ -12,6 +12,7 @@ import { REPO_ROOT } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { apiNotFound, errorMiddleware } from './errorMiddleware.js';
+import { apiFallback } from './methodNotAllowed.js';
 import { runProbes, type ReadinessProbe } from './readiness.js';
 
 export interface AppDependencies {
@@ -86,7 +87,7 @@ export function createApp(deps: AppDependencies): Express {
   api.use(cookieParser());
   api.use(deps.authenticate);
   for (const { path: mount, router } of deps.routers) api.use(mount, router);
-  api.use(apiNotFound);
+  api.use(apiFallback());
   app.use('/api', api);
 
   // The built client (client/vite.config.ts) first, then the static files it does not replace.

@@ -57,6 +57,23 @@ describe('UccServer over HTTP and socket.io', () => {
     assert.ok(body.error.message.length > 0);
   });
 
+  it('answers a known API path asked with another method with 405 METHOD_NOT_ALLOWED and Allow', async () => {
+    const login = await fetch(`${fx.baseUrl}/api/auth/login`, { method: 'PUT' });
+    assert.equal(login.status, 405);
+    assert.equal(login.headers.get('allow'), 'POST');
+    const body = (await login.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'METHOD_NOT_ALLOWED');
+    // A path with a parameter, for a signed-in caller: the methods of that path, not of its neighbours.
+    const meeting = await fetch(`${fx.baseUrl}/api/meetings/${'a'.repeat(24)}/guest-link/rotate`, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${(await fx.createUser({ plan: 'pro' })).token}` },
+    });
+    assert.equal(meeting.status, 405);
+    assert.equal(meeting.headers.get('allow'), 'POST');
+    // A path the contract does not have stays 404 whatever the method.
+    assert.equal((await fetch(`${fx.baseUrl}/api/auth/nothing`, { method: 'PUT' })).status, 404);
+  });
+
   it('answers a malformed JSON body with VALIDATION_FAILED, not a 500', async () => {
     const res = await fetch(`${fx.baseUrl}/api/auth/login`, {
       method: 'POST',
