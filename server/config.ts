@@ -172,6 +172,19 @@ const envSchema = z.object({
   UCC_RTP_PORT_MIN: port.default(0),
   UCC_RTP_PORT_MAX: port.default(0),
   UCC_SIP_NO_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Where Kamailio sends calls to external numbers (`sip:host:port`); unset: external numbers cannot be called. */
+  UCC_SIP_TRUNK_URI: optionalString.pipe(
+    z
+      .string()
+      .regex(/^sip:[a-z0-9.-]+(:\d{1,5})?$/i, 'must be a SIP URI such as sip:trunk.example.org:5060')
+      .optional(),
+  ),
+  /** Digits put before every external number sent to the trunk ("0" for an outside line); empty by default. */
+  UCC_SIP_OUTBOUND_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^\d{0,4}$/, 'must be up to 4 digits')
+    .default(''),
 
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -328,6 +341,10 @@ export interface Config {
         rtpPortMax: number;
         /** How long a phone rings before the caller gets 408. */
         noAnswerTimeoutMs: number;
+        /** `sip:host[:port]` of the trunk for external numbers; undefined: they fail (SIP 503, API 400). */
+        trunkUri: string | undefined;
+        /** Put before the E.164 number in the request URI sent to the trunk. */
+        outboundPrefix: string;
       }
     | { mode: 'off' };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
@@ -463,6 +480,8 @@ export function loadConfig(
           rtpPortMin: e.UCC_RTP_PORT_MIN,
           rtpPortMax: e.UCC_RTP_PORT_MAX,
           noAnswerTimeoutMs: e.UCC_SIP_NO_ANSWER_TIMEOUT_MS,
+          trunkUri: e.UCC_SIP_TRUNK_URI,
+          outboundPrefix: e.UCC_SIP_OUTBOUND_PREFIX,
         }
       : { mode: 'off' };
 

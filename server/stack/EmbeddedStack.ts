@@ -238,6 +238,11 @@ async function startPhoneEdge(
       rtpengineNgPort: rtpengine.ngPort,
       rpcToken: await loadOrCreateSecret(path.join(config.dataDir, 'kamailio.secret')),
       noAnswerTimeoutMs: telephony.noAnswerTimeoutMs,
+      dialPlan: {
+        country: config.contacts.defaultCountry,
+        trunkUri: telephony.trunkUri,
+        outboundPrefix: telephony.outboundPrefix,
+      },
       logger: log,
       startTimeoutMs: config.stackStartTimeoutMs,
       restart: config.restart,

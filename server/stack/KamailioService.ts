@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
-import { kamailioConfig } from './kamailioConfig.js';
+import { kamailioConfig, type DialPlan } from './kamailioConfig.js';
 import { freePort } from './ports.js';
 import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 
@@ -17,6 +17,8 @@ export interface KamailioOptions {
   rpcToken: string;
   /** How long a phone rings before the caller gets 408 (default 30 s). */
   noAnswerTimeoutMs?: number;
+  /** Default: Italian numbers, no trunk (external numbers fail with 503). */
+  dialPlan?: DialPlan;
   logger: Logger;
   startTimeoutMs: number;
   restart?: RestartPolicy;
@@ -32,7 +34,11 @@ export interface KamailioEndpoint {
   bridgeUser: string;
   /** rtpengine's ng control port (UDP, loopback), which Kamailio drives; the server only pings it. */
   rtpengineNgPort: number;
+  /** How numbers are read and whether external ones have a trunk to go to. */
+  dialPlan: DialPlan;
 }
+
+const DEFAULT_DIAL_PLAN: DialPlan = { country: 'IT', trunkUri: undefined, outboundPrefix: '' };
 
 const BRIDGE_USER = 'ucc-bridge';
 
@@ -62,6 +68,7 @@ export class KamailioService extends EmbeddedChild {
       rpcToken: options.rpcToken,
       bridgeUser: BRIDGE_USER,
       rtpengineNgPort: options.rtpengineNgPort,
+      dialPlan: options.dialPlan ?? DEFAULT_DIAL_PLAN,
     };
     // The RPC token is in the config file (0600), never on the command line.
     const configFile = path.join(dir, 'kamailio.cfg');
@@ -76,6 +83,7 @@ export class KamailioService extends EmbeddedChild {
         rpcToken: options.rpcToken,
         noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 30_000,
         children: 2,
+        dialPlan: endpoint.dialPlan,
       }),
     );
     const run = await runDir(options.dataDir);

@@ -4,6 +4,18 @@
  * SQLite fails now and then under Kamailio's several processes), dialogs, evapi for live call events and rtpengine
  * for media. Call events are JSON objects relayed to every evapi client; see KamailioPbx for their fields.
  */
+import type { CountryCode } from 'libphonenumber-js';
+import { nationalDialPlan } from '../../shared/phoneNumber.js';
+
+/** External numbers: how national numbers are read, and the trunk they go to (none: they fail with 503). */
+export interface DialPlan {
+  country: CountryCode;
+  /** `sip:host[:port]`. */
+  trunkUri: string | undefined;
+  /** Put before the E.164 number in the request URI sent to the trunk. */
+  outboundPrefix: string;
+}
+
 export interface KamailioConfigOptions {
   sipPort: number;
   evapiPort: number;
@@ -18,6 +30,7 @@ export interface KamailioConfigOptions {
   noAnswerTimeoutMs: number;
   /** SIP processes per transport; 2 is plenty on loopback. */
   children: number;
+  dialPlan: DialPlan;
 }
 
 export function kamailioConfig(o: KamailioConfigOptions): string {
@@ -73,7 +86,10 @@ modparam("jsonrpcs", "pretty_format", 0)
 modparam("tm", "fr_timer", 5000)
 modparam("tm", "fr_inv_timer", ${o.noAnswerTimeoutMs})
 modparam("rr", "append_fromtag", 1)
-modparam("registrar", "max_expires", 3600)
+# Registrations live in memory only (usrloc db_mode 0, docs/architecture.md says why):
+# a short expiry bounds how long phones stay unreachable after a Kamailio restart.
+modparam("registrar", "max_expires", ${REGISTRATION_EXPIRES_SEC})
+modparam("registrar", "default_expires", ${REGISTRATION_EXPIRES_SEC})
 modparam("registrar", "min_expires", 10)
 modparam("usrloc", "db_mode", 0)
 modparam("usrloc", "timer_interval", 10)
@@ -123,6 +139,7 @@ request_route {
 		if ($fU != $au) { sl_send_reply("403", "Forbidden identity"); exit; }
 		consume_credentials();
 	}
+	route(NUMBER);
 	if (is_method("INVITE")) {
 		record_route();
 		dlg_manage();
@@ -157,9 +174,12 @@ route[REGISTRAR] {
 }
 
 route[LOCATION] {
+	if ($var(external) == 1) { route(TRUNK); exit; }
 	if (!lookup("location")) {
 		$var(code) = "404";
 		if (is_method("INVITE")) { route(CALLEVENT_FAIL_LOCAL); }
+		# t_reply needs a transaction, and none exists before t_relay.
+		t_newtran();
 		t_reply("404", "Not Found");
 		exit;
 	}
@@ -186,6 +206,8 @@ route[MEDIA_OFFER] {
 		rtpengine_manage("replace-origin replace-session-connection ICE=remove");
 	}
 }
+
+${dialRoutes(o.dialPlan)}
 
 route[WITHINDLG] {
 	if (loose_route()) {
@@ -238,6 +260,7 @@ route[CALLEVENT_START] {
 	jansson_set("string", "to", "$rU", "$var(ev)");
 	if (is_present_hf("Referred-By")) { jansson_set("string", "referredBy", "$(hdr(Referred-By){nameaddr.uri}{uri.user})", "$var(ev)"); }
 	if ($fU == "${o.bridgeUser}") { jansson_set("true", "bridge", "", "$var(ev)"); }
+	if ($var(external) == 1) { jansson_set("true", "external", "", "$var(ev)"); }
 	evapi_relay("$var(ev)");
 }
 
@@ -302,4 +325,49 @@ event_route[evapi:connection-new] {
 	xlog("L_INFO", "evapi client connected\\n");
 }
 `;
+}
+
+/** Seconds a registration lasts at most: phones re-register within this after a restart emptied usrloc. */
+export const REGISTRATION_EXPIRES_SEC = 120;
+
+/**
+ * route[NUMBER] and route[TRUNK]: an INVITE or MESSAGE to an extension that has credentials (a directory user's)
+ * goes to its phones; any other number is read as an external one (the same rules as shared/phoneNumber.ts, for
+ * the default country) and, when it looks like a dialable E.164 number, goes to the trunk with the outbound prefix.
+ */
+function dialRoutes(plan: DialPlan): string {
+  const { callingCode, nationalPrefix } = nationalDialPlan(plan.country);
+  const stripNational = nationalPrefix
+    ? `if ($var(n) =~ "^${nationalPrefix}") { $var(n) = $(var(n){s.substr,${nationalPrefix.length},0}); }`
+    : '# the national prefix is kept in E.164 here';
+  const trunk = plan.trunkUri?.replace(/^sip:/, '');
+  const toTrunk = trunk
+    ? `$ru = "sip:${plan.outboundPrefix}" + $var(n) + "@${trunk}";
+	route(RELAY);`
+    : `$var(code) = "503";
+	route(CALLEVENT_FAIL);
+	t_reply("503", "No trunk for external numbers");`;
+  return `# Sets $var(external) and, for an external number, $rU to its E.164 form (what the call records show).
+route[NUMBER] {
+	$var(external) = 0;
+	if ($sht(creds=>$rU) != $null) return;
+	$var(n) = $rU;
+	if ($var(n) =~ "^00[1-9]") {
+		$var(n) = "+" + $(var(n){s.substr,2,0});
+	} else if ($var(n) =~ "^[0-9]") {
+		${stripNational}
+		$var(n) = "+${callingCode}" + $var(n);
+	}
+	# Too short or not digits: an unknown extension, which route[LOCATION] answers 404.
+	if (!($var(n) =~ "^[+][1-9][0-9]{7,14}$")) return;
+	$var(external) = 1;
+	$rU = $var(n);
+}
+
+route[TRUNK] {
+	t_newtran();
+	if (!is_method("INVITE")) { t_reply("404", "Not Found"); exit; }
+	${toTrunk}
+	exit;
+}`;
 }

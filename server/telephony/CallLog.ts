@@ -14,6 +14,7 @@ interface LiveCall {
   startedAt: number;
   answeredAt?: number;
   clickToCall: boolean;
+  external: boolean;
 }
 
 export interface CallLogEvents {
@@ -65,6 +66,7 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
           to: event.to,
           startedAt: event.at,
           clickToCall,
+          external: event.external === true,
         });
         return;
       }
@@ -111,6 +113,7 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
       endedAt: new Date(end.at),
       durationSec,
       clickToCall: call.clickToCall,
+      external: call.external,
       ...(call.answeredAt !== undefined ? { answeredAt: new Date(call.answeredAt) } : {}),
       ...(code !== undefined ? { sipCode: code } : {}),
     };

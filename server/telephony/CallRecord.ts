@@ -19,6 +19,8 @@ export interface CallRecord {
   durationSec: number;
   queue?: string;
   clickToCall: boolean;
+  /** The peer is an external number (through the trunk), in E.164. */
+  external: boolean;
 }
 
 export type CallRecordModel = Model<CallRecord>;
@@ -39,6 +41,7 @@ const callRecordSchema = new Schema<CallRecord>({
   durationSec: { type: Number, required: true, min: 0 },
   queue: { type: String, maxlength: 100 },
   clickToCall: { type: Boolean, default: false },
+  external: { type: Boolean, default: false },
 });
 callRecordSchema.index({ ownerId: 1, startedAt: -1 });
 // A replayed event cannot write the same side of a call twice.
@@ -60,6 +63,8 @@ export function toCallRecordView(record: CallRecord & { _id: unknown }): CallRec
     startedAt: record.startedAt.toISOString(),
     durationSec: record.durationSec,
     clickToCall: record.clickToCall,
+    // Records written before external calls existed have no field: they were all internal.
+    external: record.external ?? false,
   };
   if (record.peerName) view.peerName = record.peerName;
   if (record.sipCode !== undefined) view.sipCode = record.sipCode;

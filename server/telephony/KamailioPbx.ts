@@ -185,7 +185,21 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     await this.#rpc.call('htable.delete', [HTABLE, extension]).catch(ignoreMissing);
     // Its phones are unreachable at once, not at their registration's expiry.
     await this.#rpc.call('ul.rm', ['location', extension]).catch(ignoreMissing);
-    this.#log.info({ extension }, 'SIP credentials revoked');
+    // And its calls end now: Kamailio sends BYE to both sides; event_route[dialog:end] closes the records.
+    const dialogs = dialogsOf(await this.#rpc.call('dlg.list').catch(() => []));
+    let ended = 0;
+    for (const d of dialogs) {
+      if (d.fromUser !== extension && d.toUser !== extension) continue;
+      const done = await this.#rpc.call('dlg.end_dlg', [d.hEntry, d.hId]).then(
+        () => true,
+        (err: unknown) => void ignoreMissing(err), // ended meanwhile
+      );
+      if (!done) continue;
+      ended += 1;
+      // Kamailio's dialog:end event of an RPC-ended dialog has no SIP message, so no Call-ID: say it here.
+      if (d.callId) this.emit('call', { type: 'ended', callId: d.callId, at: this.#clock.now() });
+    }
+    this.#log.info({ extension, callsEnded: ended }, 'SIP credentials revoked');
   }
 
   async clickToCall(user: PbxUser, number: string): Promise<void> {
@@ -274,7 +288,9 @@ export function toCallEvent(
     case 'start':
       // The first leg of a click-to-call (the controller calling the user's phone) is not a call of its own.
       if (typeof m.from !== 'string' || typeof m.to !== 'string' || m.from === bridgeUser) return undefined;
-      return { type: 'start', callId, from: m.from, to: m.to, at };
+      return m.external === true
+        ? { type: 'start', callId, from: m.from, to: m.to, external: true, at }
+        : { type: 'start', callId, from: m.from, to: m.to, at };
     case 'ringing':
     case 'answered':
       return { type: m.event, callId, at };
@@ -287,6 +303,33 @@ export function toCallEvent(
     default:
       return undefined;
   }
+}
+
+interface LiveDialog {
+  hEntry: number;
+  hId: number;
+  callId: string;
+  fromUser: string;
+  toUser: string;
+}
+
+/** `dlg.list`'s answer: one object a dialog, with `h_entry`, `h_id`, `call-id`, `from_uri` and `to_uri`. */
+export function dialogsOf(result: unknown): LiveDialog[] {
+  if (!Array.isArray(result)) return [];
+  const out: LiveDialog[] = [];
+  for (const d of result as Record<string, unknown>[]) {
+    const { h_entry: hEntry, h_id: hId, from_uri: from, to_uri: to, 'call-id': callId } = d;
+    if (typeof hEntry !== 'number' || typeof hId !== 'number') continue;
+    const callIdText = typeof callId === 'string' ? callId : '';
+    out.push({ hEntry, hId, callId: callIdText, fromUser: userOf(from), toUser: userOf(to) });
+  }
+  return out;
+}
+
+/** The user part of `sip:201@ucc.test` (or of `<sip:201@…>;tag`). */
+function userOf(uri: unknown): string {
+  if (typeof uri !== 'string') return '';
+  return /sips?:([^@;>]+)@/.exec(uri)?.[1] ?? '';
 }
 
 /** `ul.lookup`'s answer: `{ AoR, Contacts: [{ Contact: { Address, Expires, "User-Agent" } }] }`. */

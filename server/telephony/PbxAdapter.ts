@@ -12,7 +12,15 @@ export interface PbxUser {
  * `at` is when the server received it (on loopback, when it happened).
  */
 export type PbxCallEvent =
-  | { type: 'start'; callId: string; from: string; to: string; at: number }
+  | {
+      type: 'start';
+      callId: string;
+      from: string;
+      /** An extension, or an external number in E.164 (`external`), which went to the trunk. */
+      to: string;
+      external?: boolean;
+      at: number;
+    }
   | { type: 'ringing' | 'answered'; callId: string; at: number }
   | { type: 'failed'; callId: string; code: number; at: number }
   | { type: 'ended'; callId: string; by?: string; at: number };
@@ -41,7 +49,7 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   resetPassword(user: PbxUser): Promise<string>;
   /** The extension can no longer register or call, at once; its registrations are dropped. */
   revoke(extension: string): Promise<void>;
-  /** Rings `user`'s own phone, and once answered connects it to `number`. */
+  /** Rings `user`'s own phone, and once answered connects it to `number` (an extension, or E.164 for the trunk). */
   clickToCall(user: PbxUser, number: string): Promise<void>;
   registrations(extension: string): Promise<SipRegistration[]>;
   webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView>;

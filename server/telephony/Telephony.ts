@@ -6,6 +6,7 @@ import type { UserModel } from '../directory/User.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
+import type { DialPlan } from '../stack/kamailioConfig.js';
 import type { KamailioEndpoint } from '../stack/KamailioService.js';
 import { callRecordModel } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
@@ -30,12 +31,19 @@ export class Telephony {
   readonly callLog: CallLog;
   readonly #users: UserModel;
   readonly #registrar: string | undefined;
+  readonly #dialPlan: DialPlan | undefined;
 
-  private constructor(pbx: PbxAdapter | undefined, callLog: CallLog, users: UserModel, registrar?: string) {
+  private constructor(
+    pbx: PbxAdapter | undefined,
+    callLog: CallLog,
+    users: UserModel,
+    edge?: { registrar: string; dialPlan: DialPlan },
+  ) {
     this.pbx = pbx;
     this.callLog = callLog;
     this.#users = users;
-    this.#registrar = registrar;
+    this.#registrar = edge?.registrar;
+    this.#dialPlan = edge?.dialPlan;
   }
 
   static async create(deps: TelephonyDeps): Promise<Telephony> {
@@ -53,7 +61,10 @@ export class Telephony {
       logger: log,
     });
     pbx.on('call', (event) => callLog.handle(event));
-    return new Telephony(pbx, callLog, deps.users, `sip:127.0.0.1:${deps.kamailio.sipPort}`);
+    return new Telephony(pbx, callLog, deps.users, {
+      registrar: `sip:127.0.0.1:${deps.kamailio.sipPort}`,
+      dialPlan: deps.kamailio.dialPlan,
+    });
   }
 
   /** `telephony`: whether calls can be made now (Kamailio and rtpengine both answer). */
@@ -63,7 +74,13 @@ export class Telephony {
   }
 
   routers(body: Pick<BodyParsers, 'json'>): { path: string; router: Router }[] {
-    const deps = { pbx: this.pbx, callLog: this.callLog, users: this.#users, registrar: this.#registrar };
+    const deps = {
+      pbx: this.pbx,
+      callLog: this.callLog,
+      users: this.#users,
+      registrar: this.#registrar,
+      dialPlan: this.#dialPlan,
+    };
     return [
       { path: '/calls', router: callsRouter(deps, body) },
       { path: '/telephony', router: telephonyRouter(deps) },

@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import { callRoutes, telephonyRoutes } from '../../shared/rest/contract.js';
+import { classifyDial } from '../../shared/phoneNumber.js';
 import type { ClickToCallView, SipPasswordView } from '../../shared/schemas/calls.js';
 import { requireUser, userOf } from '../auth/authMiddleware.js';
 import type { UserModel } from '../directory/User.js';
 import { ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
+import type { DialPlan } from '../stack/kamailioConfig.js';
 import type { CallLog } from './CallLog.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 
@@ -16,6 +18,8 @@ export interface TelephonyRouterDeps {
   users: UserModel;
   /** Where desk phones register, for the one-time password answer. */
   registrar: string | undefined;
+  /** How typed numbers are read, and whether external ones have a trunk; undefined without a PBX. */
+  dialPlan: DialPlan | undefined;
 }
 
 function pbxOf(deps: TelephonyRouterDeps): PbxAdapter {
@@ -33,19 +37,27 @@ export function callsRouter(deps: TelephonyRouterDeps, body: Pick<BodyParsers, '
     reply(200, await deps.callLog.list(userOf(res).userId, query)),
   );
 
-  on(router, callRoutes.clickToCall, [body.json], async ({ body: { number } }, _req, res) => {
+  on(router, callRoutes.clickToCall, [body.json], async ({ body: { number: typed } }, _req, res) => {
     const me = userOf(res);
-    if (number === me.extension) {
-      throw new ValidationError('Invalid call', [{ path: 'number', message: 'is your own extension' }]);
-    }
     const pbx = pbxOf(deps);
-    const colleague = await deps.users.findOne({ extension: number }, { disabled: 1 }).lean();
-    if (colleague?.disabled) {
-      throw new ValidationError('Invalid call', [{ path: 'number', message: 'is a disabled extension' }]);
+    const plan = deps.dialPlan;
+    const compact = typed.replace(/^\+/, '');
+    const colleague = await deps.users.findOne({ extension: compact }, { extension: 1, disabled: 1 }).lean();
+    const target = classifyDial(typed, plan?.country ?? 'IT', (digits) => digits === colleague?.extension);
+    const invalid = (message: string): ValidationError =>
+      new ValidationError('Invalid call', [{ path: 'number', message }]);
+    if (target.kind === 'invalid') throw invalid(target.message);
+    if (target.kind === 'extension') {
+      if (target.number === me.extension) throw invalid('is your own extension');
+      if (colleague?.disabled) throw invalid('is a disabled extension');
+    } else if (!plan?.trunkUri) {
+      throw invalid('is an external number, and no trunk for external calls is configured');
     }
+    // The phone dials the E.164 form; Kamailio's route[TRUNK] adds the outbound prefix for the trunk.
+    const number = target.kind === 'extension' ? target.number : target.e164;
     deps.callLog.expectClickToCall(me.extension, number);
     await pbx.clickToCall({ id: me.userId, extension: me.extension }, number);
-    const view: ClickToCallView = { from: me.extension, number, internal: colleague !== null };
+    const view: ClickToCallView = { from: me.extension, number, internal: target.kind === 'extension' };
     return reply(202, view);
   });
 

@@ -24,6 +24,7 @@ export const callRecordViewSchema = z.strictObject({
   durationSec: z.number(),
   queue: z.string().optional(),
   clickToCall: z.boolean(),
+  external: z.boolean(),
 });
 
 export const callsViewSchema = z.strictObject({ calls: z.array(callRecordViewSchema) });

@@ -20,7 +20,7 @@ export interface ClickToCallView {
   /** The caller's own extension (the phone that rings first) and the normalized number. */
   from: string;
   number: string;
-  /** Whether `number` is an extension of the directory. */
+  /** Whether `number` is an extension of the directory; otherwise it is an external number in E.164. */
   internal: boolean;
 }
 
@@ -57,6 +57,8 @@ export interface CallRecordView {
   queue?: string;
   /** The call was started by click-to-call. */
   clickToCall: boolean;
+  /** The peer is an external number (E.164, through the trunk), not a colleague. */
+  external: boolean;
 }
 
 export interface CallsView {

@@ -25,6 +25,11 @@ export interface PhoneOptions {
   /** The tone this phone sends in calls (a WAV written here, 8 kHz mono for PCMA). */
   toneHz: number;
   toneMs: number;
+  /**
+   * A carrier's gateway instead of a desk phone: no registration; it answers only calls whose request URI is
+   * `sip:<extension>@127.0.0.1:<sipPort>` (baresip refuses any other user), so a call it gets proves the URI.
+   */
+  carrier?: boolean;
 }
 
 /**
@@ -34,6 +39,8 @@ export interface PhoneOptions {
  */
 export class BaresipPhone {
   readonly extension: string;
+  /** Where it listens for SIP over UDP on loopback. */
+  readonly sipPort: number;
   readonly #options: PhoneOptions;
   readonly #child: ChildProcess;
   readonly #socket: Socket;
@@ -46,9 +53,10 @@ export class BaresipPhone {
   #output = '';
   #exited = false;
 
-  private constructor(options: PhoneOptions, child: ChildProcess, socket: Socket) {
+  private constructor(options: PhoneOptions, child: ChildProcess, socket: Socket, sipPort: number) {
     this.#options = options;
     this.extension = options.extension;
+    this.sipPort = sipPort;
     this.#child = child;
     this.#socket = socket;
     child.stdout?.on('data', (d: Buffer) => (this.#output = (this.#output + d.toString()).slice(-4000)));
@@ -87,7 +95,7 @@ export class BaresipPhone {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const started = await BaresipPhone.#attempt(options, tone);
       if (started instanceof BaresipPhone) {
-        await started.command('uanew', accountLine(options));
+        await started.command('uanew', accountLine(options, started.sipPort));
         return started;
       }
       failures.push(`attempt ${attempt}: ${started}`);
@@ -139,7 +147,7 @@ export class BaresipPhone {
       if (socket) {
         child.stdout.off('data', keep);
         child.stderr.off('data', keep);
-        return new BaresipPhone(options, child, socket);
+        return new BaresipPhone(options, child, socket, sipPort);
       }
       if (Date.now() > deadline || child.exitCode !== null || child.signalCode !== null) {
         const how =
@@ -225,7 +233,7 @@ export class BaresipPhone {
   async reRegister(password = this.#options.password): Promise<void> {
     this.#options.password = password;
     await this.command('uadel', `sip:${this.extension}@${this.#options.domain}`);
-    await this.command('uanew', accountLine(this.#options));
+    await this.command('uanew', accountLine(this.#options, this.sipPort));
   }
 
   /** The newest recording of what this phone heard (sndfile's `-dec.wav`). */
@@ -253,7 +261,8 @@ export class BaresipPhone {
   }
 }
 
-function accountLine(o: PhoneOptions): string {
+function accountLine(o: PhoneOptions, sipPort: number): string {
+  if (o.carrier) return `<sip:${o.extension}@127.0.0.1:${sipPort}>;regint=0;audio_codecs=PCMA`;
   return (
     `<sip:${o.extension}@${o.domain}>;auth_pass=${o.password};` +
     `outbound="sip:127.0.0.1:${o.proxyPort};transport=udp";regint=600;audio_codecs=PCMA`

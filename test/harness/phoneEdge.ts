@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KamailioService } from '../../server/stack/KamailioService.js';
+import type { DialPlan } from '../../server/stack/kamailioConfig.js';
 import { RtpengineService } from '../../server/stack/RtpengineService.js';
 import { testStack } from './testStack.js';
 
@@ -18,7 +19,9 @@ export const TEST_SIP_DOMAIN = 'ucc.test';
  * The real telephony edge for one suite: rtpengine and Kamailio as the embedded stack starts them, supervised,
  * with a fast restart and a short no-answer timeout. Only the telephony suites pay for it.
  */
-export async function startPhoneEdge(options: { noAnswerTimeoutMs?: number } = {}): Promise<PhoneEdge> {
+export async function startPhoneEdge(
+  options: { noAnswerTimeoutMs?: number; dialPlan?: DialPlan } = {},
+): Promise<PhoneEdge> {
   const { config, logger } = testStack();
   if (config.telephony.mode !== 'embedded')
     throw new Error('kamailio/rtpengine are not installed: run scripts/bootstrap');
@@ -40,6 +43,7 @@ export async function startPhoneEdge(options: { noAnswerTimeoutMs?: number } = {
     rtpengineNgPort: rtpengine.ngPort,
     rpcToken: 'test-rpc-token-0123456789',
     noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 2_000,
+    ...(options.dialPlan ? { dialPlan: options.dialPlan } : {}),
     logger,
     startTimeoutMs: 15_000,
     restart,

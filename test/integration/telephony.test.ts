@@ -59,6 +59,18 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     return p;
   }
 
+  async function rpc(
+    method: string,
+    params: (string | number)[],
+  ): Promise<{ result?: unknown; error?: unknown }> {
+    const r = await fetch(`http://127.0.0.1:${edge.kamailio.endpoint.sipPort}/RPC`, {
+      method: 'POST',
+      headers: { 'X-Ucc-Rpc-Token': edge.kamailio.endpoint.rpcToken },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    });
+    return (await r.json()) as { result?: unknown; error?: unknown };
+  }
+
   async function calls(user: TestUser, query = ''): Promise<CallRecordView[]> {
     const res = await fx.api('GET', `/api/calls${query}`, { token: user.token });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -106,6 +118,12 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     assert.equal(fail.type, 'REGISTER_FAIL');
     assert.match(fail.param ?? '', /403/);
     await wrong.stop();
+    // The phones ask for 600 s; Kamailio keeps registrations in memory and grants at most 120 s, so that phones
+    // come back within that after a restart.
+    const { result } = await rpc('ul.lookup', ['location', alice.extension]);
+    const contacts = (result as { Contacts: { Contact: { Expires: number } }[] }).Contacts;
+    assert.ok(contacts.length >= 1);
+    for (const c of contacts) assert.ok(c.Contact.Expires <= 120, `expires ${c.Contact.Expires}`);
   });
 
   it('connects a call between two desk phones with audio both ways, and records it as answered', async () => {
@@ -292,6 +310,116 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     const reg = await d.next(['REGISTER_FAIL', 'REGISTER_OK']);
     assert.equal(reg.type, 'REGISTER_FAIL');
     await d.stop();
+  });
+
+  it("ends a disabled user's live call at once: both phones see it closed, and the record closes", async () => {
+    const elena = await fx.createUser({ firstName: 'Elena', lastName: 'Galli' });
+    const fabio = await fx.createUser({ firstName: 'Fabio', lastName: 'Conti' });
+    // Tones of a minute: the call can only end early because of the revocation.
+    const e = await phone(elena, await sipPassword(elena), TONE_A, 60_000);
+    const f = await phone(fabio, await sipPassword(fabio), TONE_B, 60_000);
+    await Promise.all([e.next('REGISTER_OK'), f.next('REGISTER_OK')]);
+    const t0 = Date.now();
+    await e.dial(fabio.extension);
+    await f.next('CALL_INCOMING');
+    await f.command('accept');
+    await Promise.all([e.next('CALL_ESTABLISHED'), f.next('CALL_ESTABLISHED')]);
+    const res = await fx.api('PATCH', `/api/directory/users/${fabio.id}`, {
+      token: admin.token,
+      body: { disabled: true },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    await Promise.all([e.next('CALL_CLOSED', 10_000), f.next('CALL_CLOSED', 10_000)]);
+    const record = await eventually("elena's record of the ended call", 5_000, async () => {
+      const latest = await newestRecord(elena, t0);
+      return latest.endedAt ? latest : undefined;
+    });
+    assert.equal(record.outcome, 'answered');
+    assert.equal(record.peerNumber, fabio.extension);
+    await Promise.all([e.stop(), f.stop()]);
+  });
+
+  it('fails a call to an external number with 503 when no trunk is configured, recorded as external', async () => {
+    const t0 = Date.now();
+    await a.dial('0391234567');
+    const closed = await a.next('CALL_CLOSED');
+    assert.match(closed.param ?? '', /503/);
+    const mine = await newestRecord(alice, t0);
+    assert.equal(mine.outcome, 'failed');
+    assert.equal(mine.sipCode, 503);
+    assert.equal(mine.external, true);
+    assert.equal(mine.peerNumber, '+390391234567');
+    const res = await fx.api('POST', '/api/calls/click-to-call', {
+      token: alice.token,
+      body: { number: '039 1234567' },
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    const error = (res.body as { error: { code: string; details?: { path: string; message: string }[] } })
+      .error;
+    assert.equal(error.code, 'VALIDATION_FAILED');
+    assert.equal(error.details?.[0]?.path, 'number');
+    assert.match(error.details?.[0]?.message ?? '', /no trunk/);
+  });
+
+  it('answers 404 to a number that is neither an extension nor an external number', async () => {
+    await a.dial('4321');
+    const closed = await a.next('CALL_CLOSED');
+    assert.match(closed.param ?? '', /404/);
+    const res = await fx.api('POST', '/api/calls/click-to-call', {
+      token: alice.token,
+      body: { number: '4321' },
+    });
+    assert.equal(res.status, 400);
+    const details = (res.body as { error: { details?: { message: string }[] } }).error.details;
+    assert.match(details?.[0]?.message ?? '', /no extension/);
+  });
+
+  it('answers 503 while Kamailio does not answer, and /readyz says so', async () => {
+    const pid = edge.kamailio.pid;
+    assert.ok(pid);
+    // The whole process group (the namespace wrapper and every Kamailio process): RPC hangs, nothing restarts.
+    process.kill(-pid, 'SIGSTOP');
+    try {
+      const res = await fx.api('POST', '/api/calls/click-to-call', {
+        token: alice.token,
+        body: { number: bob.extension },
+      });
+      assert.equal(res.status, 503);
+      const error = (res.body as { error: { code: string; message: string } }).error;
+      assert.equal(error.code, 'SERVICE_UNAVAILABLE');
+      assert.match(error.message, /Kamailio/);
+      const ready = await fx.api('GET', '/readyz');
+      assert.equal(ready.status, 503);
+      const checks = (ready.body as { checks: Record<string, { ok: boolean; error?: string }> }).checks;
+      assert.match(checks.telephony?.error ?? '', /Kamailio/);
+    } finally {
+      process.kill(-pid, 'SIGCONT');
+    }
+    await eventually('telephony ready again', 10_000, async () => {
+      const ready = await fx.api('GET', '/readyz');
+      return ready.status === 200 ? true : undefined;
+    });
+  });
+
+  it('restarts rtpengine after it is killed, and calls have audio both ways again', async () => {
+    const pid = edge.rtpengine.pid;
+    assert.ok(pid);
+    const restarted = once(edge.rtpengine, 'restarted');
+    process.kill(pid, 'SIGKILL');
+    await restarted;
+    await eventually('telephony ready after the restart', 10_000, async () => {
+      const ready = await fx.api('GET', '/readyz');
+      return ready.status === 200 ? true : undefined;
+    });
+    await a.clearRecordings();
+    await b.clearRecordings();
+    await a.dial(bob.extension);
+    await b.next('CALL_INCOMING');
+    await b.command('accept');
+    await Promise.all([a.next('CALL_ESTABLISHED'), b.next('CALL_ESTABLISHED')]);
+    await Promise.all([a.next('CALL_CLOSED'), b.next('CALL_CLOSED')]);
+    assert.equal(dominantTone(await a.lastRecording(), [TONE_A, TONE_B]).hz, TONE_B);
+    assert.equal(dominantTone(await b.lastRecording(), [TONE_A, TONE_B]).hz, TONE_A);
   });
 
   it('answers 503 while rtpengine does not answer, and /readyz says so', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { clickToCallSchema, dialNumberSchema } from '../../shared/schemas/calls.js';
 import { kamailioConfig } from '../../server/stack/kamailioConfig.js';
-import { toCallEvent } from '../../server/telephony/KamailioPbx.js';
+import { dialogsOf, toCallEvent } from '../../server/telephony/KamailioPbx.js';
 import { digestHa1 } from '../../server/telephony/SipCredential.js';
 
 describe('telephony: numbers, events and credentials', () => {
@@ -59,11 +59,50 @@ describe('telephony: numbers, events and credentials', () => {
       rpcToken: 'tok-123',
       noAnswerTimeoutMs: 2000,
       children: 2,
+      dialPlan: { country: 'IT', trunkUri: undefined, outboundPrefix: '' },
     });
     assert.match(cfg, /\$hdr\(X-Ucc-Rpc-Token\) != "tok-123"/);
     assert.match(cfg, /listen=udp:127\.0\.0\.1:5999/);
     assert.match(cfg, /listen=tcp:127\.0\.0\.1:5999/);
     assert.doesNotMatch(cfg, /auth_db/);
     assert.match(cfg, /fr_inv_timer", 2000/);
+    // No trunk: external numbers fail at once with a clear 503.
+    assert.match(cfg, /t_reply\("503", "No trunk for external numbers"\)/);
+    assert.match(cfg, /max_expires", 120\)/);
+  });
+
+  it('routes external numbers to the trunk with the outbound prefix, reading national numbers by country', () => {
+    const base = {
+      sipPort: 5999,
+      evapiPort: 5998,
+      rtpengineNgPort: 5997,
+      domain: 'ucc.test',
+      bridgeUser: 'ucc-bridge',
+      rpcToken: 'tok-123',
+      noAnswerTimeoutMs: 2000,
+      children: 2,
+    };
+    const italy = kamailioConfig({
+      ...base,
+      dialPlan: { country: 'IT', trunkUri: 'sip:trunk.example.org:5080', outboundPrefix: '0' },
+    });
+    assert.match(italy, /\$ru = "sip:0" \+ \$var\(n\) \+ "@trunk\.example\.org:5080"/);
+    assert.match(italy, /\$var\(n\) = "\+39" \+ \$var\(n\)/);
+    assert.doesNotMatch(italy, /No trunk/);
+    const gb = kamailioConfig({
+      ...base,
+      dialPlan: { country: 'GB', trunkUri: 'sip:trunk.example.org', outboundPrefix: '' },
+    });
+    assert.match(gb, /\$var\(n\) = "\+44" \+ \$var\(n\)/);
+    assert.match(gb, /s\.substr,1,0/);
+  });
+
+  it("reads Kamailio's dlg.list into the dialogs' users", () => {
+    const list = [
+      { h_entry: 3, h_id: 7, 'call-id': 'c1', from_uri: 'sip:201@ucc.test', to_uri: 'sip:202@ucc.test' },
+      { h_entry: 'x', h_id: 1 },
+    ];
+    assert.deepEqual(dialogsOf(list), [{ hEntry: 3, hId: 7, callId: 'c1', fromUser: '201', toUser: '202' }]);
+    assert.deepEqual(dialogsOf(null), []);
   });
 });
