@@ -12,9 +12,13 @@ import { Profile as ProfilePanel } from './settings/Profile.js';
 import { Settings } from './settings/Settings.js';
 import { playIncoming } from './ui/sounds.js';
 import { useChatRooms } from './chat/useChatRooms.js';
-import { connectUserSocket, type UserSocket } from './api/userSocket.js';
+import { connectUserSocket, UserSocketContext, type UserSocket } from './api/userSocket.js';
+import { RecentCalls } from './calls/RecentCalls.js';
+import { TemporaryCallAction } from './calls/TemporaryCallAction.js';
+import { useMissedCalls } from './calls/useMissedCalls.js';
 
-type Tab = 'chat' | 'meeting' | 'contacts';
+// TEMPORARY (h-recent): 'calls' reaches Chiamate recenti until the Telefono tab (h-phone) shows it.
+type Tab = 'chat' | 'meeting' | 'contacts' | 'calls';
 type Panel = 'profile' | 'settings' | undefined;
 
 /** Tabs Chat and Meeting, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
@@ -43,6 +47,7 @@ export function Shell(props: {
     [soundsOn, profile.id],
   );
   const chat = useChatRooms(socket, profile.id, onMessage);
+  const missedCalls = useMissedCalls(socket);
 
   // A meeting link (/meetings/<id>, the invitees' joinUrl) opens that meeting once signed in.
   useEffect(() => {
@@ -99,11 +104,13 @@ export function Shell(props: {
 
   const initials = `${profile.firstName[0] ?? ''}${profile.lastName[0] ?? ''}`.toUpperCase();
   return (
+    <UserSocketContext.Provider value={socket}>
+    <TemporaryCallAction>
     <div className="shell">
       <header className="topbar">
         <h1 className="brand">{t('brand')}</h1>
         <nav role="tablist" aria-label={t('brand')} className="tabs">
-          {(['chat', 'meeting', 'contacts'] as const).map((name) => (
+          {(['chat', 'meeting', 'contacts', 'calls'] as const).map((name) => (
             <button
               key={name}
               role="tab"
@@ -113,10 +120,23 @@ export function Shell(props: {
               className={tab === name ? 'tab active' : 'tab'}
               onClick={() => setTab(name)}
             >
-              {t(name === 'chat' ? 'tabChat' : name === 'meeting' ? 'tabMeeting' : 'tabContacts')}
+              {t(
+                name === 'chat'
+                  ? 'tabChat'
+                  : name === 'meeting'
+                    ? 'tabMeeting'
+                    : name === 'calls'
+                      ? 'recentCalls'
+                      : 'tabContacts',
+              )}
               {name === 'chat' && chat.totalUnread > 0 && (
                 <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
                   {chat.totalUnread}
+                </span>
+              )}
+              {name === 'calls' && missedCalls.missed > 0 && (
+                <span className="badge" aria-label={t('missedUnseen', { n: missedCalls.missed })}>
+                  {missedCalls.missed}
                 </span>
               )}
             </button>
@@ -183,7 +203,9 @@ export function Shell(props: {
         </section>
       )}
       <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
-        {tab === 'contacts' ? (
+        {tab === 'calls' ? (
+          <RecentCalls socket={socket} owner={profile} />
+        ) : tab === 'contacts' ? (
           <Contacts profile={profile} />
         ) : tab === 'chat' ? (
           <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
@@ -192,5 +214,7 @@ export function Shell(props: {
         )}
       </main>
     </div>
+    </TemporaryCallAction>
+    </UserSocketContext.Provider>
   );
 }
