@@ -29,7 +29,7 @@ export const callRoutes = {
     method: 'get',
     mount: '/api/calls',
     path: '/missed',
-    summary: "How many calls the caller missed since they last looked at the list (the badge)",
+    summary: 'How many calls the caller missed since they last looked at the list (the badge)',
     auth: 'user',
     query: missedCallsQuerySchema,
     success: { 200: missedCallsViewSchema },

@@ -61,9 +61,28 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
       assert.equal(sent.status, 201, JSON.stringify(sent.body));
       const now = Date.now();
       await seedCallRecords(s.fx.db, pro, [
-        { direction: 'incoming', peerNumber: giulia.extension, peerName: 'Bianchi Giulia', outcome: 'missed', startedAt: new Date(now - 60_000) },
-        { direction: 'outgoing', peerNumber: '0212345678', outcome: 'answered', durationSec: 75, startedAt: new Date(now - 3_600_000) },
-        { direction: 'incoming', peerNumber: '0698765432', outcome: 'answered', durationSec: 20, queue: 'Assistenza', startedAt: new Date(now - 86_400_000) },
+        {
+          direction: 'incoming',
+          peerNumber: giulia.extension,
+          peerName: 'Bianchi Giulia',
+          outcome: 'missed',
+          startedAt: new Date(now - 60_000),
+        },
+        {
+          direction: 'outgoing',
+          peerNumber: '0212345678',
+          outcome: 'answered',
+          durationSec: 75,
+          startedAt: new Date(now - 3_600_000),
+        },
+        {
+          direction: 'incoming',
+          peerNumber: '0698765432',
+          outcome: 'answered',
+          durationSec: 20,
+          queue: 'Assistenza',
+          startedAt: new Date(now - 86_400_000),
+        },
       ]);
       const page = await s.ui.open('user', '/', { bypassCSP: true });
       const found: Record<string, string[]> = {};

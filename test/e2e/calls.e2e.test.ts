@@ -5,11 +5,17 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { MissedCallsView, SipPasswordView } from '../../shared/schemas/calls.js';
 import { BaresipPhone } from '../harness/baresip.js';
-import { openRecentCalls, seedCallRecords } from '../harness/callRecords.js';
+import { openRecentCalls, recentCallsTab, seedCallRecords } from '../harness/callRecords.js';
 import { eventually } from '../harness/eventually.js';
 import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { UiPages } from '../harness/uiPages.js';
+
+/** A row of the list, as page.evaluate sees it (this side has no DOM types). */
+interface RowElement {
+  getAttribute: (name: string) => string | null;
+  querySelector: (selector: string) => { textContent: string | null } | null;
+}
 
 /**
  * "Chiamate recenti" and the call buttons in Chromium, over real calls: Mario is signed in, he and his colleague
@@ -95,22 +101,28 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
 
   /** The rows shown, top to bottom, as "direction outcome peer". */
   async function shownRows(page: Page): Promise<string[]> {
-    return page.locator('li.call-row').evaluateAll((rows) =>
-      rows.map(
-        (r) =>
-          `${r.getAttribute('data-direction') ?? ''} ${r.getAttribute('data-outcome') ?? ''} ${
-            r.querySelector('.call-peer')?.textContent ?? ''
-          }`,
-      ),
-    );
+    return page
+      .locator('li.call-row')
+      .evaluateAll((rows) =>
+        (rows as unknown as RowElement[]).map(
+          (r) =>
+            `${r.getAttribute('data-direction') ?? ''} ${r.getAttribute('data-outcome') ?? ''} ${
+              r.querySelector('.call-peer')?.textContent ?? ''
+            }`,
+        ),
+      );
   }
 
   async function rowsBecome(page: Page, what: string, expected: string[]): Promise<void> {
     let last: string[] = [];
-    await eventually(`${what}: ${JSON.stringify(expected)} (last ${JSON.stringify(last)})`, 5_000, async () => {
-      last = await shownRows(page);
-      return JSON.stringify(last) === JSON.stringify(expected) ? true : undefined;
-    });
+    await eventually(
+      `${what}: ${JSON.stringify(expected)} (last ${JSON.stringify(last)})`,
+      5_000,
+      async () => {
+        last = await shownRows(page);
+        return JSON.stringify(last) === JSON.stringify(expected) ? true : undefined;
+      },
+    );
   }
 
   const filterButton = (page: Page, name: string) =>
@@ -145,7 +157,7 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
   it('lists received, missed, outgoing and queue calls with filters and search, counts and clears the missed badge, refreshes live, and calls back', async () => {
     const page = await ui.open('mario', '/');
     await ui.signIn(page, mario);
-    const tab = page.getByRole('tab', { name: /^Chiamate recenti/ });
+    const tab = recentCallsTab(page);
     const giuliaLabel = `Bianchi Giulia <${giulia.extension}>`;
 
     // Received, then two missed (Giulia gives up; Mario refuses), while Mario is on another tab.
@@ -229,13 +241,21 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     await eventually('the new missed call seen', 5_000, async () =>
       (await missedOf(mario)).missed === 0 ? true : undefined,
     );
-    assert.equal(await tab.locator('.badge').count(), 0);
+    await tab.locator('.badge').waitFor({ state: 'detached' });
 
     // "Richiama" on a row calls that number through the call action.
     await clickToCallReachesGiulia(() =>
-      page.locator('li.call-row').first().getByRole('button', { name: `Richiama ${giuliaLabel}` }).click(),
+      page
+        .locator('li.call-row')
+        .first()
+        .getByRole('button', { name: `Richiama ${giuliaLabel}` })
+        .click(),
     );
-    await rowsBecome(page, 'the call back listed', [`outgoing answered ${giuliaLabel}`, `incoming missed ${giuliaLabel}`, ...all]);
+    await rowsBecome(page, 'the call back listed', [
+      `outgoing answered ${giuliaLabel}`,
+      `incoming missed ${giuliaLabel}`,
+      ...all,
+    ]);
     await page.locator('li.call-row').first().getByText('Click to call').waitFor();
     ui.assertNoConsoleErrors();
   });
@@ -261,13 +281,17 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     const header = page.locator('.conversation-head');
     await header.getByRole('heading', { name: 'Bianchi Giulia' }).waitFor();
     await ui.screenshot(page, 'calls-chat-header.png');
-    await clickToCallReachesGiulia(() => header.getByRole('button', { name: 'Chiama Bianchi Giulia' }).click());
+    await clickToCallReachesGiulia(() =>
+      header.getByRole('button', { name: 'Chiama Bianchi Giulia' }).click(),
+    );
 
     await page.getByRole('button', { name: 'Nuova chat' }).click();
     await page.getByRole('searchbox', { name: 'Seleziona i colleghi' }).fill('bianchi');
     const results = page.getByRole('list', { name: 'Seleziona i colleghi' });
-    await clickToCallReachesGiulia(() => results.getByRole('button', { name: 'Chiama Bianchi Giulia' }).click());
-    await page.getByRole('button', { name: 'Annulla' }).click();
+    await clickToCallReachesGiulia(() =>
+      results.getByRole('button', { name: 'Chiama Bianchi Giulia' }).click(),
+    );
+    await page.getByRole('button', { name: 'Annulla', exact: true }).click();
 
     await page.getByRole('tab', { name: 'Rubrica' }).click();
     const row = page.locator('table.rb-table tbody tr[data-contact-id]', { hasText: 'Verdi' });

@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { callRecordModel, type CallRecord } from '../../server/telephony/CallRecord.js';
 import type { Database } from '../../server/db/Database.js';
 import type { TestUser } from './serverFixture.js';
@@ -27,10 +27,15 @@ export async function seedCallRecords(
 }
 
 /**
- * Opens "Chiamate recenti" in the signed-in shell. TEMPORARY (h-recent): through its own tab; once the Telefono
- * tab shows the list, only this function changes.
+ * The tab that leads to "Chiamate recenti" and holds the missed-calls badge. TEMPORARY (h-recent): a "Chiamate"
+ * tab of its own; once the Telefono tab shows the list, only these two functions change.
  */
+export function recentCallsTab(page: Page): Locator {
+  return page.getByRole('tab', { name: /^Chiamate/ });
+}
+
+/** Opens "Chiamate recenti" in the signed-in shell. */
 export async function openRecentCalls(page: Page): Promise<void> {
-  await page.getByRole('tab', { name: /^Chiamate recenti/ }).click();
+  await recentCallsTab(page).click();
   await page.getByRole('heading', { name: /^Chiamate recenti/ }).waitFor();
 }

@@ -239,7 +239,12 @@ function CallRow({
         {call.clickToCall && <span className="pill">{t('callClickToCall')}</span>}
       </span>
       {onCall && (
-        <button type="button" className="call-back" aria-label={t('callBackName', { name: peer })} onClick={onCall}>
+        <button
+          type="button"
+          className="call-back"
+          aria-label={t('callBackName', { name: peer })}
+          onClick={onCall}
+        >
           <span aria-hidden="true">☎</span> {t('callBack')}
         </button>
       )}

@@ -1,5 +1,5 @@
 /** How a call row reads: its day ("oggi", "ieri", "3 ago"), its time, its length and its peer. */
-import type { CallRecordView } from './callsApi.js';
+import type { CallRecordView } from '../../../../shared/schemas/calls.js';
 
 export interface DayGroup {
   /** The local day, YYYY-MM-DD. */

@@ -14,7 +14,13 @@ export type CallFilter = (typeof CALL_FILTERS)[number];
  * The filters in the manual's order (tutte, ricevute, perse, effettuate, da coda); restated rather than imported,
  * which would bring zod into the bundle; `satisfies` keeps each one a filter of the contract.
  */
-export const FILTERS = ['all', 'received', 'missed', 'outgoing', 'queue'] as const satisfies readonly CallFilter[];
+export const FILTERS = [
+  'all',
+  'received',
+  'missed',
+  'outgoing',
+  'queue',
+] as const satisfies readonly CallFilter[];
 
 export function listCalls(filter: CallFilter, q: string): Promise<CallsView> {
   const params = new URLSearchParams({ filter });
