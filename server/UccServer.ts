@@ -296,6 +296,9 @@ export class UccServer {
     chat.events.on('typing', (userIds, payload) => signaling.emitToUsers(userIds, 'chat.typing', payload));
     chat.events.on('read', (userIds, payload) => signaling.emitToUsers(userIds, 'chat.read', payload));
     meetingChat.events.on('message', (meetingId, message) => signaling.emitToMeeting(meetingId, message));
+    telephony.callLog.on('changed', (userIds, reason) =>
+      signaling.emitToUsers(userIds, 'calls.changed', { reason }),
+    );
     for (const event of ['meeting.invited', 'meeting.updated', 'meeting.cancelled'] as const) {
       meetings.on(event, (userIds, meetingId) => signaling.notifyUsers(userIds, event, meetingId));
     }

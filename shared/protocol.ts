@@ -161,6 +161,12 @@ export type SessionEndReason =
   | 'guestLinkRotated'
   | 'meetingCancelled';
 
+/**
+ * Why "Chiamate recenti" changed for a user: `recorded`, a call of theirs ended and is in the list; `seen`, they
+ * looked at the list on one of their devices (the missed-calls badge is 0 again).
+ */
+export type CallsChangeReason = 'recorded' | 'seen';
+
 /** Events the server pushes. */
 export interface ServerToClientEvents {
   'server.shutdown': (payload: { reason: string }) => void;
@@ -216,6 +222,8 @@ export interface ServerToClientEvents {
   'chat.read': (payload: ChatReadView) => void;
   /** A message in the in-call chat of the meeting this socket is in (also the sender's own, once stored). */
   'meeting.chat.message': (payload: MeetingChatMessageView) => void;
+  /** This user's call list changed: fetch it (or the badge, GET /api/calls/missed) again. */
+  'calls.changed': (payload: { reason: CallsChangeReason }) => void;
 }
 
 export interface InterServerEvents {

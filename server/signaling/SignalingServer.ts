@@ -104,8 +104,8 @@ export class SignalingServer {
     this.io.to(userIds.map(userRoom)).emit(event, { meetingId });
   }
 
-  /** Chat events to every socket of these users (the chat's fan-out). */
-  emitToUsers<E extends 'chat.message' | 'chat.room' | 'chat.typing' | 'chat.read'>(
+  /** Chat and call-list events to every socket of these users (the fan-out). */
+  emitToUsers<E extends 'chat.message' | 'chat.room' | 'chat.typing' | 'chat.read' | 'calls.changed'>(
     userIds: string[],
     event: E,
     ...payload: Parameters<ServerToClientEvents[E]>

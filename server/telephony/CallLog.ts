@@ -1,10 +1,12 @@
 import type { FilterQuery } from 'mongoose';
-import type { CallOutcome, CallsQuery, CallsView } from '../../shared/schemas/calls.js';
+import type { CallsChangeReason } from '../../shared/protocol.js';
+import type { CallOutcome, CallsQuery, CallsView, MissedCallsView } from '../../shared/schemas/calls.js';
 import type { Clock } from '../clock.js';
 import { displayName, foldForSearch, type UserModel } from '../directory/User.js';
 import type { Logger } from '../logger.js';
 import { SafeEmitter } from '../util/SafeEmitter.js';
 import { toCallRecordView, type CallRecord, type CallRecordModel } from './CallRecord.js';
+import type { CallsSeenModel } from './CallsSeen.js';
 import type { PbxCallEvent } from './PbxAdapter.js';
 
 interface LiveCall {
@@ -20,9 +22,13 @@ interface LiveCall {
 export interface CallLogEvents {
   /** A call ended and its records are saved (one per directory user in it). */
   recorded: [callId: string, records: number];
+  /** These users' lists changed (a call of theirs was recorded) or they looked at it (the badge is 0). */
+  changed: [ownerIds: string[], reason: CallsChangeReason];
 }
 
 const MAX_ROWS = 100;
+/** Not answered, as the "perse" filter and the badge count them. */
+const MISSED = { direction: 'incoming', outcome: { $ne: 'answered' } } as const;
 /** A call that never ends (lost BYE, lost events) is dropped from memory after this. */
 const LIVE_CALL_TTL_MS = 12 * 3_600_000;
 
@@ -32,6 +38,7 @@ const LIVE_CALL_TTL_MS = 12 * 3_600_000;
  */
 export class CallLog extends SafeEmitter<CallLogEvents> {
   readonly #records: CallRecordModel;
+  readonly #seen: CallsSeenModel;
   readonly #users: UserModel;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -39,9 +46,16 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
   /** Click-to-call requests waiting for the phone to dial: `${from}>${to}` → until when. */
   readonly #clickToCall = new Map<string, number>();
 
-  constructor(deps: { records: CallRecordModel; users: UserModel; clock: Clock; logger: Logger }) {
+  constructor(deps: {
+    records: CallRecordModel;
+    seen: CallsSeenModel;
+    users: UserModel;
+    clock: Clock;
+    logger: Logger;
+  }) {
     super(deps.logger);
     this.#records = deps.records;
+    this.#seen = deps.seen;
     this.#users = deps.users;
     this.#clock = deps.clock;
     this.#log = deps.logger;
@@ -142,6 +156,12 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
     }
     if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });
     this.safeEmit('recorded', call.callId, docs.length);
+    if (docs.length > 0)
+      this.safeEmit(
+        'changed',
+        docs.map((d) => d.ownerId),
+        'recorded',
+      );
   }
 
   async list(ownerId: string, query: CallsQuery): Promise<CallsView> {
@@ -151,7 +171,7 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         Object.assign(filter, { direction: 'incoming', outcome: 'answered' });
         break;
       case 'missed':
-        Object.assign(filter, { direction: 'incoming', outcome: { $ne: 'answered' } });
+        Object.assign(filter, MISSED);
         break;
       case 'outgoing':
         filter.direction = 'outgoing';
@@ -165,6 +185,30 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
     if (query.q) filter.peerSearch = { $regex: escapeRegex(foldForSearch(query.q)) };
     const rows = await this.#records.find(filter).sort({ startedAt: -1 }).limit(MAX_ROWS).lean();
     return { calls: rows.map(toCallRecordView) };
+  }
+
+  /** The badge: missed calls that ended after the user last looked, at most the list's 100. */
+  async missed(ownerId: string): Promise<MissedCallsView> {
+    const seen = await this.#seen.findOne({ ownerId }, { seenAt: 1 }).lean();
+    const filter: FilterQuery<CallRecord> = { ownerId, ...MISSED };
+    if (seen) filter.endedAt = { $gt: seen.seenAt };
+    const rows = await this.#records.find(filter, { _id: 1 }).sort({ startedAt: -1 }).limit(MAX_ROWS).lean();
+    return { missed: rows.length, ...(seen ? { seenAt: seen.seenAt.toISOString() } : {}) };
+  }
+
+  /** The user looked at the list: every missed call so far is seen, on all their devices. */
+  async markSeen(ownerId: string): Promise<MissedCallsView> {
+    const at = new Date(this.#clock.now());
+    // $max: a late request from a slow device never moves the mark back.
+    const mark = (): Promise<unknown> =>
+      this.#seen.updateOne({ ownerId }, { $max: { seenAt: at } }, { upsert: true });
+    await mark().catch((err: unknown) => {
+      // Two first looks at once: both upserts insert, the unique index keeps one; this one now updates it.
+      if (!isDuplicateKey(err)) throw err;
+      return mark();
+    });
+    this.safeEmit('changed', [ownerId], 'seen');
+    return this.missed(ownerId);
   }
 }
 
@@ -183,6 +227,11 @@ function callerOutcome(code: number | undefined): CallOutcome {
   if (code === 487) return 'cancelled';
   if (code === 408 || code === 480) return 'missed';
   return 'failed';
+}
+
+/** A unique index refused a second document (MongoDB's and FerretDB's code). */
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
 
 function escapeRegex(text: string): string {

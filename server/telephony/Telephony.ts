@@ -10,6 +10,7 @@ import type { DialPlan } from '../stack/kamailioConfig.js';
 import type { KamailioEndpoint } from '../stack/KamailioService.js';
 import { callRecordModel } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
+import { callsSeenModel } from './CallsSeen.js';
 import { KamailioPbx } from './KamailioPbx.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 import { sipCredentialModel } from './SipCredential.js';
@@ -49,8 +50,9 @@ export class Telephony {
   static async create(deps: TelephonyDeps): Promise<Telephony> {
     const log = deps.logger.child({ component: 'telephony' });
     const records = callRecordModel(deps.connection);
-    await records.init();
-    const callLog = new CallLog({ records, users: deps.users, clock: deps.clock, logger: log });
+    const seen = callsSeenModel(deps.connection);
+    await Promise.all([records.init(), seen.init()]);
+    const callLog = new CallLog({ records, seen, users: deps.users, clock: deps.clock, logger: log });
     if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users);
     const pbx = await KamailioPbx.create({
       endpoint: deps.kamailio,

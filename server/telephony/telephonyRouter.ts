@@ -27,7 +27,7 @@ function pbxOf(deps: TelephonyRouterDeps): PbxAdapter {
   return deps.pbx;
 }
 
-/** /api/calls: "Chiamate recenti" and click-to-call. */
+/** /api/calls: "Chiamate recenti", its missed-calls badge, and click-to-call. */
 export function callsRouter(deps: TelephonyRouterDeps, body: Pick<BodyParsers, 'json'>): Router {
   const router = Router();
   router.use(requireUser());
@@ -35,6 +35,14 @@ export function callsRouter(deps: TelephonyRouterDeps, body: Pick<BodyParsers, '
   // The records are in the database: the list stays readable while the PBX is down.
   on(router, callRoutes.list, [], async ({ query }, _req, res) =>
     reply(200, await deps.callLog.list(userOf(res).userId, query)),
+  );
+
+  on(router, callRoutes.missed, [], async (_input, _req, res) =>
+    reply(200, await deps.callLog.missed(userOf(res).userId)),
+  );
+
+  on(router, callRoutes.seen, [], async (_input, _req, res) =>
+    reply(200, await deps.callLog.markSeen(userOf(res).userId)),
   );
 
   on(router, callRoutes.clickToCall, [body.json], async ({ body: { number: typed } }, _req, res) => {

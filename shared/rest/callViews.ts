@@ -7,6 +7,7 @@ import {
   CALL_OUTCOMES,
   type CallsView,
   type ClickToCallView,
+  type MissedCallsView,
   type SipPasswordView,
   type TelephonySettingsView,
 } from '../schemas/calls.js';
@@ -28,6 +29,11 @@ export const callRecordViewSchema = z.strictObject({
 });
 
 export const callsViewSchema = z.strictObject({ calls: z.array(callRecordViewSchema) });
+
+export const missedCallsViewSchema = z.strictObject({
+  missed: z.number().int().min(0),
+  seenAt: z.string().optional(),
+});
 
 export const clickToCallViewSchema = z.strictObject({
   from: z.string(),
@@ -57,6 +63,7 @@ export const sipPasswordViewSchema = z.strictObject({
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 function same<T extends true>(_: T): void {}
 same<Same<z.infer<typeof callsViewSchema>, CallsView>>(true);
+same<Same<z.infer<typeof missedCallsViewSchema>, MissedCallsView>>(true);
 same<Same<z.infer<typeof clickToCallViewSchema>, ClickToCallView>>(true);
 same<Same<z.infer<typeof telephonySettingsViewSchema>, TelephonySettingsView>>(true);
 same<Same<z.infer<typeof sipPasswordViewSchema>, SipPasswordView>>(true);

@@ -3,10 +3,11 @@
  * click-to-call and the caller's phone settings. While no PBX is configured, or Kamailio or rtpengine is down,
  * the PBX routes answer 503; the call list is read from the database and stays available.
  */
-import { callsQuerySchema, clickToCallSchema } from '../schemas/calls.js';
+import { callsQuerySchema, clickToCallSchema, missedCallsQuerySchema } from '../schemas/calls.js';
 import {
   callsViewSchema,
   clickToCallViewSchema,
+  missedCallsViewSchema,
   sipPasswordViewSchema,
   telephonySettingsViewSchema,
 } from './callViews.js';
@@ -23,6 +24,25 @@ export const callRoutes = {
     query: callsQuerySchema,
     success: { 200: callsViewSchema },
     errors: [...USER, 400],
+  }),
+  missed: route({
+    method: 'get',
+    mount: '/api/calls',
+    path: '/missed',
+    summary: 'How many calls the caller missed since they last looked at the list (the badge)',
+    auth: 'user',
+    query: missedCallsQuerySchema,
+    success: { 200: missedCallsViewSchema },
+    errors: [...USER, 400],
+  }),
+  seen: route({
+    method: 'post',
+    mount: '/api/calls',
+    path: '/seen',
+    summary: "Marks the caller's missed calls as seen, up to now; their other devices are told",
+    auth: 'user',
+    success: { 200: missedCallsViewSchema },
+    errors: USER,
   }),
   clickToCall: route({
     method: 'post',

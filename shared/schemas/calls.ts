@@ -65,6 +65,20 @@ export interface CallsView {
   calls: CallRecordView[];
 }
 
+/** GET /api/calls/missed takes no parameters. */
+export const missedCallsQuerySchema = z.strictObject({});
+
+/**
+ * GET /api/calls/missed, POST /api/calls/seen: the badge of "Chiamate recenti". `missed` counts the calls the
+ * user did not answer that ended after `seenAt` (their last look at the list; absent before the first), at most
+ * the 100 the list shows.
+ */
+export interface MissedCallsView {
+  missed: number;
+  /** ISO 8601. */
+  seenAt?: string;
+}
+
 /** GET /api/telephony/me: what the browser phone needs to register. */
 export interface TelephonySettingsView {
   enabled: boolean;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { openRecentCalls, seedCallRecords } from '../harness/callRecords.js';
 import { type TestUser } from '../harness/serverFixture.js';
 import { axeAudit as audit } from '../harness/axe.js';
 import { uiSuite } from '../harness/uiPages.js';
@@ -14,7 +15,7 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
   });
 
   for (const theme of ['light', 'dark'] as const) {
-    it(`login, agenda, creation form, chat and settings have no serious findings (${theme} theme)`, async () => {
+    it(`login, agenda, creation form, chat, recent calls and settings have no serious findings (${theme} theme)`, async () => {
       if (theme === 'dark') {
         const res = await s.fx.api('PATCH', '/api/me/preferences', {
           token: pro.token,
@@ -30,6 +31,31 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
         body: { body: 'Ciao Mario' },
       });
       assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      const now = Date.now();
+      await seedCallRecords(s.fx.db, pro, [
+        {
+          direction: 'incoming',
+          peerNumber: giulia.extension,
+          peerName: 'Bianchi Giulia',
+          outcome: 'missed',
+          startedAt: new Date(now - 60_000),
+        },
+        {
+          direction: 'outgoing',
+          peerNumber: '0212345678',
+          outcome: 'answered',
+          durationSec: 75,
+          startedAt: new Date(now - 3_600_000),
+        },
+        {
+          direction: 'incoming',
+          peerNumber: '0698765432',
+          outcome: 'answered',
+          durationSec: 20,
+          queue: 'Assistenza',
+          startedAt: new Date(now - 86_400_000),
+        },
+      ]);
       const page = await s.ui.open('user', '/', { bypassCSP: true });
       const found: Record<string, string[]> = {};
       await page.getByRole('heading', { name: 'Autenticazione' }).waitFor();
@@ -46,6 +72,9 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
       found.conversation = await audit(page);
       await page.getByRole('button', { name: 'Nuova chat' }).click();
       found.chat = await audit(page);
+      await openRecentCalls(page);
+      await page.locator('li.call-row.missed').waitFor();
+      found.calls = await audit(page);
       await page.getByRole('button', { name: 'Menu profilo' }).click();
       await page.getByRole('menuitem', { name: 'Impostazioni' }).click();
       await page.getByLabel('Microfono', { exact: true }).waitFor();
@@ -56,6 +85,7 @@ describe('accessibility of the main screens (axe-core, WCAG 2.1 A/AA)', function
         create: [],
         conversation: [],
         chat: [],
+        calls: [],
         settings: [],
       });
     });

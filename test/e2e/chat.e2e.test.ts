@@ -45,10 +45,11 @@ describe('chat in Chromium', function () {
 
   async function pick(page: Page, query: string, name: string): Promise<void> {
     await page.getByRole('searchbox', { name: 'Seleziona i colleghi' }).fill(query);
-    // Among the search results: the conversation list may hold a button with the same name.
+    // Among the search results: the conversation list may hold a button with the same name, and each result
+    // its call button ("Chiama <name>").
     await page
       .getByRole('list', { name: 'Seleziona i colleghi' })
-      .getByRole('button', { name: new RegExp(name) })
+      .getByRole('button', { name: new RegExp(`^${name}`) })
       .click();
   }
 

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
+import { openRecentCalls, seedCallRecords } from '../harness/callRecords.js';
 import { layoutProblems, settled, type LayoutCheckOptions } from '../harness/layoutCheck.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { joined, request, SocketPool } from '../harness/sockets.js';
@@ -289,6 +290,49 @@ describe('layout of every screen (1280×800 and 390×844, light and dark, Italia
     await page.getByRole('button', { name: 'Clienti e fornitori strategici', exact: true }).click();
     await page.getByRole('heading', { name: 'Modifica categoria' }).waitFor();
     found.push(...(await check(page, 'category-form')));
+    assert.deepEqual(found, []);
+  });
+
+  it('Chiamate recenti with missed, queue and long-named calls, and the call buttons, have nothing clipped, overlapped or squeezed', async () => {
+    const now = Date.now();
+    await seedCallRecords(fx.db, pro, [
+      {
+        direction: 'incoming',
+        peerNumber: '3999',
+        peerName: 'Dell’Acqua Montalcini Anna Maria',
+        outcome: 'missed',
+        startedAt: new Date(now - 60_000),
+      },
+      {
+        direction: 'outgoing',
+        peerNumber: '+393427493700',
+        outcome: 'answered',
+        durationSec: 3_725,
+        clickToCall: true,
+        startedAt: new Date(now - 3_600_000),
+      },
+      {
+        direction: 'incoming',
+        peerNumber: '0698765432',
+        outcome: 'answered',
+        durationSec: 20,
+        queue: 'Assistenza clienti e supporto tecnico',
+        startedAt: new Date(now - 86_400_000),
+      },
+      {
+        direction: 'outgoing',
+        peerNumber: '0212345678',
+        outcome: 'busy',
+        startedAt: new Date(now - 5 * 86_400_000),
+      },
+    ]);
+    const page = await ui.open('user', '/');
+    await ui.signIn(page, pro);
+    await openRecentCalls(page);
+    const rows = page.locator('li.call-row');
+    await rows.nth(3).waitFor();
+    const found = await check(page, 'recent-calls');
+    found.push(...(await check(page, 'recent-calls-rows', {}, () => rows.nth(3).scrollIntoViewIfNeeded())));
     assert.deepEqual(found, []);
   });
 

@@ -12,9 +12,13 @@ import { Profile as ProfilePanel } from './settings/Profile.js';
 import { Settings } from './settings/Settings.js';
 import { playIncoming } from './ui/sounds.js';
 import { useChatRooms } from './chat/useChatRooms.js';
-import { connectUserSocket, type UserSocket } from './api/userSocket.js';
+import { connectUserSocket, UserSocketContext, type UserSocket } from './api/userSocket.js';
+import { RecentCalls } from './calls/RecentCalls.js';
+import { TemporaryCallAction } from './calls/TemporaryCallAction.js';
+import { useMissedCalls } from './calls/useMissedCalls.js';
 
-type Tab = 'chat' | 'meeting' | 'contacts';
+// TEMPORARY (h-recent): 'calls' reaches Chiamate recenti until the Telefono tab (h-phone) shows it.
+type Tab = 'chat' | 'meeting' | 'contacts' | 'calls';
 type Panel = 'profile' | 'settings' | undefined;
 
 /** Tabs Chat and Meeting, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
@@ -43,6 +47,7 @@ export function Shell(props: {
     [soundsOn, profile.id],
   );
   const chat = useChatRooms(socket, profile.id, onMessage);
+  const missedCalls = useMissedCalls(socket);
 
   // A meeting link (/meetings/<id>, the invitees' joinUrl) opens that meeting once signed in.
   useEffect(() => {
@@ -99,98 +104,117 @@ export function Shell(props: {
 
   const initials = `${profile.firstName[0] ?? ''}${profile.lastName[0] ?? ''}`.toUpperCase();
   return (
-    <div className="shell">
-      <header className="topbar">
-        <h1 className="brand">{t('brand')}</h1>
-        <nav role="tablist" aria-label={t('brand')} className="tabs">
-          {(['chat', 'meeting', 'contacts'] as const).map((name) => (
-            <button
-              key={name}
-              role="tab"
-              id={`tab-${name}`}
-              aria-selected={tab === name}
-              aria-controls={`panel-${name}`}
-              className={tab === name ? 'tab active' : 'tab'}
-              onClick={() => setTab(name)}
-            >
-              {t(name === 'chat' ? 'tabChat' : name === 'meeting' ? 'tabMeeting' : 'tabContacts')}
-              {name === 'chat' && chat.totalUnread > 0 && (
-                <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
-                  {chat.totalUnread}
-                </span>
-              )}
-            </button>
-          ))}
-        </nav>
-        <div className="profile" ref={menuRef}>
-          <button
-            className="avatar"
-            aria-haspopup="menu"
-            aria-expanded={menuOpen}
-            title={profile.displayName}
-            onClick={() => setMenuOpen(!menuOpen)}
-          >
-            {/* The initials are decoration; the name read out is the menu's. */}
-            <span aria-hidden="true">{initials}</span>
-            <span className="visually-hidden">{t('profileMenu')}</span>
-          </button>
-          {menuOpen && (
-            <div role="menu" className="menu">
-              <p className="menu-name">{profile.displayName}</p>
-              {(
-                [
-                  ['profile', t('yourProfile')],
-                  ['settings', t('settings')],
-                ] as const
-              ).map(([key, label]) => (
+    <UserSocketContext.Provider value={socket}>
+      <TemporaryCallAction>
+        <div className="shell">
+          <header className="topbar">
+            <h1 className="brand">{t('brand')}</h1>
+            <nav role="tablist" aria-label={t('brand')} className="tabs">
+              {(['chat', 'meeting', 'contacts', 'calls'] as const).map((name) => (
                 <button
-                  key={key}
-                  role="menuitem"
-                  onClick={() => {
-                    setPanel(key);
-                    setMenuOpen(false);
-                  }}
+                  key={name}
+                  role="tab"
+                  id={`tab-${name}`}
+                  aria-selected={tab === name}
+                  aria-controls={`panel-${name}`}
+                  className={tab === name ? 'tab active' : 'tab'}
+                  onClick={() => setTab(name)}
                 >
-                  {label}
+                  {t(
+                    name === 'chat'
+                      ? 'tabChat'
+                      : name === 'meeting'
+                        ? 'tabMeeting'
+                        : name === 'calls'
+                          ? 'tabCalls'
+                          : 'tabContacts',
+                  )}
+                  {name === 'chat' && chat.totalUnread > 0 && (
+                    <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
+                      {chat.totalUnread}
+                    </span>
+                  )}
+                  {name === 'calls' && missedCalls.missed > 0 && (
+                    <span className="badge" aria-label={t('missedUnseen', { n: missedCalls.missed })}>
+                      {missedCalls.missed}
+                    </span>
+                  )}
                 </button>
               ))}
-              <button role="menuitem" onClick={props.onLogout}>
-                {t('logout')}
+            </nav>
+            <div className="profile" ref={menuRef}>
+              <button
+                className="avatar"
+                aria-haspopup="menu"
+                aria-expanded={menuOpen}
+                title={profile.displayName}
+                onClick={() => setMenuOpen(!menuOpen)}
+              >
+                {/* The initials are decoration; the name read out is the menu's. */}
+                <span aria-hidden="true">{initials}</span>
+                <span className="visually-hidden">{t('profileMenu')}</span>
               </button>
+              {menuOpen && (
+                <div role="menu" className="menu">
+                  <p className="menu-name">{profile.displayName}</p>
+                  {(
+                    [
+                      ['profile', t('yourProfile')],
+                      ['settings', t('settings')],
+                    ] as const
+                  ).map(([key, label]) => (
+                    <button
+                      key={key}
+                      role="menuitem"
+                      onClick={() => {
+                        setPanel(key);
+                        setMenuOpen(false);
+                      }}
+                    >
+                      {label}
+                    </button>
+                  ))}
+                  <button role="menuitem" onClick={props.onLogout}>
+                    {t('logout')}
+                  </button>
+                </div>
+              )}
             </div>
+          </header>
+          {panel && (
+            <section
+              className="card panel"
+              aria-labelledby="panel-title"
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') setPanel(undefined);
+              }}
+            >
+              <div className="panel-head">
+                <h2 id="panel-title">{panel === 'profile' ? t('yourProfile') : t('settings')}</h2>
+                <button className="link" onClick={() => setPanel(undefined)}>
+                  {t('close')}
+                </button>
+              </div>
+              {panel === 'profile' ? (
+                <ProfilePanel profile={profile} />
+              ) : (
+                <Settings prefs={props.prefs} onPrefs={props.onPrefs} />
+              )}
+            </section>
           )}
+          <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
+            {tab === 'calls' ? (
+              <RecentCalls socket={socket} owner={profile} />
+            ) : tab === 'contacts' ? (
+              <Contacts profile={profile} />
+            ) : tab === 'chat' ? (
+              <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
+            ) : (
+              <Meetings profile={profile} socket={socket} onStart={openRoom} />
+            )}
+          </main>
         </div>
-      </header>
-      {panel && (
-        <section
-          className="card panel"
-          aria-labelledby="panel-title"
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') setPanel(undefined);
-          }}
-        >
-          <div className="panel-head">
-            <h2 id="panel-title">{panel === 'profile' ? t('yourProfile') : t('settings')}</h2>
-            <button className="link" onClick={() => setPanel(undefined)}>
-              {t('close')}
-            </button>
-          </div>
-          {panel === 'profile' ? (
-            <ProfilePanel profile={profile} />
-          ) : (
-            <Settings prefs={props.prefs} onPrefs={props.onPrefs} />
-          )}
-        </section>
-      )}
-      <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
-        {tab === 'contacts' ? (
-          <Contacts profile={profile} />
-        ) : tab === 'chat' ? (
-          <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
-        ) : (
-          <Meetings profile={profile} socket={socket} onStart={openRoom} />
-        )}
-      </main>
-    </div>
+      </TemporaryCallAction>
+    </UserSocketContext.Provider>
   );
 }

@@ -5,6 +5,7 @@
  * one's expiry. When the server ends the session (logout elsewhere, password change, account disabled), the app
  * goes back to the login.
  */
+import { createContext, useContext } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import type { ErrorBody } from '../../../../shared/errors.js';
 import type {
@@ -20,6 +21,13 @@ import type { RequestOf } from '../../media/MeetingConnection.js';
 export type UserSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/** The shell's user socket, for screens that listen to it without being handed it (undefined outside the shell). */
+export const UserSocketContext = createContext<UserSocket | undefined>(undefined);
+
+export function useUserSocket(): UserSocket | undefined {
+  return useContext(UserSocketContext);
+}
 
 export function connectUserSocket(): UserSocket {
   const socket: UserSocket = io('', {

@@ -3,6 +3,7 @@ import type { ChatMessageView, ChatRoomView } from '../../../../shared/schemas/c
 import { api, ApiError, apiUpload } from '../api/api.js';
 import type { UserSocket } from '../api/userSocket.js';
 import { useI18n } from '../i18n/i18n.js';
+import { useCallAction } from '../phone/callAction.js';
 import { playSent } from '../ui/sounds.js';
 import { Composer } from './Composer.js';
 import { readDraft, txnId, writeDraft } from './drafts.js';
@@ -31,6 +32,7 @@ export function Conversation({
   onBack: () => void;
 }): React.JSX.Element {
   const { t } = useI18n();
+  const callAction = useCallAction();
   const { roomId } = room;
   const {
     messages,
@@ -165,6 +167,9 @@ export function Conversation({
   const shown = messages.map((m) => applyEdit(m, edits.get(m.eventId)));
   const others = room.members.filter((m) => m.mxid !== myMxid);
   const read = readLabelOf(room, shown, myMxid, t);
+  // A 1:1 conversation calls the colleague's extension.
+  const callee = room.kind === 'group' ? undefined : others[0];
+  const calleeNumber = callee?.extension;
   const cancelContext = (): void => {
     if (editing) setText(readDraft(roomId));
     setEditing(undefined);
@@ -185,6 +190,15 @@ export function Conversation({
               : (others[0]?.extension ?? '')}
           </p>
         </div>
+        {callAction.available && callee && calleeNumber && (
+          <button
+            className="call-button"
+            aria-label={t('callName', { name: callee.displayName })}
+            onClick={() => callAction.call({ number: calleeNumber, name: callee.displayName })}
+          >
+            <span aria-hidden="true">☎</span> {t('callAction')}
+          </button>
+        )}
         {room.kind === 'group' && (
           <button aria-expanded={showInfo} aria-controls="group-info" onClick={() => setShowInfo(!showInfo)}>
             {showInfo ? t('close') : t('groupInfo')}

@@ -4,6 +4,7 @@ import { api, ApiError, type PublicUser } from '../api/api.js';
 import { PeopleChips, TextAreaField, TextField } from '../ui/forms.js';
 import { useI18n } from '../i18n/i18n.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
+import { useCallAction } from '../phone/callAction.js';
 
 /**
  * A new conversation, as in the manual: search or pick colleagues; one colleague starts a 1:1 chat, more than one
@@ -19,6 +20,7 @@ export function NewChat({
   onCancel: () => void;
 }): React.JSX.Element {
   const { t } = useI18n();
+  const callAction = useCallAction();
   const [query, setQuery] = useState('');
   const { results, searching } = useDirectorySearch(query, 12);
   const [picked, setPicked] = useState<PublicUser[]>([]);
@@ -102,13 +104,23 @@ export function NewChat({
                 candidates.map((u) => {
                   const on = picked.some((p) => p.id === u.id);
                   return (
-                    <li key={u.id}>
+                    <li key={u.id} className="result-row">
                       <button type="button" className="result" aria-pressed={on} onClick={() => toggle(u)}>
                         <span className="check" aria-hidden="true">
                           {on ? '✓' : ''}
                         </span>
                         {u.displayName} <span className="muted">({u.extension})</span>
                       </button>
+                      {callAction.available && (
+                        <button
+                          type="button"
+                          className="call-button"
+                          aria-label={t('callName', { name: u.displayName })}
+                          onClick={() => callAction.call({ number: u.extension, name: u.displayName })}
+                        >
+                          <span aria-hidden="true">☎</span>
+                        </button>
+                      )}
                     </li>
                   );
                 })

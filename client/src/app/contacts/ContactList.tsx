@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
+import { useCallAction } from '../phone/callAction.js';
 import type { Rights } from './Contacts.js';
 import {
   deleteContacts,
@@ -50,6 +51,7 @@ export function ContactList({
   onOpen: (id?: string) => void;
 }): React.JSX.Element {
   const { t } = useI18n();
+  const callAction = useCallAction();
   const [query, setQuery] = useState('');
   const [filter, setFilter] = useState<ContactFilter>({ q: '' });
   const [sort, setSort] = useState<{ by: Column; desc: boolean }>({ by: 'lastName', desc: false });
@@ -301,12 +303,13 @@ export function ContactList({
                     </button>
                   </th>
                 ))}
+                {callAction.available && <th scope="col">{t('cNumbers').toUpperCase()}</th>}
               </tr>
             </thead>
             <tbody>
               {items.length === 0 && (
                 <tr>
-                  <td colSpan={6} className="muted">
+                  <td colSpan={callAction.available ? 7 : 6} className="muted">
                     {t('noContacts')}
                   </td>
                 </tr>
@@ -340,6 +343,23 @@ export function ContactList({
                     </span>
                   </td>
                   <td data-label={t('cCategory')}>{categoryLabel(c)}</td>
+                  {callAction.available && (
+                    <td data-label={t('cNumbers')}>
+                      <span className="rb-call">
+                        {c.numbers.map((n, i) => (
+                          <button
+                            key={i}
+                            type="button"
+                            className="call-button"
+                            aria-label={t('callNumberOf', { name: contactName(c), number: n.number })}
+                            onClick={() => callAction.call({ number: n.normalized, name: contactName(c) })}
+                          >
+                            <span aria-hidden="true">☎</span> {n.number}
+                          </button>
+                        ))}
+                      </span>
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>

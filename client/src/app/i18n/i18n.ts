@@ -1,5 +1,6 @@
 /** The client's strings: Italian (the manual's labels) by default, English on request. */
 import { createContext, useContext } from 'react';
+import { callsEn, callsIt, type CallsMessageKey } from '../calls/strings.js';
 import { contactsEn, contactsIt, type ContactsMessageKey } from '../contacts/strings.js';
 
 const it = {
@@ -217,7 +218,7 @@ const it = {
   addToCalendar: 'Aggiungi al calendario',
 } as const;
 
-export type MessageKey = keyof typeof it | ContactsMessageKey;
+export type MessageKey = keyof typeof it | ContactsMessageKey | CallsMessageKey;
 export type Language = 'it' | 'en';
 
 const en: Record<keyof typeof it, string> = {
@@ -434,10 +435,10 @@ const en: Record<keyof typeof it, string> = {
   addToCalendar: 'Add to calendar',
 };
 
-// Each feature folder keeps its own strings (contacts/strings.ts), merged here.
+// Each feature folder keeps its own strings (contacts/strings.ts, calls/strings.ts), merged here.
 const dictionaries: Record<Language, Record<MessageKey, string>> = {
-  it: { ...it, ...contactsIt },
-  en: { ...en, ...contactsEn },
+  it: { ...it, ...contactsIt, ...callsIt },
+  en: { ...en, ...contactsEn, ...callsEn },
 };
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
