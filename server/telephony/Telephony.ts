@@ -1,4 +1,6 @@
 import type { Router } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Connection } from 'mongoose';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
@@ -12,6 +14,7 @@ import { CallLog } from './CallLog.js';
 import { KamailioPbx } from './KamailioPbx.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 import { sipCredentialModel } from './SipCredential.js';
+import { SipWebSocketProxy } from './SipWebSocketProxy.js';
 import { callsRouter, telephonyRouter } from './telephonyRouter.js';
 
 export interface TelephonyDeps {
@@ -30,11 +33,19 @@ export class Telephony {
   readonly callLog: CallLog;
   readonly #users: UserModel;
   readonly #registrar: string | undefined;
+  readonly #sipWs: SipWebSocketProxy;
 
-  private constructor(pbx: PbxAdapter | undefined, callLog: CallLog, users: UserModel, registrar?: string) {
+  private constructor(
+    pbx: PbxAdapter | undefined,
+    callLog: CallLog,
+    users: UserModel,
+    sipWs: SipWebSocketProxy,
+    registrar?: string,
+  ) {
     this.pbx = pbx;
     this.callLog = callLog;
     this.#users = users;
+    this.#sipWs = sipWs;
     this.#registrar = registrar;
   }
 
@@ -43,7 +54,12 @@ export class Telephony {
     const records = callRecordModel(deps.connection);
     await records.init();
     const callLog = new CallLog({ records, users: deps.users, clock: deps.clock, logger: log });
-    if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users);
+    const sipWs = await SipWebSocketProxy.create({
+      kamailioPort: deps.kamailio?.sipPort,
+      clock: deps.clock,
+      logger: log,
+    });
+    if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users, sipWs);
     const pbx = await KamailioPbx.create({
       endpoint: deps.kamailio,
       credentials: sipCredentialModel(deps.connection),
@@ -53,7 +69,7 @@ export class Telephony {
       logger: log,
     });
     pbx.on('call', (event) => callLog.handle(event));
-    return new Telephony(pbx, callLog, deps.users, `sip:127.0.0.1:${deps.kamailio.sipPort}`);
+    return new Telephony(pbx, callLog, deps.users, sipWs, `sip:127.0.0.1:${deps.kamailio.sipPort}`);
   }
 
   /** `telephony`: whether calls can be made now (Kamailio and rtpengine both answer). */
@@ -63,14 +79,26 @@ export class Telephony {
   }
 
   routers(body: Pick<BodyParsers, 'json'>): { path: string; router: Router }[] {
-    const deps = { pbx: this.pbx, callLog: this.callLog, users: this.#users, registrar: this.#registrar };
+    const deps = {
+      pbx: this.pbx,
+      callLog: this.callLog,
+      users: this.#users,
+      registrar: this.#registrar,
+      sipWs: this.#sipWs,
+    };
     return [
       { path: '/calls', router: callsRouter(deps, body) },
       { path: '/telephony', router: telephonyRouter(deps) },
     ];
   }
 
+  /** For the HTTP server's `upgrade` event: SIP over WebSocket on `/sip`; false leaves the request to others. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return this.#sipWs.handleUpgrade(req, socket, head);
+  }
+
   close(): void {
+    this.#sipWs.close();
     this.pbx?.close();
   }
 }

@@ -8,6 +8,7 @@ import type { BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
 import type { CallLog } from './CallLog.js';
 import type { PbxAdapter } from './PbxAdapter.js';
+import { SIP_WS_PATH, type SipWebSocketProxy } from './SipWebSocketProxy.js';
 
 export interface TelephonyRouterDeps {
   /** Undefined when no PBX is configured: the call APIs answer 503. */
@@ -16,6 +17,8 @@ export interface TelephonyRouterDeps {
   users: UserModel;
   /** Where desk phones register, for the one-time password answer. */
   registrar: string | undefined;
+  /** SIP over WebSocket on the app's own origin: wsUrl points there, with a fresh ticket. */
+  sipWs: SipWebSocketProxy;
 }
 
 function pbxOf(deps: TelephonyRouterDeps): PbxAdapter {
@@ -57,9 +60,17 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
   const router = Router();
   router.use(requireUser());
 
-  on(router, telephonyRoutes.me, [], async (_input, _req, res) => {
+  on(router, telephonyRoutes.me, [], async (_input, req, res) => {
     const me = userOf(res);
-    return reply(200, await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension }));
+    const settings = await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension });
+    // The origin the page used (the client keeps its own origin's scheme and host anyway, behind a proxy).
+    const scheme = req.protocol === 'https' ? 'wss' : 'ws';
+    const ticket = encodeURIComponent(deps.sipWs.ticket(me.userId));
+    res.setHeader('Cache-Control', 'no-store');
+    return reply(200, {
+      ...settings,
+      wsUrl: `${scheme}://${req.get('host') ?? 'localhost'}${SIP_WS_PATH}?ticket=${ticket}`,
+    });
   });
 
   // A new password for a desk phone: answered once, only its HA1 is kept. The old one stops working.

@@ -13,17 +13,38 @@ import { Settings } from './settings/Settings.js';
 import { playIncoming } from './ui/sounds.js';
 import { useChatRooms } from './chat/useChatRooms.js';
 import { connectUserSocket, type UserSocket } from './api/userSocket.js';
+import { useMissedCalls } from './calls/useMissedCalls.js';
+import { IncomingCallBanner } from './phone/IncomingCallBanner.js';
+import { PhoneProvider, usePhone } from './phone/PhoneProvider.js';
+import { PhoneTab } from './phone/PhoneTab.js';
 
-type Tab = 'chat' | 'meeting' | 'contacts';
+type Tab = 'chat' | 'meeting' | 'contacts' | 'phone';
 type Panel = 'profile' | 'settings' | undefined;
+const TAB_LABELS = {
+  chat: 'tabChat',
+  meeting: 'tabMeeting',
+  contacts: 'tabContacts',
+  phone: 'tabPhone',
+} as const;
 
-/** Tabs Chat and Meeting, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
-export function Shell(props: {
+interface ShellProps {
   profile: Profile;
   prefs: Prefs;
   onPrefs: (patch: Partial<Prefs>) => Promise<void>;
   onLogout: () => void;
-}): React.JSX.Element {
+}
+
+/** The signed-in app inside the web phone, which rings on every screen and provides the call buttons' action. */
+export function Shell(props: ShellProps): React.JSX.Element {
+  return (
+    <PhoneProvider profile={props.profile} prefs={props.prefs} onPrefs={props.onPrefs}>
+      <ShellBody {...props} />
+    </PhoneProvider>
+  );
+}
+
+/** Tabs Chat, Meeting, Rubrica and Telefono, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
+function ShellBody(props: ShellProps): React.JSX.Element {
   const { t } = useI18n();
   const { profile } = props;
   const [tab, setTab] = useState<Tab>('meeting');
@@ -33,6 +54,18 @@ export function Shell(props: {
   const menuRef = useRef<HTMLDivElement>(null);
   const [socket] = useState<UserSocket>(connectUserSocket);
   useEffect(() => () => void socket.close(), [socket]);
+  const phone = usePhone();
+  const missedCalls = useMissedCalls();
+  // A call placed or answered here shows its call screen.
+  const inCall = phone.active !== undefined && phone.call?.state !== 'ringing';
+  useEffect(() => {
+    if (inCall) setTab('phone');
+  }, [inCall, phone.active]);
+  const seenMissed = missedCalls.seen;
+  useEffect(() => {
+    if (tab === 'phone') seenMissed();
+  }, [tab, seenMissed]);
+  const banner = <IncomingCallBanner onAnswered={() => setTab('phone')} />;
 
   // A colleague's message while the tab is in the background plays the notification sound (if enabled).
   const soundsOn = props.prefs.notificationSounds;
@@ -86,24 +119,28 @@ export function Shell(props: {
 
   if (room)
     return (
-      <MeetingJoin
-        token={accessToken}
-        renewals={onAccessToken}
-        meetingId={room.id}
-        title={room.title}
-        devices={props.prefs.devices}
-        onExit={() => openRoom(undefined)}
-        exitLabel={t('backToAgenda')}
-      />
+      <>
+        {banner}
+        <MeetingJoin
+          token={accessToken}
+          renewals={onAccessToken}
+          meetingId={room.id}
+          title={room.title}
+          devices={props.prefs.devices}
+          onExit={() => openRoom(undefined)}
+          exitLabel={t('backToAgenda')}
+        />
+      </>
     );
 
   const initials = `${profile.firstName[0] ?? ''}${profile.lastName[0] ?? ''}`.toUpperCase();
   return (
     <div className="shell">
+      {banner}
       <header className="topbar">
         <h1 className="brand">{t('brand')}</h1>
         <nav role="tablist" aria-label={t('brand')} className="tabs">
-          {(['chat', 'meeting', 'contacts'] as const).map((name) => (
+          {(['chat', 'meeting', 'contacts', 'phone'] as const).map((name) => (
             <button
               key={name}
               role="tab"
@@ -113,10 +150,15 @@ export function Shell(props: {
               className={tab === name ? 'tab active' : 'tab'}
               onClick={() => setTab(name)}
             >
-              {t(name === 'chat' ? 'tabChat' : name === 'meeting' ? 'tabMeeting' : 'tabContacts')}
+              {t(TAB_LABELS[name])}
               {name === 'chat' && chat.totalUnread > 0 && (
                 <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
                   {chat.totalUnread}
+                </span>
+              )}
+              {name === 'phone' && missedCalls.missed > 0 && (
+                <span className="badge" aria-label={t('missedCount', { n: missedCalls.missed })}>
+                  {missedCalls.missed}
                 </span>
               )}
             </button>
@@ -183,7 +225,9 @@ export function Shell(props: {
         </section>
       )}
       <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
-        {tab === 'contacts' ? (
+        {tab === 'phone' ? (
+          <PhoneTab />
+        ) : tab === 'contacts' ? (
           <Contacts profile={profile} />
         ) : tab === 'chat' ? (
           <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />

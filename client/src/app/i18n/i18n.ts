@@ -1,6 +1,7 @@
 /** The client's strings: Italian (the manual's labels) by default, English on request. */
 import { createContext, useContext } from 'react';
 import { contactsEn, contactsIt, type ContactsMessageKey } from '../contacts/strings.js';
+import { phoneEn, phoneIt, type PhoneMessageKey } from '../phone/strings.js';
 
 const it = {
   brand: 'OpiVoice UCC',
@@ -217,7 +218,7 @@ const it = {
   addToCalendar: 'Aggiungi al calendario',
 } as const;
 
-export type MessageKey = keyof typeof it | ContactsMessageKey;
+export type MessageKey = keyof typeof it | ContactsMessageKey | PhoneMessageKey;
 export type Language = 'it' | 'en';
 
 const en: Record<keyof typeof it, string> = {
@@ -436,8 +437,8 @@ const en: Record<keyof typeof it, string> = {
 
 // Each feature folder keeps its own strings (contacts/strings.ts), merged here.
 const dictionaries: Record<Language, Record<MessageKey, string>> = {
-  it: { ...it, ...contactsIt },
-  en: { ...en, ...contactsEn },
+  it: { ...it, ...contactsIt, ...phoneIt },
+  en: { ...en, ...contactsEn, ...phoneEn },
 };
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
