@@ -115,6 +115,10 @@ describe('web phone (Telefono) in Chromium, through Kamailio and rtpengine, with
     ]);
     page = await ui.open('mario', '/', { permissions: ['microphone', 'notifications'] });
     await page.addInitScript(TRACK_PEER_CONNECTIONS);
+    if (process.env.PHONE_DEBUG) {
+      await page.addInitScript('localStorage.debug = "JsSIP:*"');
+      page.on('console', (m) => process.stderr.write(`[page] ${m.text().slice(0, 1500)}\n`));
+    }
     await page.reload();
     await ui.signIn(page, mario);
     await phoneTab();
