@@ -93,6 +93,8 @@ modparam("rtpengine", "rtpengine_disable_tout", 2)
 modparam("rtpengine", "rtpengine_retr", 1)
 modparam("rtpengine", "rtpengine_tout_ms", 500)
 modparam("websocket", "keepalive_mechanism", 1)
+modparam("nathelper", "received_avp", "$avp(RECEIVED)")
+modparam("registrar", "received_avp", "$avp(RECEIVED)")
 
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
@@ -155,7 +157,8 @@ route[REGISTRAR] {
 	route(AUTH);
 	if ($tU != $au) { sl_send_reply("403", "Forbidden identity"); exit; }
 	consume_credentials();
-	if (($proto == "ws" || $proto == "wss")) { setbflag(6); add_contact_alias(); }
+	# A browser registers an .invalid host: the contact is kept with the WebSocket connection it came over.
+	if (($proto == "ws" || $proto == "wss")) { setbflag(6); fix_nated_register(); }
 	if (!save("location")) { sl_reply_error(); }
 	exit;
 }
@@ -164,7 +167,8 @@ route[LOCATION] {
 	if (!lookup("location")) {
 		$var(code) = "404";
 		if (is_method("INVITE")) { route(CALLEVENT_FAIL_LOCAL); }
-		t_reply("404", "Not Found");
+		# No transaction exists yet here: send_reply answers statefully or not, as it can.
+		send_reply("404", "Not Found");
 		exit;
 	}
 	handle_ruri_alias();

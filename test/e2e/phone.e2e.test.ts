@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -132,6 +132,7 @@ describe('web phone (Telefono) in Chromium, through Kamailio and rtpengine, with
     this.timeout(30_000);
     await ui?.close(this.currentTest?.state === 'failed' ? 'phone' : undefined);
     await desk?.stop();
+    if (process.env.PHONE_DEBUG) await cp(path.join(edge.dataDir, 'kamailio.log'), '/tmp/phone-kamailio.log');
     await fx?.close();
     await fx?.db.close();
     await edge?.stop();
