@@ -190,7 +190,7 @@ route[MEDIA_OFFER] {
 	if ($ru =~ "transport=ws" || $du =~ "transport=ws") {
 		rtpengine_manage("replace-origin replace-session-connection ICE=force DTLS=passive SDES-off RTP/SAVPF rtcp-mux-offer codec-accept-opus codec-transcode-opus");
 	} else if (($proto == "ws" || $proto == "wss")) {
-		rtpengine_manage("replace-origin replace-session-connection ICE=remove RTP/AVP rtcp-mux-demux codec-mask-all codec-transcode-PCMA codec-transcode-telephone-event");
+		rtpengine_manage("replace-origin replace-session-connection ICE=remove RTP/AVP rtcp-mux-demux always-transcode codec-mask-all codec-transcode-PCMA codec-transcode-telephone-event");
 	} else {
 		rtpengine_manage("replace-origin replace-session-connection ICE=remove");
 	}

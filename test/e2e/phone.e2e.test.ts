@@ -32,16 +32,21 @@ const TRACK_PEER_CONNECTIONS = `
   };
 `;
 
-/** Audio packets received by the newest peer connection of the page (its `inbound-rtp` statistics). */
-async function audioPacketsReceived(page: Page): Promise<number> {
+/** Audio received by the newest peer connection of the page (its `inbound-rtp` statistics) and its codec. */
+async function audioReceived(page: Page): Promise<{ packets: number; codec: string }> {
   return page.evaluate(async () => {
     const pc = window.__pcs[window.__pcs.length - 1];
-    if (!pc) return 0;
+    if (!pc) return { packets: 0, codec: '' };
+    const stats = await pc.getStats();
     let packets = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') packets += Number(r.packetsReceived ?? 0);
+    let codec = '';
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp' || r.kind !== 'audio') return;
+      packets += Number(r.packetsReceived ?? 0);
+      const c = typeof r.codecId === 'string' ? stats.get(r.codecId) : undefined;
+      if (typeof c?.mimeType === 'string') codec = c.mimeType;
     });
-    return packets;
+    return { packets, codec };
   });
 }
 
@@ -149,9 +154,16 @@ describe('web phone (Telefono) in Chromium, through Kamailio and rtpengine, with
     await desk.command('accept');
     await desk.next('CALL_ESTABLISHED');
     await page.getByText('In conversazione').waitFor();
-    await eventually('audio packets arrive in the browser (inbound-rtp)', 10_000, async () =>
-      (await audioPacketsReceived(page)) > 25 ? true : undefined,
+    const received = await eventually(
+      'audio packets arrive in the browser (inbound-rtp)',
+      10_000,
+      async () => {
+        const r = await audioReceived(page);
+        return r.packets > 25 ? r : undefined;
+      },
     );
+    // rtpengine transcodes: opus towards the browser, PCMA towards the desk phone.
+    assert.equal(received.codec.toLowerCase(), 'audio/opus');
     await ui.screenshot(page, 'phone-call-connected.png');
     // The desk phone hangs up when its tone file ends; its recording is what it heard from the browser.
     await desk.next('CALL_CLOSED');
@@ -175,7 +187,7 @@ describe('web phone (Telefono) in Chromium, through Kamailio and rtpengine, with
     await page.getByText('In conversazione').waitFor();
     assert.equal(await page.getByRole('tab', { name: /^Telefono/ }).getAttribute('aria-selected'), 'true');
     await eventually('audio packets arrive in the browser', 10_000, async () =>
-      (await audioPacketsReceived(page)) > 25 ? true : undefined,
+      (await audioReceived(page)).packets > 25 ? true : undefined,
     );
     await desk.next('CALL_CLOSED');
     await dismissEnded();
