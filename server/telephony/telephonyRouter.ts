@@ -62,7 +62,12 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
 
   on(router, telephonyRoutes.me, [], async (_input, req, res) => {
     const me = userOf(res);
-    const settings = await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension });
+    // No PBX configured on this server: a plain "off", so that the web phone stays quiet (not an outage).
+    if (!deps.pbx) {
+      const off = { enabled: false, wsUrl: '', sipUri: '', domain: '', realm: '', ha1: '' };
+      return reply(200, { ...off, extension: me.extension, authorizationUser: me.extension });
+    }
+    const settings = await deps.pbx.webPhoneSettings({ id: me.userId, extension: me.extension });
     // The origin the page used (the client keeps its own origin's scheme and host anyway, behind a proxy).
     const scheme = req.protocol === 'https' ? 'wss' : 'ws';
     const ticket = encodeURIComponent(deps.sipWs.ticket(me.userId));

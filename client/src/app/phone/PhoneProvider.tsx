@@ -74,7 +74,12 @@ export function PhoneProvider(props: {
     }).then(
       (p) => {
         if (!live) {
-          void p.close();
+          void p?.close();
+          return;
+        }
+        if (!p) {
+          // No telephony on this server: nothing to register, nor to try again.
+          setRegistration('unavailable');
           return;
         }
         made = p;
@@ -181,7 +186,9 @@ export function PhoneProvider(props: {
     }),
     [web, registration, call, active, dial, phone, setWeb, notice],
   );
-  const callAction = useMemo<CallAction>(() => ({ available: true, call: dial }), [dial]);
+  // Without telephony on the server there is nothing to call with: the call buttons stay hidden.
+  const available = registration !== 'unavailable';
+  const callAction = useMemo<CallAction>(() => ({ available, call: dial }), [available, dial]);
 
   return (
     <PhoneContext.Provider value={state}>

@@ -84,8 +84,11 @@ export class WebPhone extends Emitter<Events> {
     window.addEventListener('online', this.#online);
   }
 
-  static async create(options: WebPhoneOptions): Promise<WebPhone> {
-    const phone = new WebPhone(await options.settings(), options);
+  /** Undefined when the server has no telephony configured (`enabled: false`). */
+  static async create(options: WebPhoneOptions): Promise<WebPhone | undefined> {
+    const settings = await options.settings();
+    if (!settings.enabled) return undefined;
+    const phone = new WebPhone(settings, options);
     phone.#ua.start();
     return phone;
   }
