@@ -268,6 +268,8 @@ export class UccServer {
       rootRouters: [bridge.router(config.http.appserviceBody)],
     });
     const http = createServer(app);
+    // SIP over WebSocket for the web phone (its own path); socket.io takes the other upgrades.
+    http.on('upgrade', (req, socket, head) => telephony.handleUpgrade(req, socket, head));
     // Sockets live longer than a request: their tokens are also checked against ended sessions.
     const authenticateSocket = (token: string): ReturnType<typeof resolveAuth> =>
       resolveAuth(token, { tokens, users, sessions: auth });

@@ -1,4 +1,10 @@
-import type { DevicePreferences, Profile, PublicUser } from '../../shared/schemas/directory.js';
+import {
+  PHONE_RINGTONES,
+  type DevicePreferences,
+  type PhonePreferences,
+  type Profile,
+  type PublicUser,
+} from '../../shared/schemas/directory.js';
 import { Schema, type Connection, type HydratedDocument, type Model } from 'mongoose';
 
 export const ROLES = ['user', 'admin'] as const;
@@ -15,12 +21,24 @@ export interface UserPreferences {
   ringtones: boolean;
   /** The browser's ids of the chosen microphone, camera and speakers. */
   devices: DevicePreferences;
+  /** "Telefono via web" and its ringtones. */
+  phone: PhonePreferences;
 }
 
 const DEVICE_KINDS = ['audioInput', 'videoInput', 'audioOutput'] as const;
 
 const devicesSchema = new Schema<DevicePreferences>(
   Object.fromEntries(DEVICE_KINDS.map((k) => [k, { type: String, maxlength: 256 }])),
+  { _id: false },
+);
+
+const phonePreferencesSchema = new Schema<PhonePreferences>(
+  {
+    web: { type: Boolean, default: true },
+    ringInternal: { type: String, enum: PHONE_RINGTONES, default: 'ring1' },
+    ringExternal: { type: String, enum: PHONE_RINGTONES, default: 'ring2' },
+    ringDevice: { type: String, maxlength: 256 },
+  },
   { _id: false },
 );
 
@@ -99,6 +117,7 @@ const userSchema = new Schema<User>(
       sendSound: { type: Boolean, default: true },
       ringtones: { type: Boolean, default: true },
       devices: { type: devicesSchema, default: () => ({}) },
+      phone: { type: phonePreferencesSchema, default: () => ({}) },
     },
     avatarUrl: { type: String, maxlength: 2048 },
     search: {
@@ -169,6 +188,19 @@ export function toProfile(user: User & { _id: unknown }): Profile {
       sendSound: p.sendSound,
       ringtones: p.ringtones,
       devices,
+      phone: phonePreferencesOf(p.phone),
     },
   };
+}
+
+/** Stored phone preferences, or the defaults for accounts saved before they existed (lean reads). */
+function phonePreferencesOf(stored: Partial<PhonePreferences> | undefined): PhonePreferences {
+  const phone: PhonePreferences = {
+    web: stored?.web ?? true,
+    ringInternal: stored?.ringInternal ?? 'ring1',
+    ringExternal: stored?.ringExternal ?? 'ring2',
+  };
+  if (typeof stored?.ringDevice === 'string' && stored.ringDevice !== '')
+    phone.ringDevice = stored.ringDevice;
+  return phone;
 }

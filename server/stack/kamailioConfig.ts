@@ -109,12 +109,18 @@ modparam("rtpengine", "rtpengine_disable_tout", 2)
 modparam("rtpengine", "rtpengine_retr", 1)
 modparam("rtpengine", "rtpengine_tout_ms", 500)
 modparam("websocket", "keepalive_mechanism", 1)
+modparam("nathelper", "received_avp", "$avp(RECEIVED)")
+modparam("registrar", "received_avp", "$avp(RECEIVED)")
 
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
 	if (!sanity_check("17895", "7")) { exit; }
 	if (is_method("OPTIONS") && uri == myself && $rU == $null) { sl_send_reply("200", "OK"); exit; }
-	if (($proto == "ws" || $proto == "wss")) { force_rport(); }
+	if (($proto == "ws" || $proto == "wss")) {
+		force_rport();
+		# A browser's Contact (an .invalid host) becomes reachable over its WebSocket connection.
+		if (!is_method("REGISTER") && is_present_hf("Contact")) { add_contact_alias(); }
+	}
 
 	if (has_totag()) { route(WITHINDLG); exit; }
 	if (is_method("CANCEL")) {
@@ -168,7 +174,8 @@ route[REGISTRAR] {
 	route(AUTH);
 	if ($tU != $au) { sl_send_reply("403", "Forbidden identity"); exit; }
 	consume_credentials();
-	if (($proto == "ws" || $proto == "wss")) { setbflag(6); add_contact_alias(); }
+	# A browser registers an .invalid host: the contact is kept with the WebSocket connection it came over.
+	if (($proto == "ws" || $proto == "wss")) { setbflag(6); fix_nated_register(); }
 	if (!save("location")) { sl_reply_error(); }
 	exit;
 }
@@ -183,6 +190,7 @@ route[LOCATION] {
 		t_reply("404", "Not Found");
 		exit;
 	}
+	handle_ruri_alias();
 	route(RELAY);
 }
 
@@ -199,9 +207,9 @@ route[RELAY] {
 route[MEDIA_OFFER] {
 	if (!has_body("application/sdp")) return;
 	if ($ru =~ "transport=ws" || $du =~ "transport=ws") {
-		rtpengine_manage("replace-origin replace-session-connection ICE=force DTLS=passive SDES-off RTP/SAVPF codec-accept-opus codec-transcode-opus");
+		rtpengine_manage("replace-origin replace-session-connection ICE=force DTLS=passive SDES-off RTP/SAVPF rtcp-mux-offer codec-accept-opus codec-transcode-opus");
 	} else if (($proto == "ws" || $proto == "wss")) {
-		rtpengine_manage("replace-origin replace-session-connection ICE=remove RTP/AVP codec-transcode-PCMA");
+		rtpengine_manage("replace-origin replace-session-connection ICE=remove RTP/AVP rtcp-mux-demux always-transcode codec-mask-all codec-transcode-PCMA codec-transcode-telephone-event");
 	} else {
 		rtpengine_manage("replace-origin replace-session-connection ICE=remove");
 	}
@@ -211,11 +219,15 @@ ${dialRoutes(o.dialPlan)}
 
 route[WITHINDLG] {
 	if (loose_route()) {
+		handle_ruri_alias();
 		if (is_method("BYE")) {
 			$var(ender) = $fU;
 			route(CALLEVENT_BYE);
 			rtpengine_manage();
-		} else if (is_method("INVITE|UPDATE|ACK") && has_body("application/sdp")) {
+		} else if (is_method("INVITE|UPDATE")) {
+			# Hold and ICE restarts between a browser and a desk phone need the same conversion as the call.
+			route(MEDIA_OFFER);
+		} else if (is_method("ACK") && has_body("application/sdp")) {
 			rtpengine_manage("replace-origin replace-session-connection");
 		}
 		if (is_method("INVITE")) { t_on_reply("REPLY"); }
@@ -237,6 +249,7 @@ route[RELAY_INDLG] {
 }
 
 onreply_route[REPLY] {
+	if (($proto == "ws" || $proto == "wss") && is_present_hf("Contact")) { add_contact_alias(); }
 	if (has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection"); }
 	if ($rs =~ "^18[03]" && is_method("INVITE")) { route(CALLEVENT_RINGING); }
 	if ($rs =~ "^2" && is_method("INVITE")) { route(CALLEVENT_ANSWERED); }

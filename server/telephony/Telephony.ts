@@ -1,4 +1,6 @@
 import type { Router } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Connection } from 'mongoose';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
@@ -14,6 +16,7 @@ import { callsSeenModel } from './CallsSeen.js';
 import { KamailioPbx } from './KamailioPbx.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 import { sipCredentialModel } from './SipCredential.js';
+import { SipWebSocketProxy } from './SipWebSocketProxy.js';
 import { callsRouter, telephonyRouter } from './telephonyRouter.js';
 
 export interface TelephonyDeps {
@@ -33,11 +36,13 @@ export class Telephony {
   readonly #users: UserModel;
   readonly #registrar: string | undefined;
   readonly #dialPlan: DialPlan | undefined;
+  readonly #sipWs: SipWebSocketProxy;
 
   private constructor(
     pbx: PbxAdapter | undefined,
     callLog: CallLog,
     users: UserModel,
+    sipWs: SipWebSocketProxy,
     edge?: { registrar: string; dialPlan: DialPlan },
   ) {
     this.pbx = pbx;
@@ -45,6 +50,7 @@ export class Telephony {
     this.#users = users;
     this.#registrar = edge?.registrar;
     this.#dialPlan = edge?.dialPlan;
+    this.#sipWs = sipWs;
   }
 
   static async create(deps: TelephonyDeps): Promise<Telephony> {
@@ -53,7 +59,12 @@ export class Telephony {
     const seen = callsSeenModel(deps.connection);
     await Promise.all([records.init(), seen.init()]);
     const callLog = new CallLog({ records, seen, users: deps.users, clock: deps.clock, logger: log });
-    if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users);
+    const sipWs = await SipWebSocketProxy.create({
+      kamailioPort: deps.kamailio?.sipPort,
+      clock: deps.clock,
+      logger: log,
+    });
+    if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users, sipWs);
     const pbx = await KamailioPbx.create({
       endpoint: deps.kamailio,
       credentials: sipCredentialModel(deps.connection),
@@ -63,7 +74,7 @@ export class Telephony {
       logger: log,
     });
     pbx.on('call', (event) => callLog.handle(event));
-    return new Telephony(pbx, callLog, deps.users, {
+    return new Telephony(pbx, callLog, deps.users, sipWs, {
       registrar: `sip:127.0.0.1:${deps.kamailio.sipPort}`,
       dialPlan: deps.kamailio.dialPlan,
     });
@@ -82,6 +93,7 @@ export class Telephony {
       users: this.#users,
       registrar: this.#registrar,
       dialPlan: this.#dialPlan,
+      sipWs: this.#sipWs,
     };
     return [
       { path: '/calls', router: callsRouter(deps, body) },
@@ -89,7 +101,13 @@ export class Telephony {
     ];
   }
 
+  /** For the HTTP server's `upgrade` event: SIP over WebSocket on `/sip`; false leaves the request to others. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return this.#sipWs.handleUpgrade(req, socket, head);
+  }
+
   close(): void {
+    this.#sipWs.close();
     this.pbx?.close();
   }
 }

@@ -10,6 +10,7 @@ import { on, reply } from '../http/typedRoute.js';
 import type { DialPlan } from '../stack/kamailioConfig.js';
 import type { CallLog } from './CallLog.js';
 import type { PbxAdapter } from './PbxAdapter.js';
+import { SIP_WS_PATH, type SipWebSocketProxy } from './SipWebSocketProxy.js';
 
 export interface TelephonyRouterDeps {
   /** Undefined when no PBX is configured: the call APIs answer 503. */
@@ -20,6 +21,8 @@ export interface TelephonyRouterDeps {
   registrar: string | undefined;
   /** How typed numbers are read, and whether external ones have a trunk; undefined without a PBX. */
   dialPlan: DialPlan | undefined;
+  /** SIP over WebSocket on the app's own origin: wsUrl points there, with a fresh ticket. */
+  sipWs: SipWebSocketProxy;
 }
 
 function pbxOf(deps: TelephonyRouterDeps): PbxAdapter {
@@ -77,9 +80,22 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
   const router = Router();
   router.use(requireUser());
 
-  on(router, telephonyRoutes.me, [], async (_input, _req, res) => {
+  on(router, telephonyRoutes.me, [], async (_input, req, res) => {
     const me = userOf(res);
-    return reply(200, await pbxOf(deps).webPhoneSettings({ id: me.userId, extension: me.extension }));
+    // No PBX configured on this server: a plain "off", so that the web phone stays quiet (not an outage).
+    if (!deps.pbx) {
+      const off = { enabled: false, wsUrl: '', sipUri: '', domain: '', realm: '', ha1: '' };
+      return reply(200, { ...off, extension: me.extension, authorizationUser: me.extension });
+    }
+    const settings = await deps.pbx.webPhoneSettings({ id: me.userId, extension: me.extension });
+    // The origin the page used (the client keeps its own origin's scheme and host anyway, behind a proxy).
+    const scheme = req.protocol === 'https' ? 'wss' : 'ws';
+    const ticket = encodeURIComponent(deps.sipWs.ticket(me.userId));
+    res.setHeader('Cache-Control', 'no-store');
+    return reply(200, {
+      ...settings,
+      wsUrl: `${scheme}://${req.get('host') ?? 'localhost'}${SIP_WS_PATH}?ticket=${ticket}`,
+    });
   });
 
   // A new password for a desk phone: answered once, only its HA1 is kept. The old one stops working.

@@ -9,6 +9,7 @@ import type { LoginResponse } from '../schemas/auth.js';
 import type { ChatMessageView, ChatRoomView } from '../schemas/chat.js';
 import {
   LANGUAGE_VALUES,
+  PHONE_RINGTONES,
   PLAN_VALUES,
   ROLE_VALUES,
   type Profile,
@@ -51,6 +52,12 @@ export const profileSchema = publicUserSchema.extend({
       audioInput: z.string().optional(),
       videoInput: z.string().optional(),
       audioOutput: z.string().optional(),
+    }),
+    phone: z.strictObject({
+      web: z.boolean(),
+      ringInternal: z.enum(PHONE_RINGTONES),
+      ringExternal: z.enum(PHONE_RINGTONES),
+      ringDevice: z.string().optional(),
     }),
   }),
 });

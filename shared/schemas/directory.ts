@@ -26,6 +26,20 @@ export const devicesSchema = z.strictObject({
 });
 export type DevicePreferences = z.infer<typeof devicesSchema>;
 
+/** The web phone's ringtones ("Suoneria 1", 2, 3), synthesised in the browser. */
+export const PHONE_RINGTONES = ['ring1', 'ring2', 'ring3'] as const;
+export type PhoneRingtone = (typeof PHONE_RINGTONES)[number];
+
+/** "Telefono via web" (on: the browser registers too) and how it rings. */
+export const phonePreferencesSchema = z.strictObject({
+  web: z.boolean(),
+  ringInternal: z.enum(PHONE_RINGTONES),
+  ringExternal: z.enum(PHONE_RINGTONES),
+  /** The speaker that rings; absent: the system's default. */
+  ringDevice: deviceIdSchema.optional(),
+});
+export type PhonePreferences = z.infer<typeof phonePreferencesSchema>;
+
 export const preferencesSchema = z.strictObject({
   language: z.enum(LANGUAGE_VALUES),
   darkTheme: z.boolean(),
@@ -35,6 +49,7 @@ export const preferencesSchema = z.strictObject({
   sendSound: z.boolean(),
   ringtones: z.boolean(),
   devices: devicesSchema,
+  phone: phonePreferencesSchema,
 });
 export type Preferences = z.infer<typeof preferencesSchema>;
 

@@ -8,6 +8,7 @@ import { testStack } from './testStack.js';
  */
 export async function launchChromium(
   executablePath = testStack().config.stack?.chromiumBin,
+  extraArgs: string[] = [],
 ): Promise<{ browser: Browser; close: () => Promise<void> }> {
   if (!executablePath) throw new Error('chromium is not installed: run scripts/bootstrap');
   const browser = await chromium.launch({
@@ -26,6 +27,7 @@ export async function launchChromium(
       // Remote <audio> plays without a click; getDisplayMedia picks the (fake) screen without a picker.
       '--autoplay-policy=no-user-gesture-required',
       '--auto-select-desktop-capture-source=Entire screen',
+      ...extraArgs,
     ],
   });
   return {

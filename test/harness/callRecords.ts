@@ -26,12 +26,9 @@ export async function seedCallRecords(
   );
 }
 
-/**
- * The tab that leads to "Chiamate recenti" and holds the missed-calls badge. TEMPORARY (h-recent): a "Chiamate"
- * tab of its own; once the Telefono tab shows the list, only these two functions change.
- */
+/** The tab that holds "Chiamate recenti" (under the dial pad) and the missed-calls badge: Telefono. */
 export function recentCallsTab(page: Page): Locator {
-  return page.getByRole('tab', { name: /^Chiamate/ });
+  return page.getByRole('tab', { name: /^Telefono/ });
 }
 
 /** Opens "Chiamate recenti" in the signed-in shell. */

@@ -39,9 +39,10 @@ export class UiPages {
     this.#baseUrl = baseUrl;
   }
 
-  static async create(baseUrl: string): Promise<UiPages> {
+  /** `chromiumArgs`: more command-line flags (a fake microphone playing a file, for the phone tests). */
+  static async create(baseUrl: string, chromiumArgs: string[] = []): Promise<UiPages> {
     await mkdir(ARTIFACTS, { recursive: true });
-    return new UiPages(await launchChromium(), baseUrl);
+    return new UiPages(await launchChromium(undefined, chromiumArgs), baseUrl);
   }
 
   async open(name: string, urlPath: string, options: OpenOptions = {}): Promise<Page> {

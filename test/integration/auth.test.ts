@@ -279,6 +279,7 @@ describe('authentication', () => {
         sendSound: true,
         ringtones: true,
         devices: {},
+        phone: { web: true, ringInternal: 'ring1', ringExternal: 'ring2' },
       });
     });
 
@@ -309,6 +310,7 @@ describe('authentication', () => {
         sendSound: false,
         ringtones: true,
         devices: { videoInput: 'cam-2' },
+        phone: { web: true, ringInternal: 'ring1', ringExternal: 'ring2' },
       });
 
       const invalid: unknown[] = [
@@ -338,6 +340,7 @@ describe('authentication', () => {
         'darkTheme',
         'language',
         'notificationSounds',
+        'phone',
         'ringtones',
       ]);
       assert.deepEqual(await preferences(), {
@@ -347,6 +350,7 @@ describe('authentication', () => {
         sendSound: true,
         ringtones: true,
         devices: {},
+        phone: { web: true, ringInternal: 'ring1', ringExternal: 'ring2' },
       });
       const patched = await fx.api('PATCH', '/api/me/preferences', {
         token: mario.token,

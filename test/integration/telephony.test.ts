@@ -247,7 +247,8 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     assert.equal(res.status, 200);
     const body = res.body as Record<string, unknown>;
     assert.equal(body.sipUri, `sip:${alice.extension}@${TEST_SIP_DOMAIN}`);
-    assert.match(String(body.wsUrl), /^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    // The app's own origin: the server pipes /sip to Kamailio (SipWebSocketProxy).
+    assert.match(String(body.wsUrl), /^ws:\/\/127\.0\.0\.1:\d+\/sip\?ticket=[^&]+$/);
     assert.match(String(body.ha1), /^[0-9a-f]{32}$/);
     assert.equal(body.password, undefined);
   });

@@ -23,6 +23,7 @@ const DEFAULT_PREFS: Omit<Prefs, 'language' | 'darkTheme'> = {
   sendSound: true,
   ringtones: true,
   devices: {},
+  phone: { web: true, ringInternal: 'ring1', ringExternal: 'ring2' },
 };
 
 /** The root: the guest page for /m/<code>, otherwise the signed-in shell or the login. */

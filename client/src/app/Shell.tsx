@@ -13,21 +13,38 @@ import { Settings } from './settings/Settings.js';
 import { playIncoming } from './ui/sounds.js';
 import { useChatRooms } from './chat/useChatRooms.js';
 import { connectUserSocket, UserSocketContext, type UserSocket } from './api/userSocket.js';
-import { RecentCalls } from './calls/RecentCalls.js';
-import { TemporaryCallAction } from './calls/TemporaryCallAction.js';
 import { useMissedCalls } from './calls/useMissedCalls.js';
+import { IncomingCallBanner } from './phone/IncomingCallBanner.js';
+import { PhoneProvider, usePhone } from './phone/PhoneProvider.js';
+import { PhoneTab } from './phone/PhoneTab.js';
 
-// TEMPORARY (h-recent): 'calls' reaches Chiamate recenti until the Telefono tab (h-phone) shows it.
-type Tab = 'chat' | 'meeting' | 'contacts' | 'calls';
+type Tab = 'chat' | 'meeting' | 'contacts' | 'phone';
 type Panel = 'profile' | 'settings' | undefined;
+const TAB_LABELS = {
+  chat: 'tabChat',
+  meeting: 'tabMeeting',
+  contacts: 'tabContacts',
+  phone: 'tabPhone',
+} as const;
 
-/** Tabs Chat and Meeting, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
-export function Shell(props: {
+interface ShellProps {
   profile: Profile;
   prefs: Prefs;
   onPrefs: (patch: Partial<Prefs>) => Promise<void>;
   onLogout: () => void;
-}): React.JSX.Element {
+}
+
+/** The signed-in app inside the web phone, which rings on every screen and provides the call buttons' action. */
+export function Shell(props: ShellProps): React.JSX.Element {
+  return (
+    <PhoneProvider profile={props.profile} prefs={props.prefs} onPrefs={props.onPrefs}>
+      <ShellBody {...props} />
+    </PhoneProvider>
+  );
+}
+
+/** Tabs Chat, Meeting, Rubrica and Telefono, the profile menu ("Il tuo profilo", "Impostazioni", "Esci"). */
+function ShellBody(props: ShellProps): React.JSX.Element {
   const { t } = useI18n();
   const { profile } = props;
   const [tab, setTab] = useState<Tab>('meeting');
@@ -37,6 +54,18 @@ export function Shell(props: {
   const menuRef = useRef<HTMLDivElement>(null);
   const [socket] = useState<UserSocket>(connectUserSocket);
   useEffect(() => () => void socket.close(), [socket]);
+  const phone = usePhone();
+  const missedCalls = useMissedCalls(socket);
+  // A call placed or answered here shows its call screen.
+  const inCall = phone.active !== undefined && phone.call?.state !== 'ringing';
+  useEffect(() => {
+    if (inCall) setTab('phone');
+  }, [inCall, phone.active]);
+  const seenMissed = missedCalls.seen;
+  useEffect(() => {
+    if (tab === 'phone') seenMissed();
+  }, [tab, seenMissed]);
+  const banner = <IncomingCallBanner onAnswered={() => setTab('phone')} />;
 
   // A colleague's message while the tab is in the background plays the notification sound (if enabled).
   const soundsOn = props.prefs.notificationSounds;
@@ -47,7 +76,6 @@ export function Shell(props: {
     [soundsOn, profile.id],
   );
   const chat = useChatRooms(socket, profile.id, onMessage);
-  const missedCalls = useMissedCalls(socket);
 
   // A meeting link (/meetings/<id>, the invitees' joinUrl) opens that meeting once signed in.
   useEffect(() => {
@@ -91,130 +119,125 @@ export function Shell(props: {
 
   if (room)
     return (
-      <MeetingJoin
-        token={accessToken}
-        renewals={onAccessToken}
-        meetingId={room.id}
-        title={room.title}
-        devices={props.prefs.devices}
-        onExit={() => openRoom(undefined)}
-        exitLabel={t('backToAgenda')}
-      />
+      <>
+        {banner}
+        <MeetingJoin
+          token={accessToken}
+          renewals={onAccessToken}
+          meetingId={room.id}
+          title={room.title}
+          devices={props.prefs.devices}
+          onExit={() => openRoom(undefined)}
+          exitLabel={t('backToAgenda')}
+        />
+      </>
     );
 
   const initials = `${profile.firstName[0] ?? ''}${profile.lastName[0] ?? ''}`.toUpperCase();
   return (
-    <UserSocketContext.Provider value={socket}>
-      <TemporaryCallAction>
-        <div className="shell">
-          <header className="topbar">
-            <h1 className="brand">{t('brand')}</h1>
-            <nav role="tablist" aria-label={t('brand')} className="tabs">
-              {(['chat', 'meeting', 'contacts', 'calls'] as const).map((name) => (
+    <div className="shell">
+      {banner}
+      <header className="topbar">
+        <h1 className="brand">{t('brand')}</h1>
+        <nav role="tablist" aria-label={t('brand')} className="tabs">
+          {(['chat', 'meeting', 'contacts', 'phone'] as const).map((name) => (
+            <button
+              key={name}
+              role="tab"
+              id={`tab-${name}`}
+              aria-selected={tab === name}
+              aria-controls={`panel-${name}`}
+              className={tab === name ? 'tab active' : 'tab'}
+              onClick={() => setTab(name)}
+            >
+              {t(TAB_LABELS[name])}
+              {name === 'chat' && chat.totalUnread > 0 && (
+                <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
+                  {chat.totalUnread}
+                </span>
+              )}
+              {name === 'phone' && missedCalls.missed > 0 && (
+                <span className="badge" aria-label={t('missedCount', { n: missedCalls.missed })}>
+                  {missedCalls.missed}
+                </span>
+              )}
+            </button>
+          ))}
+        </nav>
+        <div className="profile" ref={menuRef}>
+          <button
+            className="avatar"
+            aria-haspopup="menu"
+            aria-expanded={menuOpen}
+            title={profile.displayName}
+            onClick={() => setMenuOpen(!menuOpen)}
+          >
+            {/* The initials are decoration; the name read out is the menu's. */}
+            <span aria-hidden="true">{initials}</span>
+            <span className="visually-hidden">{t('profileMenu')}</span>
+          </button>
+          {menuOpen && (
+            <div role="menu" className="menu">
+              <p className="menu-name">{profile.displayName}</p>
+              {(
+                [
+                  ['profile', t('yourProfile')],
+                  ['settings', t('settings')],
+                ] as const
+              ).map(([key, label]) => (
                 <button
-                  key={name}
-                  role="tab"
-                  id={`tab-${name}`}
-                  aria-selected={tab === name}
-                  aria-controls={`panel-${name}`}
-                  className={tab === name ? 'tab active' : 'tab'}
-                  onClick={() => setTab(name)}
+                  key={key}
+                  role="menuitem"
+                  onClick={() => {
+                    setPanel(key);
+                    setMenuOpen(false);
+                  }}
                 >
-                  {t(
-                    name === 'chat'
-                      ? 'tabChat'
-                      : name === 'meeting'
-                        ? 'tabMeeting'
-                        : name === 'calls'
-                          ? 'tabCalls'
-                          : 'tabContacts',
-                  )}
-                  {name === 'chat' && chat.totalUnread > 0 && (
-                    <span className="badge" aria-label={t('unreadCount', { n: chat.totalUnread })}>
-                      {chat.totalUnread}
-                    </span>
-                  )}
-                  {name === 'calls' && missedCalls.missed > 0 && (
-                    <span className="badge" aria-label={t('missedUnseen', { n: missedCalls.missed })}>
-                      {missedCalls.missed}
-                    </span>
-                  )}
+                  {label}
                 </button>
               ))}
-            </nav>
-            <div className="profile" ref={menuRef}>
-              <button
-                className="avatar"
-                aria-haspopup="menu"
-                aria-expanded={menuOpen}
-                title={profile.displayName}
-                onClick={() => setMenuOpen(!menuOpen)}
-              >
-                {/* The initials are decoration; the name read out is the menu's. */}
-                <span aria-hidden="true">{initials}</span>
-                <span className="visually-hidden">{t('profileMenu')}</span>
+              <button role="menuitem" onClick={props.onLogout}>
+                {t('logout')}
               </button>
-              {menuOpen && (
-                <div role="menu" className="menu">
-                  <p className="menu-name">{profile.displayName}</p>
-                  {(
-                    [
-                      ['profile', t('yourProfile')],
-                      ['settings', t('settings')],
-                    ] as const
-                  ).map(([key, label]) => (
-                    <button
-                      key={key}
-                      role="menuitem"
-                      onClick={() => {
-                        setPanel(key);
-                        setMenuOpen(false);
-                      }}
-                    >
-                      {label}
-                    </button>
-                  ))}
-                  <button role="menuitem" onClick={props.onLogout}>
-                    {t('logout')}
-                  </button>
-                </div>
-              )}
             </div>
-          </header>
-          {panel && (
-            <section
-              className="card panel"
-              aria-labelledby="panel-title"
-              onKeyDown={(e) => {
-                if (e.key === 'Escape') setPanel(undefined);
-              }}
-            >
-              <div className="panel-head">
-                <h2 id="panel-title">{panel === 'profile' ? t('yourProfile') : t('settings')}</h2>
-                <button className="link" onClick={() => setPanel(undefined)}>
-                  {t('close')}
-                </button>
-              </div>
-              {panel === 'profile' ? (
-                <ProfilePanel profile={profile} />
-              ) : (
-                <Settings prefs={props.prefs} onPrefs={props.onPrefs} />
-              )}
-            </section>
           )}
-          <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
-            {tab === 'calls' ? (
-              <RecentCalls socket={socket} owner={profile} />
-            ) : tab === 'contacts' ? (
-              <Contacts profile={profile} />
-            ) : tab === 'chat' ? (
-              <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
-            ) : (
-              <Meetings profile={profile} socket={socket} onStart={openRoom} />
-            )}
-          </main>
         </div>
-      </TemporaryCallAction>
-    </UserSocketContext.Provider>
+      </header>
+      {panel && (
+        <section
+          className="card panel"
+          aria-labelledby="panel-title"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setPanel(undefined);
+          }}
+        >
+          <div className="panel-head">
+            <h2 id="panel-title">{panel === 'profile' ? t('yourProfile') : t('settings')}</h2>
+            <button className="link" onClick={() => setPanel(undefined)}>
+              {t('close')}
+            </button>
+          </div>
+          {panel === 'profile' ? (
+            <ProfilePanel profile={profile} />
+          ) : (
+            <Settings prefs={props.prefs} onPrefs={props.onPrefs} />
+          )}
+        </section>
+      )}
+      <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="content">
+        {tab === 'phone' ? (
+          // Chiamate recenti inside the tab listens to this user socket for new records.
+          <UserSocketContext.Provider value={socket}>
+            <PhoneTab />
+          </UserSocketContext.Provider>
+        ) : tab === 'contacts' ? (
+          <Contacts profile={profile} />
+        ) : tab === 'chat' ? (
+          <Chat chat={chat} socket={socket} myId={profile.id} sendSound={props.prefs.sendSound} />
+        ) : (
+          <Meetings profile={profile} socket={socket} onStart={openRoom} />
+        )}
+      </main>
+    </div>
   );
 }

@@ -5,7 +5,6 @@
 
 export const callsIt = {
   recentCalls: 'Chiamate recenti',
-  tabCalls: 'Chiamate',
   recentCallsOf: "Chiamate recenti dell'utente {name} <{extension}>",
   callsFilter: 'Mostra',
   callsAll: 'Tutte',
@@ -43,7 +42,6 @@ export type CallsMessageKey = keyof typeof callsIt;
 
 export const callsEn: Record<CallsMessageKey, string> = {
   recentCalls: 'Recent calls',
-  tabCalls: 'Calls',
   recentCallsOf: 'Recent calls of {name} <{extension}>',
   callsFilter: 'Show',
   callsAll: 'All',

@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 import { callsEn, callsIt, type CallsMessageKey } from '../calls/strings.js';
 import { contactsEn, contactsIt, type ContactsMessageKey } from '../contacts/strings.js';
+import { phoneEn, phoneIt, type PhoneMessageKey } from '../phone/strings.js';
 
 const it = {
   brand: 'OpiVoice UCC',
@@ -218,7 +219,7 @@ const it = {
   addToCalendar: 'Aggiungi al calendario',
 } as const;
 
-export type MessageKey = keyof typeof it | ContactsMessageKey | CallsMessageKey;
+export type MessageKey = keyof typeof it | ContactsMessageKey | CallsMessageKey | PhoneMessageKey;
 export type Language = 'it' | 'en';
 
 const en: Record<keyof typeof it, string> = {
@@ -437,8 +438,8 @@ const en: Record<keyof typeof it, string> = {
 
 // Each feature folder keeps its own strings (contacts/strings.ts, calls/strings.ts), merged here.
 const dictionaries: Record<Language, Record<MessageKey, string>> = {
-  it: { ...it, ...contactsIt, ...callsIt },
-  en: { ...en, ...contactsEn, ...callsEn },
+  it: { ...it, ...contactsIt, ...callsIt, ...phoneIt },
+  en: { ...en, ...contactsEn, ...callsEn, ...phoneEn },
 };
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;

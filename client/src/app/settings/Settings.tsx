@@ -4,6 +4,7 @@ import { DevicePreview } from './DevicePreview.js';
 import type { DeviceChoice } from './devices.js';
 import { Toggle } from '../ui/forms.js';
 import { useI18n } from '../i18n/i18n.js';
+import { PhoneRingSettings } from '../phone/PhoneRingSettings.js';
 
 /** Impostazioni: devices, notification sounds, lingua, tema scuro; each change is saved to the profile at once. */
 export function Settings({
@@ -54,6 +55,7 @@ export function Settings({
           checked={prefs.sendSound}
           onChange={(on) => save({ sendSound: on })}
         />
+        <PhoneRingSettings prefs={prefs} save={save} />
       </fieldset>
       <fieldset>
         <legend>{t('appearance')}</legend>

@@ -1,0 +1,197 @@
+import JsSIP from 'jssip';
+import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession';
+import { routeAudio } from '../settings/devices.js';
+import { callFailure, type CallFailure } from './callFailure.js';
+import { Emitter } from './Emitter.js';
+
+export type CallDirection = 'incoming' | 'outgoing';
+/** ringing: an incoming call not answered yet; calling: ours, not answered yet. */
+export type CallState = 'ringing' | 'calling' | 'connected' | 'ended';
+
+export interface CallSnapshot {
+  direction: CallDirection;
+  number: string;
+  name: string | undefined;
+  state: CallState;
+  /** When it was answered (ms since the epoch): the call timer counts from here. */
+  connectedAt: number | undefined;
+  muted: boolean;
+  held: boolean;
+  transferring: boolean;
+  /** Set when the call ended without ever connecting, or a transfer failed. */
+  failure: CallFailure | undefined;
+  /** Who ended it: `local` for us, `remote` for the other side or the PBX. */
+  endedBy: 'local' | 'remote' | 'system' | undefined;
+}
+
+/** Numbers longer than an extension (or with a prefix) come through a trunk: the external ringtone. */
+export function isExternalNumber(number: string): boolean {
+  return !/^\d{2,6}$/.test(number);
+}
+
+/**
+ * One call of the web phone, over a JsSIP RTCSession: its state for the call screen, the controls (answer,
+ * mute, hold, DTMF, blind transfer, hang up), and the far side's audio played on the chosen output.
+ */
+export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
+  readonly #session: RTCSession;
+  readonly #domain: string;
+  readonly #audio: HTMLAudioElement;
+  #s: CallSnapshot;
+
+  constructor(
+    session: RTCSession,
+    options: {
+      direction: CallDirection;
+      number: string;
+      name?: string;
+      domain: string;
+      outputDeviceId?: string;
+    },
+  ) {
+    super();
+    this.#session = session;
+    this.#domain = options.domain;
+    this.#s = {
+      direction: options.direction,
+      number: options.number,
+      name: options.name,
+      state: options.direction === 'incoming' ? 'ringing' : 'calling',
+      connectedAt: undefined,
+      muted: false,
+      held: false,
+      transferring: false,
+      failure: undefined,
+      endedBy: undefined,
+    };
+    this.#audio = new Audio();
+    this.#audio.autoplay = true;
+    void routeAudio(this.#audio, options.outputDeviceId);
+
+    if (session.connection) this.#watchTracks(session.connection);
+    session.on('peerconnection', (e: { peerconnection: RTCPeerConnection }) =>
+      this.#watchTracks(e.peerconnection),
+    );
+    session.on('accepted', () => this.#set({ state: 'connected', connectedAt: Date.now() }));
+    session.on('hold', () => this.#set({ held: true }));
+    session.on('unhold', () => this.#set({ held: false }));
+    session.on('muted', () => this.#set({ muted: true }));
+    session.on('unmuted', () => this.#set({ muted: false }));
+    session.on('ended', (e: EndEvent) => this.#end(originatorOf(e), undefined));
+    session.on('failed', (e: EndEvent) => {
+      // A final answer of the far side (or of the PBX for it) carries the SIP status.
+      const message = e.message as EndEvent['message'] | null | undefined;
+      const by = originatorOf(e);
+      const status = by === 'remote' && message && 'status_code' in message ? message.status_code : undefined;
+      // Our own hang-up or rejection is not a failure to explain.
+      const failure = by === 'local' ? undefined : callFailure(status, e.cause);
+      this.#end(by, failure);
+    });
+  }
+
+  get snapshot(): CallSnapshot {
+    return this.#s;
+  }
+
+  /** The media connection, for statistics (tests read `inbound-rtp`). */
+  get connection(): RTCPeerConnection | undefined {
+    return this.#session.connection ?? undefined;
+  }
+
+  answer(options: { inputDeviceId?: string | undefined } = {}): void {
+    if (this.#s.state !== 'ringing') return;
+    this.#session.answer({ mediaConstraints: audioConstraints(options.inputDeviceId) });
+  }
+
+  /** Hang up, cancel our ringing call, or reject an incoming one (603 Decline, "Rifiuta"). */
+  hangup(): void {
+    if (this.#s.state === 'ended') return;
+    try {
+      this.#session.terminate(
+        this.#s.state === 'ringing' ? { status_code: 603, reason_phrase: 'Decline' } : {},
+      );
+    } catch {
+      // Already terminated by the other side in the meantime.
+    }
+  }
+
+  /** The "busy" answer for a second call while on one. */
+  rejectBusy(): void {
+    this.#session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
+  }
+
+  mute(on: boolean): void {
+    if (on) this.#session.mute({ audio: true });
+    else this.#session.unmute({ audio: true });
+  }
+
+  hold(on: boolean): void {
+    if (this.#s.state !== 'connected') return;
+    if (on) this.#session.hold();
+    else this.#session.unhold();
+  }
+
+  /** RFC 4733 events in the RTP stream when the connection can send them, SIP INFO otherwise. */
+  dtmf(tone: string): void {
+    if (this.#s.state !== 'connected') return;
+    const sender = this.connection?.getSenders().find((s) => s.track?.kind === 'audio');
+    const inband = sender?.dtmf?.canInsertDTMF === true;
+    const transport = JsSIP.C.DTMF_TRANSPORT;
+    this.#session.sendDTMF(tone, {
+      transportType: inband ? transport.RFC2833 : transport.INFO,
+      duration: 120,
+      interToneGap: 70,
+    });
+  }
+
+  /** Blind transfer (REFER) to another extension; our leg ends once the far side reports the new call up. */
+  transfer(extension: string): void {
+    if (this.#s.state !== 'connected') return;
+    this.#set({ transferring: true, failure: undefined });
+    this.#session.refer(`sip:${extension}@${this.#domain}`, {
+      eventHandlers: {
+        accepted: () => this.hangup(),
+        failed: () => this.#set({ transferring: false, failure: 'other' }),
+        requestFailed: () => this.#set({ transferring: false, failure: 'other' }),
+      },
+    });
+  }
+
+  /** After a network change: a re-INVITE with new ICE credentials, so the media finds its way again. */
+  restartIce(): void {
+    if (this.#s.state !== 'connected') return;
+    try {
+      this.#session.renegotiate({ rtcOfferConstraints: { iceRestart: true } });
+    } catch {
+      // A renegotiation already under way: it carries the new candidates too.
+    }
+  }
+
+  #watchTracks(pc: RTCPeerConnection): void {
+    pc.addEventListener('track', (e) => {
+      this.#audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+      void this.#audio.play().catch(() => undefined);
+    });
+  }
+
+  #end(by: 'local' | 'remote' | 'system', failure: CallFailure | undefined): void {
+    if (this.#s.state === 'ended') return;
+    this.#audio.srcObject = null;
+    this.#set({ state: 'ended', endedBy: by, failure, transferring: false });
+  }
+
+  #set(patch: Partial<CallSnapshot>): void {
+    this.#s = { ...this.#s, ...patch };
+    this.emit('change', this.#s);
+  }
+}
+
+export function audioConstraints(deviceId: string | undefined): MediaStreamConstraints {
+  return { audio: deviceId ? { deviceId: { ideal: deviceId } } : true, video: false };
+}
+
+/** JsSIP's originator enum as the plain strings it holds. */
+function originatorOf(e: EndEvent): 'local' | 'remote' | 'system' {
+  const o = String(e.originator);
+  return o === 'local' || o === 'remote' ? o : 'system';
+}

@@ -1,0 +1,183 @@
+import JsSIP from 'jssip';
+import type { RTCSession } from 'jssip/lib/RTCSession';
+import type { TelephonySettingsView } from '../../../../shared/schemas/calls.js';
+import { Emitter } from './Emitter.js';
+import { audioConstraints, PhoneCall } from './PhoneCall.js';
+import { TicketSocket } from './TicketSocket.js';
+
+/** off: not started or stopped; connecting: the WebSocket is (re)connecting; failed: the PBX refused us. */
+export type Registration = 'off' | 'connecting' | 'registered' | 'unregistered' | 'failed';
+
+export interface WebPhoneOptions {
+  /** GET /api/telephony/me: asked again for every (re)connection, since its wsUrl carries a short ticket. */
+  settings: () => Promise<TelephonySettingsView>;
+  devices: () => { audioInput?: string | undefined; audioOutput?: string | undefined };
+}
+
+interface NewSessionEvent {
+  originator: 'local' | 'remote';
+  session: RTCSession;
+}
+
+type Events = {
+  registration: [Registration];
+  /** The current call changed (a new one, or none any more). */
+  call: [PhoneCall | undefined];
+  /** A call rings here (also sent as `call`). */
+  incoming: [PhoneCall];
+};
+
+/**
+ * The browser's SIP phone ("Telefono via web"): JsSIP's UA registered with the extension's HA1 (never a
+ * password), one call at a time (a second incoming call gets 486). JsSIP reconnects the WebSocket by itself
+ * and registers again; when the connection comes back during a call, the call restarts ICE.
+ */
+export class WebPhone extends Emitter<Events> {
+  readonly #ua: JsSIP.UA;
+  readonly #settings: TelephonySettingsView;
+  readonly #options: WebPhoneOptions;
+  #registration: Registration = 'connecting';
+  #call: PhoneCall | undefined;
+  #lostConnection = false;
+  #closed = false;
+  readonly #online = (): void => this.#call?.restartIce();
+
+  private constructor(settings: TelephonySettingsView, options: WebPhoneOptions) {
+    super();
+    this.#settings = settings;
+    this.#options = options;
+    let first: TelephonySettingsView | undefined = settings;
+    const socket = new TicketSocket(async () => {
+      // The settings just fetched serve the first connection; each later one asks for a new ticket.
+      const s = first ?? (await options.settings());
+      first = undefined;
+      return s.wsUrl;
+    });
+    this.#ua = new JsSIP.UA({
+      sockets: [socket],
+      uri: settings.sipUri,
+      authorization_user: settings.authorizationUser,
+      realm: settings.realm,
+      ha1: settings.ha1,
+      register: true,
+      register_expires: 300,
+      session_timers: false,
+      connection_recovery_min_interval: 2,
+      connection_recovery_max_interval: 30,
+      user_agent: 'OpiVoice UCC web phone',
+    });
+    this.#ua.on('connecting', () => this.#setRegistration('connecting'));
+    this.#ua.on('disconnected', () => {
+      this.#lostConnection = true;
+      this.#setRegistration('connecting');
+    });
+    this.#ua.on('connected', () => {
+      if (this.#lostConnection) this.#call?.restartIce();
+      this.#lostConnection = false;
+    });
+    this.#ua.on('registered', () => this.#setRegistration('registered'));
+    this.#ua.on('unregistered', () => this.#setRegistration(this.#closed ? 'off' : 'unregistered'));
+    this.#ua.on('registrationFailed', () => this.#setRegistration('failed'));
+    this.#ua.on('newRTCSession', (e: NewSessionEvent) => {
+      if (e.originator === 'remote') this.#incoming(e.session);
+    });
+    window.addEventListener('online', this.#online);
+  }
+
+  /** Undefined when the server has no telephony configured (`enabled: false`). */
+  static async create(options: WebPhoneOptions): Promise<WebPhone | undefined> {
+    const settings = await options.settings();
+    if (!settings.enabled) return undefined;
+    const phone = new WebPhone(settings, options);
+    phone.#ua.start();
+    return phone;
+  }
+
+  get registration(): Registration {
+    return this.#registration;
+  }
+
+  get extension(): string {
+    return this.#settings.extension;
+  }
+
+  get call(): PhoneCall | undefined {
+    return this.#call;
+  }
+
+  /** Dials an extension or a number; the call's `failure` says why it did not connect. */
+  dial(number: string, name?: string): PhoneCall {
+    if (this.#call) throw new Error('A call is already in progress');
+    const session = this.#ua.call(`sip:${number}@${this.#settings.domain}`, {
+      mediaConstraints: audioConstraints(this.#options.devices().audioInput),
+      rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
+    });
+    return this.#track(
+      new PhoneCall(session, { direction: 'outgoing', number, name, ...this.#callOptions() }),
+    );
+  }
+
+  /** Answers the ringing call with the chosen microphone. */
+  answer(): void {
+    this.#call?.answer({ inputDeviceId: this.#options.devices().audioInput });
+  }
+
+  #incoming(session: RTCSession): void {
+    const identity = session.remote_identity;
+    const number = identity.uri.user ?? '';
+    const name = identity.display_name || undefined;
+    const call = new PhoneCall(session, { direction: 'incoming', number, name, ...this.#callOptions() });
+    if (this.#call) {
+      call.rejectBusy();
+      return;
+    }
+    this.#track(call);
+    this.emit('incoming', call);
+  }
+
+  #callOptions(): { domain: string; outputDeviceId?: string } {
+    const out = this.#options.devices().audioOutput;
+    return out ? { domain: this.#settings.domain, outputDeviceId: out } : { domain: this.#settings.domain };
+  }
+
+  #track(call: PhoneCall): PhoneCall {
+    this.#call = call;
+    call.on('change', (s) => {
+      if (s.state === 'ended' && this.#call === call) {
+        this.#call = undefined;
+        this.emit('call', undefined);
+      }
+    });
+    this.emit('call', call);
+    return call;
+  }
+
+  #setRegistration(state: Registration): void {
+    if (this.#registration === state) return;
+    this.#registration = state;
+    this.emit('registration', state);
+  }
+
+  /** Idempotent: hangs up, unregisters (the desk phone alone rings then) and closes the WebSocket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    window.removeEventListener('online', this.#online);
+    this.#call?.hangup();
+    const ua = this.#ua;
+    if (ua.isRegistered()) {
+      // Wait for the REGISTER with Expires: 0 to be answered, briefly: the WebSocket closes after it.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000);
+        ua.once('unregistered', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        ua.unregister({ all: false });
+      });
+    }
+    ua.stop();
+    this.#setRegistration('off');
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,52 @@
+/** Why a call did not connect, as the call screen tells it (manual: the clear error on the call screen). */
+export type CallFailure =
+  'notFound' | 'busy' | 'noAnswer' | 'rejected' | 'unreachable' | 'telephonyDown' | 'media' | 'other';
+
+/** From the SIP status of the final answer, when there was one, else from JsSIP's cause. */
+export function callFailure(statusCode: number | undefined, cause: string | undefined): CallFailure {
+  switch (statusCode ?? 0) {
+    case 404:
+    case 484:
+    case 604:
+      return 'notFound';
+    case 486:
+    case 600:
+      return 'busy';
+    case 408:
+    case 480:
+      return 'noAnswer';
+    case 403:
+    case 603:
+      return 'rejected';
+    case 502:
+    case 504:
+      return 'unreachable';
+    case 503:
+      return 'telephonyDown';
+    default:
+  }
+  switch (cause ?? '') {
+    case 'Not Found':
+    case 'Address Incomplete':
+      return 'notFound';
+    case 'Busy':
+      return 'busy';
+    case 'No Answer':
+    case 'Unavailable':
+    case 'Expires':
+      return 'noAnswer';
+    case 'Rejected':
+      return 'rejected';
+    case 'Connection Error':
+    case 'Request Timeout':
+    case 'RTP Timeout':
+      return 'unreachable';
+    case 'User Denied Media Access':
+    case 'WebRTC Error':
+    case 'Incompatible SDP':
+    case 'Bad Media Description':
+      return 'media';
+    default:
+      return 'other';
+  }
+}

@@ -1,0 +1,18 @@
+import type { MessageKey } from '../i18n/i18n.js';
+import type { CallFailure } from './callFailure.js';
+
+const KEYS: Record<CallFailure, MessageKey> = {
+  notFound: 'failNotFound',
+  busy: 'failBusy',
+  noAnswer: 'failNoAnswer',
+  rejected: 'failRejected',
+  unreachable: 'failUnreachable',
+  telephonyDown: 'failTelephonyDown',
+  media: 'failMedia',
+  other: 'failOther',
+};
+
+/** The call screen's message for a failure. */
+export function failureKey(failure: CallFailure): MessageKey {
+  return KEYS[failure];
+}
