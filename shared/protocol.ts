@@ -7,6 +7,7 @@ import type {
   ChatTypingView,
   MeetingChatMessageView,
 } from './schemas/chat.js';
+import type { PresenceView } from './schemas/presence.js';
 import type { ClientRequestType } from './schemas/requests.js';
 
 /** Every socket request is answered through an ack of this shape. */
@@ -216,6 +217,8 @@ export interface ServerToClientEvents {
   'chat.read': (payload: ChatReadView) => void;
   /** A message in the in-call chat of the meeting this socket is in (also the sender's own, once stored). */
   'meeting.chat.message': (payload: MeetingChatMessageView) => void;
+  /** A colleague's presence changed (to every signed-in user's sockets; read the start with GET /api/presence). */
+  'presence.changed': (payload: PresenceView) => void;
 }
 
 export interface InterServerEvents {

@@ -13,6 +13,7 @@ import { Settings } from './settings/Settings.js';
 import { playIncoming } from './ui/sounds.js';
 import { useChatRooms } from './chat/useChatRooms.js';
 import { connectUserSocket, type UserSocket } from './api/userSocket.js';
+import { usePresenceFeed } from './presence/usePresence.js';
 
 type Tab = 'chat' | 'meeting' | 'contacts';
 type Panel = 'profile' | 'settings' | undefined;
@@ -33,6 +34,7 @@ export function Shell(props: {
   const menuRef = useRef<HTMLDivElement>(null);
   const [socket] = useState<UserSocket>(connectUserSocket);
   useEffect(() => () => void socket.close(), [socket]);
+  usePresenceFeed(socket);
 
   // A colleague's message while the tab is in the background plays the notification sound (if enabled).
   const soundsOn = props.prefs.notificationSounds;

@@ -4,6 +4,8 @@ import { api, ApiError, type PublicUser } from '../api/api.js';
 import { PeopleChips, TextAreaField, TextField } from '../ui/forms.js';
 import { useI18n } from '../i18n/i18n.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
+import { PresenceDot } from '../presence/PresenceDot.js';
+import { usePresence } from '../presence/usePresence.js';
 
 /**
  * A new conversation, as in the manual: search or pick colleagues; one colleague starts a 1:1 chat, more than one
@@ -72,6 +74,7 @@ export function NewChat({
   };
 
   const candidates = results.filter((u) => u.id !== myId);
+  const presenceOf = usePresence(candidates.map((u) => u.id));
   return (
     <section className="new-chat card" aria-labelledby="new-chat-title">
       <div className="panel-head">
@@ -108,6 +111,7 @@ export function NewChat({
                           {on ? '✓' : ''}
                         </span>
                         {u.displayName} <span className="muted">({u.extension})</span>
+                        <PresenceDot state={presenceOf(u.id)} />
                       </button>
                     </li>
                   );
