@@ -21,7 +21,7 @@ describe('presence in Chromium', function () {
 
   beforeEach(async () => {
     mario = await s.fx.createUser({ firstName: 'Mario', lastName: 'Rossi' });
-    giulia = await s.fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+    giulia = await s.fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi', plan: 'pro' });
     sockets = new SocketPool(s.fx.baseUrl);
   });
   afterEach(() => sockets.closeAll());

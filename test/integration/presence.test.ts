@@ -121,7 +121,7 @@ describe('presence: phones through Kamailio, meetings, and the socket push', fun
     edge = await startPhoneEdge();
     fx = await startServer({ kamailio: edge.kamailio.endpoint });
     sockets = new SocketPool(fx.baseUrl);
-    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
+    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi', plan: 'pro' });
     bob = await fx.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
     carla = await fx.createUser({ firstName: 'Carla', lastName: 'Verdi' });
     // Carla is signed in and watches: every push below is asserted on her socket.
