@@ -47,6 +47,8 @@ import { meetingModel } from './meetings/Meeting.js';
 import { mediaFollowsGate } from './meetings/mediaFollowsGate.js';
 import { MeetingService } from './meetings/MeetingService.js';
 import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
+import { Presence } from './presence/Presence.js';
+import { presenceRouter } from './presence/presenceRouter.js';
 import type { KamailioEndpoint } from './stack/KamailioService.js';
 import { Telephony } from './telephony/Telephony.js';
 import { KeyedSerial } from './util/KeyedSerial.js';
@@ -233,6 +235,15 @@ export class UccServer {
       logger,
     });
     probes.push(...telephony.probes());
+    const presence = await Presence.create({
+      pbx: telephony.pbx,
+      users,
+      directoryEvents: events,
+      gate,
+      // Participants join through sockets, which exist only once signaling (below) is up.
+      userOfSocket: (socketId) => signaling.userOfSocket(socketId),
+      logger,
+    });
     const metrics = createMetrics(pool);
     const body = bodyParsers(config.http.body, metrics);
     const app = createApp({
@@ -264,6 +275,7 @@ export class UccServer {
         { path: '/categories', router: categoriesRouter(categories, body) },
         { path: '/search', router: phoneSearchRouter(phoneSearch) },
         ...telephony.routers(body),
+        { path: '/presence', router: presenceRouter(presence) },
       ],
       rootRouters: [bridge.router(config.http.appserviceBody)],
     });
@@ -301,6 +313,7 @@ export class UccServer {
     telephony.callLog.on('changed', (userIds, reason) =>
       signaling.emitToUsers(userIds, 'calls.changed', { reason }),
     );
+    presence.on('changed', (view) => signaling.emitToAllUsers('presence.changed', view));
     for (const event of ['meeting.invited', 'meeting.updated', 'meeting.cancelled'] as const) {
       meetings.on(event, (userIds, meetingId) => signaling.notifyUsers(userIds, event, meetingId));
     }
@@ -319,6 +332,7 @@ export class UccServer {
       bridge.close();
       contacts.close();
       categories.close();
+      presence.close();
       telephony.close();
       await Promise.all([gate.close(), media.close(), sessions.close(), auth.close(), mailer.close()]);
     });

@@ -7,6 +7,7 @@ import type {
   ChatTypingView,
   MeetingChatMessageView,
 } from './schemas/chat.js';
+import type { PresenceView } from './schemas/presence.js';
 import type { ClientRequestType } from './schemas/requests.js';
 
 /** Every socket request is answered through an ack of this shape. */
@@ -224,6 +225,8 @@ export interface ServerToClientEvents {
   'meeting.chat.message': (payload: MeetingChatMessageView) => void;
   /** This user's call list changed: fetch it (or the badge, GET /api/calls/missed) again. */
   'calls.changed': (payload: { reason: CallsChangeReason }) => void;
+  /** A colleague's presence changed (to every signed-in user's sockets; read the start with GET /api/presence). */
+  'presence.changed': (payload: PresenceView) => void;
 }
 
 export interface InterServerEvents {

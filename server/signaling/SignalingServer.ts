@@ -4,6 +4,7 @@ import type { AckCallback, RequestResponses, ServerToClientEvents } from '../../
 import { clientRequestSchema, type ClientRequestType } from '../../shared/schemas/requests.js';
 import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
 import type { MeetingChatMessageView } from '../../shared/schemas/chat.js';
+import type { PresenceView } from '../../shared/schemas/presence.js';
 import type { Auth } from '../auth/authMiddleware.js';
 import type { ChatService } from '../chat/ChatService.js';
 import type { MeetingChat } from '../chat/MeetingChat.js';
@@ -22,7 +23,7 @@ import { dispatch, type RequestHandlerMap } from './requestHandlers.js';
 import { RequestThrottle } from './RequestThrottle.js';
 import { sessionHandlers } from './sessionHandlers.js';
 import type { SessionWatch } from './SessionWatch.js';
-import { meetingRoom, userRoom, type UccServerIo, type UccSocket } from './sockets.js';
+import { meetingRoom, userRoom, USERS_ROOM, type UccServerIo, type UccSocket } from './sockets.js';
 import { errorAck } from './toAck.js';
 
 export { meetingRoom, userRoom, type SocketData, type UccSocket } from './sockets.js';
@@ -72,7 +73,7 @@ export class SignalingServer {
       attempt.then(
         (auth) => {
           socket.data.auth = auth;
-          if (auth.kind === 'user') void socket.join(userRoom(auth.userId));
+          if (auth.kind === 'user') void socket.join([userRoom(auth.userId), USERS_ROOM]);
           next();
         },
         (err: unknown) => {
@@ -112,6 +113,17 @@ export class SignalingServer {
   ): void {
     if (userIds.length === 0) return;
     this.io.to(userIds.map(userRoom)).emit(event, ...payload);
+  }
+
+  /** A colleague's presence, to every signed-in user (guests get none). */
+  emitToAllUsers(event: 'presence.changed', payload: PresenceView): void {
+    this.io.to(USERS_ROOM).emit(event, payload);
+  }
+
+  /** The directory user a connected socket belongs to, if it is a user's. */
+  userOfSocket(socketId: string): string | undefined {
+    const auth = this.io.sockets.sockets.get(socketId)?.data.auth;
+    return auth?.kind === 'user' ? auth.userId : undefined;
   }
 
   /** A meeting's in-call chat message to everyone in the meeting's room. */

@@ -18,3 +18,6 @@ export function userRoom(userId: string): string {
 export function meetingRoom(meetingId: string): string {
   return `meeting:${meetingId}`;
 }
+
+/** Every signed-in directory user's sockets (not guests'): presence goes there. */
+export const USERS_ROOM = 'users';

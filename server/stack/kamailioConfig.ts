@@ -2,7 +2,7 @@
  * The embedded Kamailio's kamailio.cfg, generated: one loopback port for SIP over UDP and TCP, SIP over WebSocket
  * and JSON-RPC over HTTP (`/RPC`), a registrar, digest auth against an `htable` our server fills over RPC (auth_db on
  * SQLite fails now and then under Kamailio's several processes), dialogs, evapi for live call events and rtpengine
- * for media. Call events are JSON objects relayed to every evapi client; see KamailioPbx for their fields.
+ * for media. Call and registration events are JSON objects relayed to every evapi client; see KamailioPbx for their fields.
  */
 import type { CountryCode } from 'libphonenumber-js';
 import { nationalDialPlan } from '../../shared/phoneNumber.js';
@@ -176,8 +176,23 @@ route[REGISTRAR] {
 	consume_credentials();
 	# A browser registers an .invalid host: the contact is kept with the WebSocket connection it came over.
 	if (($proto == "ws" || $proto == "wss")) { setbflag(6); fix_nated_register(); }
-	if (!save("location")) { sl_reply_error(); }
+	if (!save("location")) { sl_reply_error(); exit; }
+	route(REGEVENT);
 	exit;
+}
+
+# Presence: a binding was saved, refreshed or removed; the server reads the extension's contacts after it.
+route[REGEVENT] {
+	$var(exp) = -1;
+	if (is_present_hf("Expires")) { $var(exp) = $(hdr(Expires){s.int}); }
+	if ($ct =~ "expires=[0-9]+") { $var(exp) = $(ct{re.subst,/^.*expires=([0-9]+).*$/\\1/}{s.int}); }
+	$var(ev) = "{}";
+	jansson_set("string", "event", "registered", "$var(ev)");
+	jansson_set("string", "extension", "$tU", "$var(ev)");
+	jansson_set("integer", "expires", "$var(exp)", "$var(ev)");
+	if (($proto == "ws" || $proto == "wss")) { jansson_set("true", "webPhone", "", "$var(ev)"); }
+	else { jansson_set("false", "webPhone", "", "$var(ev)"); }
+	evapi_relay("$var(ev)");
 }
 
 route[LOCATION] {
@@ -316,6 +331,15 @@ event_route[dialog:end] {
 	$var(ev) = "{}";
 	jansson_set("string", "event", "ended", "$var(ev)");
 	jansson_set("string", "callId", "$ci", "$var(ev)");
+	evapi_relay("$var(ev)");
+}
+
+# A binding ran out without a REGISTER (the phone went away): presence turns that extension offline.
+event_route[usrloc:contact-expired] {
+	$var(ev) = "{}";
+	jansson_set("string", "event", "expired", "$var(ev)");
+	jansson_set("string", "extension", "$ulc(exp=>aor)", "$var(ev)");
+	jansson_set("string", "contact", "$ulc(exp=>addr)", "$var(ev)");
 	evapi_relay("$var(ev)");
 }
 

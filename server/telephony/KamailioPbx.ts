@@ -10,6 +10,7 @@ import { ngPing } from '../stack/RtpengineService.js';
 import { EvapiClient } from './EvapiClient.js';
 import { KamailioRpc, KamailioRpcError } from './KamailioRpc.js';
 import type { PbxAdapter, PbxAdapterEvents, PbxCallEvent, PbxUser, SipRegistration } from './PbxAdapter.js';
+import { registrationsOfDump, toRegistrationEvent } from './registrationEvents.js';
 import { digestHa1, generateSipPassword, type SipCredentialModel } from './SipCredential.js';
 
 export interface KamailioPbxOptions {
@@ -92,6 +93,8 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     this.#evapi.on('message', (message) => {
       const event = toCallEvent(message, this.#clock.now(), this.#endpoint.bridgeUser);
       if (event) this.emit('call', event);
+      const registration = toRegistrationEvent(message, this.#clock.now());
+      if (registration) this.emit('registration', registration);
     });
     const onGone = (user: { id: string; extension: string }): void => {
       void this.revoke(user.extension).catch((err: unknown) =>
@@ -229,6 +232,10 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
       throw err;
     }
     return contactsOf(result);
+  }
+
+  async allRegistrations(): Promise<Map<string, SipRegistration[]>> {
+    return registrationsOfDump(await this.#rpc.call('ul.dump'), contactsOf);
   }
 
   async webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView> {

@@ -39,13 +39,16 @@ export class KamailioRpc {
       throw new ServiceUnavailableError('The telephony server (Kamailio) is not reachable');
     }
     const text = await res.text();
-    if (!res.ok) throw new ServiceUnavailableError(`The telephony server answered ${res.status}`);
-    let body: { result?: unknown; error?: { code?: number; message?: string } };
+    let body: { result?: unknown; error?: { code?: number; message?: string } } | undefined;
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
-      throw new ServiceUnavailableError('The telephony server sent an unreadable answer');
+      body = undefined;
     }
+    // jsonrpcs answers an RPC error (e.g. ul.lookup of an AoR with no binding: 404) with HTTP 500 and its body.
+    if (!res.ok && !body?.error)
+      throw new ServiceUnavailableError(`The telephony server answered ${res.status}`);
+    if (!body) throw new ServiceUnavailableError('The telephony server sent an unreadable answer');
     if (body.error) throw new KamailioRpcError(method, body.error.code ?? 0, body.error.message ?? 'error');
     return body.result;
   }

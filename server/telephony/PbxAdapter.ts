@@ -25,8 +25,18 @@ export type PbxCallEvent =
   | { type: 'failed'; callId: string; code: number; at: number }
   | { type: 'ended'; callId: string; by?: string; at: number };
 
+/**
+ * A phone of `extension` registered, refreshed or unregistered (`expiresSec` 0) its binding, or one ran out
+ * (`expired`, with its contact, which may still be listed while the event is out). Presence reads the truth
+ * with `registrations()` after each.
+ */
+export type PbxRegistrationEvent =
+  | { type: 'registered'; extension: string; expiresSec: number; webPhone: boolean; at: number }
+  | { type: 'expired'; extension: string; contact: string; at: number };
+
 export interface PbxAdapterEvents {
   call: [event: PbxCallEvent];
+  registration: [event: PbxRegistrationEvent];
   /** The PBX came back (after a restart) and every credential was pushed to it again. */
   reprovisioned: [count: number];
 }
@@ -52,6 +62,8 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   /** Rings `user`'s own phone, and once answered connects it to `number` (an extension, or E.164 for the trunk). */
   clickToCall(user: PbxUser, number: string): Promise<void>;
   registrations(extension: string): Promise<SipRegistration[]>;
+  /** Every extension's registrations at once (for a fresh start: after a (re)connection). */
+  allRegistrations(): Promise<Map<string, SipRegistration[]>>;
   webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView>;
   /** Resolves while calls can be made; throws ServiceUnavailableError saying what is down otherwise. */
   check(): Promise<void>;

@@ -46,6 +46,7 @@ import {
 } from '../schemas/meetings.js';
 import { callRoutes, telephonyRoutes } from './callsContract.js';
 import { categoryRoutes, contactRoutes, phoneSearchRoutes } from './contactsContract.js';
+import { presenceRoutes } from './presenceContract.js';
 import { route } from './route.js';
 import { BY_ID, empty, JSON_BODY, USER } from './statuses.js';
 import {
@@ -500,7 +501,7 @@ export const metaRoutes = {
 };
 
 export { CONTACT_IMAGE_TYPES, CONTACT_IMPORT_TYPES } from './contactsContract.js';
-export { callRoutes, categoryRoutes, contactRoutes, phoneSearchRoutes, telephonyRoutes };
+export { callRoutes, categoryRoutes, contactRoutes, phoneSearchRoutes, presenceRoutes, telephonyRoutes };
 
 /** Every route, grouped by area (the OpenAPI tags). */
 export const restContract = {
@@ -515,5 +516,6 @@ export const restContract = {
   search: phoneSearchRoutes,
   calls: callRoutes,
   telephony: telephonyRoutes,
+  presence: presenceRoutes,
   meta: metaRoutes,
 };

@@ -9,6 +9,7 @@ import { categoriesRouter, contactsRouter, phoneSearchRouter } from '../../serve
 import { directoryRouter } from '../../server/directory/directoryRouter.js';
 import { meRouter } from '../../server/directory/meRouter.js';
 import { guestRouter, meetingsRouter } from '../../server/meetings/meetingsRouter.js';
+import { presenceRouter } from '../../server/presence/presenceRouter.js';
 import { callsRouter, telephonyRouter } from '../../server/telephony/telephonyRouter.js';
 import { testConfig } from '../harness/testStack.js';
 import { OPENAPI_FILE, openApiText } from '../../scripts/openapi.js';
@@ -39,6 +40,7 @@ function declared(): Set<string> {
     ['/api/search', phoneSearchRouter(stub)],
     ['/api/calls', callsRouter(stub, body)],
     ['/api/telephony', telephonyRouter(stub)],
+    ['/api/presence', presenceRouter(stub)],
   ];
   const found = new Set<string>();
   for (const [mount, router] of mounted) {

@@ -17,6 +17,7 @@ import { useMissedCalls } from './calls/useMissedCalls.js';
 import { IncomingCallBanner } from './phone/IncomingCallBanner.js';
 import { PhoneProvider, usePhone } from './phone/PhoneProvider.js';
 import { PhoneTab } from './phone/PhoneTab.js';
+import { usePresenceFeed } from './presence/usePresence.js';
 
 type Tab = 'chat' | 'meeting' | 'contacts' | 'phone';
 type Panel = 'profile' | 'settings' | undefined;
@@ -54,6 +55,7 @@ function ShellBody(props: ShellProps): React.JSX.Element {
   const menuRef = useRef<HTMLDivElement>(null);
   const [socket] = useState<UserSocket>(connectUserSocket);
   useEffect(() => () => void socket.close(), [socket]);
+  usePresenceFeed(socket);
   const phone = usePhone();
   const missedCalls = useMissedCalls(socket);
   // A call placed or answered here shows its call screen.

@@ -5,6 +5,8 @@ import { useI18n } from '../i18n/i18n.js';
 import { NewChat } from './NewChat.js';
 import type { ChatRooms } from './useChatRooms.js';
 import type { UserSocket } from '../api/userSocket.js';
+import { PresenceDot } from '../presence/PresenceDot.js';
+import { usePresence } from '../presence/usePresence.js';
 
 /**
  * The Chat tab: the conversation list (unread ones on top, with badges) beside the open conversation. On a phone
@@ -26,6 +28,10 @@ export function Chat({
   const [creating, setCreating] = useState(false);
   const [opened, setOpened] = useState<ChatRoomView | undefined>();
   const { rooms, error } = chat;
+  // A 1:1 chat shows the other person's presence.
+  const peerOf = (r: ChatRoomView): string | undefined =>
+    r.kind === 'dm' ? r.members.find((m) => m.userId !== undefined && m.userId !== myId)?.userId : undefined;
+  const presenceOf = usePresence(rooms?.map(peerOf) ?? []);
   // The list's copy is the freshest (reads, members); a room just created may not be in it yet.
   const open = rooms?.find((r) => r.roomId === openId) ?? (opened?.roomId === openId ? opened : undefined);
   const myMxid =
@@ -68,6 +74,7 @@ export function Chat({
             {rooms.map((r) => {
               // The open conversation is being read: no badge for it.
               const unread = r.roomId === openId ? 0 : r.unread;
+              const peer = peerOf(r);
               return (
                 <li key={r.roomId}>
                   <button
@@ -84,6 +91,7 @@ export function Chat({
                     </span>
                     <span className="grow">
                       <span className="room-name">{r.name}</span>
+                      {peer && <PresenceDot state={presenceOf(peer)} />}
                       {r.lastMessage && (
                         <span className="muted block ellipsis">
                           {/* In a group, who wrote it (the server keeps the sender's name). */}

@@ -5,6 +5,8 @@ import { PeopleChips, TextAreaField, TextField } from '../ui/forms.js';
 import { useI18n } from '../i18n/i18n.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
 import { useCallAction } from '../phone/callAction.js';
+import { PresenceDot } from '../presence/PresenceDot.js';
+import { usePresence } from '../presence/usePresence.js';
 
 /**
  * A new conversation, as in the manual: search or pick colleagues; one colleague starts a 1:1 chat, more than one
@@ -74,6 +76,7 @@ export function NewChat({
   };
 
   const candidates = results.filter((u) => u.id !== myId);
+  const presenceOf = usePresence(candidates.map((u) => u.id));
   return (
     <section className="new-chat card" aria-labelledby="new-chat-title">
       <div className="panel-head">
@@ -110,6 +113,7 @@ export function NewChat({
                           {on ? '✓' : ''}
                         </span>
                         {u.displayName} <span className="muted">({u.extension})</span>
+                        <PresenceDot state={presenceOf(u.id)} />
                       </button>
                       {callAction.available && (
                         <button

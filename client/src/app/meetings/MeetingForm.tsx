@@ -2,6 +2,8 @@ import { useState, type FormEvent } from 'react';
 import type { MeetingView } from '../../../../shared/schemas/meetings.js';
 import { api, ApiError, type PublicUser } from '../api/api.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
+import { PresenceDot } from '../presence/PresenceDot.js';
+import { usePresence } from '../presence/usePresence.js';
 import { useI18n } from '../i18n/i18n.js';
 import { PeopleChips, StepLabel, TextAreaField, TextField } from '../ui/forms.js';
 
@@ -67,6 +69,7 @@ export function MeetingForm({
   const [description, setDescription] = useState(meeting?.description ?? '');
   const [query, setQuery] = useState('');
   const { results } = useDirectorySearch(query);
+  const presenceOf = usePresence(results.map((u) => u.id));
   const [picked, setPicked] = useState<Person[]>(meeting?.invitees ?? []);
   const [errors, setErrors] = useState<Partial<Record<Field | 'form', string>>>({});
   const [pending, setPending] = useState(false);
@@ -193,6 +196,7 @@ export function MeetingForm({
                       }}
                     >
                       {u.displayName} <span className="muted">({u.extension})</span>
+                      <PresenceDot state={presenceOf(u.id)} />
                     </button>
                   </li>
                 ))
