@@ -81,9 +81,15 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
   }
 
   /** What a click asked for happens: click-to-call rings Mario's desk phone, then connects it to Giulia's. */
-  async function clickToCallReachesGiulia(click: () => Promise<void>): Promise<void> {
+  async function clickToCallReachesGiulia(click: () => Promise<void>, page?: Page): Promise<void> {
     clear();
     await click();
+    if (page) {
+      // The confirmation names the number and Mario's own terminal; closed here, as a user would.
+      const notice = page.locator('.phone-notice');
+      await notice.getByText(`dal terminale di Rossi Mario <${mario.extension}>`, { exact: false }).waitFor();
+      await notice.getByRole('button', { name: 'Chiudi' }).click();
+    }
     const ringing = await m.next('CALL_INCOMING');
     assert.match(ringing.peeruri ?? '', /ucc-bridge/);
     await m.command('accept');
@@ -136,6 +142,13 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     ui = await UiPages.create(fx.baseUrl);
     mario = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi' });
     giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
+    // Mario's browser stays off the phone ("Telefono via web" off): his calls ring his desk phone only, and the
+    // call buttons use click-to-call. The web phone's own calls are phone.e2e's.
+    const off = await fx.api('PATCH', '/api/me/preferences', {
+      token: mario.token,
+      body: { phone: { web: false, ringInternal: 'ring1', ringExternal: 'ring2' } },
+    });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
     m = await deskPhone(mario, 440);
     g = await deskPhone(giulia, 660);
     await Promise.all([m.next('REGISTER_OK'), g.next('REGISTER_OK')]);
@@ -288,8 +301,9 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     await page.getByRole('button', { name: 'Nuova chat' }).click();
     await page.getByRole('searchbox', { name: 'Seleziona i colleghi' }).fill('bianchi');
     const results = page.getByRole('list', { name: 'Seleziona i colleghi' });
-    await clickToCallReachesGiulia(() =>
-      results.getByRole('button', { name: 'Chiama Bianchi Giulia' }).click(),
+    await clickToCallReachesGiulia(
+      () => results.getByRole('button', { name: 'Chiama Bianchi Giulia' }).click(),
+      page,
     );
     await page.getByRole('button', { name: 'Annulla', exact: true }).click();
 

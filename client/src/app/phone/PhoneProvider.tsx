@@ -8,6 +8,8 @@ import { isExternalNumber, type CallSnapshot, type PhoneCall } from './PhoneCall
 import { ring } from './ringtones.js';
 import { WebPhone, type Registration } from './WebPhone.js';
 
+const NOTICE_MS = 8_000;
+
 export interface PhoneState {
   /** The "Telefono via web" preference. */
   web: boolean;
@@ -55,6 +57,12 @@ export function PhoneProvider(props: {
   const [active, setActive] = useState<PhoneCall | undefined>();
   const [call, setCall] = useState<CallSnapshot | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
+  // The click-to-call confirmation is a notice, not a dialog: it goes by itself, as it covers a corner of the screen.
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(undefined), NOTICE_MS);
+    return () => clearTimeout(timer);
+  }, [notice]);
   const devicesRef = useRef(prefs.devices);
   devicesRef.current = prefs.devices;
   const [retry, setRetry] = useState(0);

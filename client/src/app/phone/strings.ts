@@ -42,7 +42,7 @@ export const phoneIt = {
   failTelephonyDown: 'Servizio telefonico non disponibile (503)',
   failMedia: 'Audio non disponibile: controlla il microfono',
   failOther: 'La chiamata non è riuscita',
-  clickToCallStarted: 'Chiamata in corso verso {number} dal terminale di {name} {ext}',
+  clickToCallStarted: 'Chiamata in corso verso {number} dal terminale di {name} <{ext}>',
   clickToCallFailed: 'Impossibile avviare la chiamata dal terminale',
   ringtonesTitle: 'Suonerie',
   ringInternal: 'Ricezione chiamata interna',
@@ -53,7 +53,6 @@ export const phoneIt = {
   ring1: 'Suoneria 1',
   ring2: 'Suoneria 2',
   ring3: 'Suoneria 3',
-  missedCount: '{n} chiamate perse',
 };
 
 export type PhoneMessageKey = keyof typeof phoneIt;
@@ -100,7 +99,7 @@ export const phoneEn: Record<PhoneMessageKey, string> = {
   failTelephonyDown: 'Telephony service unavailable (503)',
   failMedia: 'No audio: check the microphone',
   failOther: 'The call failed',
-  clickToCallStarted: 'Calling {number} from the desk phone of {name} {ext}',
+  clickToCallStarted: 'Calling {number} from the desk phone of {name} <{ext}>',
   clickToCallFailed: 'The call could not be started from the desk phone',
   ringtonesTitle: 'Ringtones',
   ringInternal: 'Internal call',
@@ -111,5 +110,4 @@ export const phoneEn: Record<PhoneMessageKey, string> = {
   ring1: 'Ringtone 1',
   ring2: 'Ringtone 2',
   ring3: 'Ringtone 3',
-  missedCount: '{n} missed calls',
 };
