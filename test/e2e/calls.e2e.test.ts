@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import type { MissedCallsView, SipPasswordView } from '../../shared/schemas/calls.js';
+import type { MissedCallsView } from '../../shared/schemas/calls.js';
 import { BaresipPhone } from '../harness/baresip.js';
 import { openRecentCalls, recentCallsTab, seedCallRecords } from '../harness/callRecords.js';
 import { eventually } from '../harness/eventually.js';
-import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
+import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { UiPages } from '../harness/uiPages.js';
 
@@ -34,19 +34,8 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
   let g: BaresipPhone;
   let failed: string | undefined;
 
-  async function deskPhone(user: TestUser, toneHz: number): Promise<BaresipPhone> {
-    const res = await fx.api('POST', '/api/telephony/me/password', { token: user.token });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return BaresipPhone.start({
-      dir: path.join(phonesDir, user.extension),
-      extension: user.extension,
-      password: (res.body as SipPasswordView).password,
-      domain: TEST_SIP_DOMAIN,
-      proxyPort: edge.kamailio.endpoint.sipPort,
-      toneHz,
-      toneMs: 700,
-    });
-  }
+  const deskPhone = (user: TestUser, toneHz: number): Promise<BaresipPhone> =>
+    deskPhoneFor(fx, edge, phonesDir, user, toneHz);
 
   function clear(): void {
     m.clearEvents();

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { KamailioService } from '../../server/stack/KamailioService.js';
 import type { DialPlan } from '../../server/stack/kamailioConfig.js';
 import { RtpengineService } from '../../server/stack/RtpengineService.js';
+import type { SipPasswordView } from '../../shared/schemas/calls.js';
+import { BaresipPhone } from './baresip.js';
+import type { ServerFixture, TestUser } from './serverFixture.js';
 import { testStack } from './testStack.js';
 
 export interface PhoneEdge {
@@ -60,4 +63,30 @@ export async function startPhoneEdge(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A baresip desk phone for `user`, with a SIP password fresh from the API (as a user sets up a desk phone): its
+ * files go in `phonesDir/<extension>`, it sends `toneHz` in every call. Not yet registered: wait for REGISTER_OK.
+ */
+export async function deskPhoneFor(
+  fx: Pick<ServerFixture, 'api'>,
+  edge: PhoneEdge,
+  phonesDir: string,
+  user: TestUser,
+  toneHz: number,
+  toneMs = 700,
+): Promise<BaresipPhone> {
+  const res = await fx.api('POST', '/api/telephony/me/password', { token: user.token });
+  if (res.status !== 201)
+    throw new Error(`no SIP password for ${user.extension}: ${JSON.stringify(res.body)}`);
+  return BaresipPhone.start({
+    dir: path.join(phonesDir, user.extension),
+    extension: user.extension,
+    password: (res.body as SipPasswordView).password,
+    domain: TEST_SIP_DOMAIN,
+    proxyPort: edge.kamailio.endpoint.sipPort,
+    toneHz,
+    toneMs,
+  });
 }

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CallsView, MissedCallsView, SipPasswordView } from '../../shared/schemas/calls.js';
+import type { CallsView, MissedCallsView } from '../../shared/schemas/calls.js';
 import { BaresipPhone } from '../harness/baresip.js';
 import { seedCallRecords } from '../harness/callRecords.js';
-import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
+import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { nextEvent, roundTrip, SocketPool } from '../harness/sockets.js';
 
@@ -24,19 +24,8 @@ describe('Chiamate recenti: live changes, the missed-calls badge and bad input',
   let a: BaresipPhone;
   let b: BaresipPhone;
 
-  async function phone(user: TestUser, toneHz: number): Promise<BaresipPhone> {
-    const res = await fx.api('POST', '/api/telephony/me/password', { token: user.token });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return BaresipPhone.start({
-      dir: path.join(phonesDir, user.extension),
-      extension: user.extension,
-      password: (res.body as SipPasswordView).password,
-      domain: TEST_SIP_DOMAIN,
-      proxyPort: edge.kamailio.endpoint.sipPort,
-      toneHz,
-      toneMs: 700,
-    });
-  }
+  const phone = (user: TestUser, toneHz: number): Promise<BaresipPhone> =>
+    deskPhoneFor(fx, edge, phonesDir, user, toneHz);
 
   async function missed(user: TestUser): Promise<MissedCallsView> {
     const res = await fx.api('GET', '/api/calls/missed', { token: user.token });
