@@ -24,6 +24,8 @@ export const presenceQuerySchema = z.strictObject({
   ids: z
     .string()
     .max(PRESENCE_MAX_IDS * 25)
+    // Ids are hex: anything else is refused before splitting (and keeps the URL within Node's header limit).
+    .regex(/^[0-9a-fA-F, ]*$/, 'must be user ids separated by commas')
     .transform((s) => [
       ...new Set(
         s
