@@ -38,7 +38,17 @@ export function PhoneTab(): React.JSX.Element {
           aria-pressed={phone.web}
           onClick={() => phone.setWeb(!phone.web)}
         >
-          <span aria-hidden="true">⏻</span> {t('webPhone')}
+          <svg className="power-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+            {/* The power symbol, drawn: the system fonts have no glyph for U+23FB. */}
+            <path
+              d="M12 3v9M6.3 6.3a8 8 0 1 0 11.4 0"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2.2"
+              strokeLinecap="round"
+            />
+          </svg>{' '}
+          {t('webPhone')}
         </button>
         <span className="muted phone-registration" data-registration={phone.registration}>
           {phone.web ? t(REGISTRATION_KEYS[phone.registration]) : t('webPhoneOff')}
