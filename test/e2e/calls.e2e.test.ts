@@ -189,8 +189,13 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
 
     // Opening the list shows every call and clears the badge, here and on the server.
     await openRecentCalls(page);
-    const title = await page.getByRole('heading', { level: 2, name: /^Chiamate recenti/ }).textContent();
-    assert.equal(title, `Chiamate recenti dell'utente Rossi Mario <${mario.extension}>`);
+    await page
+      .getByRole('heading', {
+        level: 2,
+        name: `Chiamate recenti dell'utente Rossi Mario <${mario.extension}>`,
+        exact: true,
+      })
+      .waitFor();
     const all = [
       `outgoing answered ${giuliaLabel}`,
       `incoming busy ${giuliaLabel}`,

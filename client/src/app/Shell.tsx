@@ -230,7 +230,7 @@ function ShellBody(props: ShellProps): React.JSX.Element {
         {tab === 'phone' ? (
           // Chiamate recenti inside the tab listens to this user socket for new records.
           <UserSocketContext.Provider value={socket}>
-            <PhoneTab />
+            <PhoneTab profile={profile} />
           </UserSocketContext.Provider>
         ) : tab === 'contacts' ? (
           <Contacts profile={profile} />

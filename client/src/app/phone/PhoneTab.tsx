@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { Profile } from '../api/api.js';
 import { useDirectorySearch } from '../api/useDirectorySearch.js';
 import { RecentCalls } from '../calls/RecentCalls.js';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
@@ -20,7 +21,11 @@ const REGISTRATION_KEYS: Record<PhoneState['registration'], MessageKey> = {
  * "Telefono": the power button of the web phone (blue on, white off: manual 2.2.2.1), the call screen, a
  * number box that also searches colleagues (double-click or "Chiama" calls), the keypad, and Chiamate recenti.
  */
-export function PhoneTab(): React.JSX.Element {
+export function PhoneTab({
+  profile,
+}: {
+  profile: Pick<Profile, 'displayName' | 'extension'>;
+}): React.JSX.Element {
   const { t } = useI18n();
   const phone = usePhone();
   const [query, setQuery] = useState('');
@@ -106,7 +111,8 @@ export function PhoneTab(): React.JSX.Element {
           </button>
         </section>
       )}
-      <RecentCalls />
+      {/* The owner given: the title reads in full from the first paint, not after a second /api/me. */}
+      <RecentCalls owner={profile} />
     </div>
   );
 }
