@@ -117,12 +117,15 @@ export function contactImageModel(connection: Connection): ContactImageModel {
 export interface SpeedDial {
   _id: string;
   contactId: string;
+  /** When the key was taken: a holder whose contact is not written yet is only given up after a while. */
+  reservedAt?: Date;
 }
 export type SpeedDialModel = Model<SpeedDial>;
 
 const speedDialSchema = new Schema<SpeedDial>({
   _id: { type: String, required: true },
   contactId: { type: String, required: true },
+  reservedAt: { type: Date },
 });
 speedDialSchema.index({ contactId: 1 });
 

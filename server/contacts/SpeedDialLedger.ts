@@ -6,18 +6,26 @@ import type { ContactModel, SpeedDialModel } from './Contact.js';
  * The speed dials held by contacts, one `contactspeeddials` document per key (see SpeedDial in Contact.ts). A
  * contact reserves its keys before it is written and releases the ones it no longer holds after.
  */
+/**
+ * How long a key whose contact is not in the store yet still counts as held. A writer reserves before it writes,
+ * so a missing contact is a write in progress at first, and only a dead one once this has passed.
+ */
+export const SPEED_DIAL_CLAIM_MS = 60_000;
+
 export class SpeedDialLedger {
   readonly #speedDials: SpeedDialModel;
   readonly #contacts: ContactModel;
+  readonly #now: () => number;
 
-  constructor(speedDials: SpeedDialModel, contacts: ContactModel) {
+  constructor(speedDials: SpeedDialModel, contacts: ContactModel, now: () => number = Date.now) {
     this.#speedDials = speedDials;
     this.#contacts = contacts;
+    this.#now = now;
   }
 
   /**
    * Takes the speed-dial keys for a contact. A key held by a contact that no longer holds it (a write that died
-   * half-way) is taken over; a live one is a 409 and every key taken here is given back.
+   * half-way, older than SPEED_DIAL_CLAIM_MS) is taken over; a live one is a 409 and every key taken here is given back.
    */
   async reserve(contactId: string, keys: readonly string[]): Promise<void> {
     const taken: string[] = [];
@@ -39,7 +47,7 @@ export class SpeedDialLedger {
   async #tryReserve(contactId: string, key: string): Promise<boolean> {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await this.#speedDials.create({ _id: key, contactId });
+        await this.#speedDials.create({ _id: key, contactId, reservedAt: new Date(this.#now()) });
         return true;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
@@ -50,6 +58,9 @@ export class SpeedDialLedger {
       const digits = key.slice(key.lastIndexOf(':') + 1);
       const live = await this.#contacts.exists({ _id: holder.contactId, 'numbers.speedDial': digits });
       if (live) return false;
+      // Another writer's reservation, its contact not written yet: still in progress, not dead.
+      const age = holder.reservedAt ? this.#now() - holder.reservedAt.getTime() : Infinity;
+      if (age < SPEED_DIAL_CLAIM_MS) return false;
       await this.#speedDials.deleteOne({ _id: key, contactId: holder.contactId });
     }
     return false;
