@@ -3,15 +3,15 @@ import { isDuplicateKey } from './CategoryService.js';
 import type { ContactModel, SpeedDialModel } from './Contact.js';
 
 /**
- * The speed dials held by contacts, one `contactspeeddials` document per key (see SpeedDial in Contact.ts). A
- * contact reserves its keys before it is written and releases the ones it no longer holds after.
- */
-/**
  * How long a key whose contact is not in the store yet still counts as held. A writer reserves before it writes,
  * so a missing contact is a write in progress at first, and only a dead one once this has passed.
  */
 export const SPEED_DIAL_CLAIM_MS = 60_000;
 
+/**
+ * The speed dials held by contacts, one `contactspeeddials` document per key (see SpeedDial in Contact.ts). A
+ * contact reserves its keys before it is written and releases the ones it no longer holds after.
+ */
 export class SpeedDialLedger {
   readonly #speedDials: SpeedDialModel;
   readonly #contacts: ContactModel;
@@ -55,12 +55,12 @@ export class SpeedDialLedger {
       const holder = await this.#speedDials.findById(key).lean();
       if (!holder) continue;
       if (holder.contactId === contactId) return true;
+      // A recent reservation is held whatever the contacts say: its writer may not have written the contact yet.
+      const age = holder.reservedAt ? this.#now() - holder.reservedAt.getTime() : Infinity;
+      if (age < SPEED_DIAL_CLAIM_MS) return false;
       const digits = key.slice(key.lastIndexOf(':') + 1);
       const live = await this.#contacts.exists({ _id: holder.contactId, 'numbers.speedDial': digits });
       if (live) return false;
-      // Another writer's reservation, its contact not written yet: still in progress, not dead.
-      const age = holder.reservedAt ? this.#now() - holder.reservedAt.getTime() : Infinity;
-      if (age < SPEED_DIAL_CLAIM_MS) return false;
       await this.#speedDials.deleteOne({ _id: key, contactId: holder.contactId });
     }
     return false;
