@@ -1,4 +1,5 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { MEDIA_CODECS } from './mediaCodecs.js';
@@ -10,7 +11,14 @@ export interface MeetingMediaOptions {
   /** Past this many consumers on a router, newcomers are placed on a router on another worker. */
   consumerThreshold: number;
   logger: Logger;
+  /** How long a media request waits for the router being rebuilt after a worker died, before it is refused. */
+  rebuildWaitMs?: number;
 }
+
+/** A worker that looked alive may have died too (SIGKILLs arrive together): the next attempt is this much later. */
+const REBUILD_RETRY_MS = 100;
+const REBUILD_RETRY_MAX_MS = 2_000;
+const DEFAULT_REBUILD_WAIT_MS = 10_000;
 
 export interface MeetingMediaEvents {
   /** The loudest audio producer changed. */
@@ -41,6 +49,10 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
   /** The audio producers in the observer: the unmuted ones. */
   readonly #listened = new Set<string>();
   #closed = false;
+  /** The rebuild after the last router was lost, while it runs: media requests wait for it. */
+  #rebuilding: Promise<void> | undefined;
+  /** Ends the rebuild's waits when the meeting closes. */
+  readonly #abort = new AbortController();
 
   private constructor(options: MeetingMediaOptions) {
     super();
@@ -67,8 +79,28 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     return this.#slots.map((s) => s.router);
   }
 
+  /**
+   * Resolves once the meeting has a router: at once, or when the rebuild after its worker died is done. Clients
+   * are told `media.restart` as soon as their router is lost and ask again right away, so the requests wait here
+   * instead of failing in the moment before the new router exists. Refused (MediaUnavailableError) past the wait.
+   */
+  async routed(): Promise<void> {
+    if (this.#closed) throw new MediaUnavailableError('meeting media closed');
+    if (this.#slots.length > 0) return;
+    this.#rebuild();
+    const rebuilding = this.#rebuilding;
+    if (rebuilding) {
+      const wait = new AbortController();
+      const gaveUp = sleep(this.#o.rebuildWaitMs ?? DEFAULT_REBUILD_WAIT_MS, true, { signal: wait.signal });
+      await Promise.race([rebuilding, gaveUp.catch(() => false)]).finally(() => wait.abort());
+    }
+    if (this.#slots.length === 0)
+      throw new MediaUnavailableError('the media of this meeting is being restored');
+  }
+
   /** Where a new participant's transports go: the first router under the threshold, or a new one. */
   async placeParticipant(): Promise<{ router: types.Router; webRtcServer: types.WebRtcServer }> {
+    await this.routed();
     const open = this.#slots.find((s) => s.consumers < this.#o.consumerThreshold && !s.router.closed);
     if (open) return { router: open.router, webRtcServer: open.worker.webRtcServer };
     const used = this.#slots.map((s) => s.worker.index);
@@ -120,6 +152,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abort.abort();
     for (const slot of this.#slots.splice(0)) slot.router.close();
     this.#producers.clear();
     this.emit('close');
@@ -127,17 +160,38 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
 
   /**
    * The meeting lost its last router with its worker: a new one on a live worker, or, when none is left (a pool of
-   * one), on the dead worker's replacement as soon as the pool has it. Until then media requests fail.
+   * one, or every worker killed at once), on a replacement as soon as the pool has it. A worker that still looked
+   * alive may be dying too, so a failed attempt is tried again, with backoff, until the meeting has a router or
+   * closes. One rebuild at a time; media requests wait for it (`routed`).
    */
   #rebuild(): void {
-    if (this.#closed || this.#slots.length > 0) return;
-    if (!this.#o.pool.workers.some((w) => !w.worker.closed)) {
-      this.#o.pool.once('workerreplaced', () => this.#rebuild());
-      return;
+    if (this.#closed || this.#slots.length > 0 || this.#rebuilding) return;
+    this.#rebuilding = this.#rebuildLoop()
+      .catch((err: unknown) => {
+        if (!this.#closed) this.#o.logger.error({ err }, 'could not rebuild the meeting router');
+      })
+      .finally(() => {
+        this.#rebuilding = undefined;
+      });
+  }
+
+  async #rebuildLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    let retryMs = REBUILD_RETRY_MS;
+    while (!this.#closed && this.#slots.length === 0) {
+      if (!this.#o.pool.workers.some((w) => !w.worker.closed)) {
+        await once(this.#o.pool, 'workerreplaced', { signal });
+        continue;
+      }
+      try {
+        await this.#addRouter(this.#leastLoadedWorker([]));
+      } catch (err) {
+        if (this.#closed) return;
+        this.#o.logger.warn({ err, retryMs }, 'rebuilding the meeting router failed; trying again');
+        await sleep(retryMs, undefined, { signal });
+        retryMs = Math.min(retryMs * 2, REBUILD_RETRY_MAX_MS);
+      }
     }
-    this.#addRouter(this.#leastLoadedWorker([])).catch((err: unknown) =>
-      this.#o.logger.error({ err }, 'could not rebuild the meeting router'),
-    );
   }
 
   #leastLoadedWorker(exclude: number[]): PooledWorker {

@@ -73,7 +73,9 @@ export class MediaRooms extends SafeEmitter<MediaRoomsEvents> {
   }
 
   async rtpCapabilities(meetingId: string): Promise<types.RtpCapabilities> {
-    return (await this.#meeting(meetingId)).rtpCapabilities;
+    const media = await this.#meeting(meetingId);
+    await media.routed();
+    return media.rtpCapabilities;
   }
 
   async createTransport(

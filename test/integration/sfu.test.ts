@@ -183,9 +183,41 @@ describe('SFU media when a worker dies', () => {
     process.kill(victim, 'SIGKILL');
     const [routerId] = (await lost) as [string];
     assert.equal(routerId, router.id);
-    for (let i = 0; i < 50 && media.routers.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await media.routed();
     assert.equal(media.routers.length, 1);
     const [rebuilt] = media.routers;
     assert.ok(rebuilt && !rebuilt.closed && rebuilt.id !== router.id);
+  });
+
+  it('with every worker killed at once, a participant placed before the rebuild waits for it instead of failing', async () => {
+    const [router] = media.routers;
+    assert.ok(router);
+    const lost = once(media, 'routerlost');
+    const replaced = once(pool, 'workerreplaced');
+    for (const w of pool.workers) process.kill(w.worker.pid, 'SIGKILL');
+    await lost;
+    // What a client does on media.restart: ask again at once, while no worker is alive yet.
+    assert.throws(() => media.rtpCapabilities, { name: 'MediaUnavailableError' });
+    const participant = await ParticipantMedia.create('p', media);
+    await replaced;
+    const [rebuilt] = media.routers;
+    assert.ok(rebuilt && !rebuilt.closed && rebuilt.id !== router.id);
+    assert.equal(participant.routerId, rebuilt.id);
+    assert.ok(media.rtpCapabilities.codecs?.some((c) => c.mimeType === 'audio/opus'));
+    participant.close();
+  });
+
+  it('a wait for the rebuild ends with MediaUnavailableError when the meeting closes meanwhile, and no router is left', async () => {
+    const lost = once(media, 'routerlost');
+    for (const w of pool.workers) process.kill(w.worker.pid, 'SIGKILL');
+    await lost;
+    const waiting = media.routed();
+    media.close();
+    await assert.rejects(waiting, { name: 'MediaUnavailableError' });
+    await once(pool, 'workerreplaced');
+    for (const w of pool.workers) {
+      if (w.worker.closed) continue;
+      assert.deepEqual((await w.worker.dump()).routerIds, []);
+    }
   });
 });

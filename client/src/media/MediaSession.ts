@@ -2,7 +2,7 @@ import { Device, type types } from 'mediasoup-client';
 import type { MediaSource, ServerToClientEvents, TransportInfo } from '../../../shared/protocol.js';
 import { Emitter } from './Emitter.js';
 import { IceWatchdog, type Direction } from './IceWatchdog.js';
-import type { MeetingConnection } from './MeetingConnection.js';
+import { RequestError, type MeetingConnection } from './MeetingConnection.js';
 import { DEFAULT_CAMERA_ENCODINGS, Publisher, type LocalTrack, type MicState } from './Publisher.js';
 import { layerForHeight, Subscriber, type RemoteTrack } from './Subscriber.js';
 
@@ -10,6 +10,11 @@ export type { Direction, LocalTrack, MicState, RemoteTrack };
 export { DEFAULT_CAMERA_ENCODINGS, layerForHeight };
 
 export type SessionState = 'idle' | 'starting' | 'ready' | 'restarting' | 'closed';
+
+/** After `media.restart` the server may still be restoring the meeting's media: it is asked again this often. */
+const RESTART_ATTEMPTS = 8;
+const RESTART_RETRY_MS = 250;
+const RESTART_RETRY_MAX_MS = 4_000;
 
 export interface MediaSessionEvents extends Record<string, unknown[]> {
   state: [SessionState];
@@ -445,7 +450,37 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
     this.#teardown();
     this.#setState('restarting');
     this.emit('restarting', reason);
-    this.start().catch((err: unknown) => this.#report(err));
+    void this.#startAgain();
+  }
+
+  /**
+   * The start after a restart. The server answers SERVICE_UNAVAILABLE while the meeting's media is still being
+   * restored (every worker died at once, say): asked again with backoff, unless a newer restart or a close took over.
+   */
+  async #startAgain(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (err) {
+        const generation = this.#generation;
+        const unavailable = err instanceof RequestError && err.code === 'SERVICE_UNAVAILABLE';
+        if (!unavailable || attempt >= RESTART_ATTEMPTS || this.#isClosed()) {
+          this.#report(err);
+          return;
+        }
+        this.#teardown();
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(RESTART_RETRY_MS * 2 ** (attempt - 1), RESTART_RETRY_MAX_MS)),
+        );
+        if (generation !== this.#generation || this.#isClosed()) return;
+      }
+    }
+  }
+
+  /** A method, not `this.#state` inline: the compiler would keep its narrowing across the awaits above. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
   }
 
   #check(generation: number): void {
