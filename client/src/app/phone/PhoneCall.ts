@@ -88,6 +88,11 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
     return this.#s;
   }
 
+  /** The caller's name from the directory, when the call came without one. */
+  identify(name: string): void {
+    if (!this.#s.name) this.#set({ name });
+  }
+
   /** The media connection, for statistics (tests read `inbound-rtp`). */
   get connection(): RTCPeerConnection | undefined {
     return this.#session.connection ?? undefined;

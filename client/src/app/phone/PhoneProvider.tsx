@@ -1,11 +1,11 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { TelephonySettingsView } from '../../../../shared/schemas/calls.js';
 import type { Prefs } from '../App.js';
-import { api, type Profile } from '../api/api.js';
+import { api, type Profile, type PublicUser } from '../api/api.js';
 import { useI18n } from '../i18n/i18n.js';
 import { CallActionContext, type CallAction, type CallTarget } from './callAction.js';
 import type { CallSnapshot, PhoneCall } from './PhoneCall.js';
-import { callerLabel, ringDeviceOf, ringtoneFor, shouldNotify } from './ringing.js';
+import { callerLabel, isExternalNumber, ringDeviceOf, ringtoneFor, shouldNotify } from './ringing.js';
 import { ring } from './ringtones.js';
 import { WebPhone, type Registration } from './WebPhone.js';
 
@@ -40,6 +40,19 @@ export function usePhone(): PhoneState {
 }
 
 const RETRY_MS = 15_000;
+
+/**
+ * A colleague's "Cognome Nome" for an incoming call: the directory user of exactly that extension, among those the
+ * search finds by its prefix (a short extension of a large directory may be missed: the call then shows the number).
+ */
+async function directoryName(number: string): Promise<string | undefined> {
+  if (isExternalNumber(number)) return undefined;
+  const found = await api<{ items: PublicUser[] }>(
+    'GET',
+    `/api/directory?q=${encodeURIComponent(number)}&pageSize=100`,
+  );
+  return found.items.find((u) => u.extension === number)?.displayName;
+}
 
 /**
  * The web phone for the whole signed-in app: registers while "Telefono via web" is on, rings (ringtone, and a
@@ -82,6 +95,7 @@ export function PhoneProvider(props: {
     WebPhone.create({
       settings: () => api<TelephonySettingsView>('GET', '/api/telephony/me'),
       devices: () => devicesRef.current,
+      callerName: directoryName,
     }).then(
       (p) => {
         if (!live) {
