@@ -180,7 +180,7 @@ const it = {
   speaker: 'Uscita audio',
   testSpeaker: 'Prova audio',
   devices: 'Dispositivi',
-  sounds: 'Suoni di notifica',
+  sounds: 'Suoni di avviso',
   incomingSound: 'Suono per i messaggi in arrivo in background',
   sendSound: 'Suono di invio dei messaggi',
   appearance: 'Aspetto',

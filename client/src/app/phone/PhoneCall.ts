@@ -24,11 +24,6 @@ export interface CallSnapshot {
   endedBy: 'local' | 'remote' | 'system' | undefined;
 }
 
-/** Numbers longer than an extension (or with a prefix) come through a trunk: the external ringtone. */
-export function isExternalNumber(number: string): boolean {
-  return !/^\d{2,6}$/.test(number);
-}
-
 /**
  * One call of the web phone, over a JsSIP RTCSession: its state for the call screen, the controls (answer,
  * mute, hold, DTMF, blind transfer, hang up), and the far side's audio played on the chosen output.
@@ -91,6 +86,11 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
 
   get snapshot(): CallSnapshot {
     return this.#s;
+  }
+
+  /** The caller's name from the directory, when the call came without one. */
+  identify(name: string): void {
+    if (!this.#s.name) this.#set({ name });
   }
 
   /** The media connection, for statistics (tests read `inbound-rtp`). */

@@ -1,10 +1,11 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { TelephonySettingsView } from '../../../../shared/schemas/calls.js';
 import type { Prefs } from '../App.js';
-import { api, type Profile } from '../api/api.js';
+import { api, type Profile, type PublicUser } from '../api/api.js';
 import { useI18n } from '../i18n/i18n.js';
 import { CallActionContext, type CallAction, type CallTarget } from './callAction.js';
-import { isExternalNumber, type CallSnapshot, type PhoneCall } from './PhoneCall.js';
+import type { CallSnapshot, PhoneCall } from './PhoneCall.js';
+import { callerLabel, isExternalNumber, ringDeviceOf, ringtoneFor, shouldNotify } from './ringing.js';
 import { ring } from './ringtones.js';
 import { WebPhone, type Registration } from './WebPhone.js';
 
@@ -26,6 +27,8 @@ export interface PhoneState {
   /** A line for the user (the click-to-call confirmation), or undefined. */
   notice: string | undefined;
   clearNotice: () => void;
+  /** Counts the clicks on the incoming call's desktop notification: the banner takes the focus on each. */
+  attention: number;
 }
 
 const PhoneContext = createContext<PhoneState | undefined>(undefined);
@@ -39,8 +42,21 @@ export function usePhone(): PhoneState {
 const RETRY_MS = 15_000;
 
 /**
+ * A colleague's "Cognome Nome" for an incoming call: the directory user of exactly that extension, among those the
+ * search finds by its prefix (a short extension of a large directory may be missed: the call then shows the number).
+ */
+async function directoryName(number: string): Promise<string | undefined> {
+  if (isExternalNumber(number)) return undefined;
+  const found = await api<{ items: PublicUser[] }>(
+    'GET',
+    `/api/directory?q=${encodeURIComponent(number)}&pageSize=100`,
+  );
+  return found.items.find((u) => u.extension === number)?.displayName;
+}
+
+/**
  * The web phone for the whole signed-in app: registers while "Telefono via web" is on, rings (ringtone, and a
- * desktop notification when the tab is hidden) on every screen, and provides the CallAction the call buttons
+ * desktop notification when the tab is hidden or unfocused) on every screen, and provides the CallAction the call buttons
  * use: the browser when registered, otherwise click-to-call on the desk phone.
  */
 export function PhoneProvider(props: {
@@ -79,6 +95,7 @@ export function PhoneProvider(props: {
     WebPhone.create({
       settings: () => api<TelephonySettingsView>('GET', '/api/telephony/me'),
       devices: () => devicesRef.current,
+      callerName: directoryName,
     }).then(
       (p) => {
         if (!live) {
@@ -117,29 +134,44 @@ export function PhoneProvider(props: {
   }, [web, retry]);
 
   // The ringtone and the desktop notification while a call rings here.
+  const [attention, setAttention] = useState(0);
   const ringing = call?.state === 'ringing' ? call : undefined;
   useEffect(() => {
     if (!ringing) return;
-    const external = isExternalNumber(ringing.number);
-    const stop = ring(
-      external ? prefs.phone.ringExternal : prefs.phone.ringInternal,
-      prefs.phone.ringDevice ?? prefs.devices.audioOutput,
-    );
+    const stop = ring(ringtoneFor(ringing.number, prefs.phone), ringDeviceOf(prefs));
     let note: Notification | undefined;
-    if (
-      document.visibilityState === 'hidden' &&
-      'Notification' in window &&
-      Notification.permission === 'granted'
-    ) {
-      note = new Notification(t('callRinging'), {
-        body: t('callIncomingFrom', { name: ringing.name ?? ringing.number }),
-        tag: 'ucc-incoming-call',
-        requireInteraction: true,
-      });
-      note.onclick = () => window.focus();
-    }
+    // Also when the user leaves the tab or the window while it rings: the banner is out of sight then.
+    const notify = (): void => {
+      if (note || !('Notification' in window)) return;
+      const page = {
+        hidden: document.visibilityState === 'hidden',
+        focused: document.hasFocus(),
+        permission: Notification.permission,
+      };
+      if (!shouldNotify(page)) return;
+      try {
+        note = new Notification(t('callRinging'), {
+          body: t('callIncomingFrom', { name: callerLabel(ringing.name, ringing.number) }),
+          tag: 'ucc-incoming-call',
+          requireInteraction: true,
+        });
+      } catch {
+        // Browsers that only notify from a service worker (Chrome on Android) throw: the ring goes on.
+        return;
+      }
+      note.onclick = () => {
+        window.focus();
+        note?.close();
+        setAttention((n) => n + 1);
+      };
+    };
+    notify();
+    document.addEventListener('visibilitychange', notify);
+    window.addEventListener('blur', notify);
     return () => {
       stop();
+      document.removeEventListener('visibilitychange', notify);
+      window.removeEventListener('blur', notify);
       note?.close();
     };
     // One ring per ringing call: the snapshot changes while it rings, the call does not.
@@ -191,8 +223,9 @@ export function PhoneProvider(props: {
       setWeb,
       notice,
       clearNotice: () => setNotice(undefined),
+      attention,
     }),
-    [web, registration, call, active, dial, phone, setWeb, notice],
+    [web, registration, call, active, dial, phone, setWeb, notice, attention],
   );
   // Without telephony on the server there is nothing to call with: the call buttons stay hidden.
   const available = registration !== 'unavailable';

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { Prefs } from '../App.js';
 import { useI18n } from '../i18n/i18n.js';
 import { canChooseOutput } from '../settings/devices.js';
+import { ringDeviceOf } from './ringing.js';
 import { PHONE_RINGTONES, ring, type PhoneRingtone } from './ringtones.js';
 
 /** "Suoni di avviso": the ringtone per call type and the device that rings (manual, Impostazioni). */
@@ -23,7 +24,7 @@ export function PhoneRingSettings({
     );
   }, []);
   const preview = (tone: PhoneRingtone): void => {
-    const stop = ring(tone, phone.ringDevice, 1);
+    const stop = ring(tone, ringDeviceOf(prefs), 1);
     setTimeout(stop, 2_500);
   };
   const select = (key: 'ringInternal' | 'ringExternal', id: string): React.JSX.Element => (

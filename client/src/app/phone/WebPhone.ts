@@ -12,7 +12,12 @@ export interface WebPhoneOptions {
   /** GET /api/telephony/me: asked again for every (re)connection, since its wsUrl carries a short ticket. */
   settings: () => Promise<TelephonySettingsView>;
   devices: () => { audioInput?: string | undefined; audioOutput?: string | undefined };
+  /** The directory's name for a caller's number (desk phones send none), or undefined. */
+  callerName?: (number: string) => Promise<string | undefined>;
 }
+
+/** How long a call may wait for the caller's name before it rings without one. */
+const CALLER_NAME_WAIT_MS = 1_000;
 
 interface NewSessionEvent {
   originator: 'local' | 'remote';
@@ -79,7 +84,7 @@ export class WebPhone extends Emitter<Events> {
     this.#ua.on('unregistered', () => this.#setRegistration(this.#closed ? 'off' : 'unregistered'));
     this.#ua.on('registrationFailed', () => this.#setRegistration('failed'));
     this.#ua.on('newRTCSession', (e: NewSessionEvent) => {
-      if (e.originator === 'remote') this.#incoming(e.session);
+      if (e.originator === 'remote') void this.#incoming(e.session);
     });
     window.addEventListener('online', this.#online);
   }
@@ -122,13 +127,31 @@ export class WebPhone extends Emitter<Events> {
     this.#call?.answer({ inputDeviceId: this.#options.devices().audioInput });
   }
 
-  #incoming(session: RTCSession): void {
+  async #incoming(session: RTCSession): Promise<void> {
     const identity = session.remote_identity;
     const number = identity.uri.user ?? '';
     const name = identity.display_name || undefined;
     const call = new PhoneCall(session, { direction: 'incoming', number, name, ...this.#callOptions() });
     if (this.#call) {
       call.rejectBusy();
+      return;
+    }
+    // Taken at once: a second call while the name is looked up is busy.
+    this.#call = call;
+    const lookup = this.#options.callerName;
+    if (!name && lookup) {
+      // The banner, the ringtone and the notification then all name the colleague from the start.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const found = await Promise.race([
+        lookup(number).catch(() => undefined),
+        new Promise<undefined>((resolve) => (timer = setTimeout(resolve, CALLER_NAME_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (found) call.identify(found);
+    }
+    if (this.#closed || call.snapshot.state === 'ended') {
+      // The caller gave up (or the phone closed) while the name was looked up: nothing rang.
+      if (this.#call === call) this.#call = undefined;
       return;
     }
     this.#track(call);

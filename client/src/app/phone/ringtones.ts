@@ -79,6 +79,7 @@ export function ring(tone: PhoneRingtone, deviceId?: string, times = Infinity): 
     if (stopped) return;
     stopped = true;
     clearInterval(timer);
+    audio.pause();
     audio.srcObject = null;
     void ctx.close().catch(() => undefined);
   };
