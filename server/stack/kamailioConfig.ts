@@ -149,6 +149,8 @@ request_route {
 	if (is_method("INVITE")) {
 		record_route();
 		dlg_manage();
+		# Marks a web phone's side (its Contact may be a GRUU): the server ends those calls if it never comes back.
+		if (($proto == "ws" || $proto == "wss")) { $dlg_var(ws_caller) = "1"; }
 		route(CALLEVENT_START);
 	}
 	route(LOCATION);
@@ -273,6 +275,7 @@ route[RELAY_INDLG] {
 
 onreply_route[REPLY] {
 	if (($proto == "ws" || $proto == "wss") && is_present_hf("Contact")) { add_contact_alias(); }
+	if (($proto == "ws" || $proto == "wss") && $rs =~ "^2" && is_method("INVITE") && !has_totag()) { $dlg_var(ws_callee) = "1"; }
 	if (has_body("application/sdp")) { rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection"); }
 	if ($rs =~ "^18[03]" && is_method("INVITE")) { route(CALLEVENT_RINGING); }
 	if ($rs =~ "^2" && is_method("INVITE")) { route(CALLEVENT_ANSWERED); }
