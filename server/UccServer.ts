@@ -233,6 +233,7 @@ export class UccServer {
       directoryEvents: events,
       clock,
       logger,
+      reconnectGraceMs: config.webPhone.reconnectGraceMs,
     });
     probes.push(...telephony.probes());
     const presence = await Presence.create({

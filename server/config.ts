@@ -172,6 +172,7 @@ const envSchema = z.object({
   UCC_RTP_PORT_MIN: port.default(0),
   UCC_RTP_PORT_MAX: port.default(0),
   UCC_SIP_NO_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  UCC_WEB_PHONE_RECONNECT_GRACE_MS: z.coerce.number().int().min(1_000).max(300_000).default(20_000),
   /** Where Kamailio sends calls to external numbers (`sip:host:port`); unset: external numbers cannot be called. */
   UCC_SIP_TRUNK_URI: optionalString.pipe(
     z
@@ -347,6 +348,13 @@ export interface Config {
         outboundPrefix: string;
       }
     | { mode: 'off' };
+  webPhone: {
+    /**
+     * How long a web phone's call survives its WebSocket being gone (a network blip): then the server ends it
+     * (BYE to the far side) and the browser, told the same figure, ends it too.
+     */
+    reconnectGraceMs: number;
+  };
   /** Without an SMTP URL no mail is sent (recovery mails are logged as skipped). */
   mail: { smtpUrl: string | undefined; from: string };
   rateLimits: {
@@ -570,6 +578,7 @@ export function loadConfig(
       defaultCountry: e.UCC_CONTACTS_DEFAULT_COUNTRY,
     },
     telephony,
+    webPhone: { reconnectGraceMs: e.UCC_WEB_PHONE_RECONNECT_GRACE_MS },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     rateLimits: {
       windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,

@@ -149,6 +149,8 @@ request_route {
 	if (is_method("INVITE")) {
 		record_route();
 		dlg_manage();
+		# Marks a web phone's side (its Contact may be a GRUU): the server ends those calls if it never comes back.
+		if (($proto == "ws" || $proto == "wss")) { $dlg_var(ws_caller) = "1"; }
 		route(CALLEVENT_START);
 	}
 	route(LOCATION);
@@ -213,20 +215,28 @@ route[RELAY] {
 	if (is_method("INVITE")) {
 		t_on_reply("REPLY");
 		t_on_failure("FAILED");
-		route(MEDIA_OFFER);
+		# Each branch its own offer: an extension with a desk phone and a web phone forks to both, and each
+		# needs its own media (plain RTP, or DTLS-SRTP/ICE); one offer for all gave the browser plain RTP (488).
+		t_on_branch("MEDIA_BRANCH");
 	}
 	if (!t_relay()) { sl_reply_error(); }
 	exit;
 }
 
+branch_route[MEDIA_BRANCH] {
+	route(MEDIA_OFFER);
+}
+
+# via-branch=auto-next: rtpengine keeps one media leg per branch (the branch id this branch gets, and the top
+# Via of its replies), until the answer picks one.
 route[MEDIA_OFFER] {
 	if (!has_body("application/sdp")) return;
 	if ($ru =~ "transport=ws" || $du =~ "transport=ws") {
-		rtpengine_manage("replace-origin replace-session-connection ICE=force DTLS=passive SDES-off RTP/SAVPF rtcp-mux-offer codec-accept-opus codec-transcode-opus");
+		rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection ICE=force DTLS=passive SDES-off RTP/SAVPF rtcp-mux-offer codec-accept-opus codec-transcode-opus");
 	} else if (($proto == "ws" || $proto == "wss")) {
-		rtpengine_manage("replace-origin replace-session-connection ICE=remove RTP/AVP rtcp-mux-demux always-transcode codec-mask-all codec-transcode-PCMA codec-transcode-telephone-event");
+		rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection ICE=remove RTP/AVP rtcp-mux-demux always-transcode codec-mask-all codec-transcode-PCMA codec-transcode-telephone-event");
 	} else {
-		rtpengine_manage("replace-origin replace-session-connection ICE=remove");
+		rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection ICE=remove");
 	}
 }
 
@@ -265,7 +275,8 @@ route[RELAY_INDLG] {
 
 onreply_route[REPLY] {
 	if (($proto == "ws" || $proto == "wss") && is_present_hf("Contact")) { add_contact_alias(); }
-	if (has_body("application/sdp")) { rtpengine_manage("replace-origin replace-session-connection"); }
+	if (($proto == "ws" || $proto == "wss") && $rs =~ "^2" && is_method("INVITE") && !has_totag()) { $dlg_var(ws_callee) = "1"; }
+	if (has_body("application/sdp")) { rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection"); }
 	if ($rs =~ "^18[03]" && is_method("INVITE")) { route(CALLEVENT_RINGING); }
 	if ($rs =~ "^2" && is_method("INVITE")) { route(CALLEVENT_ANSWERED); }
 }

@@ -189,10 +189,22 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     // Its phones are unreachable at once, not at their registration's expiry.
     await this.#rpc.call('ul.rm', ['location', extension]).catch(ignoreMissing);
     // And its calls end now: Kamailio sends BYE to both sides; event_route[dialog:end] closes the records.
+    const ended = await this.#endDialogs((d) => d.fromUser === extension || d.toUser === extension);
+    this.#log.info({ extension, callsEnded: ended }, 'SIP credentials revoked');
+  }
+
+  async endWebCalls(extension: string): Promise<number> {
+    // The extension's own leg is the caller's when it called, the callee's when it was called.
+    return this.#endDialogs(
+      (d) => (d.fromUser === extension && d.callerWs) || (d.toUser === extension && d.calleeWs),
+    );
+  }
+
+  async #endDialogs(which: (d: LiveDialog) => boolean): Promise<number> {
     const dialogs = dialogsOf(await this.#rpc.call('dlg.list').catch(() => []));
     let ended = 0;
     for (const d of dialogs) {
-      if (d.fromUser !== extension && d.toUser !== extension) continue;
+      if (!which(d)) continue;
       const done = await this.#rpc.call('dlg.end_dlg', [d.hEntry, d.hId]).then(
         () => true,
         (err: unknown) => void ignoreMissing(err), // ended meanwhile
@@ -202,7 +214,7 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
       // Kamailio's dialog:end event of an RPC-ended dialog has no SIP message, so no Call-ID: say it here.
       if (d.callId) this.emit('call', { type: 'ended', callId: d.callId, at: this.#clock.now() });
     }
-    this.#log.info({ extension, callsEnded: ended }, 'SIP credentials revoked');
+    return ended;
   }
 
   async clickToCall(user: PbxUser, number: string): Promise<void> {
@@ -238,7 +250,7 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     return registrationsOfDump(await this.#rpc.call('ul.dump'), contactsOf);
   }
 
-  async webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView> {
+  async webPhoneSettings(user: PbxUser): Promise<Omit<TelephonySettingsView, 'reconnectGraceMs'>> {
     await this.check();
     const cred = await this.#credentials.findOne({ extension: user.extension, domain: this.domain }).lean();
     if (!cred) throw new ServiceUnavailableError('No SIP credentials yet for this extension');
@@ -318,9 +330,15 @@ interface LiveDialog {
   callId: string;
   fromUser: string;
   toUser: string;
+  /** The caller (callee) is on a WebSocket: that side is a web phone. */
+  callerWs: boolean;
+  calleeWs: boolean;
 }
 
-/** `dlg.list`'s answer: one object a dialog, with `h_entry`, `h_id`, `call-id`, `from_uri` and `to_uri`. */
+/**
+ * `dlg.list`'s answer: one object a dialog, with `h_entry`, `h_id`, `call-id`, `from_uri`, `to_uri`, and the
+ * dialog `variables` the config sets on a web phone's side (`ws_caller`, `ws_callee`).
+ */
 export function dialogsOf(result: unknown): LiveDialog[] {
   if (!Array.isArray(result)) return [];
   const out: LiveDialog[] = [];
@@ -328,9 +346,23 @@ export function dialogsOf(result: unknown): LiveDialog[] {
     const { h_entry: hEntry, h_id: hId, from_uri: from, to_uri: to, 'call-id': callId } = d;
     if (typeof hEntry !== 'number' || typeof hId !== 'number') continue;
     const callIdText = typeof callId === 'string' ? callId : '';
-    out.push({ hEntry, hId, callId: callIdText, fromUser: userOf(from), toUser: userOf(to) });
+    out.push({
+      hEntry,
+      hId,
+      callId: callIdText,
+      fromUser: userOf(from),
+      toUser: userOf(to),
+      callerWs: dialogVar(d.variables, 'ws_caller'),
+      calleeWs: dialogVar(d.variables, 'ws_callee'),
+    });
   }
   return out;
+}
+
+/** Whether the generated config set a dialog variable (`variables`: `[{ name: value }, …]`). */
+function dialogVar(variables: unknown, name: string): boolean {
+  if (!Array.isArray(variables)) return false;
+  return variables.some((v) => typeof v === 'object' && v !== null && name in v);
 }
 
 /** The user part of `sip:201@ucc.test` (or of `<sip:201@…>;tag`). */

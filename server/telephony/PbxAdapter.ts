@@ -64,7 +64,13 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
   registrations(extension: string): Promise<SipRegistration[]>;
   /** Every extension's registrations at once (for a fresh start: after a (re)connection). */
   allRegistrations(): Promise<Map<string, SipRegistration[]>>;
-  webPhoneSettings(user: PbxUser): Promise<TelephonySettingsView>;
+  /** What the web phone registers with (the router adds the ticket and the reconnection grace). */
+  webPhoneSettings(user: PbxUser): Promise<Omit<TelephonySettingsView, 'reconnectGraceMs'>>;
+  /**
+   * Ends the calls `extension` is in through a web phone (a WebSocket contact), not those of its desk phones:
+   * BYE to both sides. Resolves to how many were ended.
+   */
+  endWebCalls(extension: string): Promise<number>;
   /** Resolves while calls can be made; throws ServiceUnavailableError saying what is down otherwise. */
   check(): Promise<void>;
   close(): void;

@@ -16,6 +16,8 @@ export interface SipWebSocketProxyOptions {
   clock: Clock;
   logger: Logger;
   ticketTtlMs?: number;
+  /** Told of every piped connection's opening and end, by user (WebCallGuard). */
+  watcher?: { opened: (userId: string) => void; closed: (userId: string) => void };
 }
 
 /**
@@ -92,7 +94,13 @@ export class SipWebSocketProxy {
   #pipe(req: IncomingMessage, socket: Duplex, head: Buffer, port: number, userId: string): void {
     const upstream: Socket = connect(port, '127.0.0.1');
     this.#live.add(socket);
+    this.#o.watcher?.opened(userId);
+    let ended = false;
     const end = (): void => {
+      if (!ended) {
+        ended = true;
+        this.#o.watcher?.closed(userId);
+      }
       this.#live.delete(socket);
       socket.destroy();
       upstream.destroy();

@@ -18,6 +18,7 @@ import type { PbxAdapter } from './PbxAdapter.js';
 import { sipCredentialModel } from './SipCredential.js';
 import { SipWebSocketProxy } from './SipWebSocketProxy.js';
 import { callsRouter, telephonyRouter } from './telephonyRouter.js';
+import { WebCallGuard } from './WebCallGuard.js';
 
 export interface TelephonyDeps {
   /** The Kamailio edge to use; undefined when telephony is off (the call APIs then answer 503). */
@@ -27,6 +28,8 @@ export interface TelephonyDeps {
   directoryEvents: DirectoryEvents;
   clock: Clock;
   logger: Logger;
+  /** How long a web phone's call outlives its lost WebSocket (config `webPhone.reconnectGraceMs`). */
+  reconnectGraceMs: number;
 }
 
 /** The phone side of the server: the PBX adapter, the call log that listens to it, and their routes. */
@@ -37,20 +40,24 @@ export class Telephony {
   readonly #registrar: string | undefined;
   readonly #dialPlan: DialPlan | undefined;
   readonly #sipWs: SipWebSocketProxy;
+  readonly #guard: WebCallGuard;
+  readonly #reconnectGraceMs: number;
 
   private constructor(
-    pbx: PbxAdapter | undefined,
-    callLog: CallLog,
-    users: UserModel,
+    parts: { pbx: PbxAdapter | undefined; callLog: CallLog; users: UserModel },
     sipWs: SipWebSocketProxy,
+    guard: WebCallGuard,
+    reconnectGraceMs: number,
     edge?: { registrar: string; dialPlan: DialPlan },
   ) {
-    this.pbx = pbx;
-    this.callLog = callLog;
-    this.#users = users;
+    this.pbx = parts.pbx;
+    this.callLog = parts.callLog;
+    this.#users = parts.users;
     this.#registrar = edge?.registrar;
     this.#dialPlan = edge?.dialPlan;
     this.#sipWs = sipWs;
+    this.#guard = guard;
+    this.#reconnectGraceMs = reconnectGraceMs;
   }
 
   static async create(deps: TelephonyDeps): Promise<Telephony> {
@@ -59,13 +66,28 @@ export class Telephony {
     const seen = callsSeenModel(deps.connection);
     await Promise.all([records.init(), seen.init()]);
     const callLog = new CallLog({ records, seen, users: deps.users, clock: deps.clock, logger: log });
+    // The guard is made before the PBX (the proxy needs it), and reaches the PBX once there is one.
+    const made: { pbx?: PbxAdapter } = {};
+    const guard = new WebCallGuard({
+      graceMs: deps.reconnectGraceMs,
+      clock: deps.clock,
+      endWebCalls: async (userId) => {
+        const user = await deps.users.findById(userId, { extension: 1 }).lean();
+        return user && made.pbx ? made.pbx.endWebCalls(user.extension) : 0;
+      },
+      logger: log,
+    });
     const sipWs = await SipWebSocketProxy.create({
       kamailioPort: deps.kamailio?.sipPort,
       clock: deps.clock,
       logger: log,
+      watcher: guard,
     });
-    if (!deps.kamailio) return new Telephony(undefined, callLog, deps.users, sipWs);
-    const pbx = await KamailioPbx.create({
+    const grace = deps.reconnectGraceMs;
+    if (!deps.kamailio) {
+      return new Telephony({ pbx: undefined, callLog, users: deps.users }, sipWs, guard, grace);
+    }
+    const kamailioPbx = await KamailioPbx.create({
       endpoint: deps.kamailio,
       credentials: sipCredentialModel(deps.connection),
       users: deps.users,
@@ -73,8 +95,9 @@ export class Telephony {
       clock: deps.clock,
       logger: log,
     });
-    pbx.on('call', (event) => callLog.handle(event));
-    return new Telephony(pbx, callLog, deps.users, sipWs, {
+    made.pbx = kamailioPbx;
+    kamailioPbx.on('call', (event) => callLog.handle(event));
+    return new Telephony({ pbx: kamailioPbx, callLog, users: deps.users }, sipWs, guard, grace, {
       registrar: `sip:127.0.0.1:${deps.kamailio.sipPort}`,
       dialPlan: deps.kamailio.dialPlan,
     });
@@ -94,6 +117,7 @@ export class Telephony {
       registrar: this.#registrar,
       dialPlan: this.#dialPlan,
       sipWs: this.#sipWs,
+      reconnectGraceMs: this.#reconnectGraceMs,
     };
     return [
       { path: '/calls', router: callsRouter(deps, body) },
@@ -107,6 +131,7 @@ export class Telephony {
   }
 
   close(): void {
+    this.#guard.close();
     this.#sipWs.close();
     this.pbx?.close();
   }

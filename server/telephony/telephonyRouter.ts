@@ -23,6 +23,8 @@ export interface TelephonyRouterDeps {
   dialPlan: DialPlan | undefined;
   /** SIP over WebSocket on the app's own origin: wsUrl points there, with a fresh ticket. */
   sipWs: SipWebSocketProxy;
+  /** Told to the web phone: how long its call outlives a lost connection (the server's WebCallGuard). */
+  reconnectGraceMs: number;
 }
 
 function pbxOf(deps: TelephonyRouterDeps): PbxAdapter {
@@ -84,7 +86,15 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
     const me = userOf(res);
     // No PBX configured on this server: a plain "off", so that the web phone stays quiet (not an outage).
     if (!deps.pbx) {
-      const off = { enabled: false, wsUrl: '', sipUri: '', domain: '', realm: '', ha1: '' };
+      const off = {
+        enabled: false,
+        wsUrl: '',
+        sipUri: '',
+        domain: '',
+        realm: '',
+        ha1: '',
+        reconnectGraceMs: 0,
+      };
       return reply(200, { ...off, extension: me.extension, authorizationUser: me.extension });
     }
     const settings = await deps.pbx.webPhoneSettings({ id: me.userId, extension: me.extension });
@@ -94,6 +104,7 @@ export function telephonyRouter(deps: TelephonyRouterDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     return reply(200, {
       ...settings,
+      reconnectGraceMs: deps.reconnectGraceMs,
       wsUrl: `${scheme}://${req.get('host') ?? 'localhost'}${SIP_WS_PATH}?ticket=${ticket}`,
     });
   });

@@ -50,6 +50,7 @@ export const telephonySettingsViewSchema = z.strictObject({
   authorizationUser: z.string(),
   realm: z.string(),
   ha1: z.string(),
+  reconnectGraceMs: z.number().int(),
 });
 
 export const sipPasswordViewSchema = z.strictObject({

@@ -91,6 +91,8 @@ export interface TelephonySettingsView {
   authorizationUser: string;
   realm: string;
   ha1: string;
+  /** How long a call survives a lost connection: the server ends it then, and the browser does the same. */
+  reconnectGraceMs: number;
 }
 
 /** POST /api/telephony/me/password: a new SIP password for the caller's desk phone, shown only this once. */

@@ -100,9 +100,21 @@ describe('telephony: numbers, events and credentials', () => {
   it("reads Kamailio's dlg.list into the dialogs' users", () => {
     const list = [
       { h_entry: 3, h_id: 7, 'call-id': 'c1', from_uri: 'sip:201@ucc.test', to_uri: 'sip:202@ucc.test' },
+      {
+        h_entry: 4,
+        h_id: 8,
+        'call-id': 'c2',
+        from_uri: 'sip:203@ucc.test',
+        to_uri: 'sip:201@ucc.test',
+        variables: [{ ws_callee: '1' }],
+      },
       { h_entry: 'x', h_id: 1 },
     ];
-    assert.deepEqual(dialogsOf(list), [{ hEntry: 3, hId: 7, callId: 'c1', fromUser: '201', toUser: '202' }]);
+    const plain = { callerWs: false, calleeWs: false };
+    assert.deepEqual(dialogsOf(list), [
+      { hEntry: 3, hId: 7, callId: 'c1', fromUser: '201', toUser: '202', ...plain },
+      { hEntry: 4, hId: 8, callId: 'c2', fromUser: '203', toUser: '201', ...plain, calleeWs: true },
+    ]);
     assert.deepEqual(dialogsOf(null), []);
   });
 });

@@ -25,16 +25,23 @@ export function CallScreen(): React.JSX.Element | null {
       : call.state === 'calling'
         ? t('callCalling', { name: who })
         : call.state === 'connected'
-          ? call.held
-            ? t('callOnHold')
-            : call.transferring
-              ? t('callTransferring')
-              : t('callConnected')
+          ? call.reconnecting
+            ? t('callReconnecting')
+            : call.held
+              ? t('callOnHold')
+              : call.transferring
+                ? t('callTransferring')
+                : t('callConnected')
           : t('callEnded');
   const validTarget = extensionSchema.safeParse(target).success;
 
   return (
-    <section className="card call-screen" aria-label={t('phoneTitle')} data-state={call.state}>
+    <section
+      className="card call-screen"
+      aria-label={t('phoneTitle')}
+      data-state={call.state}
+      data-reconnecting={call.reconnecting}
+    >
       <p className="call-peer">{who}</p>
       <p className="call-status" role="status">
         {status}

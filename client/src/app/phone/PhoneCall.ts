@@ -22,6 +22,8 @@ export interface CallSnapshot {
   failure: CallFailure | undefined;
   /** Who ended it: `local` for us, `remote` for the other side or the PBX. */
   endedBy: 'local' | 'remote' | 'system' | undefined;
+  /** The connection to the server dropped, or the media path failed: the call is being recovered. */
+  reconnecting: boolean;
 }
 
 /**
@@ -33,6 +35,11 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
   readonly #domain: string;
   readonly #audio: HTMLAudioElement;
   #s: CallSnapshot;
+  /** While the signaling is down: when it runs out, we end the call ourselves (the server does the same). */
+  #giveUp: ReturnType<typeof setTimeout> | undefined;
+  #signaling = true;
+  #gaveUp = false;
+  #restartRetry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     session: RTCSession,
@@ -58,6 +65,7 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
       transferring: false,
       failure: undefined,
       endedBy: undefined,
+      reconnecting: false,
     };
     this.#audio = new Audio();
     this.#audio.autoplay = true;
@@ -72,7 +80,11 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
     session.on('unhold', () => this.#set({ held: false }));
     session.on('muted', () => this.#set({ muted: true }));
     session.on('unmuted', () => this.#set({ muted: false }));
-    session.on('ended', (e: EndEvent) => this.#end(originatorOf(e), undefined));
+    session.on('ended', (e: EndEvent) => {
+      // Ended while being recovered (we gave up, or the far side no longer knows the dialog): say why.
+      if (this.#gaveUp || LOST_CAUSES.has(String(e.cause))) this.#end('system', 'connectionLost');
+      else this.#end(originatorOf(e), undefined);
+    });
     session.on('failed', (e: EndEvent) => {
       // A final answer of the far side (or of the PBX for it) carries the SIP status.
       const message = e.message as EndEvent['message'] | null | undefined;
@@ -157,17 +169,50 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
     });
   }
 
-  /** After a network change: a re-INVITE with new ICE credentials, so the media finds its way again. */
-  restartIce(): void {
+  /**
+   * The WebSocket to the server dropped: the call stays up (its media may still flow) while the phone reconnects,
+   * for `graceMs` at most; then it ends here with "connessione persa", as the server ends it on its side.
+   */
+  signalingLost(graceMs: number): void {
+    if (this.#s.state === 'ended') return;
+    this.#signaling = false;
     if (this.#s.state !== 'connected') return;
-    try {
-      this.#session.renegotiate({ rtcOfferConstraints: { iceRestart: true } });
-    } catch {
-      // A renegotiation already under way: it carries the new candidates too.
+    this.#set({ reconnecting: true });
+    clearTimeout(this.#giveUp);
+    this.#giveUp = setTimeout(() => {
+      this.#giveUp = undefined;
+      this.#gaveUp = true;
+      this.hangup();
+    }, graceMs);
+  }
+
+  /** Connected again: a re-INVITE with new ICE credentials, which also tells the far side our new address. */
+  signalingBack(): void {
+    this.#signaling = true;
+    clearTimeout(this.#giveUp);
+    this.#giveUp = undefined;
+    if (this.#s.state === 'connected' && this.#s.reconnecting) this.restartIce();
+  }
+
+  /** A re-INVITE with new ICE credentials, so the media finds its way again; `reconnecting` until it is answered. */
+  restartIce(attempt = 0): void {
+    if (this.#s.state !== 'connected' || !this.#signaling) return;
+    clearTimeout(this.#restartRetry);
+    this.#set({ reconnecting: true });
+    const started = this.#session.renegotiate({ rtcOfferConstraints: { iceRestart: true } }, () =>
+      this.#set({ reconnecting: false }),
+    );
+    // Another offer/answer under way (a hold, the far side's re-INVITE): once it is done.
+    if (!started && attempt < RESTART_RETRIES) {
+      this.#restartRetry = setTimeout(() => this.restartIce(attempt + 1), RESTART_RETRY_MS);
     }
   }
 
   #watchTracks(pc: RTCPeerConnection): void {
+    pc.addEventListener('iceconnectionstatechange', () => {
+      // The media path broke while the signaling is up (a new network, a NAT binding gone): restart ICE.
+      if (pc.iceConnectionState === 'failed') this.restartIce();
+    });
     pc.addEventListener('track', (e) => {
       this.#audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
       void this.#audio.play().catch(() => undefined);
@@ -176,8 +221,10 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
 
   #end(by: 'local' | 'remote' | 'system', failure: CallFailure | undefined): void {
     if (this.#s.state === 'ended') return;
+    clearTimeout(this.#giveUp);
+    clearTimeout(this.#restartRetry);
     this.#audio.srcObject = null;
-    this.#set({ state: 'ended', endedBy: by, failure, transferring: false });
+    this.#set({ state: 'ended', endedBy: by, failure, transferring: false, reconnecting: false });
   }
 
   #set(patch: Partial<CallSnapshot>): void {
@@ -189,6 +236,16 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
 export function audioConstraints(deviceId: string | undefined): MediaStreamConstraints {
   return { audio: deviceId ? { deviceId: { ideal: deviceId } } : true, video: false };
 }
+
+const RESTART_RETRIES = 5;
+const RESTART_RETRY_MS = 1_000;
+
+/** JsSIP's causes for a call ended because its dialog could not be reached (a re-INVITE failed, 408, 481). */
+const LOST_CAUSES = new Set<string>([
+  JsSIP.C.causes.CONNECTION_ERROR,
+  JsSIP.C.causes.REQUEST_TIMEOUT,
+  JsSIP.C.causes.DIALOG_ERROR,
+]);
 
 /** JsSIP's originator enum as the plain strings it holds. */
 function originatorOf(e: EndEvent): 'local' | 'remote' | 'system' {

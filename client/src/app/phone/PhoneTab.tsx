@@ -11,6 +11,7 @@ import './phone.css';
 const REGISTRATION_KEYS: Record<PhoneState['registration'], MessageKey> = {
   off: 'webPhoneOff',
   connecting: 'phoneConnecting',
+  reconnecting: 'phoneReconnecting',
   registered: 'phoneRegistered',
   unregistered: 'phoneUnregistered',
   failed: 'phoneRegFailed',

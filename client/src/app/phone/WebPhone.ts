@@ -5,8 +5,11 @@ import { Emitter } from './Emitter.js';
 import { audioConstraints, PhoneCall } from './PhoneCall.js';
 import { TicketSocket } from './TicketSocket.js';
 
-/** off: not started or stopped; connecting: the WebSocket is (re)connecting; failed: the PBX refused us. */
-export type Registration = 'off' | 'connecting' | 'registered' | 'unregistered' | 'failed';
+/**
+ * off: not started or stopped; connecting: the first connection; reconnecting: the WebSocket dropped and is being
+ * connected again (and the phone registered again after it); failed: the PBX refused us.
+ */
+export type Registration = 'off' | 'connecting' | 'reconnecting' | 'registered' | 'unregistered' | 'failed';
 
 export interface WebPhoneOptions {
   /** GET /api/telephony/me: asked again for every (re)connection, since its wsUrl carries a short ticket. */
@@ -34,30 +37,36 @@ type Events = {
 
 /**
  * The browser's SIP phone ("Telefono via web"): JsSIP's UA registered with the extension's HA1 (never a
- * password), one call at a time (a second incoming call gets 486). JsSIP reconnects the WebSocket by itself
- * and registers again; when the connection comes back during a call, the call restarts ICE.
+ * password), one call at a time (a second incoming call gets 486). After a dropped WebSocket it reconnects
+ * (TicketSocket's backoff, at once when the browser is back online) and registers again with the same Contact,
+ * which replaces its old binding; a call in progress meanwhile stays up for the server's grace, and once
+ * connected again restarts ICE with a re-INVITE, which also gives the far side the new connection's address.
  */
 export class WebPhone extends Emitter<Events> {
   readonly #ua: JsSIP.UA;
+  readonly #socket: TicketSocket;
   readonly #settings: TelephonySettingsView;
   readonly #options: WebPhoneOptions;
   #registration: Registration = 'connecting';
   #call: PhoneCall | undefined;
+  /** The WebSocket dropped and has not opened again yet. */
   #lostConnection = false;
   #closed = false;
-  readonly #online = (): void => this.#call?.restartIce();
+  // Not a re-INVITE here: the WebSocket is most likely not back yet, and a request JsSIP cannot send ends the call.
+  readonly #online = (): void => this.#socket.wake();
+  readonly #offline = (): void => this.#socket.drop();
 
   private constructor(settings: TelephonySettingsView, options: WebPhoneOptions) {
     super();
     this.#settings = settings;
     this.#options = options;
     let first: TelephonySettingsView | undefined = settings;
-    const socket = new TicketSocket(async () => {
+    const socket = (this.#socket = new TicketSocket(async () => {
       // The settings just fetched serve the first connection; each later one asks for a new ticket.
       const s = first ?? (await options.settings());
       first = undefined;
       return s.wsUrl;
-    });
+    }));
     this.#ua = new JsSIP.UA({
       sockets: [socket],
       uri: settings.sipUri,
@@ -67,26 +76,36 @@ export class WebPhone extends Emitter<Events> {
       register: true,
       register_expires: 300,
       session_timers: false,
-      connection_recovery_min_interval: 2,
-      connection_recovery_max_interval: 30,
+      // After an open connection closed: JsSIP asks TicketSocket again this soon, which retries by itself.
+      connection_recovery_min_interval: 1,
+      connection_recovery_max_interval: 2,
       user_agent: 'OpiVoice UCC web phone',
     });
-    this.#ua.on('connecting', () => this.#setRegistration('connecting'));
+    this.#ua.on('connecting', () => {
+      if (!this.#lostConnection) this.#setRegistration('connecting');
+    });
     this.#ua.on('disconnected', () => {
+      if (this.#closed) return;
       this.#lostConnection = true;
-      this.#setRegistration('connecting');
+      this.#setRegistration('reconnecting');
+      this.#call?.signalingLost(settings.reconnectGraceMs);
     });
     this.#ua.on('connected', () => {
-      if (this.#lostConnection) this.#call?.restartIce();
+      if (this.#lostConnection) this.#call?.signalingBack();
       this.#lostConnection = false;
     });
     this.#ua.on('registered', () => this.#setRegistration('registered'));
-    this.#ua.on('unregistered', () => this.#setRegistration(this.#closed ? 'off' : 'unregistered'));
+    this.#ua.on('unregistered', () => {
+      // JsSIP says "unregistered" when the WebSocket drops: we are reconnecting, not unregistered.
+      if (this.#closed) this.#setRegistration('off');
+      else if (!this.#lostConnection) this.#setRegistration('unregistered');
+    });
     this.#ua.on('registrationFailed', () => this.#setRegistration('failed'));
     this.#ua.on('newRTCSession', (e: NewSessionEvent) => {
       if (e.originator === 'remote') void this.#incoming(e.session);
     });
     window.addEventListener('online', this.#online);
+    window.addEventListener('offline', this.#offline);
   }
 
   /** Undefined when the server has no telephony configured (`enabled: false`). */
@@ -186,6 +205,7 @@ export class WebPhone extends Emitter<Events> {
     if (this.#closed) return;
     this.#closed = true;
     window.removeEventListener('online', this.#online);
+    window.removeEventListener('offline', this.#offline);
     this.#call?.hangup();
     const ua = this.#ua;
     if (ua.isRegistered()) {

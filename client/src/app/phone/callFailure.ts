@@ -1,6 +1,17 @@
-/** Why a call did not connect, as the call screen tells it (manual: the clear error on the call screen). */
+/**
+ * Why a call did not connect, as the call screen tells it (manual: the clear error on the call screen);
+ * `connectionLost`: a connected call ended because the network stayed away too long.
+ */
 export type CallFailure =
-  'notFound' | 'busy' | 'noAnswer' | 'rejected' | 'unreachable' | 'telephonyDown' | 'media' | 'other';
+  | 'notFound'
+  | 'busy'
+  | 'noAnswer'
+  | 'rejected'
+  | 'unreachable'
+  | 'telephonyDown'
+  | 'media'
+  | 'connectionLost'
+  | 'other';
 
 /** From the SIP status of the final answer, when there was one, else from JsSIP's cause. */
 export function callFailure(statusCode: number | undefined, cause: string | undefined): CallFailure {

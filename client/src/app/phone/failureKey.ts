@@ -9,6 +9,7 @@ const KEYS: Record<CallFailure, MessageKey> = {
   unreachable: 'failUnreachable',
   telephonyDown: 'failTelephonyDown',
   media: 'failMedia',
+  connectionLost: 'failConnectionLost',
   other: 'failOther',
 };
 
