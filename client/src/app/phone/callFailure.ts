@@ -1,6 +1,17 @@
 /** Why a call did not connect, as the call screen tells it (manual: the clear error on the call screen). */
 export type CallFailure =
-  'notFound' | 'busy' | 'noAnswer' | 'rejected' | 'unreachable' | 'telephonyDown' | 'media' | 'other';
+  | 'notFound'
+  | 'busy'
+  | 'noAnswer'
+  | 'rejected'
+  | 'unreachable'
+  | 'telephonyDown'
+  | 'media'
+  | 'other'
+  /** A blind transfer whose target does not exist; the call itself goes on. */
+  | 'transferNotFound'
+  /** A blind transfer that failed otherwise (refused, busy, no answer); the call goes on. */
+  | 'transfer';
 
 /** From the SIP status of the final answer, when there was one, else from JsSIP's cause. */
 export function callFailure(statusCode: number | undefined, cause: string | undefined): CallFailure {

@@ -10,6 +10,8 @@ const KEYS: Record<CallFailure, MessageKey> = {
   telephonyDown: 'failTelephonyDown',
   media: 'failMedia',
   other: 'failOther',
+  transferNotFound: 'failTransferNotFound',
+  transfer: 'failTransfer',
 };
 
 /** The call screen's message for a failure. */
