@@ -18,7 +18,13 @@ const TONES = [BROWSER_TONE, DESK_A_TONE, DESK_B_TONE];
 const DESK_TONE_MS = 90_000;
 
 /** The page's globals, as page.evaluate sees them (this side has no DOM types). */
-declare const window: { __pcs: { getStats: () => Promise<Map<string, Record<string, unknown>>> }[] };
+declare const window: {
+  __pcs: {
+    getStats: () => Promise<Map<string, Record<string, unknown>>>;
+    remoteDescription: { sdp: string } | null;
+    getSenders: () => { dtmf: { canInsertDTMF: boolean } | null }[];
+  }[];
+};
 
 /** Every RTCPeerConnection the page makes, for its statistics (a string: see phone.e2e.test.ts). */
 const TRACK_PEER_CONNECTIONS = `
@@ -219,6 +225,19 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
 
   it('digits of the call screen keypad reach the desk phone, in order', async () => {
     await connectTo(deskA);
+    // RFC 4733 on both legs, so the digits go in the RTP (PhoneCall falls back to SIP INFO only without it):
+    // rtpengine answered the browser with telephone-event/48000 next to opus and offered the desk phone
+    // telephone-event/8000 next to PCMA.
+    const browserLeg = await page.evaluate(() => {
+      const pc = window.__pcs[window.__pcs.length - 1];
+      return {
+        sdp: pc?.remoteDescription?.sdp ?? '',
+        inband: pc?.getSenders().some((s) => s.dtmf?.canInsertDTMF === true) ?? false,
+      };
+    });
+    assert.match(browserLeg.sdp, /a=rtpmap:\d+ telephone-event\/48000/);
+    assert.ok(browserLeg.inband, 'the browser can send RFC 4733 events');
+    assert.match((await deskA.command('callstat')).data, /remote formats:[^]*telephone-event\/8000/);
     await screen().getByRole('button', { name: 'Tastiera DTMF' }).click();
     const keypad = screen().getByRole('group', { name: 'Tastiera DTMF' });
     const digits = ['1', '5', '9', '*', '0', '#'];

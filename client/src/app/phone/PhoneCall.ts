@@ -1,7 +1,7 @@
 import JsSIP from 'jssip';
 import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession';
 import { routeAudio } from '../settings/devices.js';
-import { callFailure, type CallFailure } from './callFailure.js';
+import { callFailure, transferFailure, type CallFailure } from './callFailure.js';
 import { Emitter } from './Emitter.js';
 
 export type CallDirection = 'incoming' | 'outgoing';
@@ -160,10 +160,7 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
     // The far side says how its call to the target went in NOTIFYs (a sipfrag status line); a REFER it refuses
     // fails with the REFER's own answer. Either way our call with it goes on.
     const failed = (status: number | undefined): void =>
-      this.#set({
-        transferring: false,
-        failure: status === 404 || status === 484 ? 'transferNotFound' : 'transfer',
-      });
+      this.#set({ transferring: false, failure: transferFailure(status) });
     this.#session.refer(`sip:${extension}@${this.#domain}`, {
       eventHandlers: {
         accepted: () => {

@@ -61,3 +61,11 @@ export function callFailure(statusCode: number | undefined, cause: string | unde
       return 'other';
   }
 }
+
+/**
+ * A blind transfer that did not happen: the status the far side reported of its call to the target (the NOTIFY's
+ * sipfrag), or the answer to the REFER itself; none when the REFER got no answer.
+ */
+export function transferFailure(statusCode: number | undefined): CallFailure {
+  return statusCode === 404 || statusCode === 484 || statusCode === 604 ? 'transferNotFound' : 'transfer';
+}
