@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
 import { kamailioConfig, type DialPlan } from './kamailioConfig.js';
-import { freePort } from './ports.js';
+import { freePort, freeTcpUdpPort } from './ports.js';
 import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 
 export interface KamailioOptions {
@@ -59,7 +59,8 @@ export class KamailioService extends EmbeddedChild {
     const dir = path.join(options.dataDir, 'kamailio');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // Chosen once: a restart listens on the same ports, so phones re-register where they were.
-    const sipPort = await freePort();
+    // SIP listens on UDP and TCP with one number: both must be free.
+    const sipPort = await freeTcpUdpPort();
     const evapiPort = await freePort();
     const endpoint: KamailioEndpoint = {
       sipPort,

@@ -328,3 +328,34 @@ export function dominantTone(
     ratio: second ? best.p / Math.max(1, second.p) : Infinity,
   };
 }
+
+/**
+ * The part of a 16-bit WAV from `fromSeconds` on, as a WAV again (for dominantTone on a stretch of a recording
+ * that is still being written: sndfile writes as it decodes, the header's lengths are filled in only at the end).
+ */
+export function wavFrom(wav: Buffer, fromSeconds: number): Buffer {
+  const dataAt = wav.indexOf('data', 12);
+  if (dataAt < 0) throw new Error('not a WAV file');
+  const rate = wav.readUInt32LE(24);
+  const frame = 2 * wav.readUInt16LE(22);
+  const start = dataAt + 8 + Math.floor(fromSeconds * rate) * frame;
+  const end = dataAt + 8 + Math.floor((wav.length - dataAt - 8) / frame) * frame;
+  return Buffer.concat([wav.subarray(0, dataAt + 8), wav.subarray(Math.min(start, end), end)]);
+}
+
+/** Seconds of audio in a 16-bit WAV, from its size (see wavFrom). */
+export function wavSeconds(wav: Buffer): number {
+  const dataAt = wav.indexOf('data', 12);
+  if (dataAt < 0) throw new Error('not a WAV file');
+  return (wav.length - dataAt - 8) / (2 * wav.readUInt16LE(22) * wav.readUInt32LE(24));
+}
+
+/** The root mean square of the samples of a 16-bit WAV (the tones here are 8000 peak, about 5700 RMS). */
+export function wavRms(wav: Buffer): number {
+  const dataAt = wav.indexOf('data', 12);
+  if (dataAt < 0) throw new Error('not a WAV file');
+  let sum = 0;
+  let n = 0;
+  for (let o = dataAt + 8; o + 2 <= wav.length; o += 2, n++) sum += wav.readInt16LE(o) ** 2;
+  return n === 0 ? 0 : Math.sqrt(sum / n);
+}

@@ -16,6 +16,16 @@ export function CallScreen(): React.JSX.Element | null {
   const [transferOpen, setTransferOpen] = useState(false);
   const [target, setTarget] = useState('');
   const [tones, setTones] = useState('');
+  // The screen stays mounted between calls: a new call starts with the keypad and the transfer form closed and
+  // no digits of the last one (React's reset-on-change pattern, during render).
+  const [shownCall, setShownCall] = useState(active);
+  if (active !== shownCall) {
+    setShownCall(active);
+    setKeypad(false);
+    setTransferOpen(false);
+    setTarget('');
+    setTones('');
+  }
   if (!call) return null;
   const who = call.name ? `${call.name} (${call.number})` : call.number;
   const connected = call.state === 'connected';

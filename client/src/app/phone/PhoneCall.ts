@@ -1,7 +1,7 @@
 import JsSIP from 'jssip';
 import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession';
 import { routeAudio } from '../settings/devices.js';
-import { callFailure, type CallFailure } from './callFailure.js';
+import { callFailure, transferFailure, type CallFailure } from './callFailure.js';
 import { Emitter } from './Emitter.js';
 
 export type CallDirection = 'incoming' | 'outgoing';
@@ -18,6 +18,8 @@ export interface CallSnapshot {
   muted: boolean;
   held: boolean;
   transferring: boolean;
+  /** The extension the call was handed to: set when a blind transfer succeeded and our leg ended for it. */
+  transferredTo: string | undefined;
   /** Set when the call ended without ever connecting, or a transfer failed. */
   failure: CallFailure | undefined;
   /** Who ended it: `local` for us, `remote` for the other side or the PBX. */
@@ -63,6 +65,7 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
       muted: false,
       held: false,
       transferring: false,
+      transferredTo: undefined,
       failure: undefined,
       endedBy: undefined,
       reconnecting: false,
@@ -76,8 +79,14 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
       this.#watchTracks(e.peerconnection),
     );
     session.on('accepted', () => this.#set({ state: 'connected', connectedAt: Date.now() }));
-    session.on('hold', () => this.#set({ held: true }));
-    session.on('unhold', () => this.#set({ held: false }));
+    // Only our own hold is "Attesa": a desk phone holds us itself while it calls a transfer target, and that
+    // must neither press the button nor hide "Trasferimento in corso…".
+    session.on('hold', (e: { originator: string }) => {
+      if (e.originator === 'local') this.#set({ held: true });
+    });
+    session.on('unhold', (e: { originator: string }) => {
+      if (e.originator === 'local') this.#set({ held: false });
+    });
     session.on('muted', () => this.#set({ muted: true }));
     session.on('unmuted', () => this.#set({ muted: false }));
     session.on('ended', (e: EndEvent) => {
@@ -160,11 +169,20 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
   transfer(extension: string): void {
     if (this.#s.state !== 'connected') return;
     this.#set({ transferring: true, failure: undefined });
+    // The far side says how its call to the target went in NOTIFYs (a sipfrag status line); a REFER it refuses
+    // fails with the REFER's own answer. Either way our call with it goes on.
+    const failed = (status: number | undefined): void =>
+      this.#set({ transferring: false, failure: transferFailure(status) });
     this.#session.refer(`sip:${extension}@${this.#domain}`, {
       eventHandlers: {
-        accepted: () => this.hangup(),
-        failed: () => this.#set({ transferring: false, failure: 'other' }),
-        requestFailed: () => this.#set({ transferring: false, failure: 'other' }),
+        accepted: () => {
+          this.#set({ transferredTo: extension });
+          this.hangup();
+        },
+        failed: (e: { status_line?: { status_code?: number } } | undefined) =>
+          failed(e?.status_line?.status_code),
+        requestFailed: (e: { response?: { status_code?: number } | null } | undefined) =>
+          failed(e?.response?.status_code),
       },
     });
   }

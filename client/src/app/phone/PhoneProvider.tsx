@@ -115,7 +115,13 @@ export function PhoneProvider(props: {
           setActive(c);
           if (!c) return;
           setCall(c.snapshot);
-          c.on('change', setCall);
+          c.on('change', (s) => {
+            // A transferred call is done with here: back to the dial pad, with a word of where it went.
+            if (s.state === 'ended' && s.transferredTo !== undefined) {
+              setCall(undefined);
+              setNotice(t('callTransferred', { ext: s.transferredTo }));
+            } else setCall(s);
+          });
         });
       },
       () => {

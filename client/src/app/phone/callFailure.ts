@@ -11,7 +11,11 @@ export type CallFailure =
   | 'telephonyDown'
   | 'media'
   | 'connectionLost'
-  | 'other';
+  | 'other'
+  /** A blind transfer whose target does not exist; the call itself goes on. */
+  | 'transferNotFound'
+  /** A blind transfer that failed otherwise (refused, busy, no answer); the call goes on. */
+  | 'transfer';
 
 /** From the SIP status of the final answer, when there was one, else from JsSIP's cause. */
 export function callFailure(statusCode: number | undefined, cause: string | undefined): CallFailure {
@@ -60,4 +64,12 @@ export function callFailure(statusCode: number | undefined, cause: string | unde
     default:
       return 'other';
   }
+}
+
+/**
+ * A blind transfer that did not happen: the status the far side reported of its call to the target (the NOTIFY's
+ * sipfrag), or the answer to the REFER itself; none when the REFER got no answer.
+ */
+export function transferFailure(statusCode: number | undefined): CallFailure {
+  return statusCode === 404 || statusCode === 484 || statusCode === 604 ? 'transferNotFound' : 'transfer';
 }

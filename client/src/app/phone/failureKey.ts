@@ -11,6 +11,8 @@ const KEYS: Record<CallFailure, MessageKey> = {
   media: 'failMedia',
   connectionLost: 'failConnectionLost',
   other: 'failOther',
+  transferNotFound: 'failTransferNotFound',
+  transfer: 'failTransfer',
 };
 
 /** The call screen's message for a failure. */
