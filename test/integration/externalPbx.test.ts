@@ -92,11 +92,35 @@ describe('telephony: the customer’s own Kamailio edge (UCC_TELEPHONY=external)
     return phone;
   }
 
+  /** A phone registers again (as after a reboot) and the edge accepts it: the credentials are there again. */
+  async function registerAgain(phone: BaresipPhone): Promise<void> {
+    await eventually(`${phone.extension} registered at the edge again`, 30_000, async () => {
+      phone.clearEvents();
+      await phone.reRegister();
+      const event = await phone.next(['REGISTER_OK', 'REGISTER_FAIL']);
+      assert.equal(event.type, 'REGISTER_OK', event.param);
+      return (await edgeContacts(phone.extension)) > 0 ? true : undefined;
+    });
+  }
+
+  async function edgeContacts(extension: string): Promise<number> {
+    const res = await fetch(`http://127.0.0.1:${sipPort}/RPC`, {
+      method: 'POST',
+      headers: { 'X-Ucc-Rpc-Token': TOKEN },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ul.lookup', params: ['location', extension] }),
+    });
+    const body = (await res.json()) as { result?: { Contacts?: unknown[] } };
+    return body.result?.Contacts?.length ?? 0;
+  }
+
   async function callConnects(): Promise<void> {
     mario.clearEvents();
     giulia.clearEvents();
     await mario.dial('201');
-    await giulia.next('CALL_INCOMING');
+    await giulia.next('CALL_INCOMING').catch(async (err: unknown) => {
+      const mine = await mario.next('CALL_CLOSED', 500).catch((e: unknown) => String(e));
+      throw new Error(`${String(err)}\nthe caller: ${JSON.stringify(mine)}`);
+    });
     await giulia.command('accept');
     await Promise.all([mario.next('CALL_ESTABLISHED'), giulia.next('CALL_ESTABLISHED')]);
     // The tone files end the call.
@@ -194,20 +218,15 @@ describe('telephony: the customer’s own Kamailio edge (UCC_TELEPHONY=external)
     assert.equal(call.status, 503, JSON.stringify(call.body));
     assert.equal((call.body as { error: { code: string } }).error.code, 'SERVICE_UNAVAILABLE');
 
+    // The phones drop their accounts while the edge is down (their un-REGISTERs go nowhere), so that the fresh
+    // REGISTERs below race with no un-REGISTER on the restarted edge.
+    for (const phone of [mario, giulia]) await phone.command('uadel', `sip:${phone.extension}@${DOMAIN}`);
     // Back with an empty credentials table: the server pushes them again (readiness waits for that).
     await startKamailio();
     await eventually('/readyz ok again', 20_000, async () =>
       (await readiness(s)).status === 200 ? true : undefined,
     );
-    mario.clearEvents();
-    giulia.clearEvents();
-    await Promise.all([mario.reRegister(), giulia.reRegister()]);
-    const [a, b] = await Promise.all([
-      mario.next(['REGISTER_OK', 'REGISTER_FAIL']),
-      giulia.next(['REGISTER_OK', 'REGISTER_FAIL']),
-    ]);
-    assert.equal(a.type, 'REGISTER_OK', a.param);
-    assert.equal(b.type, 'REGISTER_OK', b.param);
+    await Promise.all([registerAgain(mario), registerAgain(giulia)]);
     await callConnects();
   });
 
