@@ -162,7 +162,26 @@ const envSchema = z.object({
     .toUpperCase()
     .refine(isCountryCode, 'must be a country code such as IT')
     .default('IT'),
-  UCC_TELEPHONY: z.enum(['embedded', 'off']).default('embedded'),
+  /** Unset: external when UCC_KAMAILIO_RPC_URL is set, embedded otherwise. */
+  UCC_TELEPHONY: optionalString.pipe(z.enum(['embedded', 'external', 'off']).optional()),
+  /** The customer's Kamailio edge (UCC_TELEPHONY=external): its JSON-RPC, evapi, SIP and SIP-over-WebSocket. */
+  UCC_KAMAILIO_RPC_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  UCC_KAMAILIO_RPC_TOKEN: optionalString.pipe(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  UCC_KAMAILIO_EVAPI: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+:\d{1,5}$/i, 'must be host:port, such as pbx.example.org:8448')
+      .optional(),
+  ),
+  UCC_KAMAILIO_SIP_URI: optionalString.pipe(
+    z
+      .string()
+      .regex(/^sip:[a-z0-9.-]+(:\d{1,5})?$/i, 'must be a SIP URI such as sip:pbx.example.org:5060')
+      .optional(),
+  ),
+  UCC_SIP_WS_URL: optionalString.pipe(z.url({ protocol: /^wss?$/ }).optional()),
   UCC_SIP_DOMAIN: optionalString.pipe(
     z
       .string()
@@ -327,8 +346,9 @@ export interface Config {
     defaultCountry: CountryCode;
   };
   /**
-   * The phone edge: the embedded Kamailio + rtpengine on loopback (when installed), or none. Another PBX would be
-   * one more PbxAdapter (server/telephony/), not a setting here.
+   * The phone edge: the embedded Kamailio + rtpengine on loopback (when installed), a Kamailio edge the customer
+   * runs (with our generated config or the same RPC/evapi contract: docs/architecture.md, "Telephony"), or none.
+   * Another kind of PBX would be one more PbxAdapter (server/telephony/) and one more mode here.
    */
   telephony:
     | {
@@ -345,6 +365,21 @@ export interface Config {
         /** `sip:host[:port]` of the trunk for external numbers; undefined: they fail (SIP 503, API 400). */
         trunkUri: string | undefined;
         /** Put before the E.164 number in the request URI sent to the trunk. */
+        outboundPrefix: string;
+      }
+    | {
+        mode: 'external';
+        domain: string;
+        /** Kamailio's JSON-RPC (`xhttp` + `jsonrpcs`), called with `X-Ucc-Rpc-Token: <rpcToken>`. */
+        rpcUrl: string;
+        rpcToken: string;
+        /** evapi's TCP listener: live call and registration events. */
+        evapi: { host: string; port: number };
+        /** Where desk phones register and where `dlg.bridge_dlg` sends from: `host:port`. */
+        sip: { host: string; port: number };
+        /** The edge's SIP over WebSocket; browsers reach it through our `/sip` proxy, never directly. */
+        wsUrl: string;
+        trunkUri: string | undefined;
         outboundPrefix: string;
       }
     | { mode: 'off' };
@@ -478,8 +513,11 @@ export function loadConfig(
   const kamailioBin = manifest?.kamailioBin || (existsSync('/usr/sbin/kamailio') ? '/usr/sbin/kamailio' : '');
   const rtpengineBin =
     manifest?.rtpengineBin || (existsSync('/usr/bin/rtpengine') ? '/usr/bin/rtpengine' : '');
-  const telephony: Config['telephony'] =
-    e.UCC_TELEPHONY === 'embedded' && kamailioBin && rtpengineBin
+  const telephonyMode = e.UCC_TELEPHONY ?? (e.UCC_KAMAILIO_RPC_URL ? 'external' : 'embedded');
+  const external = telephonyMode === 'external' ? externalEdge(e, issues) : undefined;
+  const telephony: Config['telephony'] = external
+    ? external
+    : telephonyMode === 'embedded' && kamailioBin && rtpengineBin
       ? {
           mode: 'embedded',
           domain: e.UCC_SIP_DOMAIN ?? e.MATRIX_SERVER_NAME.replace(/:\d+$/, ''),
@@ -591,6 +629,48 @@ export function loadConfig(
       guestJoinPerIpAndLink: e.UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK,
     },
     stack: manifest,
+  };
+}
+
+type Env = z.infer<typeof envSchema>;
+type Issues = { variable: string; message: string }[];
+
+/** The customer's Kamailio edge: every address required, nothing guessed but the SIP address (the RPC's host). */
+function externalEdge(e: Env, issues: Issues): Extract<Config['telephony'], { mode: 'external' }> {
+  const required = [
+    'UCC_KAMAILIO_RPC_URL',
+    'UCC_KAMAILIO_RPC_TOKEN',
+    'UCC_KAMAILIO_EVAPI',
+    'UCC_SIP_WS_URL',
+    'UCC_SIP_DOMAIN',
+  ] as const;
+  for (const variable of required) {
+    if (!e[variable]) issues.push({ variable, message: 'required with UCC_TELEPHONY=external' });
+  }
+  const rpc = e.UCC_KAMAILIO_RPC_URL ? new URL(e.UCC_KAMAILIO_RPC_URL) : undefined;
+  const hostPort = (text: string | undefined, defaultPort: number): { host: string; port: number } => {
+    const m = /^(?:sip:)?([^:]+)(?::(\d+))?$/i.exec(text ?? '');
+    return { host: m?.[1] ?? '', port: m?.[2] ? Number(m[2]) : defaultPort };
+  };
+  const evapi = hostPort(e.UCC_KAMAILIO_EVAPI, 0);
+  // Our generated config serves SIP, WebSocket and RPC on one port: the RPC's address is the SIP one by default.
+  const sip = e.UCC_KAMAILIO_SIP_URI
+    ? hostPort(e.UCC_KAMAILIO_SIP_URI, 5060)
+    : { host: rpc?.hostname ?? '', port: Number(rpc?.port || (rpc?.protocol === 'https:' ? 443 : 80)) };
+  if (e.UCC_KAMAILIO_EVAPI && (evapi.port < 1 || evapi.port > 65535))
+    issues.push({ variable: 'UCC_KAMAILIO_EVAPI', message: 'port must be 1-65535' });
+  if (sip.port < 1 || sip.port > 65535)
+    issues.push({ variable: 'UCC_KAMAILIO_SIP_URI', message: 'port must be 1-65535' });
+  return {
+    mode: 'external',
+    domain: e.UCC_SIP_DOMAIN ?? '',
+    rpcUrl: e.UCC_KAMAILIO_RPC_URL ?? '',
+    rpcToken: e.UCC_KAMAILIO_RPC_TOKEN ?? '',
+    evapi,
+    sip,
+    wsUrl: e.UCC_SIP_WS_URL ?? '',
+    trunkUri: e.UCC_SIP_TRUNK_URI,
+    outboundPrefix: e.UCC_SIP_OUTBOUND_PREFIX,
   };
 }
 

@@ -8,7 +8,7 @@ import { loadOrCreateSecret } from '../util/secrets.js';
 import { prepareDataDir } from './dataDir.js';
 import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
-import { KamailioService, type KamailioEndpoint } from './KamailioService.js';
+import { BRIDGE_USER, KamailioService, kamailioRpcUp, type KamailioEndpoint } from './KamailioService.js';
 import { RtpengineService } from './RtpengineService.js';
 import { SynapseService } from './SynapseService.js';
 import type { SupervisedProcessEvents } from './SupervisedProcess.js';
@@ -25,7 +25,7 @@ export interface StackEndpoints {
   matrix: MatrixEndpoint;
   /** Undefined when TURN is off (or coturn is not installed). */
   turn: TurnSettings | undefined;
-  /** The embedded Kamailio; undefined when telephony is off. */
+  /** The embedded Kamailio or the customer's (UCC_TELEPHONY=external); undefined when telephony is off. */
   kamailio: KamailioEndpoint | undefined;
 }
 
@@ -94,7 +94,20 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
    * while it is restarted.
    */
   probes(): ReadinessProbe[] {
-    return this.#children().map(([name, child]) => ({ name, check: () => child.check() }));
+    const probes = this.#children().map(([name, child]) => ({ name, check: () => child.check() }));
+    const k = this.endpoints.kamailio;
+    if (!this.#phone && k?.rpcUrl) {
+      // The customer's edge, under the same name as the embedded one: its JSON-RPC answering.
+      const url = k.rpcUrl;
+      probes.push({
+        name: 'kamailio',
+        check: async () => {
+          const up = await kamailioRpcUp(url, k.rpcToken).catch(() => false);
+          if (!up) throw new Error(`the external Kamailio's JSON-RPC at ${url} is not answering`);
+        },
+      });
+    }
+    return probes;
   }
 
   static async create(config: Config, logger: Logger): Promise<EmbeddedStack> {
@@ -194,13 +207,9 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
             hsToken: synapse?.secrets.hsToken ?? '',
             registrationSharedSecret: synapse?.secrets.registrationSharedSecret ?? '',
           };
-    return new EmbeddedStack(
-      { mongodbUri, matrix, turn, kamailio: phone?.kamailio.endpoint },
-      ferret,
-      synapse,
-      coturn?.coturn,
-      phone,
-    );
+    const kamailio =
+      telephony.mode === 'external' ? externalEndpoint(config, telephony) : phone?.kamailio.endpoint;
+    return new EmbeddedStack({ mongodbUri, matrix, turn, kamailio }, ferret, synapse, coturn?.coturn, phone);
   }
 
   /** Idempotent; stops every child this stack started (no restarts from then on). */
@@ -252,4 +261,28 @@ async function startPhoneEdge(
     await rtpengine.stop();
     throw err;
   }
+}
+
+/** The customer's Kamailio edge as the PbxAdapter reaches it: nothing of it is started here. */
+function externalEndpoint(
+  config: Config,
+  t: Extract<Config['telephony'], { mode: 'external' }>,
+): KamailioEndpoint {
+  return {
+    sipHost: t.sip.host,
+    sipPort: t.sip.port,
+    rpcUrl: t.rpcUrl,
+    evapiHost: t.evapi.host,
+    evapiPort: t.evapi.port,
+    wsUrl: t.wsUrl,
+    domain: t.domain,
+    rpcToken: t.rpcToken,
+    bridgeUser: BRIDGE_USER,
+    rtpengineNgPort: undefined,
+    dialPlan: {
+      country: config.contacts.defaultCountry,
+      trunkUri: t.trunkUri,
+      outboundPrefix: t.outboundPrefix,
+    },
+  };
 }

@@ -24,23 +24,54 @@ export interface KamailioOptions {
   restart?: RestartPolicy;
 }
 
-/** Where the server and the phones reach the embedded Kamailio. */
+/**
+ * Where the server and the phones reach a Kamailio edge: the embedded one (everything on loopback, the optional
+ * fields unset) or the customer's (UCC_TELEPHONY=external: every address given).
+ */
 export interface KamailioEndpoint {
-  /** SIP over UDP and TCP, SIP over WebSocket (`/ws`) and JSON-RPC (`/RPC`), all on this loopback port. */
+  /** SIP over UDP and TCP, SIP over WebSocket (`/ws`) and JSON-RPC (`/RPC`), all on this port. */
   sipPort: number;
+  /** The SIP host (default 127.0.0.1). */
+  sipHost?: string;
+  /** Default `http://127.0.0.1:<sipPort>/RPC`. */
+  rpcUrl?: string;
   evapiPort: number;
+  /** Default 127.0.0.1. */
+  evapiHost?: string;
+  /** Default `ws://127.0.0.1:<sipPort>/ws`: where our `/sip` proxy pipes the browsers' web phones. */
+  wsUrl?: string;
   domain: string;
   rpcToken: string;
   bridgeUser: string;
-  /** rtpengine's ng control port (UDP, loopback), which Kamailio drives; the server only pings it. */
-  rtpengineNgPort: number;
+  /**
+   * rtpengine's ng control port (UDP, loopback), which Kamailio drives; the server only pings it. Undefined for an
+   * external edge: its media relay is its own business (Kamailio's rtpengine module checks it).
+   */
+  rtpengineNgPort: number | undefined;
   /** How numbers are read and whether external ones have a trunk to go to. */
   dialPlan: DialPlan;
 }
 
 const DEFAULT_DIAL_PLAN: DialPlan = { country: 'IT', trunkUri: undefined, outboundPrefix: '' };
 
-const BRIDGE_USER = 'ucc-bridge';
+/** The user part of the click-to-call controller URI; an external edge's config must use the same. */
+export const BRIDGE_USER = 'ucc-bridge';
+
+/** The edge's addresses with the embedded defaults filled in. */
+export function edgeAddresses(e: KamailioEndpoint): {
+  sipHost: string;
+  rpcUrl: string;
+  evapiHost: string;
+  wsUrl: string;
+} {
+  const sipHost = e.sipHost ?? '127.0.0.1';
+  return {
+    sipHost,
+    rpcUrl: e.rpcUrl ?? `http://127.0.0.1:${e.sipPort}/RPC`,
+    evapiHost: e.evapiHost ?? '127.0.0.1',
+    wsUrl: e.wsUrl ?? `ws://127.0.0.1:${e.sipPort}/ws`,
+  };
+}
 
 /**
  * The embedded SIP edge: Kamailio 5.6 on loopback with a generated config (see kamailioConfig.ts). It keeps no
@@ -135,9 +166,10 @@ export function pidNamespaceWrapper(): string[] | undefined {
   return wrapperProbe ?? undefined;
 }
 
-/** A real JSON-RPC call (`core.uptime`), not just an open port. */
-export async function kamailioRpcUp(port: number, token: string): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${port}/RPC`, {
+/** A real JSON-RPC call (`core.uptime`), not just an open port; `target`: a loopback port or the RPC URL. */
+export async function kamailioRpcUp(target: number | string, token: string): Promise<boolean> {
+  const url = typeof target === 'number' ? `http://127.0.0.1:${target}/RPC` : target;
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-Ucc-Rpc-Token': token },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'core.uptime' }),

@@ -15,6 +15,7 @@ export interface EvapiClientEvents {
  * reconnects while Kamailio is down, so a restart shows as `disconnected` then `connected`.
  */
 export class EvapiClient extends EventEmitter<EvapiClientEvents> {
+  readonly #host: string;
   readonly #port: number;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -24,12 +25,18 @@ export class EvapiClient extends EventEmitter<EvapiClientEvents> {
   #closed = false;
   #cancelRetry: (() => void) | undefined;
 
-  constructor(options: { port: number; clock: Clock; logger: Logger; retryMs?: number }) {
+  constructor(options: { host?: string; port: number; clock: Clock; logger: Logger; retryMs?: number }) {
     super();
+    this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port;
     this.#clock = options.clock;
     this.#log = options.logger;
     this.#retryMs = options.retryMs ?? 250;
+  }
+
+  /** `host:port`, for messages that name what is down. */
+  get address(): string {
+    return `${this.#host}:${this.#port}`;
   }
 
   get connected(): boolean {
@@ -39,7 +46,7 @@ export class EvapiClient extends EventEmitter<EvapiClientEvents> {
   start(): void {
     if (this.#closed || this.#socket) return;
     let buffer: Buffer = Buffer.alloc(0);
-    const socket = createConnection({ host: '127.0.0.1', port: this.#port });
+    const socket = createConnection({ host: this.#host, port: this.#port });
     this.#socket = socket;
     socket.setKeepAlive(true, 5_000);
     socket.on('connect', () => {

@@ -5,7 +5,7 @@ import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
 import type { UserModel } from '../directory/User.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { KamailioEndpoint } from '../stack/KamailioService.js';
+import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.js';
 import { ngPing } from '../stack/RtpengineService.js';
 import { EvapiClient } from './EvapiClient.js';
 import { KamailioRpc, KamailioRpcError } from './KamailioRpc.js';
@@ -35,6 +35,7 @@ const HTABLE = 'creds';
 export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAdapter {
   readonly domain: string;
   readonly #endpoint: KamailioEndpoint;
+  readonly #addresses: ReturnType<typeof edgeAddresses>;
   readonly #rpc: KamailioRpc;
   readonly #evapi: EvapiClient;
   readonly #credentials: SipCredentialModel;
@@ -51,16 +52,15 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     super();
     this.#endpoint = options.endpoint;
     this.domain = options.endpoint.domain;
-    this.#rpc = new KamailioRpc(
-      `http://127.0.0.1:${options.endpoint.sipPort}/RPC`,
-      options.endpoint.rpcToken,
-    );
+    this.#addresses = edgeAddresses(options.endpoint);
+    this.#rpc = new KamailioRpc(this.#addresses.rpcUrl, options.endpoint.rpcToken);
     this.#credentials = options.credentials;
     this.#users = options.users;
     this.#directory = options.directoryEvents;
     this.#clock = options.clock;
     this.#log = options.logger;
     this.#evapi = new EvapiClient({
+      host: this.#addresses.evapiHost,
       port: options.endpoint.evapiPort,
       clock: options.clock,
       logger: options.logger,
@@ -219,7 +219,7 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
 
   async clickToCall(user: PbxUser, number: string): Promise<void> {
     await this.check();
-    const me = `sip:127.0.0.1:${this.#endpoint.sipPort}`;
+    const me = `sip:${this.#addresses.sipHost}:${this.#endpoint.sipPort}`;
     try {
       await this.#rpc.call('dlg.bridge_dlg', [
         `sip:${user.extension}@${this.domain}`,
@@ -256,7 +256,7 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     if (!cred) throw new ServiceUnavailableError('No SIP credentials yet for this extension');
     return {
       enabled: true,
-      wsUrl: `ws://127.0.0.1:${this.#endpoint.sipPort}/ws`,
+      wsUrl: this.#addresses.wsUrl,
       sipUri: `sip:${user.extension}@${this.domain}`,
       domain: this.domain,
       extension: user.extension,
@@ -268,16 +268,25 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
 
   /** Kamailio answering over RPC, its evapi connected, credentials pushed, and rtpengine answering its ping. */
   async check(): Promise<void> {
-    if (!this.#evapi.connected) throw new ServiceUnavailableError('The telephony server (Kamailio) is down');
+    if (!this.#evapi.connected) {
+      throw new ServiceUnavailableError(
+        `The telephony server (Kamailio) is down: no evapi connection to ${this.#evapi.address}`,
+      );
+    }
     await this.#provisioning;
+    const ngPort = this.#endpoint.rtpengineNgPort;
     const [kamailio, rtpengine] = await Promise.all([
       this.#rpc.call('core.uptime').then(
         () => true,
         () => false,
       ),
-      ngPing(this.#endpoint.rtpengineNgPort),
+      ngPort === undefined ? Promise.resolve(true) : ngPing(ngPort),
     ]);
-    if (!kamailio) throw new ServiceUnavailableError('The telephony server (Kamailio) is not answering');
+    if (!kamailio) {
+      throw new ServiceUnavailableError(
+        `The telephony server (Kamailio) is not answering its JSON-RPC at ${this.#addresses.rpcUrl}`,
+      );
+    }
     if (!rtpengine) throw new ServiceUnavailableError('The media relay (rtpengine) is not answering');
   }
 

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -11,8 +12,11 @@ export const SIP_WS_PATH = '/sip';
 const DEFAULT_TICKET_TTL_MS = 60_000;
 
 export interface SipWebSocketProxyOptions {
-  /** Kamailio's loopback port (TCP, WebSocket on `/ws`); undefined when telephony is off: every upgrade is refused. */
-  kamailioPort: number | undefined;
+  /**
+   * The edge's SIP over WebSocket (`ws://127.0.0.1:<port>/ws` embedded, the customer's `wss://…` external);
+   * undefined when telephony is off: every upgrade is refused.
+   */
+  upstream: string | undefined;
   clock: Clock;
   logger: Logger;
   ticketTtlMs?: number;
@@ -22,8 +26,9 @@ export interface SipWebSocketProxyOptions {
 
 /**
  * SIP over WebSocket on the app's origin: an upgrade on `/sip` with a valid ticket is piped, raw, to Kamailio's
- * WebSocket listener on loopback, so Kamailio does the handshake and sees a WS connection. A browser elsewhere
- * never needs to reach Kamailio itself. Tickets are HMACs with a per-process key: a restart of the server
+ * WebSocket listener (loopback, or the customer's edge over TLS), so Kamailio does the handshake and sees a WS
+ * connection. A browser never needs to reach Kamailio itself: one origin and certificate, the ticket instead of a
+ * SIP edge open to the Internet, and WebCallGuard sees each web phone's connection come and go. Tickets are HMACs with a per-process key: a restart of the server
  * retires them, and the web phone asks for a fresh one on every (re)connection anyway.
  */
 export class SipWebSocketProxy {
@@ -43,7 +48,7 @@ export class SipWebSocketProxy {
   }
 
   get enabled(): boolean {
-    return this.#o.kamailioPort !== undefined && !this.#closed;
+    return this.#o.upstream !== undefined && !this.#closed;
   }
 
   /** Open connections (tests and metrics). */
@@ -77,8 +82,8 @@ export class SipWebSocketProxy {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== SIP_WS_PATH) return false;
     socket.on('error', () => socket.destroy());
-    const port = this.#o.kamailioPort;
-    if (port === undefined || this.#closed) {
+    const upstream = this.#o.upstream;
+    if (upstream === undefined || this.#closed) {
       refuse(socket, 503, 'Service Unavailable', 'SERVICE_UNAVAILABLE', 'Telephony is not available');
       return true;
     }
@@ -87,12 +92,18 @@ export class SipWebSocketProxy {
       refuse(socket, 401, 'Unauthorized', 'UNAUTHENTICATED', 'A valid ticket is required');
       return true;
     }
-    this.#pipe(req, socket, head, port, userId);
+    this.#pipe(req, socket, head, new URL(upstream), userId);
     return true;
   }
 
-  #pipe(req: IncomingMessage, socket: Duplex, head: Buffer, port: number, userId: string): void {
-    const upstream: Socket = connect(port, '127.0.0.1');
+  #pipe(req: IncomingMessage, socket: Duplex, head: Buffer, target: URL, userId: string): void {
+    const secure = target.protocol === 'wss:';
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(target.port || (secure ? 443 : 80));
+    const upstream: Socket = secure
+      ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }) })
+      : connect(port, host);
+    const connectEvent = secure ? 'secureConnect' : 'connect';
     this.#live.add(socket);
     this.#o.watcher?.opened(userId);
     let ended = false;
@@ -114,10 +125,11 @@ export class SipWebSocketProxy {
       }
       end();
     });
-    upstream.once('connect', () => {
-      // The request as the browser sent it, to Kamailio's own path and without the ticket (not for its logs).
-      const lines = [`GET /ws HTTP/1.1`];
+    upstream.once(connectEvent, () => {
+      // The request as the browser sent it, to the edge's own path and host, without the ticket (not for its logs).
+      const lines = [`GET ${target.pathname}${target.search} HTTP/1.1`, `Host: ${target.host}`];
       for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        if ((req.rawHeaders[i] ?? '').toLowerCase() === 'host') continue;
         lines.push(`${req.rawHeaders[i] ?? ''}: ${req.rawHeaders[i + 1] ?? ''}`);
       }
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);

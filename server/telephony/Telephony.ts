@@ -9,7 +9,7 @@ import type { BodyParsers } from '../http/bodyParsers.js';
 import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
 import type { DialPlan } from '../stack/kamailioConfig.js';
-import type { KamailioEndpoint } from '../stack/KamailioService.js';
+import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.js';
 import { callRecordModel } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
 import { callsSeenModel } from './CallsSeen.js';
@@ -21,7 +21,7 @@ import { callsRouter, telephonyRouter } from './telephonyRouter.js';
 import { WebCallGuard } from './WebCallGuard.js';
 
 export interface TelephonyDeps {
-  /** The Kamailio edge to use; undefined when telephony is off (the call APIs then answer 503). */
+  /** The Kamailio edge to use, embedded or external; undefined when telephony is off (the call APIs answer 503). */
   kamailio: KamailioEndpoint | undefined;
   connection: Connection;
   users: UserModel;
@@ -78,7 +78,7 @@ export class Telephony {
       logger: log,
     });
     const sipWs = await SipWebSocketProxy.create({
-      kamailioPort: deps.kamailio?.sipPort,
+      upstream: deps.kamailio ? edgeAddresses(deps.kamailio).wsUrl : undefined,
       clock: deps.clock,
       logger: log,
       watcher: guard,
@@ -98,7 +98,7 @@ export class Telephony {
     made.pbx = kamailioPbx;
     kamailioPbx.on('call', (event) => callLog.handle(event));
     return new Telephony({ pbx: kamailioPbx, callLog, users: deps.users }, sipWs, guard, grace, {
-      registrar: `sip:127.0.0.1:${deps.kamailio.sipPort}`,
+      registrar: `sip:${edgeAddresses(deps.kamailio).sipHost}:${deps.kamailio.sipPort}`,
       dialPlan: deps.kamailio.dialPlan,
     });
   }

@@ -94,6 +94,44 @@ describe('config', () => {
     assert.equal(ok.matrix.mode, 'external');
   });
 
+  it('reads a customer Kamailio edge (UCC_TELEPHONY=external, or implied by its RPC URL), naming what is missing', () => {
+    const edge = {
+      UCC_KAMAILIO_RPC_URL: 'https://pbx.example.org:8443/RPC',
+      UCC_KAMAILIO_RPC_TOKEN: 'a-long-rpc-token-0123456789',
+      UCC_KAMAILIO_EVAPI: 'pbx.example.org:8448',
+      UCC_SIP_WS_URL: 'wss://pbx.example.org/ws',
+      UCC_SIP_DOMAIN: 'pbx.example.org',
+    };
+    const t = loadConfig(edge, manifest).telephony;
+    assert.equal(t.mode, 'external');
+    if (t.mode !== 'external') return;
+    assert.deepEqual(t.evapi, { host: 'pbx.example.org', port: 8448 });
+    // Our generated config serves SIP on the RPC's port: the default registrar.
+    assert.deepEqual(t.sip, { host: 'pbx.example.org', port: 8443 });
+    const withSip = loadConfig(
+      { ...edge, UCC_KAMAILIO_SIP_URI: 'sip:sip.example.org:5070' },
+      manifest,
+    ).telephony;
+    assert.deepEqual(withSip.mode === 'external' && withSip.sip, { host: 'sip.example.org', port: 5070 });
+
+    const missing = configError({ UCC_TELEPHONY: 'external' });
+    assert.deepEqual(missing.issues.map((i) => i.variable).sort(), [
+      'UCC_KAMAILIO_EVAPI',
+      'UCC_KAMAILIO_RPC_TOKEN',
+      'UCC_KAMAILIO_RPC_URL',
+      'UCC_SIP_DOMAIN',
+      'UCC_SIP_WS_URL',
+    ]);
+    assert.match(missing.message, /UCC_KAMAILIO_RPC_URL: required with UCC_TELEPHONY=external/);
+    const bad = configError({
+      ...edge,
+      UCC_SIP_WS_URL: 'https://pbx.example.org/ws',
+      UCC_KAMAILIO_EVAPI: 'pbx',
+    });
+    assert.deepEqual(bad.issues.map((i) => i.variable).sort(), ['UCC_KAMAILIO_EVAPI', 'UCC_SIP_WS_URL']);
+    assert.equal(configError({ UCC_TELEPHONY: 'asterisk' }).issues[0]?.variable, 'UCC_TELEPHONY');
+  });
+
   it('refuses a MONGODB_URI that is not a mongodb URI', () => {
     assert.equal(configError({ MONGODB_URI: 'postgres://x' }).issues[0]?.variable, 'MONGODB_URI');
     assert.equal(
