@@ -97,6 +97,7 @@ modparam("auth", "nonce_expire", 300)
 modparam("auth", "secret", "$RANDOM")
 # extension => HA1 (md5 of extension:domain:password); filled and emptied by the server over RPC only.
 modparam("htable", "htable", "creds=>size=10;autoexpire=0;")
+${queueModparams()}
 modparam("dialog", "dlg_flag", 4)
 modparam("dialog", "default_timeout", 43200)
 modparam("dialog", "bridge_controller", "sip:${o.bridgeUser}@${o.domain}")
@@ -199,6 +200,7 @@ route[REGEVENT] {
 
 route[LOCATION] {
 	if ($var(external) == 1) { route(TRUNK); exit; }
+	if ($var(queue) == 1) { route(QUEUE); exit; }
 	if (!lookup("location")) {
 		$var(code) = "404";
 		if (is_method("INVITE")) { route(CALLEVENT_FAIL_LOCAL); }
@@ -224,6 +226,7 @@ route[RELAY] {
 }
 
 branch_route[MEDIA_BRANCH] {
+	route(QUEUE_BRANCH);
 	route(MEDIA_OFFER);
 }
 
@@ -241,6 +244,8 @@ route[MEDIA_OFFER] {
 }
 
 ${dialRoutes(o.dialPlan)}
+
+${queueRoutes(o.domain)}
 
 route[WITHINDLG] {
 	if (loose_route()) {
@@ -274,6 +279,7 @@ route[RELAY_INDLG] {
 }
 
 onreply_route[REPLY] {
+	route(QUEUE_REPLY);
 	if (($proto == "ws" || $proto == "wss") && is_present_hf("Contact")) { add_contact_alias(); }
 	if (($proto == "ws" || $proto == "wss") && $rs =~ "^2" && is_method("INVITE") && !has_totag()) { $dlg_var(ws_callee) = "1"; }
 	if (has_body("application/sdp")) { rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection"); }
@@ -300,6 +306,7 @@ route[CALLEVENT_START] {
 	if (is_present_hf("Referred-By")) { jansson_set("string", "referredBy", "$(hdr(Referred-By){nameaddr.uri}{uri.user})", "$var(ev)"); }
 	if ($fU == "${o.bridgeUser}") { jansson_set("true", "bridge", "", "$var(ev)"); }
 	if ($var(external) == 1) { jansson_set("true", "external", "", "$var(ev)"); }
+	if ($var(queue) == 1) { jansson_set("string", "queue", "$rU", "$var(ev)"); }
 	evapi_relay("$var(ev)");
 }
 
@@ -314,6 +321,7 @@ route[CALLEVENT_ANSWERED] {
 	$var(ev) = "{}";
 	jansson_set("string", "event", "answered", "$var(ev)");
 	jansson_set("string", "callId", "$ci", "$var(ev)");
+	if ($dlg_var(member) != $null) { jansson_set("string", "member", "$dlg_var(member)", "$var(ev)"); }
 	evapi_relay("$var(ev)");
 }
 
@@ -398,7 +406,9 @@ function dialRoutes(plan: DialPlan): string {
   return `# Sets $var(external) and, for an external number, $rU to its E.164 form (what the call records show).
 route[NUMBER] {
 	$var(external) = 0;
+	$var(queue) = 0;
 	if ($sht(creds=>$rU) != $null) return;
+	if ($sht(queues=>$rU) != $null) { $var(queue) = 1; return; }
 	$var(n) = $rU;
 	if ($var(n) =~ "^00[1-9]") {
 		$var(n) = "+" + $(var(n){s.substr,2,0});
@@ -417,5 +427,78 @@ route[TRUNK] {
 	if (!is_method("INVITE")) { t_reply("404", "Not Found"); exit; }
 	${toTrunk}
 	exit;
+}`;
+}
+
+/** The htables of call queues: `queues` (number => "201,202", pushed by the server) and `qbr` (a queue call's branches). */
+function queueModparams(): string {
+  return `# queue number => its members' extensions, comma-separated; filled and emptied by the server over RPC only.
+modparam("htable", "htable", "queues=>size=6;autoexpire=0;")
+# "<Call-ID>::<contact>" and "<Call-ID>::<branch index>" => the member that phone or branch rings: who answered.
+modparam("htable", "htable", "qct=>size=8;autoexpire=600;")
+modparam("htable", "htable", "qbr=>size=8;autoexpire=600;")`;
+}
+
+/**
+ * route[QUEUE] and route[QUEUE_REPLY]: a call to a queue's number rings every registered member at once (the
+ * caller excepted), each member's phones as their own branches; the first to answer gets the call, tm cancels the
+ * others. No member registered: 480. Nobody answers within fr_inv_timer: 408, as for an extension. The `queued`
+ * event says which members rang; `answered` says which one took it.
+ */
+function queueRoutes(domain: string): string {
+  return `route[QUEUE] {
+	if (!is_method("INVITE")) { t_newtran(); t_reply("404", "Not Found"); exit; }
+	$var(qnum) = $rU;
+	$var(rest) = $sht(queues=>$rU);
+	$var(rung) = "";
+	# Whether the R-URI holds a member's first phone not yet among the branches (it is forked as itself).
+	$var(held) = 0;
+	while ($var(rest) =~ "^[0-9]") {
+		$var(m) = $(var(rest){re.subst,/^([0-9]+).*$/\\1/});
+		$var(rest) = $(var(rest){re.subst,/^[0-9]+,?//});
+		$var(aor) = "sip:" + $var(m) + "@${domain}";
+		if ($var(m) != $fU && registered("location", "$var(aor)")) {
+			if ($var(held) == 1) { append_branch(); }
+			$var(before) = $T_branch_idx;
+			if (lookup("location", "$var(aor)")) {
+				handle_ruri_alias();
+				$var(held) = 1;
+				# Each phone (contact) of this member => the member, for branch_route[MEDIA_BRANCH].
+				$sht(qct=>$ci::$ru) = $var(m);
+				$var(j) = $var(before);
+				while ($var(j) < $T_branch_idx) {
+					$sht(qct=>$ci::$(branch(uri)[$var(j)])) = $var(m);
+					$var(j) = $var(j) + 1;
+				}
+				$var(rung) = $var(rung) + "," + $var(m);
+			}
+		}
+	}
+	if ($var(rung) == "") {
+		$var(code) = "480";
+		route(CALLEVENT_FAIL);
+		t_newtran();
+		t_reply("480", "No member of the queue is available");
+		exit;
+	}
+	$var(ev) = "{}";
+	jansson_set("string", "event", "queued", "$var(ev)");
+	jansson_set("string", "callId", "$ci", "$var(ev)");
+	jansson_set("string", "queue", "$var(qnum)", "$var(ev)");
+	jansson_set("string", "members", "$(var(rung){s.substr,1,0})", "$var(ev)");
+	evapi_relay("$var(ev)");
+	route(RELAY);
+}
+
+route[QUEUE_BRANCH] {
+	$var(qm) = $sht(qct=>$ci::$ru);
+	if ($var(qm) != $null) { $sht(qbr=>$ci::$T_branch_idx) = $var(qm); }
+}
+
+# The member whose branch answered: kept on the dialog (the answered event, and ending that member's calls).
+route[QUEUE_REPLY] {
+	if (!($rs =~ "^2" && is_method("INVITE")) || $dlg_var(member) != $null) return;
+	$var(qm) = $sht(qbr=>$ci::$T_branch_idx);
+	if ($var(qm) != $null && $var(qm) != "") { $dlg_var(member) = $var(qm); }
 }`;
 }

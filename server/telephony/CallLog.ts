@@ -17,6 +17,10 @@ interface LiveCall {
   answeredAt?: number;
   clickToCall: boolean;
   external: boolean;
+  /** A queue call: the queue's number, the members it rang and the one who answered. */
+  queue?: string;
+  members?: string[];
+  member?: string;
 }
 
 export interface CallLogEvents {
@@ -40,6 +44,7 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
   readonly #records: CallRecordModel;
   readonly #seen: CallsSeenModel;
   readonly #users: UserModel;
+  readonly #queueName: (number: string) => Promise<string | undefined>;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #live = new Map<string, LiveCall>();
@@ -50,6 +55,8 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
     records: CallRecordModel;
     seen: CallsSeenModel;
     users: UserModel;
+    /** A queue's name by its number (the records say "Assistenza", not "600"). */
+    queueName?: (number: string) => Promise<string | undefined>;
     clock: Clock;
     logger: Logger;
   }) {
@@ -57,6 +64,7 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
     this.#records = deps.records;
     this.#seen = deps.seen;
     this.#users = deps.users;
+    this.#queueName = deps.queueName ?? (() => Promise.resolve(undefined));
     this.#clock = deps.clock;
     this.#log = deps.logger;
   }
@@ -81,14 +89,23 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
           startedAt: event.at,
           clickToCall,
           external: event.external === true,
+          ...(event.queue !== undefined ? { queue: event.queue } : {}),
         });
+        return;
+      }
+      case 'queued': {
+        const call = this.#live.get(event.callId);
+        if (call) call.members = event.members;
         return;
       }
       case 'ringing':
         return;
       case 'answered': {
         const call = this.#live.get(event.callId);
-        if (call && call.answeredAt === undefined) call.answeredAt = event.at;
+        if (call && call.answeredAt === undefined) {
+          call.answeredAt = event.at;
+          if (event.member !== undefined) call.member = event.member;
+        }
         return;
       }
       case 'failed':
@@ -112,6 +129,7 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
   }
 
   async #save(call: LiveCall, end: Extract<PbxCallEvent, { type: 'failed' | 'ended' }>): Promise<void> {
+    if (call.queue !== undefined) return this.#saveQueueCall(call, call.queue, end);
     const parties = await this.#users
       .find({ extension: { $in: [call.from, call.to] } }, { extension: 1, firstName: 1, lastName: 1 })
       .lean();
@@ -152,6 +170,73 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         peerNumber: call.from,
         ...peer(call.from, caller),
         outcome: answered ? 'answered' : code === 486 || code === 600 ? 'busy' : 'missed',
+      });
+    }
+    if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });
+    this.safeEmit('recorded', call.callId, docs.length);
+    if (docs.length > 0)
+      this.safeEmit(
+        'changed',
+        docs.map((d) => d.ownerId),
+        'recorded',
+      );
+  }
+
+  /**
+   * A queue call: the caller's record (peer: the queue, by name) and the members'. Answered: only the member who
+   * answered gets one (the others have nothing to call back). Not answered: every member it rang gets a missed
+   * (or busy) one, so that the call can be returned. Members' records carry `queue` (the filter "da una coda").
+   */
+  async #saveQueueCall(
+    call: LiveCall,
+    queue: string,
+    end: Extract<PbxCallEvent, { type: 'failed' | 'ended' }>,
+  ): Promise<void> {
+    const name = (await this.#queueName(queue)) ?? queue;
+    const answered = call.answeredAt !== undefined;
+    const members = answered ? (call.member !== undefined ? [call.member] : []) : (call.members ?? []);
+    const parties = await this.#users
+      .find({ extension: { $in: [call.from, ...members] } }, { extension: 1, firstName: 1, lastName: 1 })
+      .lean();
+    const byExtension = new Map(parties.map((u) => [u.extension, u]));
+    const caller = byExtension.get(call.from);
+    const code = end.type === 'failed' ? end.code : undefined;
+    const durationSec = answered ? Math.max(0, Math.round((end.at - (call.answeredAt ?? end.at)) / 1000)) : 0;
+    const base = {
+      callId: call.callId,
+      startedAt: new Date(call.startedAt),
+      endedAt: new Date(end.at),
+      durationSec,
+      clickToCall: call.clickToCall,
+      external: false,
+      ...(call.answeredAt !== undefined ? { answeredAt: new Date(call.answeredAt) } : {}),
+      ...(code !== undefined ? { sipCode: code } : {}),
+    };
+    const docs: CallRecord[] = [];
+    if (caller) {
+      docs.push({
+        ...base,
+        ownerId: String(caller._id),
+        ownerExtension: call.from,
+        direction: 'outgoing',
+        peerNumber: queue,
+        peerName: name,
+        peerSearch: `${queue} ${foldForSearch(name)}`,
+        outcome: answered ? 'answered' : callerOutcome(code),
+      });
+    }
+    for (const extension of members) {
+      const member = byExtension.get(extension);
+      if (!member) continue;
+      docs.push({
+        ...base,
+        ownerId: String(member._id),
+        ownerExtension: extension,
+        direction: 'incoming',
+        peerNumber: call.from,
+        ...peer(call.from, caller),
+        outcome: answered ? 'answered' : code === 486 || code === 600 ? 'busy' : 'missed',
+        queue: name,
       });
     }
     if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });

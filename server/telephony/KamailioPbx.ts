@@ -9,6 +9,7 @@ import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.j
 import { ngPing } from '../stack/RtpengineService.js';
 import { EvapiClient } from './EvapiClient.js';
 import { KamailioRpc, KamailioRpcError } from './KamailioRpc.js';
+import type { CallQueueModel } from './CallQueue.js';
 import type { PbxAdapter, PbxAdapterEvents, PbxCallEvent, PbxUser, SipRegistration } from './PbxAdapter.js';
 import { registrationsOfDump, toRegistrationEvent } from './registrationEvents.js';
 import { digestHa1, generateSipPassword, type SipCredentialModel } from './SipCredential.js';
@@ -18,6 +19,8 @@ export interface KamailioPbxOptions {
   credentials: SipCredentialModel;
   users: UserModel;
   directoryEvents: DirectoryEvents;
+  /** Call queues, pushed into the `queues` htable with the credentials. */
+  queues?: CallQueueModel;
   clock: Clock;
   logger: Logger;
   /** How long create() waits for the first provisioning before it lets the server start anyway. */
@@ -25,6 +28,7 @@ export interface KamailioPbxOptions {
 }
 
 const HTABLE = 'creds';
+const QUEUES_HTABLE = 'queues';
 
 /**
  * The PbxAdapter of the embedded edge. Credentials: generated here, kept as HA1 in MongoDB, pushed into
@@ -40,6 +44,7 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
   readonly #evapi: EvapiClient;
   readonly #credentials: SipCredentialModel;
   readonly #users: UserModel;
+  readonly #queues: CallQueueModel | undefined;
   readonly #directory: DirectoryEvents;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -56,6 +61,7 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
     this.#rpc = new KamailioRpc(this.#addresses.rpcUrl, options.endpoint.rpcToken);
     this.#credentials = options.credentials;
     this.#users = options.users;
+    this.#queues = options.queues;
     this.#directory = options.directoryEvents;
     this.#clock = options.clock;
     this.#log = options.logger;
@@ -155,6 +161,10 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
       await this.#rpc.call('htable.sets', [HTABLE, user.extension, ha1]);
       count += 1;
     }
+    // Kamailio restarted with empty tables: the queues go back too.
+    for (const q of this.#queues ? await this.#queues.find({}).lean() : []) {
+      await this.setQueue(q.number, q.members);
+    }
     return count;
   }
 
@@ -233,6 +243,14 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
       }
       throw err;
     }
+  }
+
+  async setQueue(number: string, members: string[]): Promise<void> {
+    await this.#rpc.call('htable.sets', [QUEUES_HTABLE, number, members.join(',')]);
+  }
+
+  async removeQueue(number: string): Promise<void> {
+    await this.#rpc.call('htable.delete', [QUEUES_HTABLE, number]).catch(ignoreMissing);
   }
 
   async registrations(extension: string): Promise<SipRegistration[]> {
@@ -316,12 +334,19 @@ export function toCallEvent(
     case 'start':
       // The first leg of a click-to-call (the controller calling the user's phone) is not a call of its own.
       if (typeof m.from !== 'string' || typeof m.to !== 'string' || m.from === bridgeUser) return undefined;
-      return m.external === true
-        ? { type: 'start', callId, from: m.from, to: m.to, external: true, at }
-        : { type: 'start', callId, from: m.from, to: m.to, at };
+      if (m.external === true) return { type: 'start', callId, from: m.from, to: m.to, external: true, at };
+      if (typeof m.queue === 'string')
+        return { type: 'start', callId, from: m.from, to: m.to, queue: m.queue, at };
+      return { type: 'start', callId, from: m.from, to: m.to, at };
+    case 'queued':
+      if (typeof m.queue !== 'string' || typeof m.members !== 'string') return undefined;
+      return { type: 'queued', callId, queue: m.queue, members: m.members.split(',').filter(Boolean), at };
     case 'ringing':
+      return { type: 'ringing', callId, at };
     case 'answered':
-      return { type: m.event, callId, at };
+      return typeof m.member === 'string'
+        ? { type: 'answered', callId, member: m.member, at }
+        : { type: 'answered', callId, at };
     case 'failed':
       return { type: 'failed', callId, code: typeof m.code === 'number' ? m.code : 500, at };
     case 'ended':
@@ -360,7 +385,8 @@ export function dialogsOf(result: unknown): LiveDialog[] {
       hId,
       callId: callIdText,
       fromUser: userOf(from),
-      toUser: userOf(to),
+      // A queue call's callee is the member who answered, not the queue's number.
+      toUser: dialogVarValue(d.variables, 'member') ?? userOf(to),
       callerWs: dialogVar(d.variables, 'ws_caller'),
       calleeWs: dialogVar(d.variables, 'ws_callee'),
     });
@@ -372,6 +398,17 @@ export function dialogsOf(result: unknown): LiveDialog[] {
 function dialogVar(variables: unknown, name: string): boolean {
   if (!Array.isArray(variables)) return false;
   return variables.some((v) => typeof v === 'object' && v !== null && name in v);
+}
+
+function dialogVarValue(variables: unknown, name: string): string | undefined {
+  if (!Array.isArray(variables)) return undefined;
+  for (const v of variables as unknown[]) {
+    if (typeof v === 'object' && v !== null && name in v) {
+      const value = (v as Record<string, unknown>)[name];
+      if (typeof value === 'string') return value;
+    }
+  }
+  return undefined;
 }
 
 /** The user part of `sip:201@ucc.test` (or of `<sip:201@…>;tag`). */

@@ -19,9 +19,15 @@ export type PbxCallEvent =
       /** An extension, or an external number in E.164 (`external`), which went to the trunk. */
       to: string;
       external?: boolean;
+      /** The number dialled is this queue's (`to` is the queue number). */
+      queue?: string;
       at: number;
     }
-  | { type: 'ringing' | 'answered'; callId: string; at: number }
+  /** A queue call rings these members (the registered ones, the caller excepted). */
+  | { type: 'queued'; callId: string; queue: string; members: string[]; at: number }
+  | { type: 'ringing'; callId: string; at: number }
+  /** `member`: the queue member who answered, for a queue call. */
+  | { type: 'answered'; callId: string; member?: string; at: number }
   | { type: 'failed'; callId: string; code: number; at: number }
   | { type: 'ended'; callId: string; by?: string; at: number };
 
@@ -71,6 +77,10 @@ export interface PbxAdapter extends EventEmitter<PbxAdapterEvents> {
    * BYE to both sides. Resolves to how many were ended.
    */
   endWebCalls(extension: string): Promise<number>;
+  /** The queue `number` rings `members` from now on (created or changed). */
+  setQueue(number: string, members: string[]): Promise<void>;
+  /** The queue's number stops ringing. */
+  removeQueue(number: string): Promise<void>;
   /** Resolves while calls can be made; throws ServiceUnavailableError saying what is down otherwise. */
   check(): Promise<void>;
   close(): void;

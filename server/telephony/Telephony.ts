@@ -12,11 +12,13 @@ import type { DialPlan } from '../stack/kamailioConfig.js';
 import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.js';
 import { callRecordModel } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
+import { callQueueModel, type CallQueueModel } from './CallQueue.js';
 import { callsSeenModel } from './CallsSeen.js';
 import { KamailioPbx } from './KamailioPbx.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 import { sipCredentialModel } from './SipCredential.js';
 import { SipWebSocketProxy } from './SipWebSocketProxy.js';
+import { queuesRouter } from './queuesRouter.js';
 import { callsRouter, telephonyRouter } from './telephonyRouter.js';
 import { WebCallGuard } from './WebCallGuard.js';
 
@@ -37,6 +39,7 @@ export class Telephony {
   readonly pbx: PbxAdapter | undefined;
   readonly callLog: CallLog;
   readonly #users: UserModel;
+  readonly #queues: CallQueueModel;
   readonly #registrar: string | undefined;
   readonly #dialPlan: DialPlan | undefined;
   readonly #sipWs: SipWebSocketProxy;
@@ -44,7 +47,7 @@ export class Telephony {
   readonly #reconnectGraceMs: number;
 
   private constructor(
-    parts: { pbx: PbxAdapter | undefined; callLog: CallLog; users: UserModel },
+    parts: { pbx: PbxAdapter | undefined; callLog: CallLog; users: UserModel; queues: CallQueueModel },
     sipWs: SipWebSocketProxy,
     guard: WebCallGuard,
     reconnectGraceMs: number,
@@ -53,6 +56,7 @@ export class Telephony {
     this.pbx = parts.pbx;
     this.callLog = parts.callLog;
     this.#users = parts.users;
+    this.#queues = parts.queues;
     this.#registrar = edge?.registrar;
     this.#dialPlan = edge?.dialPlan;
     this.#sipWs = sipWs;
@@ -64,8 +68,16 @@ export class Telephony {
     const log = deps.logger.child({ component: 'telephony' });
     const records = callRecordModel(deps.connection);
     const seen = callsSeenModel(deps.connection);
-    await Promise.all([records.init(), seen.init()]);
-    const callLog = new CallLog({ records, seen, users: deps.users, clock: deps.clock, logger: log });
+    const queues = callQueueModel(deps.connection);
+    await Promise.all([records.init(), seen.init(), queues.init()]);
+    const callLog = new CallLog({
+      records,
+      seen,
+      users: deps.users,
+      queueName: async (number) => (await queues.findOne({ number }, { name: 1 }).lean())?.name,
+      clock: deps.clock,
+      logger: log,
+    });
     // The guard is made before the PBX (the proxy needs it), and reaches the PBX once there is one.
     const made: { pbx?: PbxAdapter } = {};
     const guard = new WebCallGuard({
@@ -85,19 +97,20 @@ export class Telephony {
     });
     const grace = deps.reconnectGraceMs;
     if (!deps.kamailio) {
-      return new Telephony({ pbx: undefined, callLog, users: deps.users }, sipWs, guard, grace);
+      return new Telephony({ pbx: undefined, callLog, users: deps.users, queues }, sipWs, guard, grace);
     }
     const kamailioPbx = await KamailioPbx.create({
       endpoint: deps.kamailio,
       credentials: sipCredentialModel(deps.connection),
       users: deps.users,
       directoryEvents: deps.directoryEvents,
+      queues,
       clock: deps.clock,
       logger: log,
     });
     made.pbx = kamailioPbx;
     kamailioPbx.on('call', (event) => callLog.handle(event));
-    return new Telephony({ pbx: kamailioPbx, callLog, users: deps.users }, sipWs, guard, grace, {
+    return new Telephony({ pbx: kamailioPbx, callLog, users: deps.users, queues }, sipWs, guard, grace, {
       registrar: `sip:${edgeAddresses(deps.kamailio).sipHost}:${deps.kamailio.sipPort}`,
       dialPlan: deps.kamailio.dialPlan,
     });
@@ -122,6 +135,10 @@ export class Telephony {
     return [
       { path: '/calls', router: callsRouter(deps, body) },
       { path: '/telephony', router: telephonyRouter(deps) },
+      {
+        path: '/queues',
+        router: queuesRouter({ queues: this.#queues, users: this.#users, pbx: this.pbx }, body),
+      },
     ];
   }
 

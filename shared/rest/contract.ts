@@ -47,6 +47,7 @@ import {
 import { callRoutes, telephonyRoutes } from './callsContract.js';
 import { categoryRoutes, contactRoutes, phoneSearchRoutes } from './contactsContract.js';
 import { presenceRoutes } from './presenceContract.js';
+import { queueRoutes } from './queuesContract.js';
 import { route } from './route.js';
 import { BY_ID, empty, JSON_BODY, USER } from './statuses.js';
 import {
@@ -501,7 +502,15 @@ export const metaRoutes = {
 };
 
 export { CONTACT_IMAGE_TYPES, CONTACT_IMPORT_TYPES } from './contactsContract.js';
-export { callRoutes, categoryRoutes, contactRoutes, phoneSearchRoutes, presenceRoutes, telephonyRoutes };
+export {
+  callRoutes,
+  categoryRoutes,
+  contactRoutes,
+  phoneSearchRoutes,
+  presenceRoutes,
+  queueRoutes,
+  telephonyRoutes,
+};
 
 /** Every route, grouped by area (the OpenAPI tags). */
 export const restContract = {
@@ -516,6 +525,7 @@ export const restContract = {
   search: phoneSearchRoutes,
   calls: callRoutes,
   telephony: telephonyRoutes,
+  queues: queueRoutes,
   presence: presenceRoutes,
   meta: metaRoutes,
 };

@@ -10,6 +10,7 @@ import { directoryRouter } from '../../server/directory/directoryRouter.js';
 import { meRouter } from '../../server/directory/meRouter.js';
 import { guestRouter, meetingsRouter } from '../../server/meetings/meetingsRouter.js';
 import { presenceRouter } from '../../server/presence/presenceRouter.js';
+import { queuesRouter } from '../../server/telephony/queuesRouter.js';
 import { callsRouter, telephonyRouter } from '../../server/telephony/telephonyRouter.js';
 import { testConfig } from '../harness/testStack.js';
 import { OPENAPI_FILE, openApiText } from '../../scripts/openapi.js';
@@ -40,6 +41,7 @@ function declared(): Set<string> {
     ['/api/search', phoneSearchRouter(stub)],
     ['/api/calls', callsRouter(stub, body)],
     ['/api/telephony', telephonyRouter(stub)],
+    ['/api/queues', queuesRouter(stub, body)],
     ['/api/presence', presenceRouter(stub)],
   ];
   const found = new Set<string>();
