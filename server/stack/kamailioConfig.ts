@@ -281,7 +281,8 @@ route[RELAY_INDLG] {
 onreply_route[REPLY] {
 	route(QUEUE_REPLY);
 	if (($proto == "ws" || $proto == "wss") && is_present_hf("Contact")) { add_contact_alias(); }
-	if (($proto == "ws" || $proto == "wss") && $rs =~ "^2" && is_method("INVITE") && !has_totag()) { $dlg_var(ws_callee) = "1"; }
+	# The answer to the first INVITE (its request had no To tag; a 2xx reply always has one), from a web phone.
+	if (($proto == "ws" || $proto == "wss") && $rs =~ "^2" && is_method("INVITE") && $T_req($tt) == $null) { $dlg_var(ws_callee) = "1"; }
 	if (has_body("application/sdp")) { rtpengine_manage("via-branch=auto-next replace-origin replace-session-connection"); }
 	if ($rs =~ "^18[03]" && is_method("INVITE")) { route(CALLEVENT_RINGING); }
 	if ($rs =~ "^2" && is_method("INVITE")) { route(CALLEVENT_ANSWERED); }

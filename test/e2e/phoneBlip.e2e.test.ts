@@ -335,6 +335,24 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
     await banner.getByRole('button', { name: 'Rifiuta' }).click();
     await giuliaDesk.next('CALL_CLOSED');
   });
+
+  it('too long, on a call the browser answered: the server ends it at the desk phone too', async () => {
+    await giuliaDesk.dial(mario.extension);
+    await page
+      .getByRole('alertdialog', { name: 'Chiamata in arrivo' })
+      .getByRole('button', { name: 'Rispondi' })
+      .click();
+    await giuliaDesk.next('CALL_ESTABLISHED');
+    await page.getByText('In conversazione').waitFor();
+    await network(false);
+    await page.locator('.call-screen[data-reconnecting="true"]').waitFor();
+    // The browser cannot send a BYE while offline: only the edge can free the desk phone.
+    await giuliaDesk.next('CALL_CLOSED', GRACE_MS + 10_000);
+    assert.deepEqual(await rpc('dlg.list'), [], 'no dialog is left at the edge');
+    await network(true);
+    await registration('registered');
+    await page.getByRole('button', { name: 'Chiudi', exact: true }).click();
+  });
 });
 
 /*
