@@ -529,8 +529,9 @@ function trunkAuthBlock(auth: TrunkAuth | undefined): string {
   return auth
     ? `if (isflagset(${TRUNK_FLAG}) && !isflagset(${TRUNK_AUTH_FLAG}) && t_check_status("401|407")) {
 		setflag(${TRUNK_AUTH_FLAG});
-		$var(ch) = $T_rpl($hdr(Proxy-Authenticate));
-		if ($var(ch) == $null) { $var(ch) = $T_rpl($hdr(WWW-Authenticate)); }
+		# uac matches credentials by realm: the one the trunk asks for.
+		if (t_check_status("407")) { $var(ch) = $T_rpl($hdr(Proxy-Authenticate)); }
+		else { $var(ch) = $T_rpl($hdr(WWW-Authenticate)); }
 		$avp(trunk_realm) = $(var(ch){re.subst,/^.*realm="([^"]*)".*$/\\1/});
 		$avp(trunk_user) = ${cfgString(auth.username)};
 		$avp(trunk_pass) = ${cfgString(auth.password)};
