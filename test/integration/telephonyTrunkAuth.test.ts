@@ -171,3 +171,49 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
     assert.match(run.stdout + run.stderr, /40[37]/);
   });
 });
+
+describe('telephony: a trunk that challenges when the edge has no credentials for it', function () {
+  this.timeout(60_000);
+  let carrierPort: number;
+  let edge: PhoneEdge;
+  let fx: ServerFixture;
+  let dir: string;
+  let a: BaresipPhone;
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await mkdtemp(path.join(tmpdir(), 'ucc-trunknoauth-'));
+    carrierPort = await freeTcpUdpPort();
+    edge = await startPhoneEdge({
+      dialPlan: { country: 'IT', trunkUri: `sip:127.0.0.1:${carrierPort}`, outboundPrefix: '' },
+    });
+    fx = await startServer({ kamailio: edge.kamailio.endpoint });
+    const bob = await fx.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
+    a = await deskPhoneFor(fx, edge, dir, bob, TONE_DESK);
+    await a.next('REGISTER_OK');
+  });
+
+  after(async function () {
+    this.timeout(20_000);
+    await a?.stop();
+    await fx?.close();
+    await fx?.db.close();
+    await edge?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails the call with 403 "Trunk authentication failed", and the 401 never reaches the phone', async () => {
+    const sipp = runSipp({
+      scenario: 'carrier-challenge',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(dir, 'sipp'),
+      vars: { user: TRUNK_USER, pass: TRUNK_PASS },
+    });
+    await a.dial('0391234567');
+    // Passed on, the phone would answer it with its own extension's credentials, to the carrier.
+    assert.match((await a.next('CALL_CLOSED')).param ?? '', /403 Trunk authentication failed/);
+    sipp.kill();
+    await sipp.done;
+  });
+});
