@@ -205,6 +205,33 @@ const envSchema = z.object({
     .trim()
     .regex(/^\d{0,4}$/, 'must be up to 4 digits')
     .default(''),
+  /** Digest credentials for a trunk that challenges (401/407); both or neither. The password is never logged. */
+  UCC_SIP_TRUNK_USERNAME: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^\s"\\]{1,128}$/, 'must be 1 to 128 characters, no spaces, quotes or backslashes')
+      .optional(),
+  ),
+  UCC_SIP_TRUNK_PASSWORD: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^\s"\\]{1,128}$/, 'must be 1 to 128 characters, no spaces, quotes or backslashes')
+      .optional(),
+  ),
+  /** Incoming calls: the company number in E.164 whose last digits are the extension ("+390391234" + "200"). */
+  UCC_SIP_TRUNK_DID_PREFIX: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\+[1-9]\d{3,13}$/, 'must be a number in E.164 such as +390391234')
+      .optional(),
+  ),
+  /** The extension the bare company number (UCC_SIP_TRUNK_DID_PREFIX alone) rings; unset: refused. */
+  UCC_SIP_TRUNK_DID_OPERATOR: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{2,6}$/, 'must be an extension such as 200')
+      .optional(),
+  ),
 
   UCC_CHAT_MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -366,6 +393,12 @@ export interface Config {
         trunkUri: string | undefined;
         /** Put before the E.164 number in the request URI sent to the trunk. */
         outboundPrefix: string;
+        /** Answers the trunk's digest challenge; undefined: a challenge fails the call. */
+        trunkAuth: { username: string; password: string } | undefined;
+        /** Incoming calls from the trunk: company number prefix (E.164) + extension. */
+        didPrefix: string | undefined;
+        /** The extension the bare company number rings. */
+        didOperator: string | undefined;
       }
     | {
         mode: 'external';
@@ -509,6 +542,12 @@ export function loadConfig(
       message: 'set both UCC_RTP_PORT_MIN and a larger UCC_RTP_PORT_MAX',
     });
   }
+  if (Boolean(e.UCC_SIP_TRUNK_USERNAME) !== Boolean(e.UCC_SIP_TRUNK_PASSWORD)) {
+    issues.push({
+      variable: e.UCC_SIP_TRUNK_USERNAME ? 'UCC_SIP_TRUNK_PASSWORD' : 'UCC_SIP_TRUNK_USERNAME',
+      message: 'set both UCC_SIP_TRUNK_USERNAME and UCC_SIP_TRUNK_PASSWORD, or neither',
+    });
+  }
   // The embedded edge needs both binaries; without them (bootstrap not run) telephony is off, not an error.
   const kamailioBin = manifest?.kamailioBin || (existsSync('/usr/sbin/kamailio') ? '/usr/sbin/kamailio' : '');
   const rtpengineBin =
@@ -528,6 +567,12 @@ export function loadConfig(
           noAnswerTimeoutMs: e.UCC_SIP_NO_ANSWER_TIMEOUT_MS,
           trunkUri: e.UCC_SIP_TRUNK_URI,
           outboundPrefix: e.UCC_SIP_OUTBOUND_PREFIX,
+          trunkAuth:
+            e.UCC_SIP_TRUNK_USERNAME && e.UCC_SIP_TRUNK_PASSWORD
+              ? { username: e.UCC_SIP_TRUNK_USERNAME, password: e.UCC_SIP_TRUNK_PASSWORD }
+              : undefined,
+          didPrefix: e.UCC_SIP_TRUNK_DID_PREFIX,
+          didOperator: e.UCC_SIP_TRUNK_DID_OPERATOR,
         }
       : { mode: 'off' };
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
-import { kamailioConfig, type DialPlan } from './kamailioConfig.js';
+import { kamailioConfig, type DialPlan, type TrunkAuth } from './kamailioConfig.js';
 import { freePort, freeTcpUdpPort } from './ports.js';
 import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 
@@ -19,6 +19,8 @@ export interface KamailioOptions {
   noAnswerTimeoutMs?: number;
   /** Default: Italian numbers, no trunk (external numbers fail with 503). */
   dialPlan?: DialPlan;
+  /** Only into the 0600 config file: not in the endpoint, never logged or on a command line. */
+  trunkAuth?: TrunkAuth | undefined;
   logger: Logger;
   startTimeoutMs: number;
   restart?: RestartPolicy;
@@ -102,7 +104,7 @@ export class KamailioService extends EmbeddedChild {
       rtpengineNgPort: options.rtpengineNgPort,
       dialPlan: options.dialPlan ?? DEFAULT_DIAL_PLAN,
     };
-    // The RPC token is in the config file (0600), never on the command line.
+    // The RPC token and the trunk's password are in the config file (0600), never on the command line.
     const configFile = path.join(dir, 'kamailio.cfg');
     await writePrivateFile(
       configFile,
@@ -116,6 +118,7 @@ export class KamailioService extends EmbeddedChild {
         noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 30_000,
         children: 2,
         dialPlan: endpoint.dialPlan,
+        trunkAuth: options.trunkAuth,
       }),
     );
     const run = await runDir(options.dataDir);

@@ -14,6 +14,19 @@ export interface DialPlan {
   trunkUri: string | undefined;
   /** Put before the E.164 number in the request URI sent to the trunk. */
   outboundPrefix: string;
+  /**
+   * Incoming calls from the trunk: the company's number in E.164 whose following digits are the extension
+   * ("+390391234" + "200" → 200). Undefined: the trunk's calls are refused (404).
+   */
+  didPrefix?: string | undefined;
+  /** The extension the bare company number (didPrefix alone) rings; undefined: 404. */
+  didOperator?: string | undefined;
+}
+
+/** Digest credentials the edge answers the trunk's 401/407 with (kept in the 0600 config file only). */
+export interface TrunkAuth {
+  username: string;
+  password: string;
 }
 
 export interface KamailioConfigOptions {
@@ -31,6 +44,7 @@ export interface KamailioConfigOptions {
   /** SIP processes per transport; 2 is plenty on loopback. */
   children: number;
   dialPlan: DialPlan;
+  trunkAuth?: TrunkAuth | undefined;
 }
 
 export function kamailioConfig(o: KamailioConfigOptions): string {
@@ -79,6 +93,7 @@ loadmodule "websocket.so"
 loadmodule "evapi.so"
 loadmodule "jansson.so"
 loadmodule "rtpengine.so"
+loadmodule "uac.so"
 
 # JSON-RPC over HTTP only: no FIFO in a shared /run.
 modparam("jsonrpcs", "transport", 1)
@@ -112,6 +127,10 @@ modparam("rtpengine", "rtpengine_tout_ms", 500)
 modparam("websocket", "keepalive_mechanism", 1)
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
+# The trunk's challenge: credentials set in failure_route[FAILED]; an empty realm answers whatever realm it asks.
+modparam("uac", "auth_realm_avp", "$avp(trunk_realm)")
+modparam("uac", "auth_username_avp", "$avp(trunk_user)")
+modparam("uac", "auth_password_avp", "$avp(trunk_pass)")
 
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
@@ -138,6 +157,7 @@ request_route {
 	if ($rU == "${o.bridgeUser}") { sl_send_reply("200", "OK"); exit; }
 
 	if (is_method("REGISTER")) { route(REGISTRAR); exit; }
+	route(FROMTRUNK);
 	if (!is_method("INVITE|MESSAGE")) { sl_send_reply("405", "Method Not Allowed"); exit; }
 
 	# Requests the dialog module sends for click-to-call come from our own socket, not from a phone.
@@ -246,6 +266,7 @@ route[MEDIA_OFFER] {
 ${dialRoutes(o.dialPlan)}
 
 ${queueRoutes(o.domain)}
+${trunkRoutes(o)}
 
 route[WITHINDLG] {
 	if (loose_route()) {
@@ -289,6 +310,7 @@ onreply_route[REPLY] {
 }
 
 failure_route[FAILED] {
+	${trunkAuthBlock(o.trunkAuth)}
 	if (t_is_canceled()) {
 		$var(code) = "487";
 	} else {
@@ -299,10 +321,13 @@ failure_route[FAILED] {
 }
 
 route[CALLEVENT_START] {
+	# A call from the trunk names its caller in E.164 (route[FROMTRUNK]; a From just rewritten still reads old).
+	if ($var(trunk_in) != 1) { $var(from) = $fU; }
+	$var(trunk_in) = 0;
 	$var(ev) = "{}";
 	jansson_set("string", "event", "start", "$var(ev)");
 	jansson_set("string", "callId", "$ci", "$var(ev)");
-	jansson_set("string", "from", "$fU", "$var(ev)");
+	jansson_set("string", "from", "$var(from)", "$var(ev)");
 	jansson_set("string", "to", "$rU", "$var(ev)");
 	if (is_present_hf("Referred-By")) { jansson_set("string", "referredBy", "$(hdr(Referred-By){nameaddr.uri}{uri.user})", "$var(ev)"); }
 	if ($fU == "${o.bridgeUser}") { jansson_set("true", "bridge", "", "$var(ev)"); }
@@ -424,6 +449,8 @@ route[NUMBER] {
 }
 
 route[TRUNK] {
+	# Before t_newtran: the transaction keeps the flags it is created with (failure_route[FAILED] reads it).
+	setflag(${TRUNK_FLAG});
 	t_newtran();
 	if (!is_method("INVITE")) { t_reply("404", "Not Found"); exit; }
 	${toTrunk}
@@ -503,3 +530,105 @@ route[QUEUE_REPLY] {
 	if ($var(qm) != $null && $var(qm) != "") { $dlg_var(member) = $var(qm); }
 }`;
 }
+
+/** A string literal in Kamailio's config: backslashes and quotes escaped. */
+function cfgString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * route[FROMTRUNK]: a request from the trunk's address (its host and port, as in UCC_SIP_TRUNK_URI) is let in
+ * without digest auth only as an INVITE to a mapped DID; anything else from there is refused with 404.
+ */
+function trunkRoutes(o: KamailioConfigOptions): string {
+  const plan = o.dialPlan;
+  const m = plan.trunkUri?.match(/^sip:([^:;]+)(?::(\d+))?/);
+  const { callingCode, nationalPrefix } = nationalDialPlan(plan.country);
+  const fromTrunk = m
+    ? `if (!($si == "${m[1]}" && $sp == ${m[2] ?? '5060'})) return;
+	if (!is_method("INVITE")) { sl_send_reply("404", "Not Found"); exit; }
+	$var(n) = $rU;
+	route(E164);
+	$var(did) = $var(n);
+	$var(ext) = "";
+	${
+    plan.didPrefix
+      ? `if ($var(did) == "${plan.didPrefix}") {
+		$var(ext) = "${plan.didOperator ?? ''}";
+	} else if ($(var(did){s.substr,0,${plan.didPrefix.length}}) == "${plan.didPrefix}") {
+		$var(ext) = $(var(did){s.substr,${plan.didPrefix.length},0});
+	}`
+      : '# no DID prefix: every call from the trunk is refused'
+  }
+	if ($var(ext) == "" || $sht(creds=>$var(ext)) == $null) {
+		sl_send_reply("404", "Not Found");
+		exit;
+	}
+	# The caller id in E.164, as the web phone and the call records read an external number.
+	$var(n) = $fU;
+	route(E164);
+	if ($var(n) =~ "^[+][1-9][0-9]{5,14}$" && $var(n) != $fU) { $fU = $var(n); }
+	$rU = $var(ext);
+	$var(external) = 1;
+	$var(from) = $var(n);
+	$var(trunk_in) = 1;
+	record_route();
+	dlg_manage();
+	route(CALLEVENT_START);
+	$var(external) = 0;
+	route(LOCATION);
+	exit;`
+    : '# no trunk';
+  const stripNational = nationalPrefix
+    ? `if ($var(n) =~ "^${nationalPrefix}") { $var(n) = $(var(n){s.substr,${nationalPrefix.length},0}); }`
+    : '';
+  return `route[FROMTRUNK] {
+	${fromTrunk}
+}
+
+# $var(n) to E.164 where it reads as a number ("0039…", "039…" for the default country), else unchanged.
+route[E164] {
+	if ($var(n) =~ "^00[1-9]") {
+		$var(n) = "+" + $(var(n){s.substr,2,0});
+	} else if ($var(n) =~ "^[0-9]{6,}$") {
+		${stripNational}
+		$var(n) = "+${callingCode}" + $var(n);
+	}
+}
+`;
+}
+
+/** In failure_route[FAILED] itself (uac_auth works in no sub-route): the trunk's 401/407 answered once. */
+function trunkAuthBlock(auth: TrunkAuth | undefined): string {
+  // A challenge the edge cannot (or could not) answer never reaches the phone: it would answer it with its own
+  // extension's credentials, to the carrier.
+  const refuseChallenge = `if (isflagset(${TRUNK_FLAG}) && t_check_status("401|407")) {
+		$var(code) = "403";
+		rtpengine_delete();
+		route(CALLEVENT_FAIL);
+		t_reply("403", "Trunk authentication failed");
+		exit;
+	}`;
+  return auth
+    ? `if (isflagset(${TRUNK_FLAG}) && !isflagset(${TRUNK_AUTH_FLAG}) && t_check_status("401|407")) {
+		setflag(${TRUNK_AUTH_FLAG});
+		# uac matches credentials by realm: the one the trunk asks for.
+		if (t_check_status("407")) { $var(ch) = $T_rpl($hdr(Proxy-Authenticate)); }
+		else { $var(ch) = $T_rpl($hdr(WWW-Authenticate)); }
+		$avp(trunk_realm) = $(var(ch){re.subst,/^.*realm="([^"]*)".*$/\\1/});
+		$avp(trunk_user) = ${cfgString(auth.username)};
+		$avp(trunk_pass) = ${cfgString(auth.password)};
+		if (uac_auth()) {
+			t_on_reply("REPLY");
+			t_on_failure("FAILED");
+			t_on_branch("MEDIA_BRANCH");
+			if (t_relay()) exit;
+		}
+	}
+	${refuseChallenge}`
+    : refuseChallenge;
+}
+
+/** Transaction flags: the INVITE went to the trunk; it was already answered with credentials once. */
+const TRUNK_FLAG = 10;
+const TRUNK_AUTH_FLAG = 11;

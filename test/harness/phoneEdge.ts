@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KamailioService } from '../../server/stack/KamailioService.js';
-import type { DialPlan } from '../../server/stack/kamailioConfig.js';
+import type { DialPlan, TrunkAuth } from '../../server/stack/kamailioConfig.js';
 import { RtpengineService } from '../../server/stack/RtpengineService.js';
 import type { SipPasswordView } from '../../shared/schemas/calls.js';
 import { BaresipPhone } from './baresip.js';
@@ -23,7 +23,7 @@ export const TEST_SIP_DOMAIN = 'ucc.test';
  * with a fast restart and a short no-answer timeout. Only the telephony suites pay for it.
  */
 export async function startPhoneEdge(
-  options: { noAnswerTimeoutMs?: number; dialPlan?: DialPlan } = {},
+  options: { noAnswerTimeoutMs?: number; dialPlan?: DialPlan; trunkAuth?: TrunkAuth } = {},
 ): Promise<PhoneEdge> {
   const { config, logger } = testStack();
   if (config.telephony.mode !== 'embedded')
@@ -47,6 +47,7 @@ export async function startPhoneEdge(
     rpcToken: 'test-rpc-token-0123456789',
     noAnswerTimeoutMs: options.noAnswerTimeoutMs ?? 2_000,
     ...(options.dialPlan ? { dialPlan: options.dialPlan } : {}),
+    trunkAuth: options.trunkAuth,
     logger,
     startTimeoutMs: 15_000,
     restart,

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SCENARIOS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sipp');
+
+export interface SippRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * SIPp (sip-tester 3.6) standing in for a carrier: one call of a scenario in test/harness/sipp/, on loopback,
+ * from `port` (the trunk's address Kamailio knows). Resolves when SIPp exits; `code` 0: the scenario went
+ * through as written.
+ */
+export function runSipp(options: {
+  scenario: 'carrier-challenge' | 'carrier-call';
+  port: number;
+  mediaPort: number;
+  dir: string;
+  /** For a UAC scenario: Kamailio's address, and the request URI's user. */
+  remote?: string;
+  service?: string;
+  vars?: Record<string, string>;
+  onStart?: () => void;
+}): { done: Promise<SippRun>; kill: () => void } {
+  const args = [
+    ...(options.remote ? [options.remote] : []),
+    '-sf',
+    path.join(SCENARIOS, `${options.scenario}.xml`),
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(options.port),
+    '-mp',
+    String(options.mediaPort),
+    '-rtp_echo',
+    '-m',
+    '1',
+    '-nostdin',
+    '-timeout',
+    '30s',
+    '-timeout_error',
+    '-trace_err',
+    '-trace_msg',
+    ...(options.service ? ['-s', options.service] : []),
+    ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['-set', k, v]),
+  ];
+  let child: ReturnType<typeof spawn> | undefined;
+  const done = mkdir(options.dir, { recursive: true }).then(
+    () =>
+      new Promise<SippRun>((resolve, reject) => {
+        child = spawn('sipp', args, { cwd: options.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('spawn', () => options.onStart?.());
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      }),
+  );
+  return { done, kill: () => child?.kill('SIGKILL') };
+}

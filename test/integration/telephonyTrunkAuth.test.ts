@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, freeTcpUdpPort } from '../../server/stack/ports.js';
+import type { CallRecordView, CallsView } from '../../shared/schemas/calls.js';
+import { BaresipPhone, dominantTone } from '../harness/baresip.js';
+import { eventually } from '../harness/eventually.js';
+import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
+import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { runSipp } from '../harness/sipp.js';
+
+const TONE_DESK = 440;
+const DID_PREFIX = '+390391234';
+const CALLER = '+390212345678';
+const TRUNK_USER = 'ucc-monza';
+const TRUNK_PASS = 'pa$$-w0rd!';
+
+describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SIPp as the carrier)', function () {
+  this.timeout(60_000);
+  let carrierPort: number;
+  let edge: PhoneEdge;
+  let fx: ServerFixture;
+  let dir: string;
+  let alice: TestUser;
+  let a: BaresipPhone;
+
+  async function newestRecord(after: number): Promise<CallRecordView> {
+    return eventually('a new call record', 5_000, async () => {
+      const res = await fx.api('GET', '/api/calls', { token: alice.token });
+      const [latest] = (res.body as CallsView).calls;
+      return latest && Date.parse(latest.startedAt) >= after && latest.endedAt ? latest : undefined;
+    });
+  }
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await mkdtemp(path.join(tmpdir(), 'ucc-trunkauth-'));
+    carrierPort = await freeTcpUdpPort();
+    edge = await startPhoneEdge({
+      dialPlan: {
+        country: 'IT',
+        trunkUri: `sip:127.0.0.1:${carrierPort}`,
+        outboundPrefix: '',
+        didPrefix: DID_PREFIX,
+      },
+      trunkAuth: { username: TRUNK_USER, password: TRUNK_PASS },
+    });
+    fx = await startServer({ kamailio: edge.kamailio.endpoint });
+    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
+    a = await deskPhoneFor(fx, edge, dir, alice, TONE_DESK, 1_500);
+    await a.next('REGISTER_OK');
+  });
+
+  after(async function () {
+    this.timeout(20_000);
+    await a?.stop();
+    await fx?.close();
+    await fx?.db.close();
+    await edge?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => a.clearEvents());
+
+  it('keeps the trunk password in the 0600 config file, off the command line', async () => {
+    const { readFile, stat } = await import('node:fs/promises');
+    const file = path.join(edge.dataDir, 'kamailio', 'kamailio.cfg');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.ok((await readFile(file, 'utf8')).includes(`"${TRUNK_PASS}"`));
+    const { execFileSync } = await import('node:child_process');
+    assert.ok(!execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(TRUNK_PASS));
+  });
+
+  it('answers the carrier’s 401 with the digest of the configured credentials, and the call goes through', async () => {
+    const sipp = runSipp({
+      scenario: 'carrier-challenge',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(dir, 'sipp-ok'),
+      vars: { user: TRUNK_USER, pass: TRUNK_PASS },
+    });
+    const t0 = Date.now();
+    await a.dial('0391234567');
+    await a.next('CALL_ESTABLISHED');
+    await a.next('CALL_CLOSED');
+    const run = await sipp.done;
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const record = await newestRecord(t0);
+    assert.equal(record.outcome, 'answered');
+    assert.equal(record.peerNumber, '+390391234567');
+  });
+
+  it('a wrong password: the carrier refuses the digest and the call fails cleanly (403, a failed record)', async () => {
+    const sipp = runSipp({
+      scenario: 'carrier-challenge',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(dir, 'sipp-bad'),
+      vars: { user: TRUNK_USER, pass: 'another-password' },
+    });
+    const t0 = Date.now();
+    await a.dial('0391234567');
+    assert.match((await a.next('CALL_CLOSED')).param ?? '', /403/);
+    const run = await sipp.done;
+    // The scenario took one digest (the edge's) and its 403 was the end: the phone never got the 401.
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const record = await newestRecord(t0);
+    assert.equal(record.direction, 'outgoing');
+    assert.equal(record.outcome, 'failed');
+    assert.equal(record.sipCode, 403);
+  });
+
+  it('a call from the carrier to DID +39 039 1234 <extension> rings the desk phone from the caller in E.164, audio through', async () => {
+    await a.clearRecordings();
+    const t0 = Date.now();
+    const sipp = runSipp({
+      scenario: 'carrier-call',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(dir, 'sipp-in'),
+      remote: `127.0.0.1:${edge.kamailio.endpoint.sipPort}`,
+      service: `${DID_PREFIX}${alice.extension}`,
+      vars: { caller: CALLER },
+    });
+    const incoming = await a.next('CALL_INCOMING');
+    assert.match(incoming.peeruri ?? '', new RegExp(`^sip:\\${CALLER}@`));
+    await a.command('accept');
+    await a.next('CALL_ESTABLISHED');
+    await a.next('CALL_CLOSED');
+    const run = await sipp.done;
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    // The carrier echoes what it gets: the desk phone hears its own tone back through the trunk leg.
+    const heard = dominantTone(await a.lastRecording(), [TONE_DESK, 880]);
+    assert.equal(heard.hz, TONE_DESK, JSON.stringify(heard));
+    assert.ok(heard.ratio > 10);
+    const record = await newestRecord(t0);
+    assert.equal(record.direction, 'incoming');
+    assert.equal(record.outcome, 'answered');
+    assert.equal(record.external, true);
+    assert.equal(record.peerNumber, CALLER);
+  });
+
+  for (const did of [`${DID_PREFIX}999`, '+390551234567']) {
+    it(`refuses a call from the carrier to the unmapped ${did} with 404`, async () => {
+      const run = await runSipp({
+        scenario: 'carrier-call',
+        port: carrierPort,
+        mediaPort: await freePort(),
+        dir: path.join(dir, `sipp-404-${did}`),
+        remote: `127.0.0.1:${edge.kamailio.endpoint.sipPort}`,
+        service: did,
+        vars: { caller: CALLER },
+      }).done;
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+    });
+  }
+
+  it('the same INVITE from another address than the trunk’s is not let in unauthenticated', async () => {
+    const run = await runSipp({
+      scenario: 'carrier-call',
+      port: await freeTcpUdpPort(),
+      mediaPort: await freePort(),
+      dir: path.join(dir, 'sipp-elsewhere'),
+      remote: `127.0.0.1:${edge.kamailio.endpoint.sipPort}`,
+      service: `${DID_PREFIX}${alice.extension}`,
+      vars: { caller: CALLER },
+    }).done;
+    // The scenario takes only 404 or 200: anything else (the edge's 403/407) is an unexpected message.
+    assert.notEqual(run.code, 0);
+    assert.match(run.stdout + run.stderr, /40[37]/);
+  });
+});
+
+describe('telephony: a trunk that challenges when the edge has no credentials for it', function () {
+  this.timeout(60_000);
+  let carrierPort: number;
+  let edge: PhoneEdge;
+  let fx: ServerFixture;
+  let dir: string;
+  let a: BaresipPhone;
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await mkdtemp(path.join(tmpdir(), 'ucc-trunknoauth-'));
+    carrierPort = await freeTcpUdpPort();
+    edge = await startPhoneEdge({
+      dialPlan: { country: 'IT', trunkUri: `sip:127.0.0.1:${carrierPort}`, outboundPrefix: '' },
+    });
+    fx = await startServer({ kamailio: edge.kamailio.endpoint });
+    const bob = await fx.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
+    a = await deskPhoneFor(fx, edge, dir, bob, TONE_DESK);
+    await a.next('REGISTER_OK');
+  });
+
+  after(async function () {
+    this.timeout(20_000);
+    await a?.stop();
+    await fx?.close();
+    await fx?.db.close();
+    await edge?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails the call with 403 "Trunk authentication failed", and the 401 never reaches the phone', async () => {
+    const sipp = runSipp({
+      scenario: 'carrier-challenge',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(dir, 'sipp'),
+      vars: { user: TRUNK_USER, pass: TRUNK_PASS },
+    });
+    await a.dial('0391234567');
+    // Passed on, the phone would answer it with its own extension's credentials, to the carrier.
+    assert.match((await a.next('CALL_CLOSED')).param ?? '', /403 Trunk authentication failed/);
+    sipp.kill();
+    await sipp.done;
+  });
+});
