@@ -578,7 +578,7 @@ function trunkRoutes(o: KamailioConfigOptions): string {
 	$var(external) = 0;
 	route(LOCATION);
 	exit;`
-    : '# no trunk';
+    : 'return; # no trunk: nothing comes from one';
   const stripNational = nationalPrefix
     ? `if ($var(n) =~ "^${nationalPrefix}") { $var(n) = $(var(n){s.substr,${nationalPrefix.length},0}); }`
     : '';
