@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
+import { backoffDelayMs, type Backoff } from '../shared/backoff.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import { MediaUnavailableError } from './mediaErrors.js';
 import type { PooledWorker, WorkerPool } from './WorkerPool.js';
@@ -16,8 +17,7 @@ export interface MeetingMediaOptions {
 }
 
 /** A worker that looked alive may have died too (SIGKILLs arrive together): the next attempt is this much later. */
-const REBUILD_RETRY_MS = 100;
-const REBUILD_RETRY_MAX_MS = 2_000;
+const REBUILD_BACKOFF: Backoff = { firstMs: 100, maxMs: 2_000 };
 const DEFAULT_REBUILD_WAIT_MS = 10_000;
 
 export interface MeetingMediaEvents {
@@ -177,7 +177,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
 
   async #rebuildLoop(): Promise<void> {
     const signal = this.#abort.signal;
-    let retryMs = REBUILD_RETRY_MS;
+    let failures = 0;
     while (!this.#closed && this.#slots.length === 0) {
       if (!this.#o.pool.workers.some((w) => !w.worker.closed)) {
         await once(this.#o.pool, 'workerreplaced', { signal });
@@ -187,9 +187,9 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
         await this.#addRouter(this.#leastLoadedWorker([]));
       } catch (err) {
         if (this.#closed) return;
+        const retryMs = backoffDelayMs(REBUILD_BACKOFF, failures++);
         this.#o.logger.warn({ err, retryMs }, 'rebuilding the meeting router failed; trying again');
         await sleep(retryMs, undefined, { signal });
-        retryMs = Math.min(retryMs * 2, REBUILD_RETRY_MAX_MS);
       }
     }
   }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { backoffDelayMs } from '../../shared/backoff.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { ManagedProcess, type ManagedProcessOptions } from './ManagedProcess.js';
@@ -36,7 +37,7 @@ export interface SupervisedProcessEvents {
 
 /** Exponential, capped: attempt 0 waits `initialDelayMs`, each next one twice the previous, at most the cap. */
 export function restartDelayMs(policy: RestartPolicy, attempt: number): number {
-  return Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(attempt, 30));
+  return backoffDelayMs({ firstMs: policy.initialDelayMs, maxMs: policy.maxDelayMs }, attempt);
 }
 
 /**

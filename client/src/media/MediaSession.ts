@@ -1,4 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
+import { backoffDelayMs, type Backoff } from '../../../shared/backoff.js';
 import type { MediaSource, ServerToClientEvents, TransportInfo } from '../../../shared/protocol.js';
 import { Emitter } from './Emitter.js';
 import { IceWatchdog, type Direction } from './IceWatchdog.js';
@@ -13,8 +14,7 @@ export type SessionState = 'idle' | 'starting' | 'ready' | 'restarting' | 'close
 
 /** After `media.restart` the server may still be restoring the meeting's media: it is asked again this often. */
 const RESTART_ATTEMPTS = 8;
-const RESTART_RETRY_MS = 250;
-const RESTART_RETRY_MAX_MS = 4_000;
+const RESTART_BACKOFF: Backoff = { firstMs: 250, maxMs: 4_000 };
 
 export interface MediaSessionEvents extends Record<string, unknown[]> {
   state: [SessionState];
@@ -470,9 +470,7 @@ export class MediaSession extends Emitter<MediaSessionEvents> {
           return;
         }
         this.#teardown();
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(RESTART_RETRY_MS * 2 ** (attempt - 1), RESTART_RETRY_MAX_MS)),
-        );
+        await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(RESTART_BACKOFF, attempt - 1)));
         if (generation !== this.#generation || this.#isClosed()) return;
       }
     }

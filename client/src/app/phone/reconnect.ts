@@ -1,19 +1,20 @@
+import { backoffDelayMs, type Backoff } from '../../../../shared/backoff.js';
+
 /** The timers a {@link Reconnector} uses: the page's, or a test's fake clock. */
 export interface ReconnectTimers {
   setTimeout: (run: () => void, ms: number) => unknown;
   clearTimeout: (handle: unknown) => void;
 }
 
-const FIRST_DELAY_MS = 500;
-const MAX_DELAY_MS = 10_000;
+/** 0.5 s doubling up to 10 s, with up to 20% less at random. */
+const RECONNECT_BACKOFF: Backoff = { firstMs: 500, maxMs: 10_000, jitter: 0.2 };
 
 /**
  * How long to wait before attempt `failures + 1` after `failures` failed ones: 0.5 s doubling up to 10 s, with up to
  * 20% less at random so that many browsers coming back together do not all knock at the same instant.
  */
 export function reconnectDelayMs(failures: number, random: () => number = Math.random): number {
-  const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(failures, 16));
-  return Math.round(base * (1 - 0.2 * random()));
+  return backoffDelayMs(RECONNECT_BACKOFF, failures, random);
 }
 
 /**
