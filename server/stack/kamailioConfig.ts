@@ -278,6 +278,8 @@ route[WITHINDLG] {
 		} else if (is_method("INVITE|UPDATE")) {
 			# Hold and ICE restarts between a browser and a desk phone need the same conversion as the call.
 			route(MEDIA_OFFER);
+		} else if (is_method("REFER") && is_present_hf("Refer-To")) {
+			route(CALLEVENT_REFER);
 		} else if (is_method("ACK") && has_body("application/sdp")) {
 			rtpengine_manage("replace-origin replace-session-connection");
 		}
@@ -333,6 +335,16 @@ route[CALLEVENT_START] {
 	if ($fU == "${o.bridgeUser}") { jansson_set("true", "bridge", "", "$var(ev)"); }
 	if ($var(external) == 1) { jansson_set("true", "external", "", "$var(ev)"); }
 	if ($var(queue) == 1) { jansson_set("string", "queue", "$rU", "$var(ev)"); }
+	evapi_relay("$var(ev)");
+}
+
+# A blind transfer asked inside a call: its records say to whom, the transferee's new call by whom.
+route[CALLEVENT_REFER] {
+	$var(ev) = "{}";
+	jansson_set("string", "event", "transfer", "$var(ev)");
+	jansson_set("string", "callId", "$ci", "$var(ev)");
+	jansson_set("string", "by", "$fU", "$var(ev)");
+	jansson_set("string", "to", "$(hdr(Refer-To){nameaddr.uri}{uri.user})", "$var(ev)");
 	evapi_relay("$var(ev)");
 }
 
@@ -515,6 +527,9 @@ function queueRoutes(domain: string): string {
 	jansson_set("string", "queue", "$var(qnum)", "$var(ev)");
 	jansson_set("string", "members", "$(var(rung){s.substr,1,0})", "$var(ev)");
 	evapi_relay("$var(ev)");
+	# A member's 603 Decline is that member's answer, not the queue's: the others keep ringing (tm would cancel
+	# every branch on a 6xx).
+	t_set_disable_6xx(1);
 	route(RELAY);
 }
 
@@ -524,7 +539,20 @@ route[QUEUE_BRANCH] {
 }
 
 # The member whose branch answered: kept on the dialog (the answered event, and ending that member's calls).
+# A member whose phone turned the call down (busy, rejected) is told to the server: that member did not miss it.
 route[QUEUE_REPLY] {
+	if (($rs == "486" || $rs == "600" || $rs == "603") && is_method("INVITE")) {
+		$var(qm) = $sht(qbr=>$ci::$T_branch_idx);
+		if ($var(qm) != $null && $var(qm) != "") {
+			$var(ev) = "{}";
+			jansson_set("string", "event", "memberRefused", "$var(ev)");
+			jansson_set("string", "callId", "$ci", "$var(ev)");
+			jansson_set("string", "member", "$var(qm)", "$var(ev)");
+			jansson_set("integer", "code", "$rs", "$var(ev)");
+			evapi_relay("$var(ev)");
+		}
+		return;
+	}
 	if (!($rs =~ "^2" && is_method("INVITE")) || $dlg_var(member) != $null) return;
 	$var(qm) = $sht(qbr=>$ci::$T_branch_idx);
 	if ($var(qm) != $null && $var(qm) != "") { $dlg_var(member) = $var(qm); }

@@ -21,7 +21,24 @@ interface LiveCall {
   queue?: string;
   members?: string[];
   member?: string;
+  /** Queue members whose phones turned the call down, with the code (486, 600, 603). */
+  refusals?: Map<string, number>;
+  /** This call is a transfer made by this extension, of the call `transferOf`. */
+  transferredBy?: string;
+  transferOf?: string;
+  /** This call was handed over (blind transfer) to this number, which answered. */
+  transferredTo?: string;
 }
+
+/** A REFER seen in call `callId`: the transferee's next call to the target is its transfer. */
+interface PendingTransfer {
+  by: string;
+  callId: string;
+  until: number;
+}
+
+type EndEvent = Extract<PbxCallEvent, { type: 'failed' | 'ended' }>;
+type Party = { _id: unknown; extension: string; firstName: string; lastName: string };
 
 export interface CallLogEvents {
   /** A call ended and its records are saved (one per directory user in it). */
@@ -31,10 +48,15 @@ export interface CallLogEvents {
 }
 
 const MAX_ROWS = 100;
-/** Not answered, as the "perse" filter and the badge count them. */
-const MISSED = { direction: 'incoming', outcome: { $ne: 'answered' } } as const;
+/**
+ * Rang and nobody answered, as the "perse" filter and the badge count them: a call the user turned down (busy,
+ * rejected) is not one they missed.
+ */
+const MISSED = { direction: 'incoming', outcome: 'missed' } as const;
 /** A call that never ends (lost BYE, lost events) is dropped from memory after this. */
 const LIVE_CALL_TTL_MS = 12 * 3_600_000;
+/** How long after a REFER the transferee's call to the target counts as the transfer (as for click-to-call). */
+const TRANSFER_WINDOW_MS = 60_000;
 
 /**
  * "Chiamate recenti": turns the PBX's live call events into one CallRecord per directory user in the call, and
@@ -50,6 +72,8 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
   readonly #live = new Map<string, LiveCall>();
   /** Click-to-call requests waiting for the phone to dial: `${from}>${to}` → until when. */
   readonly #clickToCall = new Map<string, number>();
+  /** Blind transfers under way: `${transferee}>${target}` → the REFER. */
+  readonly #transfers = new Map<string, PendingTransfer>();
 
   constructor(deps: {
     records: CallRecordModel;
@@ -82,6 +106,11 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         const until = this.#clickToCall.get(key);
         const clickToCall = until !== undefined && until >= event.at;
         if (clickToCall) this.#clickToCall.delete(key);
+        // The transferee calling the target of a REFER just seen: this call is that transfer.
+        const pending = this.#transfers.get(key);
+        if (pending) this.#transfers.delete(key);
+        const transfer = pending && pending.until >= event.at ? pending : undefined;
+        const transferredBy = transfer?.by ?? event.referredBy;
         this.#live.set(event.callId, {
           callId: event.callId,
           from: event.from,
@@ -90,6 +119,8 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
           clickToCall,
           external: event.external === true,
           ...(event.queue !== undefined ? { queue: event.queue } : {}),
+          ...(transferredBy !== undefined ? { transferredBy } : {}),
+          ...(transfer ? { transferOf: transfer.callId } : {}),
         });
         return;
       }
@@ -98,6 +129,14 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         if (call) call.members = event.members;
         return;
       }
+      case 'memberRefused': {
+        const call = this.#live.get(event.callId);
+        if (call) (call.refusals ??= new Map()).set(event.member, event.code);
+        return;
+      }
+      case 'transfer':
+        this.#onTransfer(event);
+        return;
       case 'ringing':
         return;
       case 'answered': {
@@ -105,6 +144,8 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         if (call && call.answeredAt === undefined) {
           call.answeredAt = event.at;
           if (event.member !== undefined) call.member = event.member;
+          // The target took the transferred call: the first call was handed over to it.
+          if (call.transferOf !== undefined) this.#transferred(call.transferOf, call.to);
         }
         return;
       }
@@ -126,29 +167,100 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
   #prune(now: number): void {
     for (const [id, call] of this.#live) if (now - call.startedAt > LIVE_CALL_TTL_MS) this.#live.delete(id);
     for (const [key, until] of this.#clickToCall) if (until < now) this.#clickToCall.delete(key);
+    for (const [key, t] of this.#transfers) if (t.until < now) this.#transfers.delete(key);
   }
 
-  async #save(call: LiveCall, end: Extract<PbxCallEvent, { type: 'failed' | 'ended' }>): Promise<void> {
-    if (call.queue !== undefined) return this.#saveQueueCall(call, call.queue, end);
-    const parties = await this.#users
-      .find({ extension: { $in: [call.from, call.to] } }, { extension: 1, firstName: 1, lastName: 1 })
+  /** A REFER in a live call: the other party (the transferee) is asked to call `to`. */
+  #onTransfer(event: Extract<PbxCallEvent, { type: 'transfer' }>): void {
+    const call = this.#live.get(event.callId);
+    if (!call) return;
+    // A member who took a queue call sends its in-dialog requests From the queue's number (the dialog's To).
+    const callee = call.queue !== undefined ? call.member : call.to;
+    const by = call.queue !== undefined && event.by === call.to ? call.member : event.by;
+    const transferee = by === call.from ? callee : by !== undefined && by === callee ? call.from : undefined;
+    if (by === undefined || transferee === undefined) return;
+    this.#transfers.set(`${transferee}>${event.to}`, {
+      by,
+      callId: call.callId,
+      until: event.at + TRANSFER_WINDOW_MS,
+    });
+  }
+
+  /** Call `callId` was handed over to `to`: in memory while it lasts, else on its saved records. */
+  #transferred(callId: string, to: string): void {
+    const first = this.#live.get(callId);
+    if (first) {
+      first.transferredTo = to;
+      return;
+    }
+    void this.#markSaved(callId, to).catch((err: unknown) =>
+      this.#log.error({ err, callId }, 'could not record the transfer'),
+    );
+  }
+
+  async #markSaved(callId: string, to: string): Promise<void> {
+    const user = await this.#users.findOne({ extension: to }, { firstName: 1, lastName: 1 }).lean();
+    const owners = await this.#records.find({ callId }, { ownerId: 1 }).lean();
+    if (owners.length === 0) return;
+    await this.#records.updateMany({ callId }, { $set: { transferredTo: party(to, user ?? undefined) } });
+    this.safeEmit(
+      'changed',
+      owners.map((o) => o.ownerId),
+      'recorded',
+    );
+  }
+
+  /** The directory users among `numbers`, by extension. */
+  async #parties(numbers: (string | undefined)[]): Promise<Map<string, Party>> {
+    const wanted = numbers.filter((n): n is string => n !== undefined);
+    const users = await this.#users
+      .find({ extension: { $in: wanted } }, { extension: 1, firstName: 1, lastName: 1 })
       .lean();
-    const byExtension = new Map(parties.map((u) => [u.extension, u]));
+    return new Map(users.map((u) => [u.extension, u]));
+  }
+
+  /** What every record of a call shares, whoever's side it is. */
+  #baseRecord(call: LiveCall, end: EndEvent, byExtension: Map<string, Party>) {
+    const code = end.type === 'failed' ? end.code : undefined;
+    const answeredAt = call.answeredAt;
+    return {
+      callId: call.callId,
+      startedAt: new Date(call.startedAt),
+      endedAt: new Date(end.at),
+      durationSec: answeredAt !== undefined ? Math.max(0, Math.round((end.at - answeredAt) / 1000)) : 0,
+      clickToCall: call.clickToCall,
+      external: call.external,
+      ...(answeredAt !== undefined ? { answeredAt: new Date(answeredAt) } : {}),
+      ...(code !== undefined ? { sipCode: code } : {}),
+      ...(call.transferredBy !== undefined
+        ? { transferredBy: party(call.transferredBy, byExtension.get(call.transferredBy)) }
+        : {}),
+      ...(call.transferredTo !== undefined
+        ? { transferredTo: party(call.transferredTo, byExtension.get(call.transferredTo)) }
+        : {}),
+    };
+  }
+
+  /** Writes a call's records and tells their owners. */
+  async #insert(call: LiveCall, docs: CallRecord[]): Promise<void> {
+    if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });
+    this.safeEmit('recorded', call.callId, docs.length);
+    if (docs.length > 0)
+      this.safeEmit(
+        'changed',
+        docs.map((d) => d.ownerId),
+        'recorded',
+      );
+  }
+
+  async #save(call: LiveCall, end: EndEvent): Promise<void> {
+    if (call.queue !== undefined) return this.#saveQueueCall(call, call.queue, end);
+    const byExtension = await this.#parties([call.from, call.to, call.transferredBy, call.transferredTo]);
     const caller = byExtension.get(call.from);
     const callee = byExtension.get(call.to);
     const answered = call.answeredAt !== undefined;
     const code = end.type === 'failed' ? end.code : undefined;
-    const durationSec = answered ? Math.max(0, Math.round((end.at - (call.answeredAt ?? end.at)) / 1000)) : 0;
-    const base = {
-      callId: call.callId,
-      startedAt: new Date(call.startedAt),
-      endedAt: new Date(end.at),
-      durationSec,
-      clickToCall: call.clickToCall,
-      external: call.external,
-      ...(call.answeredAt !== undefined ? { answeredAt: new Date(call.answeredAt) } : {}),
-      ...(code !== undefined ? { sipCode: code } : {}),
-    };
+    const base = this.#baseRecord(call, end, byExtension);
     const docs: CallRecord[] = [];
     if (caller) {
       docs.push({
@@ -169,49 +281,26 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         direction: 'incoming',
         peerNumber: call.from,
         ...peer(call.from, caller),
-        outcome: answered ? 'answered' : code === 486 || code === 600 ? 'busy' : 'missed',
+        outcome: answered ? 'answered' : calleeOutcome(code),
       });
     }
-    if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });
-    this.safeEmit('recorded', call.callId, docs.length);
-    if (docs.length > 0)
-      this.safeEmit(
-        'changed',
-        docs.map((d) => d.ownerId),
-        'recorded',
-      );
+    await this.#insert(call, docs);
   }
 
   /**
    * A queue call: the caller's record (peer: the queue, by name) and the members'. Answered: only the member who
-   * answered gets one (the others have nothing to call back). Not answered: every member it rang gets a missed
-   * (or busy) one, so that the call can be returned. Members' records carry `queue` (the filter "da una coda").
+   * answered gets one (the others have nothing to call back). Not answered: every member it rang gets one, so
+   * that the call can be returned: missed, or busy / rejected for a member whose phone turned it down. Members'
+   * records carry `queue` (the filter "da una coda").
    */
-  async #saveQueueCall(
-    call: LiveCall,
-    queue: string,
-    end: Extract<PbxCallEvent, { type: 'failed' | 'ended' }>,
-  ): Promise<void> {
+  async #saveQueueCall(call: LiveCall, queue: string, end: EndEvent): Promise<void> {
     const name = (await this.#queueName(queue)) ?? queue;
     const answered = call.answeredAt !== undefined;
     const members = answered ? (call.member !== undefined ? [call.member] : []) : (call.members ?? []);
-    const parties = await this.#users
-      .find({ extension: { $in: [call.from, ...members] } }, { extension: 1, firstName: 1, lastName: 1 })
-      .lean();
-    const byExtension = new Map(parties.map((u) => [u.extension, u]));
+    const byExtension = await this.#parties([call.from, ...members, call.transferredBy, call.transferredTo]);
     const caller = byExtension.get(call.from);
     const code = end.type === 'failed' ? end.code : undefined;
-    const durationSec = answered ? Math.max(0, Math.round((end.at - (call.answeredAt ?? end.at)) / 1000)) : 0;
-    const base = {
-      callId: call.callId,
-      startedAt: new Date(call.startedAt),
-      endedAt: new Date(end.at),
-      durationSec,
-      clickToCall: call.clickToCall,
-      external: false,
-      ...(call.answeredAt !== undefined ? { answeredAt: new Date(call.answeredAt) } : {}),
-      ...(code !== undefined ? { sipCode: code } : {}),
-    };
+    const base = { ...this.#baseRecord(call, end, byExtension), external: false };
     const docs: CallRecord[] = [];
     if (caller) {
       docs.push({
@@ -235,18 +324,13 @@ export class CallLog extends SafeEmitter<CallLogEvents> {
         direction: 'incoming',
         peerNumber: call.from,
         ...peer(call.from, caller),
-        outcome: answered ? 'answered' : code === 486 || code === 600 ? 'busy' : 'missed',
+        // Each member's own answer: one who turned it down did not miss it, whatever the queue's final code
+        // (an edge that does not say which member refused: the final code, for all).
+        outcome: answered ? 'answered' : calleeOutcome(call.refusals ? call.refusals.get(extension) : code),
         queue: name,
       });
     }
-    if (docs.length > 0) await this.#records.insertMany(docs, { ordered: false });
-    this.safeEmit('recorded', call.callId, docs.length);
-    if (docs.length > 0)
-      this.safeEmit(
-        'changed',
-        docs.map((d) => d.ownerId),
-        'recorded',
-      );
+    await this.#insert(call, docs);
   }
 
   async list(ownerId: string, query: CallsQuery): Promise<CallsView> {
@@ -306,12 +390,37 @@ function peer(
   return { peerName: name, peerSearch: `${number} ${foldForSearch(name)} ${foldForSearch(user.firstName)}` };
 }
 
+/** A transferor or transfer target as a record names it: the number, and a colleague's name. */
+function party(
+  number: string,
+  user: { firstName: string; lastName: string } | undefined,
+): { number: string; name?: string } {
+  return user ? { number, name: displayName(user) } : { number };
+}
+
+/**
+ * The phone that rang turned the call down: 603 Decline is the user's "Rifiuta" (the web phone's, SIP.js's
+ * reject); 486 Busy Here and 600 Busy Everywhere are a phone busy on another call, and many desk phones' reject
+ * (baresip's), which cannot be told apart. Neither is a missed call.
+ */
+function refusalOutcome(code: number | undefined): CallOutcome | undefined {
+  if (code === 603) return 'rejected';
+  if (code === 486 || code === 600) return 'busy';
+  return undefined;
+}
+
 /** The caller's side of a call that was not answered. */
 function callerOutcome(code: number | undefined): CallOutcome {
-  if (code === 486 || code === 600) return 'busy';
+  const refused = refusalOutcome(code);
+  if (refused) return refused;
   if (code === 487) return 'cancelled';
   if (code === 408 || code === 480) return 'missed';
   return 'failed';
+}
+
+/** The callee's side of a call that was not answered: missed, unless their phone turned it down. */
+function calleeOutcome(code: number | undefined): CallOutcome {
+  return refusalOutcome(code) ?? 'missed';
 }
 
 /** A unique index refused a second document (MongoDB's and FerretDB's code). */

@@ -21,9 +21,27 @@ export interface CallRecord {
   clickToCall: boolean;
   /** The peer is an external number (through the trunk), in E.164. */
   external: boolean;
+  /** This call is a blind transfer made by this party (the transferee then called the target). */
+  transferredBy?: CallParty;
+  /** This call was handed over by a blind transfer to this party, who answered. */
+  transferredTo?: CallParty;
+}
+
+/** A number and, for a colleague, the name it had when the call was recorded. */
+export interface CallParty {
+  number: string;
+  name?: string;
 }
 
 export type CallRecordModel = Model<CallRecord>;
+
+const callPartySchema = new Schema<CallParty>(
+  {
+    number: { type: String, required: true, maxlength: 40 },
+    name: { type: String, maxlength: 210 },
+  },
+  { _id: false },
+);
 
 const callRecordSchema = new Schema<CallRecord>({
   ownerId: { type: String, required: true },
@@ -42,6 +60,8 @@ const callRecordSchema = new Schema<CallRecord>({
   queue: { type: String, maxlength: 100 },
   clickToCall: { type: Boolean, default: false },
   external: { type: Boolean, default: false },
+  transferredBy: { type: callPartySchema },
+  transferredTo: { type: callPartySchema },
 });
 callRecordSchema.index({ ownerId: 1, startedAt: -1 });
 // A replayed event cannot write the same side of a call twice.
@@ -71,5 +91,11 @@ export function toCallRecordView(record: CallRecord & { _id: unknown }): CallRec
   if (record.answeredAt) view.answeredAt = record.answeredAt.toISOString();
   if (record.endedAt) view.endedAt = record.endedAt.toISOString();
   if (record.queue) view.queue = record.queue;
+  if (record.transferredBy) view.transferredBy = partyView(record.transferredBy);
+  if (record.transferredTo) view.transferredTo = partyView(record.transferredTo);
   return view;
+}
+
+function partyView(p: CallParty): CallParty {
+  return p.name ? { number: p.number, name: p.name } : { number: p.number };
 }

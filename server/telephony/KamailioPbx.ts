@@ -334,13 +334,25 @@ export function toCallEvent(
     case 'start':
       // The first leg of a click-to-call (the controller calling the user's phone) is not a call of its own.
       if (typeof m.from !== 'string' || typeof m.to !== 'string' || m.from === bridgeUser) return undefined;
-      if (m.external === true) return { type: 'start', callId, from: m.from, to: m.to, external: true, at };
-      if (typeof m.queue === 'string')
-        return { type: 'start', callId, from: m.from, to: m.to, queue: m.queue, at };
-      return { type: 'start', callId, from: m.from, to: m.to, at };
+      return {
+        type: 'start',
+        callId,
+        from: m.from,
+        to: m.to,
+        ...(m.external === true ? { external: true } : typeof m.queue === 'string' ? { queue: m.queue } : {}),
+        ...(typeof m.referredBy === 'string' && m.referredBy !== '' ? { referredBy: m.referredBy } : {}),
+        at,
+      };
     case 'queued':
       if (typeof m.queue !== 'string' || typeof m.members !== 'string') return undefined;
       return { type: 'queued', callId, queue: m.queue, members: m.members.split(',').filter(Boolean), at };
+    case 'memberRefused':
+      if (typeof m.member !== 'string' || m.member === '' || typeof m.code !== 'number') return undefined;
+      return { type: 'memberRefused', callId, member: m.member, code: m.code, at };
+    case 'transfer':
+      if (typeof m.by !== 'string' || typeof m.to !== 'string' || m.to === '' || m.by === bridgeUser)
+        return undefined;
+      return { type: 'transfer', callId, by: m.by, to: m.to, at };
     case 'ringing':
       return { type: 'ringing', callId, at };
     case 'answered':

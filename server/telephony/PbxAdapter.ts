@@ -21,11 +21,17 @@ export type PbxCallEvent =
       external?: boolean;
       /** The number dialled is this queue's (`to` is the queue number). */
       queue?: string;
+      /** The INVITE's Referred-By: the call is a transfer made by this extension. */
+      referredBy?: string;
       at: number;
     }
   /** A queue call rings these members (the registered ones, the caller excepted). */
   | { type: 'queued'; callId: string; queue: string; members: string[]; at: number }
   | { type: 'ringing'; callId: string; at: number }
+  /** A queue member's phone turned the queue call down (486, 600, 603); the others keep ringing. */
+  | { type: 'memberRefused'; callId: string; member: string; code: number; at: number }
+  /** A blind transfer: `by` sent a REFER inside this call, asking the other party to call `to`. */
+  | { type: 'transfer'; callId: string; by: string; to: string; at: number }
   /** `member`: the queue member who answered, for a queue call. */
   | { type: 'answered'; callId: string; member?: string; at: number }
   | { type: 'failed'; callId: string; code: number; at: number }

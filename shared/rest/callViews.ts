@@ -12,6 +12,8 @@ import {
   type TelephonySettingsView,
 } from '../schemas/calls.js';
 
+const callPartyViewSchema = z.strictObject({ number: z.string(), name: z.string().optional() });
+
 export const callRecordViewSchema = z.strictObject({
   id: z.string(),
   direction: z.enum(['incoming', 'outgoing']),
@@ -26,6 +28,8 @@ export const callRecordViewSchema = z.strictObject({
   queue: z.string().optional(),
   clickToCall: z.boolean(),
   external: z.boolean(),
+  transferredBy: callPartyViewSchema.optional(),
+  transferredTo: callPartyViewSchema.optional(),
 });
 
 export const callsViewSchema = z.strictObject({ calls: z.array(callRecordViewSchema) });

@@ -34,8 +34,19 @@ export const callsQuerySchema = z.strictObject({
 });
 export type CallsQuery = z.infer<typeof callsQuerySchema>;
 
-export const CALL_OUTCOMES = ['answered', 'missed', 'busy', 'cancelled', 'failed'] as const;
+/**
+ * From the record owner's side. `missed`: it rang and nobody answered (the caller gave up, or the no-answer
+ * timeout); `busy` (486, 600) and `rejected` (603 Decline, the web phone's "Rifiuta") are calls the callee's phone
+ * turned down, which are not missed ones; `cancelled`: the caller hung up while it rang (the caller's side).
+ */
+export const CALL_OUTCOMES = ['answered', 'missed', 'busy', 'rejected', 'cancelled', 'failed'] as const;
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+/** The other end of a transfer: a number and, for a colleague, their "Cognome Nome". */
+export interface CallPartyView {
+  number: string;
+  name?: string;
+}
 
 /** One row of "Chiamate recenti", seen from one user's side. */
 export interface CallRecordView {
@@ -45,7 +56,7 @@ export interface CallRecordView {
   peerNumber: string;
   peerName?: string;
   outcome: CallOutcome;
-  /** SIP final response code when the call was not answered (486 busy, 487 cancelled, 408/480 no answer). */
+  /** SIP final response code when the call was not answered (486 busy, 603 rejected, 487 cancelled, 408/480 no answer). */
   sipCode?: number;
   /** ISO 8601. */
   startedAt: string;
@@ -53,12 +64,16 @@ export interface CallRecordView {
   endedAt?: string;
   /** Seconds of conversation (0 when not answered). */
   durationSec: number;
-  /** Set when the call came from a queue (no queues on the embedded edge yet). */
+  /** Set when the call came from a queue: its name. */
   queue?: string;
   /** The call was started by click-to-call. */
   clickToCall: boolean;
   /** The peer is an external number (E.164, through the trunk), not a colleague. */
   external: boolean;
+  /** This call is a blind transfer: this colleague (or number) transferred it ("Trasferita da …"). */
+  transferredBy?: CallPartyView;
+  /** This call was transferred (blind, by REFER) to this party, who answered ("Trasferita a …"). */
+  transferredTo?: CallPartyView;
 }
 
 export interface CallsView {

@@ -162,13 +162,19 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     const tab = recentCallsTab(page);
     const giuliaLabel = `Bianchi Giulia <${giulia.extension}>`;
 
-    // Received, then two missed (Giulia gives up; Mario refuses), while Mario is on another tab.
+    // Received, then one missed (Giulia gives up) and one Mario refuses (486, busy: not a missed call), while
+    // Mario is on another tab.
     await answered(g, m);
     await cancelled(g, m);
     await tab.locator('.badge', { hasText: '1' }).waitFor();
     await rejected(g, m);
-    await tab.locator('.badge', { hasText: '2' }).waitFor();
-    assert.equal(await tab.getByLabel('2 chiamate perse non viste').count(), 1);
+    await eventually('the refused call recorded', 5_000, async () => {
+      const res = await fx.api('GET', '/api/calls', { token: mario.token });
+      return (res.body as { calls: { outcome: string }[] }).calls[0]?.outcome === 'busy' ? true : undefined;
+    });
+    assert.equal((await missedOf(mario)).missed, 1);
+    await tab.locator('.badge', { hasText: '1' }).waitFor();
+    assert.equal(await tab.getByLabel('1 chiamate perse non viste').count(), 1);
     await ui.screenshot(page, 'calls-badge.png');
     // Outgoing, and one from a queue two days ago (the embedded edge has no queues: written as a queue would).
     await answered(m, g);
@@ -183,6 +189,8 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
         outcome: 'answered',
         durationSec: 65,
         queue: 'Assistenza',
+        // Giulia took it from the queue and handed it to Mario (a blind transfer).
+        transferredBy: { number: giulia.extension, name: 'Bianchi Giulia' },
         startedAt: new Date(Date.now() - 2 * 86_400_000),
       },
     ]);
@@ -212,8 +220,13 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
         new Date(Date.now() - 2 * 86_400_000),
       ),
     ]);
-    assert.equal(await page.locator('li.call-row.missed').count(), 2);
+    assert.equal(await page.locator('li.call-row.missed').count(), 1);
     await page.locator('li.call-row', { hasText: '0212345678' }).getByText('Dalla coda Assistenza').waitFor();
+    await page
+      .locator('li.call-row', { hasText: '0212345678' })
+      .getByText(`Trasferita da ${giuliaLabel}`)
+      .waitFor();
+    await page.locator('li.call-row[data-outcome="busy"]').getByText('Occupato').waitFor();
     await page.locator('li.call-row', { hasText: '0212345678' }).getByText('Durata 1:05').waitFor();
     await ui.screenshot(page, 'calls-list.png');
 
@@ -222,7 +235,7 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     assert.equal(await filterButton(page, 'Ricevute').getAttribute('aria-pressed'), 'true');
     await rowsBecome(page, 'received', [all[3] ?? '', all[4] ?? '']);
     await filterButton(page, 'Perse').click();
-    await rowsBecome(page, 'missed', [all[1] ?? '', all[2] ?? '']);
+    await rowsBecome(page, 'missed', [all[2] ?? '']);
     await ui.screenshot(page, 'calls-missed.png');
     await filterButton(page, 'Effettuate').click();
     await rowsBecome(page, 'outgoing', [all[0] ?? '']);

@@ -43,6 +43,28 @@ describe('telephony: numbers, events and credentials', () => {
     assert.equal(toCallEvent({ event: 'whatever', callId: 'x' }, 1, 'b'), undefined);
   });
 
+  it('reads transfers and queue members turning a call down', () => {
+    assert.deepEqual(
+      toCallEvent({ event: 'start', callId: 'c3', from: '200', to: '202', referredBy: '201' }, 8, 'b'),
+      { type: 'start', callId: 'c3', from: '200', to: '202', referredBy: '201', at: 8 },
+    );
+    assert.deepEqual(toCallEvent({ event: 'transfer', callId: 'c1', by: '201', to: '202' }, 9, 'b'), {
+      type: 'transfer',
+      callId: 'c1',
+      by: '201',
+      to: '202',
+      at: 9,
+    });
+    // The click-to-call controller's own REFER is how click-to-call works, not a transfer; no target, no event.
+    assert.equal(toCallEvent({ event: 'transfer', callId: 'c1', by: 'b', to: '202' }, 9, 'b'), undefined);
+    assert.equal(toCallEvent({ event: 'transfer', callId: 'c1', by: '201', to: '' }, 9, 'b'), undefined);
+    assert.deepEqual(
+      toCallEvent({ event: 'memberRefused', callId: 'q1', member: '202', code: 603 }, 10, 'b'),
+      { type: 'memberRefused', callId: 'q1', member: '202', code: 603, at: 10 },
+    );
+    assert.equal(toCallEvent({ event: 'memberRefused', callId: 'q1', code: 603 }, 10, 'b'), undefined);
+  });
+
   it('computes HA1 as RFC 2617 does', () => {
     // md5("200:ucc.test:pw200")
     // `echo -n 200:ucc.test:pw200 | md5sum`

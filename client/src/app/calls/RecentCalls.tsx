@@ -3,7 +3,7 @@ import { api, type Profile } from '../api/api.js';
 import { useUserSocket, type UserSocket } from '../api/userSocket.js';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
 import { useCallAction } from '../phone/callAction.js';
-import { dayLabel, durationLabel, groupByDay, peerLabel, timeLabel } from './callFormat.js';
+import { dayLabel, durationLabel, groupByDay, partyLabel, peerLabel, timeLabel } from './callFormat.js';
 import { FILTERS, isMissed, listCalls, type CallFilter, type CallRecordView } from './callsApi.js';
 import { useMissedCalls } from './useMissedCalls.js';
 
@@ -28,6 +28,7 @@ const OUTCOME_LABEL = {
   answered: 'outcomeAnswered',
   missed: 'outcomeMissed',
   busy: 'outcomeBusy',
+  rejected: 'outcomeRejected',
   cancelled: 'outcomeCancelled',
   failed: 'outcomeFailed',
 } as const satisfies Record<CallRecordView['outcome'], MessageKey>;
@@ -236,6 +237,16 @@ function CallRow({
           </span>
         )}
         {call.queue && <span className="pill call-queue">{t('callFromQueue', { queue: call.queue })}</span>}
+        {call.transferredBy && (
+          <span className="pill call-transfer">
+            {t('callTransferredBy', { name: partyLabel(call.transferredBy) })}
+          </span>
+        )}
+        {call.transferredTo && (
+          <span className="pill call-transfer">
+            {t('callTransferredTo', { name: partyLabel(call.transferredTo) })}
+          </span>
+        )}
         {call.clickToCall && <span className="pill">{t('callClickToCall')}</span>}
       </span>
       {onCall && (

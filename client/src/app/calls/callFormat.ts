@@ -67,3 +67,8 @@ export function durationLabel(seconds: number): string {
 export function peerLabel(call: Pick<CallRecordView, 'peerName' | 'peerNumber'>): string {
   return call.peerName ? `${call.peerName} <${call.peerNumber}>` : call.peerNumber;
 }
+
+/** The other end of a transfer, as a row names it: "Cognome Nome <ext>", or the number. */
+export function partyLabel(party: { number: string; name?: string }): string {
+  return party.name ? `${party.name} <${party.number}>` : party.number;
+}

@@ -36,7 +36,10 @@ export function markCallsSeen(): Promise<MissedCallsView> {
   return api<MissedCallsView>('POST', '/api/calls/seen');
 }
 
-/** Not answered, seen from the user's side: shown in red, as the manual's "perse". */
+/**
+ * Rang and nobody answered, seen from the user's side: shown in red, as the manual's "perse" (the server's
+ * filter and badge count the same). A call the user's phone turned down (busy, rejected) is not missed.
+ */
 export function isMissed(call: Pick<CallRecordView, 'direction' | 'outcome'>): boolean {
-  return call.direction === 'incoming' && call.outcome !== 'answered';
+  return call.direction === 'incoming' && call.outcome === 'missed';
 }
