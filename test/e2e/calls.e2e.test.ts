@@ -174,7 +174,7 @@ describe('Chiamate recenti and the call buttons in Chromium, with desk phones', 
     });
     assert.equal((await missedOf(mario)).missed, 1);
     await tab.locator('.badge', { hasText: '1' }).waitFor();
-    assert.equal(await tab.getByLabel('1 chiamate perse non viste').count(), 1);
+    assert.equal(await tab.getByLabel('1 chiamata persa non vista').count(), 1);
     await ui.screenshot(page, 'calls-badge.png');
     // Outgoing, and one from a queue two days ago (the embedded edge has no queues: written as a queue would).
     await answered(m, g);

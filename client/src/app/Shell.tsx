@@ -159,7 +159,14 @@ function ShellBody(props: ShellProps): React.JSX.Element {
                 </span>
               )}
               {name === 'phone' && missedCalls.missed > 0 && (
-                <span className="badge" aria-label={t('missedUnseen', { n: missedCalls.missed })}>
+                <span
+                  className="badge"
+                  aria-label={
+                    missedCalls.missed === 1
+                      ? t('missedUnseenOne')
+                      : t('missedUnseen', { n: missedCalls.missed })
+                  }
+                >
                   {missedCalls.missed}
                 </span>
               )}
