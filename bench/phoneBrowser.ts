@@ -62,6 +62,11 @@ function markOf(marks: PageMark[], what: PageMark['what'], prefix: string): Page
   return found;
 }
 
+/** How long the call's RTCPeerConnection took to gather its ICE candidates. */
+function gatheringMs(marks: PageMark[]): number {
+  return markOf(marks, 'pc', 'ICE gathering complete').t - markOf(marks, 'pc', 'ICE gathering started').t;
+}
+
 /** Before a call: no old events or marks, the clocks mapped, the peer connections counted. */
 async function prepare({ page, desk }: Rig): Promise<{ clock: PageClock; pcs: number }> {
   desk.clearEvents();
@@ -90,7 +95,8 @@ async function browserDials(rig: Rig): Promise<Call> {
   return {
     ms: {
       postDial: rangAt - clock.toBench(click.t),
-      clickToGathered: markOf(marks, 'pc', 'ICE gathering complete').t - click.t,
+      clickToMicrophone: markOf(marks, 'media', 'microphone open').t - click.t,
+      gathering: gatheringMs(marks),
       clickToInvite: markOf(marks, 'sip-out', 'INVITE ').t - click.t,
       toBrowser: clock.toBench(heard.collectedAt) - answeredAt,
       toBrowserEstimated: clock.toBench(estimatedFirstPacket(heard)) - answeredAt,
@@ -121,7 +127,8 @@ async function deskDials(rig: Rig): Promise<Call> {
     ms: {
       inviteAtBrowser: clock.toBench(markOf(marks, 'sip-in', 'INVITE ').t) - dialledAt,
       postDial: clock.toBench(markOf(marks, 'banner', '').t) - dialledAt,
-      clickToGathered: markOf(marks, 'pc', 'ICE gathering complete').t - answer.t,
+      clickToMicrophone: markOf(marks, 'media', 'microphone open').t - answer.t,
+      gathering: gatheringMs(marks),
       clickToOk: markOf(marks, 'sip-out', 'SIP/2.0 200').t - answer.t,
       toBrowser: heard.collectedAt - answer.t,
       toBrowserEstimated: estimatedFirstPacket(heard) - answer.t,
@@ -248,9 +255,10 @@ function report(
         of(out, 'postDial'),
       ),
       figure(
-        'browser → desk: click "Chiama" → ICE gathering complete in the browser (ms)',
-        of(out, 'clickToGathered'),
+        'browser → desk: click "Chiama" → microphone open (getUserMedia resolved) (ms)',
+        of(out, 'clickToMicrophone'),
       ),
+      figure('browser → desk: ICE gathering in the browser, started → complete (ms)', of(out, 'gathering')),
       figure(
         'browser → desk: click "Chiama" → first INVITE sent on the WebSocket (ms)',
         of(out, 'clickToInvite'),
@@ -276,9 +284,10 @@ function report(
         of(into, 'postDial'),
       ),
       figure(
-        'desk → browser: click "Rispondi" → ICE gathering complete in the browser (ms)',
-        of(into, 'clickToGathered'),
+        'desk → browser: click "Rispondi" → microphone open (getUserMedia resolved) (ms)',
+        of(into, 'clickToMicrophone'),
       ),
+      figure('desk → browser: ICE gathering in the browser, started → complete (ms)', of(into, 'gathering')),
       figure('desk → browser: click "Rispondi" → 200 OK sent on the WebSocket (ms)', of(into, 'clickToOk')),
       figure(
         'desk → browser: click "Rispondi" → first audio packet in the browser, latest (ms)',

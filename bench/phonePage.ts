@@ -11,9 +11,10 @@ export interface PageMark {
   t: number;
   /**
    * click (a button's text), sip-out / sip-in (the first line of a message of an INVITE transaction), banner (the
-   * incoming-call dialog in the DOM), pc (an RTCPeerConnection made, its ICE gathering complete).
+   * incoming-call dialog in the DOM), media (getUserMedia resolved), pc (an RTCPeerConnection made, its ICE
+   * gathering started and complete).
    */
-  what: 'click' | 'sip-out' | 'sip-in' | 'banner' | 'pc';
+  what: 'click' | 'sip-out' | 'sip-in' | 'banner' | 'media' | 'pc';
   detail: string;
 }
 
@@ -60,9 +61,17 @@ export const PAGE_PROBES = `
         pcs.push(this);
         mark('pc', 'created');
         this.addEventListener('icegatheringstatechange', () => {
+          if (this.iceGatheringState === 'gathering') mark('pc', 'ICE gathering started');
           if (this.iceGatheringState === 'complete') mark('pc', 'ICE gathering complete');
         });
       }
+    };
+    const getUserMedia = MediaDevices.prototype.getUserMedia;
+    MediaDevices.prototype.getUserMedia = function (...args) {
+      return getUserMedia.apply(this, args).then((stream) => {
+        mark('media', 'microphone open');
+        return stream;
+      });
     };
     // "INVITE sip:…" or "SIP/2.0 180 Ringing", with the CSeq method: only INVITE transactions are kept.
     const sip = (text) => {
