@@ -47,7 +47,8 @@ declare const window: {
 
 /**
  * The init script, a string: what the TypeScript loader adds to compiled functions does not exist in the page.
- * Only observes: the app's objects are untouched, the RTCPeerConnection and WebSocket subclasses only note.
+ * Only observes: the app's objects are untouched; the RTCPeerConnection and WebSocket subclasses and the
+ * getUserMedia wrapper only note.
  */
 export const PAGE_PROBES = `
   (() => {
@@ -182,7 +183,8 @@ export interface PageClock {
 /**
  * Reads the page's performance.now() between two readings of ours, `samples` times, and keeps the fastest round
  * trip: the page's reading was taken somewhere within it, so mapping it onto the middle is off by at most half of
- * it. (Both clocks count the same monotonic time from different origins, so the offset holds between syncs.)
+ * it. (Both clocks should count the same monotonic time from different origins; the bench syncs before each
+ * call all the same.)
  */
 export async function syncPageClock(page: Page, samples = 5): Promise<PageClock> {
   let best: { rtt: number; offset: number } | undefined;
