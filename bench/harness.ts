@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../server/config.js';
 import { Database } from '../server/db/Database.js';
 import type { Logger } from '../server/logger.js';
 import { EmbeddedStack } from '../server/stack/EmbeddedStack.js';
+import type { KamailioEndpoint } from '../server/stack/KamailioService.js';
 import { freePort } from '../server/stack/ports.js';
 import { UccServer } from '../server/UccServer.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
@@ -74,6 +75,8 @@ export interface BenchServer {
   db: Database;
   server: UccServer;
   baseUrl: string;
+  /** The embedded Kamailio, when the bench asked for telephony and it is installed. */
+  kamailio: KamailioEndpoint | undefined;
   /** Stops the server and the services and removes the data dir; reports failed steps and goes on. */
   close: () => Promise<void>;
 }
@@ -87,6 +90,8 @@ export async function startBenchServer(
   name: string,
   /** Settings of this bench on top of the defaults (e.g. a chat rate limit it must not hit). */
   env: Record<string, string> = {},
+  /** telephony: hand the embedded Kamailio to the server (the call APIs and the web phone), as main.ts does. */
+  options: { telephony?: boolean } = {},
 ): Promise<BenchServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), `ucc-bench-${name}-`));
   const logger = pino({ level: 'warn' });
@@ -125,9 +130,17 @@ export async function startBenchServer(
       logger,
     });
     cleanup.unshift(() => pool.close());
-    const server = await UccServer.create({ config, logger, db, pool, matrix: stack.endpoints.matrix });
+    const kamailio = options.telephony ? stack.endpoints.kamailio : undefined;
+    const server = await UccServer.create({
+      config,
+      logger,
+      db,
+      pool,
+      matrix: stack.endpoints.matrix,
+      kamailio,
+    });
     cleanup.unshift(() => server.close());
-    return { config, logger, db, server, baseUrl: `http://127.0.0.1:${server.port}`, close };
+    return { config, logger, db, server, baseUrl: `http://127.0.0.1:${server.port}`, kamailio, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,132 +1,78 @@
 /**
- * bench:phone: how fast the embedded phone edge (Kamailio + rtpengine) connects two baresip desk phones on
- * loopback, over N calls (default 50):
- * - post-dial delay: the caller's `dial` command → the callee's CALL_INCOMING (its phone rings);
- * - answer → first audio: the callee's `accept` → the caller's CALL_RTPESTAB, which baresip raises on the first
- *   RTP packet it receives (so the callee's first packet went through rtpengine and arrived); and the same for the
- *   callee's side (the caller starts sending on the 200 OK).
- * Every time is taken by this process when it sends the command or receives the event over ctrl_tcp (loopback,
- * well under a millisecond). The UCC server is not in the SIP or RTP path, so it is not started: the phones'
- * credentials go into Kamailio's htable as KamailioPbx puts them. Writes bench/results/phone-<date>.{json,md}.
- * Option: `-- --calls 50`.
+ * bench:phone: how fast the embedded phone edge (Kamailio + rtpengine) connects calls on loopback, N calls per
+ * direction (default 50), in two halves:
+ * - desk ↔ desk (phoneDesks.ts): two baresip desk phones, without the UCC server;
+ * - browser ↔ desk (phoneBrowser.ts): the web phone in headless Chromium against the real UCC server, and a
+ *   baresip desk phone, calling each other both ways.
+ * Post-dial delay is dial → ringing at the callee; answer → first audio is the callee's answer → the first audio
+ * packet received, at each side. Writes bench/results/phone-<date>.{json,md} with the machine's load before and
+ * after each half. Options: `-- --calls 50`, `-- --only desks` or `-- --only browser`.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { pino } from 'pino';
-import { loadConfig } from '../server/config.js';
-import { KamailioService } from '../server/stack/KamailioService.js';
-import { RtpengineService } from '../server/stack/RtpengineService.js';
-import { KamailioRpc } from '../server/telephony/KamailioRpc.js';
-import { digestHa1 } from '../server/telephony/SipCredential.js';
-import { BaresipPhone } from '../test/harness/baresip.js';
-import { machine, publish, run, say, summarize, wholeNumberOption, type Summary } from './harness.js';
+import { machine, publish, run, say, stringOption, wholeNumberOption } from './harness.js';
+import { browserHalf } from './phoneBrowser.js';
+import { deskHalf } from './phoneDesks.js';
+import type { Half } from './phoneHalf.js';
 
-const DOMAIN = 'bench.test';
+const HALVES = { desks: deskHalf, browser: browserHalf } as const;
+type HalfName = keyof typeof HALVES;
 
-async function main(): Promise<void> {
-  const count = wholeNumberOption('calls', 50);
-  const config = loadConfig({
-    UCC_DATA_DIR: tmpdir(),
-    UCC_JWT_SECRET: randomBytes(32).toString('base64url'),
-    MATRIX_BRIDGE_URL: 'http://127.0.0.1:1',
-    LOG_LEVEL: 'warn',
-  });
-  if (config.telephony.mode !== 'embedded') throw new Error('kamailio/rtpengine are not installed');
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-bench-phone-'));
-  const logger = pino({ level: 'warn' });
-  const cleanup: (() => Promise<unknown>)[] = [() => rm(dataDir, { recursive: true, force: true })];
-  try {
-    const rtpengine = await RtpengineService.create({
-      bin: config.telephony.rtpengineBin,
-      dataDir,
-      portMin: 0,
-      portMax: 0,
-      logger,
-      startTimeoutMs: 15_000,
-    });
-    cleanup.unshift(() => rtpengine.stop());
-    const rpcToken = randomBytes(16).toString('hex');
-    const kamailio = await KamailioService.create({
-      bin: config.telephony.kamailioBin,
-      dataDir,
-      domain: DOMAIN,
-      rtpengineNgPort: rtpengine.ngPort,
-      rpcToken,
-      logger,
-      startTimeoutMs: 15_000,
-    });
-    cleanup.unshift(() => kamailio.stop());
-    const rpc = new KamailioRpc(`http://127.0.0.1:${kamailio.endpoint.sipPort}/RPC`, rpcToken);
-    const phone = async (extension: string, toneHz: number): Promise<BaresipPhone> => {
-      const password = randomBytes(12).toString('hex');
-      await rpc.call('htable.sets', ['creds', extension, digestHa1(extension, DOMAIN, password)]);
-      const p = await BaresipPhone.start({
-        dir: path.join(dataDir, extension),
-        extension,
-        password,
-        domain: DOMAIN,
-        proxyPort: kamailio.endpoint.sipPort,
-        toneHz,
-        // Longer than any call here: each call ends by a hangup, never by the file's end.
-        toneMs: 20_000,
-      });
-      cleanup.unshift(() => p.stop());
-      await p.next('REGISTER_OK');
-      return p;
-    };
-    const caller = await phone('201', 440);
-    const callee = await phone('202', 660);
+function halves(): HalfName[] {
+  const only = stringOption('only');
+  if (only === undefined) return ['desks', 'browser'];
+  if (only !== 'desks' && only !== 'browser') throw new Error('--only must be desks or browser');
+  return [only];
+}
 
-    const postDial: number[] = [];
-    const toCaller: number[] = [];
-    const toCallee: number[] = [];
-    const before = machine();
-    const when = new Date();
-    for (let i = 0; i < count; i++) {
-      caller.clearEvents();
-      callee.clearEvents();
-      const dialled = performance.now();
-      await caller.dial(callee.extension);
-      await callee.next('CALL_INCOMING');
-      postDial.push(performance.now() - dialled);
-      const answered = performance.now();
-      await callee.command('accept');
-      await Promise.all([
-        caller.next('CALL_RTPESTAB').then(() => toCaller.push(performance.now() - answered)),
-        callee.next('CALL_RTPESTAB').then(() => toCallee.push(performance.now() - answered)),
-      ]);
-      await caller.command('hangup');
-      await Promise.all([caller.next('CALL_CLOSED'), callee.next('CALL_CLOSED')]);
-      if ((i + 1) % 10 === 0) say(`${i + 1}/${count} calls`);
-    }
-
-    const figures: { name: string; summary: Summary }[] = [
-      { name: 'post-dial delay: dial → ringing at the callee (ms)', summary: summarize(postDial) },
-      { name: "answer → callee's first RTP packet at the caller (ms)", summary: summarize(toCaller) },
-      { name: "answer → caller's first RTP packet at the callee (ms)", summary: summarize(toCallee) },
-    ];
-    const after = machine();
-    const md = [
-      `# bench:phone, ${when.toISOString()}`,
+function markdown(when: Date, results: Half[]): string {
+  const m = results[0]?.machine.before ?? machine();
+  const lines = [
+    `# bench:phone, ${when.toISOString()}`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. The machine is shared: ` +
+      'other work may have run during the measurement (the load averages below say how busy it was).',
+    '',
+  ];
+  for (const half of results) {
+    const { before, after } = half.machine;
+    lines.push(
+      `## ${half.title}`,
       '',
-      `${count} calls between two baresip desk phones (PCMA) through Kamailio and rtpengine on loopback.`,
-      `Machine: ${before.cpu}, ${before.cores} cores, Node ${before.node}; load average before ` +
-        `${before.loadavg.join(' ')}, after ${after.loadavg.join(' ')}.`,
+      ...half.method.flatMap((p) => [p, '']),
+      `Load average (1, 5, 15 min) before ${before.loadavg.join(', ')}, after ${after.loadavg.join(', ')}.`,
       '',
       '| figure | p50 | p95 | p99 | mean | max |',
       '| --- | --- | --- | --- | --- | --- |',
-      ...figures.map(
+      ...half.figures.map(
         ({ name, summary: s }) => `| ${name} | ${s.p50} | ${s.p95} | ${s.p99} | ${s.mean} | ${s.max} |`,
       ),
       '',
-    ].join('\n');
-    await publish('phone', when, { when, calls: count, machine: { before, after }, figures }, md);
-  } finally {
-    for (const step of cleanup) await step().catch((err: unknown) => say(`clean-up failed: ${String(err)}`));
+    );
   }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const count = wholeNumberOption('calls', 50);
+  const names = halves();
+  const when = new Date();
+  const results: Half[] = [];
+  for (const name of names) {
+    say(`bench:phone, ${name}: ${count} calls${name === 'browser' ? ' each way' : ''}`);
+    results.push(await HALVES[name](count));
+  }
+  const json = {
+    when,
+    calls: count,
+    halves: names,
+    machine: {
+      before: results[0]?.machine.before,
+      after: results.at(-1)?.machine.after,
+    },
+    // Without the samples, in the shape of the earlier results; the halves below have them.
+    figures: results.flatMap((h) => h.figures.map(({ name, summary }) => ({ name, summary }))),
+    results: Object.fromEntries(names.map((n, i) => [n, results[i]])),
+  };
+  await publish('phone', when, json, markdown(when, results));
 }
 
 run(main);
