@@ -1,5 +1,5 @@
 import JsSIP from 'jssip';
-import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession';
+import type { EndEvent, IceCandidateEvent, RTCSession } from 'jssip/lib/RTCSession';
 import { routeAudio } from '../settings/devices.js';
 import { callFailure, transferFailure, type CallFailure } from './callFailure.js';
 import { Emitter } from './Emitter.js';
@@ -78,6 +78,12 @@ export class PhoneCall extends Emitter<{ change: [CallSnapshot] }> {
     session.on('peerconnection', (e: { peerconnection: RTCPeerConnection }) =>
       this.#watchTracks(e.peerconnection),
     );
+    // JsSIP sends its offer or answer only once ICE gathering completes, which waits ~120 ms for TCP candidates
+    // that rtpengine never uses (bench:phone). The edge is ICE-lite: it answers checks from every local candidate
+    // the browser tries, signalled or not, so the first UDP one is enough to send the SDP.
+    session.on('icecandidate', (e: IceCandidateEvent) => {
+      if (e.candidate.protocol === 'udp') e.ready();
+    });
     session.on('accepted', () => this.#set({ state: 'connected', connectedAt: Date.now() }));
     // Only our own hold is "Attesa": a desk phone holds us itself while it calls a transfer target, and that
     // must neither press the button nor hide "Trasferimento in corso…".
