@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Connection } from 'mongoose';
@@ -104,6 +105,7 @@ export class Telephony {
     });
     const sipWs = await SipWebSocketProxy.create({
       upstream: deps.kamailio ? edgeAddresses(deps.kamailio).wsUrl : undefined,
+      upstreamCa: deps.kamailio?.wsCaFile ? await readFile(deps.kamailio.wsCaFile, 'utf8') : undefined,
       clock: deps.clock,
       logger: log,
       watcher: guard,
