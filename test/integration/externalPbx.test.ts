@@ -206,9 +206,11 @@ describe('telephony: the customer’s own Kamailio edge (UCC_TELEPHONY=external)
     this.timeout(90_000);
     const token = await login(s, '200', 'demo-pass');
     await stopKamailio();
-    const down = await eventually('/readyz failing', 15_000, async () => {
+    // Going down, the RPC may fail before the server sees the evapi connection close (the check then names the
+    // RPC): wait for the state it settles in, the evapi connection gone.
+    const down = await eventually('/readyz failing, naming evapi', 15_000, async () => {
       const r = await readiness(s);
-      return r.status === 503 && r.checks.telephony?.ok === false ? r : undefined;
+      return r.status === 503 && /evapi connection/.test(r.checks.telephony?.error ?? '') ? r : undefined;
     });
     assert.match(
       down.checks.kamailio?.error ?? '',
