@@ -35,6 +35,7 @@ import { ContactService } from './contacts/ContactService.js';
 import { categoriesRouter, contactsRouter, phoneSearchRouter } from './contacts/contactsRouter.js';
 import { PhoneSearch } from './contacts/PhoneSearch.js';
 import { DirectoryEvents } from './directory/DirectoryEvents.js';
+import { NumberPlan } from './directory/NumberPlan.js';
 import { DirectoryService } from './directory/DirectoryService.js';
 import { directoryRouter } from './directory/directoryRouter.js';
 import { meRouter } from './directory/meRouter.js';
@@ -111,10 +112,13 @@ export class UccServer {
     const events = new DirectoryEvents(logger.child({ component: 'directory' }));
     // Every write to a user document goes through this per-user queue (see docs/architecture.md, FerretDB).
     const userWrites = new KeyedSerial();
+    // Users' extensions and call queues' numbers: one plan (the telephony registers the queues in it).
+    const numbers = new NumberPlan(users);
     const directory = new DirectoryService({
       users,
       userWrites,
       events,
+      numbers,
       logger,
     });
     await directory.init();
@@ -231,6 +235,7 @@ export class UccServer {
       connection: db.connection,
       users,
       directoryEvents: events,
+      numbers,
       clock,
       logger,
       reconnectGraceMs: config.webPhone.reconnectGraceMs,

@@ -182,6 +182,8 @@ const envSchema = z.object({
       .optional(),
   ),
   UCC_SIP_WS_URL: optionalString.pipe(z.url({ protocol: /^wss?$/ }).optional()),
+  /** A private CA (PEM) for a `wss://` UCC_SIP_WS_URL, besides the system's. */
+  UCC_SIP_WS_CA_FILE: optionalString,
   UCC_SIP_DOMAIN: optionalString.pipe(
     z
       .string()
@@ -412,6 +414,8 @@ export interface Config {
         sip: { host: string; port: number };
         /** The edge's SIP over WebSocket; browsers reach it through our `/sip` proxy, never directly. */
         wsUrl: string;
+        /** A PEM file of the CA that signed a `wss://` edge's certificate, trusted besides the system's. */
+        wsCaFile: string | undefined;
         trunkUri: string | undefined;
         outboundPrefix: string;
       }
@@ -714,6 +718,7 @@ function externalEdge(e: Env, issues: Issues): Extract<Config['telephony'], { mo
     evapi,
     sip,
     wsUrl: e.UCC_SIP_WS_URL ?? '',
+    wsCaFile: e.UCC_SIP_WS_CA_FILE,
     trunkUri: e.UCC_SIP_TRUNK_URI,
     outboundPrefix: e.UCC_SIP_OUTBOUND_PREFIX,
   };

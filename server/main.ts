@@ -5,12 +5,15 @@
 import { WorkerPool } from '../sfu/WorkerPool.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { Database } from './db/Database.js';
+import { NumberPlan } from './directory/NumberPlan.js';
 import { seedDirectory, type SeedResult } from './directory/seedDirectory.js';
+import { userModel } from './directory/User.js';
 import { createLogger } from './logger.js';
 import { installProcessGuards } from './processGuards.js';
 import { prepareDataDir } from './stack/dataDir.js';
 import { DataDirInUseError, DataDirLock } from './stack/DataDirLock.js';
 import { EmbeddedStack } from './stack/EmbeddedStack.js';
+import { callQueueModel, queueHolder } from './telephony/CallQueue.js';
 import { UccServer } from './UccServer.js';
 
 async function main(): Promise<void> {
@@ -84,9 +87,12 @@ async function main(): Promise<void> {
       socketTimeoutMs: config.db.socketTimeoutMs,
     });
     closers.push(() => db.close());
+    const numbers = new NumberPlan(userModel(db.connection));
+    numbers.register('queue', queueHolder(callQueueModel(db.connection)));
     const seed = await seedDirectory(db.connection, {
       demoPassword: config.demoPassword,
       admin: config.admin,
+      numbers,
       logger,
     });
 

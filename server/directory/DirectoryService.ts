@@ -18,8 +18,9 @@ import {
 } from '../../shared/schemas/directory.js';
 import { zodIssuesToDetails } from '../../shared/schemas/validate.js';
 import { hashPassword } from '../util/passwords.js';
-import { ValidationError } from '../errors.js';
+import { AppError, ValidationError } from '../errors.js';
 import { extensionTaken, lastAdmin, noSuchUser } from './errors.js';
+import { NumberPlan } from './NumberPlan.js';
 import type { Logger } from '../logger.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { DirectoryEventMap, DirectoryEvents } from './DirectoryEvents.js';
@@ -56,17 +57,26 @@ export class DirectoryService {
   readonly #users: UserModel;
   readonly #writes: KeyedSerial;
   readonly #events: DirectoryEvents;
+  readonly #numbers: NumberPlan;
   readonly #logger: Logger;
 
   /**
    * `userWrites` orders every write to one user's document, shared with the profile and auth writers: FerretDB v1
    * rewrites the whole document on each update, so two concurrent updates (an admin's disable, the user's own
    * preferences) would otherwise lose one of them. Without one, the service orders only its own writes.
+   * `numbers` is the numbering plan shared with call queues; without one, only users hold numbers.
    */
-  constructor(opts: { users: UserModel; userWrites?: KeyedSerial; events: DirectoryEvents; logger: Logger }) {
+  constructor(opts: {
+    users: UserModel;
+    userWrites?: KeyedSerial;
+    events: DirectoryEvents;
+    numbers?: NumberPlan;
+    logger: Logger;
+  }) {
     this.#users = opts.users;
     this.#writes = opts.userWrites ?? new KeyedSerial();
     this.#events = opts.events;
+    this.#numbers = opts.numbers ?? new NumberPlan(opts.users);
     this.#logger = opts.logger.child({ component: 'directory' });
   }
 
@@ -119,13 +129,15 @@ export class DirectoryService {
 
   async create(req: CreateUserRequest): Promise<PublicUser> {
     const { password, ...fields } = req;
-    let doc: UserDocument;
-    try {
-      doc = await this.#users.create({ ...fields, passwordHash: await hashPassword(password) });
-    } catch (err) {
-      if (isDuplicateKey(err)) throw extensionTaken(req.extension);
-      throw err;
-    }
+    const passwordHash = await hashPassword(password);
+    const doc = await this.#numbers.claim(req.extension, 'user', 'extension', async () => {
+      try {
+        return await this.#users.create({ ...fields, passwordHash });
+      } catch (err) {
+        if (isDuplicateKey(err)) throw extensionTaken(req.extension);
+        throw err;
+      }
+    });
     const user = toPublicUser(doc);
     this.#emit('user.created', user);
     return user;
@@ -255,17 +267,16 @@ export class DirectoryService {
     for (const [i, { row, data }] of toCreate.entries()) {
       const { extension, firstName, lastName, email, plan } = data;
       try {
-        const doc = await this.#users.create({
-          extension,
-          firstName,
-          lastName,
-          email,
-          plan,
-          passwordHash: hashes[i],
-        });
+        const doc = await this.#numbers.claim(extension, 'user', 'extension', () =>
+          this.#users.create({ extension, firstName, lastName, email, plan, passwordHash: hashes[i] }),
+        );
         result.created++;
         this.#emit('user.created', toPublicUser(doc));
       } catch (err) {
+        if (err instanceof AppError && err.code === 'CONFLICT') {
+          result.errors.push({ row, extension, message: err.message });
+          continue;
+        }
         if (!isDuplicateKey(err)) throw err;
         // Another request created it between our read and this insert; the next sync will reconcile it.
         result.errors.push({

@@ -6,3 +6,8 @@ export const extensionTaken = (extension: string): AppError =>
   AppError.of('CONFLICT', `Extension ${extension} already exists`);
 export const lastAdmin = (): AppError =>
   AppError.of('CONFLICT', 'The last active administrator cannot be removed, demoted or disabled');
+/** Users and call queues share one numbering plan (NumberPlan): `holder` says who has the number. */
+export const numberInUse = (number: string, holder: string, field: string): AppError =>
+  AppError.of('CONFLICT', `${number} is already ${holder}`, [
+    { path: field, message: `is already ${holder}` },
+  ]);

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { hashPassword } from '../util/passwords.js';
 import type { Logger } from '../logger.js';
+import { numberInUse } from './errors.js';
+import type { NumberPlan } from './NumberPlan.js';
 import { userModel, type User } from './User.js';
 
 type DemoUser = Pick<User, 'extension' | 'firstName' | 'lastName' | 'plan'>;
@@ -41,6 +43,8 @@ export async function seedDirectory(
   options: {
     demoPassword?: string | undefined;
     admin?: { extension: string; password: string } | undefined;
+    /** The numbering plan shared with call queues: a number a queue has is never given to a user here. */
+    numbers?: Pick<NumberPlan, 'heldByOther'>;
     logger: Logger;
   },
 ): Promise<SeedResult> {
@@ -56,6 +60,14 @@ export async function seedDirectory(
     const credentials: NonNullable<SeedResult['demoCredentials']> = [];
     for (const demo of DEMO_USERS) {
       if (await Users.exists({ extension: demo.extension })) continue;
+      const held = await options.numbers?.heldByOther(demo.extension, 'user');
+      if (held) {
+        options.logger.warn(
+          { extension: demo.extension },
+          `demo user not seeded: ${demo.extension} is ${held}`,
+        );
+        continue;
+      }
       const password = options.demoPassword ?? randomBytes(6).toString('base64url');
       await Users.create({ ...demo, passwordHash: await hashPassword(password) });
       credentials.push({
@@ -71,6 +83,10 @@ export async function seedDirectory(
   }
 
   if (options.admin) {
+    // Seeding runs before the HTTP server: nothing can create a queue between this check and the upsert.
+    const exists = await Users.exists({ extension: options.admin.extension });
+    const held = exists ? undefined : await options.numbers?.heldByOther(options.admin.extension, 'user');
+    if (held) throw numberInUse(options.admin.extension, held, 'UCC_ADMIN_EXTENSION');
     const passwordHash = await hashPassword(options.admin.password);
     await Users.updateOne(
       { extension: options.admin.extension },

@@ -278,6 +278,7 @@ function externalEndpoint(
     evapiHost: t.evapi.host,
     evapiPort: t.evapi.port,
     wsUrl: t.wsUrl,
+    wsCaFile: t.wsCaFile,
     domain: t.domain,
     rpcToken: t.rpcToken,
     bridgeUser: BRIDGE_USER,

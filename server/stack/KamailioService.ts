@@ -42,6 +42,8 @@ export interface KamailioEndpoint {
   evapiHost?: string;
   /** Default `ws://127.0.0.1:<sipPort>/ws`: where our `/sip` proxy pipes the browsers' web phones. */
   wsUrl?: string;
+  /** A PEM file of the CA that signed a `wss://` wsUrl's certificate, trusted besides the system's. */
+  wsCaFile?: string | undefined;
   domain: string;
   rpcToken: string;
   bridgeUser: string;

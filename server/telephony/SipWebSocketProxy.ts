@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +17,8 @@ export interface SipWebSocketProxyOptions {
    * undefined when telephony is off: every upgrade is refused.
    */
   upstream: string | undefined;
+  /** PEM of a private CA that signed a `wss://` upstream's certificate, trusted besides Node's own roots. */
+  upstreamCa?: string | undefined;
   clock: Clock;
   logger: Logger;
   ticketTtlMs?: number;
@@ -101,7 +103,13 @@ export class SipWebSocketProxy {
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const port = Number(target.port || (secure ? 443 : 80));
     const upstream: Socket = secure
-      ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }) })
+      ? tlsConnect({
+          host,
+          port,
+          ...(isIP(host) ? {} : { servername: host }),
+          // `ca` replaces the default roots: a private CA is added to them, not put in their place.
+          ...(this.#o.upstreamCa ? { ca: [...rootCertificates, this.#o.upstreamCa] } : {}),
+        })
       : connect(port, host);
     const connectEvent = secure ? 'secureConnect' : 'connect';
     this.#live.add(socket);

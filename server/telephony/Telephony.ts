@@ -1,9 +1,11 @@
 import type { Router } from 'express';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Connection } from 'mongoose';
 import type { Clock } from '../clock.js';
 import type { DirectoryEvents } from '../directory/DirectoryEvents.js';
+import type { NumberPlan } from '../directory/NumberPlan.js';
 import type { UserModel } from '../directory/User.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import type { ReadinessProbe } from '../http/readiness.js';
@@ -12,7 +14,7 @@ import type { DialPlan } from '../stack/kamailioConfig.js';
 import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.js';
 import { callRecordModel } from './CallRecord.js';
 import { CallLog } from './CallLog.js';
-import { callQueueModel, type CallQueueModel } from './CallQueue.js';
+import { callQueueModel, queueHolder, type CallQueueModel } from './CallQueue.js';
 import { callsSeenModel } from './CallsSeen.js';
 import { KamailioPbx } from './KamailioPbx.js';
 import type { PbxAdapter } from './PbxAdapter.js';
@@ -28,6 +30,8 @@ export interface TelephonyDeps {
   connection: Connection;
   users: UserModel;
   directoryEvents: DirectoryEvents;
+  /** The numbering plan shared with users' extensions: the queues register their numbers in it. */
+  numbers: NumberPlan;
   clock: Clock;
   logger: Logger;
   /** How long a web phone's call outlives its lost WebSocket (config `webPhone.reconnectGraceMs`). */
@@ -40,6 +44,7 @@ export class Telephony {
   readonly callLog: CallLog;
   readonly #users: UserModel;
   readonly #queues: CallQueueModel;
+  readonly #numbers: NumberPlan;
   readonly #registrar: string | undefined;
   readonly #dialPlan: DialPlan | undefined;
   readonly #sipWs: SipWebSocketProxy;
@@ -47,7 +52,13 @@ export class Telephony {
   readonly #reconnectGraceMs: number;
 
   private constructor(
-    parts: { pbx: PbxAdapter | undefined; callLog: CallLog; users: UserModel; queues: CallQueueModel },
+    parts: {
+      pbx: PbxAdapter | undefined;
+      callLog: CallLog;
+      users: UserModel;
+      queues: CallQueueModel;
+      numbers: NumberPlan;
+    },
     sipWs: SipWebSocketProxy,
     guard: WebCallGuard,
     reconnectGraceMs: number,
@@ -57,6 +68,7 @@ export class Telephony {
     this.callLog = parts.callLog;
     this.#users = parts.users;
     this.#queues = parts.queues;
+    this.#numbers = parts.numbers;
     this.#registrar = edge?.registrar;
     this.#dialPlan = edge?.dialPlan;
     this.#sipWs = sipWs;
@@ -70,6 +82,8 @@ export class Telephony {
     const seen = callsSeenModel(deps.connection);
     const queues = callQueueModel(deps.connection);
     await Promise.all([records.init(), seen.init(), queues.init()]);
+    deps.numbers.register('queue', queueHolder(queues));
+    const numbers = deps.numbers;
     const callLog = new CallLog({
       records,
       seen,
@@ -91,13 +105,19 @@ export class Telephony {
     });
     const sipWs = await SipWebSocketProxy.create({
       upstream: deps.kamailio ? edgeAddresses(deps.kamailio).wsUrl : undefined,
+      upstreamCa: deps.kamailio?.wsCaFile ? await readFile(deps.kamailio.wsCaFile, 'utf8') : undefined,
       clock: deps.clock,
       logger: log,
       watcher: guard,
     });
     const grace = deps.reconnectGraceMs;
     if (!deps.kamailio) {
-      return new Telephony({ pbx: undefined, callLog, users: deps.users, queues }, sipWs, guard, grace);
+      return new Telephony(
+        { pbx: undefined, callLog, users: deps.users, queues, numbers },
+        sipWs,
+        guard,
+        grace,
+      );
     }
     const kamailioPbx = await KamailioPbx.create({
       endpoint: deps.kamailio,
@@ -110,10 +130,16 @@ export class Telephony {
     });
     made.pbx = kamailioPbx;
     kamailioPbx.on('call', (event) => callLog.handle(event));
-    return new Telephony({ pbx: kamailioPbx, callLog, users: deps.users, queues }, sipWs, guard, grace, {
-      registrar: `sip:${edgeAddresses(deps.kamailio).sipHost}:${deps.kamailio.sipPort}`,
-      dialPlan: deps.kamailio.dialPlan,
-    });
+    return new Telephony(
+      { pbx: kamailioPbx, callLog, users: deps.users, queues, numbers },
+      sipWs,
+      guard,
+      grace,
+      {
+        registrar: `sip:${edgeAddresses(deps.kamailio).sipHost}:${deps.kamailio.sipPort}`,
+        dialPlan: deps.kamailio.dialPlan,
+      },
+    );
   }
 
   /** `telephony`: whether calls can be made now (Kamailio and rtpengine both answer). */
@@ -137,7 +163,10 @@ export class Telephony {
       { path: '/telephony', router: telephonyRouter(deps) },
       {
         path: '/queues',
-        router: queuesRouter({ queues: this.#queues, users: this.#users, pbx: this.pbx }, body),
+        router: queuesRouter(
+          { queues: this.#queues, users: this.#users, numbers: this.#numbers, pbx: this.pbx },
+          body,
+        ),
       },
     ];
   }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { queueRoutes as routes } from '../../shared/rest/queuesContract.js';
 import type { QueueView } from '../../shared/schemas/queues.js';
 import { requireUser } from '../auth/authMiddleware.js';
+import type { NumberPlan } from '../directory/NumberPlan.js';
 import type { UserModel } from '../directory/User.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
@@ -12,6 +13,8 @@ import type { PbxAdapter } from './PbxAdapter.js';
 export interface QueuesRouterDeps {
   queues: CallQueueModel;
   users: UserModel;
+  /** Users and queues share one numbering plan; a queue's number is claimed in it. */
+  numbers: NumberPlan;
   /** Undefined without a PBX: queues are kept and pushed once there is one. */
   pbx: PbxAdapter | undefined;
 }
@@ -42,16 +45,15 @@ export function queuesRouter(deps: QueuesRouterDeps, body: Pick<BodyParsers, 'js
   });
 
   on(router, routes.create, [body.json], async ({ body: q }) => {
-    if (await deps.users.exists({ extension: q.number })) {
-      throw new ConflictError(`Extension ${q.number} belongs to a user; a queue needs a number of its own`);
-    }
     await checkMembers(q.members);
-    try {
-      await deps.queues.create({ number: q.number, name: q.name, members: q.members });
-    } catch (err) {
-      if (isDuplicateKey(err)) throw new ConflictError(`Queue ${q.number} exists already`);
-      throw err;
-    }
+    await deps.numbers.claim(q.number, 'queue', 'number', async () => {
+      try {
+        await deps.queues.create({ number: q.number, name: q.name, members: q.members });
+      } catch (err) {
+        if (isDuplicateKey(err)) throw new ConflictError(`Queue ${q.number} exists already`);
+        throw err;
+      }
+    });
     const view = { number: q.number, name: q.name, members: q.members };
     await push(view);
     return reply(201, view);

@@ -17,7 +17,7 @@ export interface SippRun {
  * through as written.
  */
 export function runSipp(options: {
-  scenario: 'carrier-challenge' | 'carrier-call';
+  scenario: 'carrier-challenge' | 'carrier-challenge-407' | 'carrier-call';
   port: number;
   mediaPort: number;
   dir: string;
@@ -64,4 +64,16 @@ export function runSipp(options: {
       }),
   );
   return { done, kill: () => child?.kill('SIGKILL') };
+}
+
+/** The SIP messages SIPp received in a run (its -trace_msg log in `dir`), in order. */
+export async function sippReceived(dir: string): Promise<string[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const logs = (await readdir(dir)).filter((f) => f.endsWith('_messages.log'));
+  const text = (await Promise.all(logs.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+  // Each entry starts with a dashed line and says "message received [n] bytes :" or "message sent".
+  return text
+    .split(/^-{10,}.*$/m)
+    .map((entry) => /message received \[\d+\] bytes :\s*\n\n([\s\S]*)$/.exec(entry)?.[1]?.trim())
+    .filter((m): m is string => m !== undefined);
 }

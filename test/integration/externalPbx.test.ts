@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { kamailioConfig } from '../../server/stack/kamailioConfig.js';
 import { kamailioRpcUp, pidNamespaceWrapper } from '../../server/stack/KamailioService.js';
 import { freePort, freeTcpUdpPort } from '../../server/stack/ports.js';
 import { RtpengineService } from '../../server/stack/RtpengineService.js';
@@ -23,6 +24,7 @@ import {
   type MainProcess,
 } from '../harness/mainProcess.js';
 import { testStack } from '../harness/testStack.js';
+import { selfSigned } from '../harness/tls.js';
 
 const DOMAIN = 'edge.customer.test';
 const TOKEN = 'customer-edge-rpc-token-0123456789';
@@ -147,6 +149,8 @@ describe('telephony: the customer’s own Kamailio edge (UCC_TELEPHONY=external)
       [
         ['--domain', DOMAIN],
         ['--token', TOKEN],
+        // Loopback here: the server and the phones are on this host.
+        ['--listen', '127.0.0.1'],
         ['--sip-port', String(sipPort)],
         ['--evapi-port', String(evapiPort)],
         ['--rtpengine-ng-port', String(rtpengine.ngPort)],
@@ -202,9 +206,11 @@ describe('telephony: the customer’s own Kamailio edge (UCC_TELEPHONY=external)
     this.timeout(90_000);
     const token = await login(s, '200', 'demo-pass');
     await stopKamailio();
-    const down = await eventually('/readyz failing', 15_000, async () => {
+    // Going down, the RPC may fail before the server sees the evapi connection close (the check then names the
+    // RPC): wait for the state it settles in, the evapi connection gone.
+    const down = await eventually('/readyz failing, naming evapi', 15_000, async () => {
       const r = await readiness(s);
-      return r.status === 503 && r.checks.telephony?.ok === false ? r : undefined;
+      return r.status === 503 && /evapi connection/.test(r.checks.telephony?.error ?? '') ? r : undefined;
     });
     assert.match(
       down.checks.kamailio?.error ?? '',
@@ -246,5 +252,106 @@ describe('telephony: the customer’s own Kamailio edge (UCC_TELEPHONY=external)
     assert.match(out, /UCC_KAMAILIO_RPC_URL: /);
     assert.match(out, /UCC_KAMAILIO_EVAPI: must be host:port/);
     assert.match(out, /UCC_SIP_WS_URL: /);
+  });
+});
+
+/** What scripts/kamailio-config.ts prints for a customer's host: its listen addresses, checked by `kamailio -c`. */
+describe('the printed config of a customer’s edge (scripts/kamailio-config.ts)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  const base = ['--domain', DOMAIN, '--token', TOKEN];
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ucc-edge-cfg-'));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** `kamailio -c` of a config: its exit code and the "Listening on" lines it prints. */
+  async function check(cfg: string): Promise<{ code: number; out: string }> {
+    const file = path.join(dir, `k${Math.random().toString(36).slice(2)}.cfg`);
+    await writeFile(file, cfg, { mode: 0o600 });
+    const { config } = testStack();
+    if (config.telephony.mode !== 'embedded')
+      throw new Error('kamailio is not installed: run scripts/bootstrap');
+    const child = spawn(config.telephony.kamailioBin, ['-c', '-f', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    return { code, out };
+  }
+
+  it('listens on this host’s first non-loopback IPv4 address by default, never on loopback', async () => {
+    const cfg = configFromArgs(base);
+    const listens = cfg.split('\n').filter((l) => l.startsWith('listen='));
+    assert.equal(listens.length, 2, listens.join('\n'));
+    const [ip] = /(\d+\.\d+\.\d+\.\d+):5060$/.exec(listens[0] ?? '')?.slice(1) ?? [];
+    assert.ok(ip && !ip.startsWith('127.'), listens.join('\n'));
+    assert.ok(cfg.includes(`modparam("evapi", "bind_addr", "${ip}:8448")`));
+    const { code, out } = await check(cfg);
+    assert.equal(code, 0, out);
+    assert.match(out, new RegExp(`udp: ${ip.replace(/\./g, '\\.')} \\[[^\\]]+\\]:5060`));
+  });
+
+  it('takes the listen, advertised, WS, WSS and evapi addresses as options; kamailio -c accepts them', async () => {
+    const cert = path.join(dir, 'edge.crt');
+    const key = path.join(dir, 'edge.key');
+    await selfSigned(cert, key);
+    const cfg = configFromArgs([
+      ...base,
+      ...['--listen', '127.0.0.2', '--sip-port', '5070', '--advertise', '198.51.100.7:5080'],
+      ...['--ws-port', '8088', '--wss-port', '8443', '--tls-cert', cert, '--tls-key', key],
+      ...['--evapi-listen', '127.0.0.3', '--evapi-port', '8449'],
+    ]);
+    assert.ok(cfg.includes('modparam("evapi", "bind_addr", "127.0.0.3:8449")'));
+    assert.ok(cfg.includes('modparam("dialog", "bridge_contact", "sip:ucc-bridge@198.51.100.7:5080")'));
+    const { code, out } = await check(cfg);
+    assert.equal(code, 0, out);
+    for (const line of [
+      /udp: 127\.0\.0\.2 \[127\.0\.0\.2\]:5070 advertise 198\.51\.100\.7:5080/,
+      /tcp: 127\.0\.0\.2 \[127\.0\.0\.2\]:5070 advertise 198\.51\.100\.7:5080/,
+      /tcp: 127\.0\.0\.2 \[127\.0\.0\.2\]:8088 advertise 198\.51\.100\.7:8088/,
+      /tls: 127\.0\.0\.2 \[127\.0\.0\.2\]:8443 advertise 198\.51\.100\.7:8443/,
+    ]) {
+      assert.match(out, line);
+    }
+    assert.doesNotMatch(out, /127\.0\.0\.1/);
+  });
+
+  it('refuses bad listen options, and --help documents every option', async () => {
+    assert.throws(() => configFromArgs([...base, '--listen', 'eth0']), /--listen must be an IPv4 address/);
+    assert.throws(() => configFromArgs([...base, '--wss-port', '8443']), /--wss-port needs --tls-cert/);
+    assert.throws(() => configFromArgs([...base, '--advertise', 'a b']), /--advertise must be host\[:port\]/);
+    const { USAGE } = await import('../../scripts/kamailio-config.js');
+    for (const option of ['listen', 'sip-port', 'advertise', 'ws-port', 'wss-port', 'tls-cert', 'tls-key']) {
+      assert.match(USAGE, new RegExp(`--${option} `), option);
+    }
+    for (const option of ['evapi-listen', 'evapi-port', 'rtpengine-ng-port', 'trunk', 'prefix', 'children']) {
+      assert.match(USAGE, new RegExp(`--${option} `), option);
+    }
+  });
+
+  it('keeps the embedded edge on loopback', () => {
+    const cfg = kamailioConfig({
+      sipPort: 5999,
+      evapiPort: 5998,
+      rtpengineNgPort: 5997,
+      domain: DOMAIN,
+      bridgeUser: 'ucc-bridge',
+      rpcToken: TOKEN,
+      noAnswerTimeoutMs: 30_000,
+      children: 1,
+      dialPlan: { country: 'IT', trunkUri: undefined, outboundPrefix: '' },
+    });
+    assert.deepEqual(
+      cfg.split('\n').filter((l) => l.startsWith('listen=')),
+      ['listen=udp:127.0.0.1:5999', 'listen=tcp:127.0.0.1:5999'],
+    );
+    assert.ok(cfg.includes('modparam("evapi", "bind_addr", "127.0.0.1:5998")'));
   });
 });

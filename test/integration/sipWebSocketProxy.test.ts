@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import JsSIP from 'jssip';
 import WebSocket from 'ws';
 import type { TelephonySettingsView } from '../../shared/schemas/calls.js';
 import { startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { httpsFront, selfSigned, tlsPipe, type TlsFront } from '../harness/tls.js';
 
 // JsSIP needs a WebSocket; Node 20 has none built in.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -146,6 +151,105 @@ describe('SIP over WebSocket on the app origin (the web phone proxy)', function 
       assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'SERVICE_UNAVAILABLE');
     } finally {
       await off.close();
+    }
+  });
+});
+
+/** GET through the HTTPS front, trusting its self-signed certificate: JSON in, JSON out. */
+async function httpsGet(url: string, token: string, ca: Buffer): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { headers: { Authorization: `Bearer ${token}` }, ca }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('SIP over WebSocket over TLS: a TLS proxy in front of the app, wss:// to the edge', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let pem: { cert: string; key: string };
+  let edge: PhoneEdge;
+  let edgeTls: TlsFront;
+  let fx: ServerFixture;
+  let appTls: TlsFront;
+  let alice: TestUser;
+  const plainWebSocket = globalThis.WebSocket;
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await mkdtemp(path.join(tmpdir(), 'ucc-sip-wss-'));
+    pem = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+    await selfSigned(pem.cert, pem.key);
+    edge = await startPhoneEdge();
+    // The edge's wss:// (a TLS front to its WebSocket port), with a certificate of a CA the server is told of.
+    edgeTls = await tlsPipe(edge.kamailio.endpoint.sipPort, pem);
+    fx = await startServer({
+      kamailio: {
+        ...edge.kamailio.endpoint,
+        wsUrl: `wss://localhost:${edgeTls.port}/ws`,
+        wsCaFile: pem.cert,
+      },
+    });
+    appTls = await httpsFront(Number(new URL(fx.baseUrl).port), pem);
+    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
+    assert.equal((await fx.api('POST', '/api/telephony/me/password', { token: alice.token })).status, 201);
+    // The browser trusts the app's certificate: JsSIP's WebSocket here is ws with that CA.
+    const ca = await readFile(pem.cert);
+    class TrustingWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { ca });
+      }
+    }
+    (globalThis as { WebSocket?: unknown }).WebSocket = TrustingWebSocket;
+  });
+
+  after(async function () {
+    this.timeout(20_000);
+    (globalThis as { WebSocket?: unknown }).WebSocket = plainWebSocket;
+    await appTls?.close();
+    await fx?.close();
+    await fx?.db.close();
+    await edgeTls?.close();
+    await edge?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('hands out a wss:// URL behind the TLS proxy, and JsSIP registers through it and the wss:// edge', async () => {
+    const res = await httpsGet(
+      `https://localhost:${appTls.port}/api/telephony/me`,
+      alice.token,
+      await readFile(pem.cert),
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const s = res.body as TelephonySettingsView;
+    const url = new URL(s.wsUrl);
+    assert.equal(url.protocol, 'wss:');
+    assert.equal(url.host, `localhost:${appTls.port}`);
+    const before = edgeTls.accepted();
+    assert.equal(await register(s), 'registered');
+    // The proxy's leg to the edge was TLS: the edge's front took a connection, and the server trusted its CA.
+    assert.ok(edgeTls.accepted() > before);
+  });
+
+  it('refuses the edge’s self-signed certificate without its CA: the upgrade answers 502', async () => {
+    const other = await startServer({
+      kamailio: { ...edge.kamailio.endpoint, wsUrl: `wss://localhost:${edgeTls.port}/ws` },
+    });
+    try {
+      const bob = await other.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
+      await other.api('POST', '/api/telephony/me/password', { token: bob.token });
+      const s = (await other.api('GET', '/api/telephony/me', { token: bob.token }))
+        .body as TelephonySettingsView;
+      const { status, body } = await upgradeStatus(s.wsUrl);
+      assert.equal(status, 502);
+      assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'SERVICE_UNAVAILABLE');
+    } finally {
+      await other.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,13 +9,30 @@ import { BaresipPhone, dominantTone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
 import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { runSipp } from '../harness/sipp.js';
+import { runSipp, sippReceived } from '../harness/sipp.js';
 
 const TONE_DESK = 440;
 const DID_PREFIX = '+390391234';
 const CALLER = '+390212345678';
 const TRUNK_USER = 'ucc-monza';
 const TRUNK_PASS = 'pa$$-w0rd!';
+
+const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
+
+/** The parameters of a `Digest k=v, k="v"` header value. */
+function digestParams(value: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const m of value.replace(/^Digest\s+/i, '').matchAll(/([a-z-]+)=(?:"([^"]*)"|([^,\s]+))/gi)) {
+    params.set((m[1] ?? '').toLowerCase(), m[2] ?? m[3] ?? '');
+  }
+  return params;
+}
+
+/** The one header's value in a SIP message (unfolded lines; the first of that name). */
+function header(message: string, name: string): string | undefined {
+  const line = message.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
 
 describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SIPp as the carrier)', function () {
   this.timeout(60_000);
@@ -89,6 +107,42 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
     const record = await newestRecord(t0);
     assert.equal(record.outcome, 'answered');
     assert.equal(record.peerNumber, '+390391234567');
+  });
+
+  it('answers a 407 (Proxy-Authenticate, qop=auth) with a Proxy-Authorization digest of the configured credentials', async () => {
+    const sippDir = path.join(dir, 'sipp-407');
+    const sipp = runSipp({
+      scenario: 'carrier-challenge-407',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: sippDir,
+      vars: { realm: 'proxy.carrier.test' },
+    });
+    await a.dial('0391234567');
+    await a.next('CALL_ESTABLISHED');
+    await a.next('CALL_CLOSED');
+    const run = await sipp.done;
+    // The scenario requires a Proxy-Authorization header on the second INVITE (ereg check_it).
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const invites = (await sippReceived(sippDir)).filter((m) => m.startsWith('INVITE '));
+    assert.equal(invites.length, 2, invites.join('\n\n'));
+    const [first, second] = invites as [string, string];
+    assert.equal(header(first, 'Proxy-Authorization'), undefined);
+    assert.equal(header(second, 'Authorization'), undefined, 'answered as a proxy challenge, not a 401');
+    const p = digestParams(header(second, 'Proxy-Authorization') ?? '');
+    const requestUri = second.split(' ')[1] ?? '';
+    assert.equal(p.get('username'), TRUNK_USER);
+    assert.equal(p.get('realm'), 'proxy.carrier.test');
+    assert.match(p.get('nonce') ?? '', /^\d+p1$/);
+    assert.equal(p.get('uri'), requestUri);
+    assert.equal(p.get('qop'), 'auth');
+    assert.ok(p.get('cnonce'), 'a cnonce with qop=auth');
+    const ha1 = md5(`${TRUNK_USER}:proxy.carrier.test:${TRUNK_PASS}`);
+    const ha2 = md5(`INVITE:${requestUri}`);
+    const expected = md5(
+      `${ha1}:${p.get('nonce') ?? ''}:${p.get('nc') ?? ''}:${p.get('cnonce') ?? ''}:auth:${ha2}`,
+    );
+    assert.equal(p.get('response'), expected, header(second, 'Proxy-Authorization'));
   });
 
   it('a wrong password: the carrier refuses the digest and the call fails cleanly (403, a failed record)', async () => {

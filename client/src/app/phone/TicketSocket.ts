@@ -1,4 +1,5 @@
 import type { Socket } from 'jssip/lib/Socket';
+import { CrlfKeepalive, type KeepaliveOptions } from './keepalive.js';
 import { Reconnector } from './reconnect.js';
 
 /** An attempt that has not opened by then is given up (a network that swallows the handshake). */
@@ -19,19 +20,28 @@ export class TicketSocket implements Socket {
   readonly sip_uri: string;
   readonly #nextUrl: () => Promise<string>;
   readonly #retry: Reconnector;
+  readonly #keepalive: CrlfKeepalive;
   #ws: WebSocket | undefined;
   #connecting = false;
   #wanted = false;
 
-  constructor(nextUrl: () => Promise<string>) {
+  constructor(nextUrl: () => Promise<string>, keepalive?: Partial<KeepaliveOptions>) {
     this.#nextUrl = nextUrl;
     const secure = location.protocol === 'https:';
     this.via_transport = secure ? 'WSS' : 'WS';
     this.url = `${secure ? 'wss' : 'ws'}://${location.host}/sip`;
     this.sip_uri = `sip:${location.hostname};transport=ws`;
-    this.#retry = new Reconnector(() => this.#attempt(), {
-      setTimeout: (run, ms) => window.setTimeout(run, ms),
-      clearTimeout: (handle) => window.clearTimeout(handle as number),
+    const timers = {
+      setTimeout: (run: () => void, ms: number) => window.setTimeout(run, ms),
+      clearTimeout: (handle: unknown) => window.clearTimeout(handle as number),
+    };
+    this.#retry = new Reconnector(() => this.#attempt(), timers);
+    // A silently dead network: the connection is dropped as on `offline`, and JsSIP reconnects through us.
+    this.#keepalive = new CrlfKeepalive({
+      send: (ping) => this.send(ping),
+      lost: () => this.drop('keepalive'),
+      timers,
+      options: keepalive,
     });
   }
 
@@ -51,15 +61,16 @@ export class TicketSocket implements Socket {
    * The browser reports the network gone: the open connection is treated as lost now (as socket.io does), not
    * when TCP finally gives up, so that the phone shows it and reconnects as soon as the network is back.
    */
-  drop(): void {
+  drop(reason = 'offline'): void {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    this.#keepalive.stop();
     this.#ws = undefined;
     ws.onopen = null;
     ws.onclose = null;
     ws.onmessage = null;
     ws.close();
-    this.ondisconnect(true, 1006, 'offline');
+    this.ondisconnect(true, 1006, reason);
   }
 
   #attempt(): void {
@@ -78,11 +89,15 @@ export class TicketSocket implements Socket {
           window.clearTimeout(timer);
           this.#connecting = false;
           this.#retry.succeeded();
+          this.#keepalive.start();
           this.onconnect();
         };
         ws.onclose = (e) => {
           window.clearTimeout(timer);
-          if (this.#ws === ws) this.#ws = undefined;
+          if (this.#ws === ws) {
+            this.#ws = undefined;
+            this.#keepalive.stop();
+          }
           if (!opened) {
             this.#retry.failed();
             return;
@@ -90,6 +105,7 @@ export class TicketSocket implements Socket {
           this.ondisconnect(!e.wasClean, e.code, e.reason);
         };
         ws.onmessage = (e: MessageEvent<string | ArrayBuffer>) => {
+          this.#keepalive.heard();
           this.ondata(typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data));
         };
       },
@@ -102,6 +118,7 @@ export class TicketSocket implements Socket {
     this.#wanted = false;
     this.#connecting = false;
     this.#retry.stop();
+    this.#keepalive.stop();
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) {

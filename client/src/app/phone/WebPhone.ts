@@ -3,6 +3,7 @@ import type { RTCSession } from 'jssip/lib/RTCSession';
 import type { TelephonySettingsView } from '../../../../shared/schemas/calls.js';
 import { Emitter } from './Emitter.js';
 import { audioConstraints, PhoneCall } from './PhoneCall.js';
+import type { KeepaliveOptions } from './keepalive.js';
 import { TicketSocket } from './TicketSocket.js';
 
 /**
@@ -17,6 +18,8 @@ export interface WebPhoneOptions {
   devices: () => { audioInput?: string | undefined; audioOutput?: string | undefined };
   /** The directory's name for a caller's number (desk phones send none), or undefined. */
   callerName?: (number: string) => Promise<string | undefined>;
+  /** The SIP WebSocket's CRLF keepalive (keepalive.ts: 15 s, answered within 5 s). */
+  keepalive?: Partial<KeepaliveOptions>;
 }
 
 /** How long a call may wait for the caller's name before it rings without one. */
@@ -66,7 +69,7 @@ export class WebPhone extends Emitter<Events> {
       const s = first ?? (await options.settings());
       first = undefined;
       return s.wsUrl;
-    }));
+    }, options.keepalive));
     this.#ua = new JsSIP.UA({
       sockets: [socket],
       uri: settings.sipUri,
