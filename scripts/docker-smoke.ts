@@ -6,14 +6,20 @@
  * becomes healthy (its HEALTHCHECK on /readyz) and /readyz names every probe ok; PID 1 is tini and the server
  * runs as the non-root user; the web client is served; a PRO user logs in and creates a meeting over REST
  * (answers checked against the zod contract); `docker stop` ends it cleanly (SIGTERM reached node: exit 0).
+ * With --edge, the telephony edge's images (docker/kamailio, docker/rtpengine) run too, with the generated
+ * Kamailio config, and the server is pointed at them (UCC_TELEPHONY=external): /readyz must pass `kamailio`
+ * (its JSON-RPC) and `telephony` (evapi connected and provisioned, rtpengine answering), and a user's web phone
+ * settings say enabled.
  *
- * Usage: bash scripts/docker-smoke [image]     (default opivoice-ucc:latest; DOCKER_HOST is honoured)
- * Needs scripts/bootstrap's stack (.ucc/stack.json) and the image (scripts/docker-build). Exit 0: all passed.
+ * Usage: bash scripts/docker-smoke [--edge] [image]     (default opivoice-ucc:latest; DOCKER_HOST is honoured)
+ * Needs scripts/bootstrap's stack (.ucc/stack.json) and the images (scripts/docker-build; for --edge also
+ * `docker build -t opivoice-ucc-kamailio docker/kamailio` and the same for rtpengine), and root for --edge (the
+ * config file is given to the Kamailio image's uid). Exit 0: all passed.
  */
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,14 +28,22 @@ import { pino } from 'pino';
 import { readStackManifest } from '../server/config.js';
 import { CoturnService } from '../server/stack/CoturnService.js';
 import { FerretDbService } from '../server/stack/FerretDbService.js';
-import { freePort } from '../server/stack/ports.js';
+import { kamailioRpcUp } from '../server/stack/KamailioService.js';
+import { freePort, freeTcpUdpPort } from '../server/stack/ports.js';
 import { SynapseService } from '../server/stack/SynapseService.js';
 import { authRoutes, meetingRoutes } from '../shared/rest/contract.js';
+import { telephonyRoutes } from '../shared/rest/callsContract.js';
+import { eventually } from '../test/harness/eventually.js';
 import { expectStatus, restClient } from '../test/harness/restClient.js';
+import { configFromArgs } from './kamailio-config.js';
 
 const execFileAsync = promisify(execFile);
-const image = process.argv[2] ?? 'opivoice-ucc:latest';
+const args = process.argv.slice(2);
+const withEdge = args.includes('--edge');
+const image = args.find((a) => !a.startsWith('--')) ?? 'opivoice-ucc:latest';
 const name = `ucc-smoke-${process.pid}`;
+/** The uid docker/kamailio/Dockerfile gives Kamailio. */
+const KAMAILIO_UID = 10002;
 /** Generous bounds on whole phases (the machine is shared), never a pass/fail timing. */
 const START_DEADLINE_MS = 180_000;
 const STOP_GRACE_S = 30;
@@ -83,6 +97,56 @@ function healthEvents(): { healthy: Promise<void>; close: () => void } {
   return { healthy, close: () => events.kill() };
 }
 
+/**
+ * rtpengine and Kamailio from their images on loopback ports of their own, Kamailio with the config
+ * scripts/docker-secrets would write; resolves with the server's environment for them once Kamailio answers.
+ */
+async function startEdge(dataDir: string, containers: string[]): Promise<Record<string, string>> {
+  const [sip, evapi, ng, rtp] = [
+    await freeTcpUdpPort(),
+    await freePort(),
+    await freeTcpUdpPort(),
+    await freeTcpUdpPort(),
+  ];
+  const token = randomBytes(24).toString('base64url');
+  const domain = 'ucc.smoke';
+  const cfg = path.join(dataDir, 'kamailio.cfg');
+  const config = configFromArgs([
+    ...['--domain', domain, '--token', token, '--sip-port', String(sip), '--evapi-port', String(evapi)],
+    ...['--rtpengine-ng-port', String(ng), '--children', '2'],
+  ]);
+  await writeFile(cfg, config, { mode: 0o600 });
+  await chown(cfg, KAMAILIO_UID, KAMAILIO_UID);
+  const run = async (suffix: string, ...rest: string[]): Promise<void> => {
+    const container = `${name}-${suffix}`;
+    await docker('run', '--detach', '--network', 'host', '--name', container, ...rest);
+    containers.push(container);
+  };
+  // rtpengine binds its media ports only for calls; none is made here.
+  await run(
+    'rtpengine',
+    'opivoice-ucc-rtpengine:latest',
+    '--interface=127.0.0.1',
+    `--listen-ng=127.0.0.1:${ng}`,
+    `--port-min=${rtp}`,
+    `--port-max=${rtp + 20}`,
+  );
+  await run('kamailio', '--volume', `${cfg}:/etc/kamailio/kamailio.cfg:ro`, 'opivoice-ucc-kamailio:latest');
+  await eventually('Kamailio answers JSON-RPC', START_DEADLINE_MS, async () =>
+    (await kamailioRpcUp(sip, token)) ? true : undefined,
+  );
+  ok(`Kamailio (SIP, RPC, WebSocket :${sip}, evapi :${evapi}) and rtpengine (ng :${ng}) from their images`);
+  return {
+    UCC_TELEPHONY: 'external',
+    UCC_KAMAILIO_RPC_URL: `http://127.0.0.1:${sip}/RPC`,
+    UCC_KAMAILIO_RPC_TOKEN: token,
+    UCC_KAMAILIO_EVAPI: `127.0.0.1:${evapi}`,
+    UCC_KAMAILIO_SIP_URI: `sip:127.0.0.1:${sip}`,
+    UCC_SIP_WS_URL: `ws://127.0.0.1:${sip}/ws`,
+    UCC_SIP_DOMAIN: domain,
+  };
+}
+
 async function main(): Promise<void> {
   const stack = readStackManifest();
   if (!stack?.turnserverBin)
@@ -101,7 +165,9 @@ async function main(): Promise<void> {
     return s;
   };
   let containerStarted = false;
+  const edgeContainers: string[] = [];
   try {
+    const edgeEnv = withEdge ? await startEdge(dataDir, edgeContainers) : { UCC_TELEPHONY: 'off' };
     const [ferret, synapse, coturn] = await Promise.all([
       FerretDbService.create({ bin: stack.ferretdbBin, dataDir, logger, startTimeoutMs: 60_000 }).then(keep),
       // Synapse pushes its appservice transactions to the container, which listens on the host's loopback.
@@ -137,7 +203,7 @@ async function main(): Promise<void> {
       MATRIX_HS_TOKEN: synapse.secrets.hsToken,
       TURN_URLS: coturn.url,
       TURN_SECRET: turnSecret,
-      UCC_TELEPHONY: 'off',
+      ...edgeEnv,
       UCC_JWT_SECRET: randomBytes(32).toString('base64url'),
       UCC_DEMO_PASSWORD: demoPassword,
       MEDIASOUP_NUM_WORKERS: '1',
@@ -177,7 +243,7 @@ async function main(): Promise<void> {
     const ready = await fetch(`${baseUrl}/readyz`);
     const report = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
     assert.equal(ready.status, 200, JSON.stringify(report));
-    for (const probe of ['database', 'matrix', 'mediasoup']) {
+    for (const probe of ['database', 'matrix', 'mediasoup', ...(withEdge ? ['kamailio', 'telephony'] : [])]) {
       assert.equal(report.checks[probe]?.ok, true, `${probe}: ${JSON.stringify(report.checks[probe])}`);
     }
     ok(`/readyz 200: ${Object.keys(report.checks).join(', ')}`);
@@ -207,6 +273,12 @@ async function main(): Promise<void> {
     assert.equal(login.body.user.plan, 'pro');
     ok(`login as 200 (${login.body.user.firstName} ${login.body.user.lastName})`);
 
+    if (withEdge) {
+      const phone = expectStatus(await call(telephonyRoutes.me, {}, { token: login.body.accessToken }), 200);
+      assert.equal(phone.body.enabled, true, JSON.stringify(phone.body));
+      ok('telephony: the web phone settings of 200 say enabled');
+    }
+
     const startAt = new Date(Date.now() + 3_600_000).toISOString();
     const meeting = expectStatus(
       await call(
@@ -227,15 +299,14 @@ async function main(): Promise<void> {
     assert.match(logs, /"reason":"SIGTERM"/);
     ok('docker stop: SIGTERM reached node, exit code 0');
   } catch (err) {
-    if (containerStarted) {
-      const logs = await execFileAsync('docker', ['logs', '--tail', '60', name]).catch(() => undefined);
-      process.stderr.write(
-        `--- container logs (last 60 lines)\n${logs?.stdout ?? ''}${logs?.stderr ?? ''}\n`,
-      );
+    for (const c of [...edgeContainers, ...(containerStarted ? [name] : [])]) {
+      const logs = await execFileAsync('docker', ['logs', '--tail', '60', c]).catch(() => undefined);
+      process.stderr.write(`--- ${c}: last 60 lines\n${logs?.stdout ?? ''}${logs?.stderr ?? ''}\n`);
     }
     throw err;
   } finally {
     if (containerStarted) await docker('rm', '--force', name).catch(() => undefined);
+    for (const c of edgeContainers) await docker('rm', '--force', c).catch(() => undefined);
     await Promise.allSettled(services.map((s) => s.stop()));
     await rm(dataDir, { recursive: true, force: true });
   }
