@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { freePort, freeTcpUdpPort } from '../../server/stack/ports.js';
 import type { Preferences } from '../../shared/schemas/directory.js';
 import type { BaresipPhone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
 import { phoneE2eFixture } from '../harness/phoneE2eFixture.js';
 import type { TestUser } from '../harness/serverFixture.js';
+import { runSipp } from '../harness/sipp.js';
+
+/** The trunk's DIDs ("+39 039 1234" + an extension), and an outside caller (Milano) that SIPp plays. */
+const DID_PREFIX = '+390391234';
+const OUTSIDE_CALLER = '+390212345678';
 
 /** The notes of each ringtone (client/src/app/phone/ringtones.ts): what tells them apart in the page. */
 const TONES = { ring1: [440, 480], ring2: [660, 880, 1100], ring3: [784, 1046] } as const;
@@ -120,9 +127,16 @@ const SPIES = `
 
 describe('web phone ringing: the ringtone per call type, the ring device, the desktop notification', function () {
   this.timeout(120_000);
+  /** Where SIPp stands in for the carrier: calls from there to a DID come in as external calls. */
+  let carrierPort: number;
   const px = phoneE2eFixture({
     name: 'ringing',
     noAnswerTimeoutMs: 30_000,
+    dialPlan: async () => {
+      carrierPort = await freeTcpUdpPort();
+      const trunkUri = `sip:127.0.0.1:${carrierPort}`;
+      return { country: 'IT', trunkUri, outboundPrefix: '', didPrefix: DID_PREFIX };
+    },
     initScript: SPIES,
     people: {
       mario: { firstName: 'Mario', lastName: 'Rossi' },
@@ -226,7 +240,7 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     const phone = (await preferences()).phone;
     assert.equal(phone.ringInternal, 'ring3');
     assert.equal(phone.ringExternal, 'ring1');
-    // Choosing a ringtone plays it once: the external one is heard here, since no outside call reaches us.
+    // Choosing a ringtone plays it once (a call from outside rings the external one in the last test).
     const preview = await eventually('the preview of Suoneria 1 plays', 10_000, async () => {
       return (await rings()).slice(before).find((r) => r.freqs.length > 0);
     });
@@ -371,6 +385,60 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     assert.deepEqual((await ringing('without permission')).freqs, TONES.ring3);
     assert.equal((await notes()).length, seen, 'no notification without permission');
     await page.evaluate(() => window.__background(false));
+    await reject(desk);
+    await silent('rejected');
+    px.ui.assertNoConsoleErrors();
+  });
+  it('a call from outside through the trunk ("+39…") rings the external ringtone of "Suoni di avviso", a colleague the internal one', async () => {
+    await openSettings();
+    // Both unlike their defaults and unlike each other, so that each ring proves its setting.
+    await page.getByLabel('Ricezione chiamata interna').selectOption({ label: 'Suoneria 2' });
+    await saved();
+    await page.getByLabel('Ricezione chiamata esterna').selectOption({ label: 'Suoneria 3' });
+    await saved();
+    assert.deepEqual(
+      {
+        internal: (await preferences()).phone.ringInternal,
+        external: (await preferences()).phone.ringExternal,
+      },
+      { internal: 'ring2', external: 'ring3' },
+    );
+    await closeSettings();
+    await silent('the previews end by themselves');
+
+    // The carrier calls Mario's DID from a Milano number: Kamailio lets it in from the trunk's address only.
+    const sipp = runSipp({
+      scenario: 'carrier-call',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(px.dir, 'sipp-ringing'),
+      remote: `127.0.0.1:${px.edge.kamailio.endpoint.sipPort}`,
+      service: `${DID_PREFIX}${mario.extension}`,
+      vars: { caller: OUTSIDE_CALLER },
+    });
+    await banner().waitFor();
+    // An outside number is shown as it came, in E.164, with no name from the directory.
+    assert.match(
+      (await banner().textContent()) ?? '',
+      new RegExp(`Chiamata in arrivo da \\${OUTSIDE_CALLER}`),
+    );
+    const outside = await ringing('a call from outside');
+    assert.deepEqual(outside.freqs, TONES.ring3, 'the external ringtone, Suoneria 3');
+    await px.ui.screenshot(page, 'ringing-banner-external.png');
+    await banner().getByRole('button', { name: 'Rifiuta' }).click();
+    // The carrier got the browser's 603 (the scenario takes it as a refusal and ends).
+    const run = await sipp.done;
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    await banner().waitFor({ state: 'detached' });
+    await silent('the outside call rejected');
+
+    await desk.dial(mario.extension);
+    await banner().waitFor();
+    assert.deepEqual(
+      (await ringing('a call from a colleague')).freqs,
+      TONES.ring2,
+      'the internal one, Suoneria 2',
+    );
     await reject(desk);
     await silent('rejected');
     px.ui.assertNoConsoleErrors();
