@@ -79,6 +79,19 @@ describe('layout check (test/harness/layoutCheck.ts) in Chromium', function () {
       <div style="height:2000px"><p style="margin-top:770px">Testo che scorre sotto la barra</p></div>
       <div style="position:fixed;bottom:0;left:0;right:0;height:60px;background:#000"><button>Esci</button></div>`);
     assert.deepEqual(sticky, []);
+
+    // A fixed banner over the tabs of a sticky top bar: scrolling never moves one from under the other.
+    const overBar = await problemsOf(`
+      <div style="height:2000px">
+        <header style="position:sticky;top:0;height:80px"><nav style="padding-top:50px">Chat Meeting Telefono</nav></header>
+      </div>
+      <div style="position:fixed;top:40px;left:0;right:0;height:100px;background:#fff">Chiamata in arrivo</div>`);
+    assert.ok(
+      overBar.some(
+        (p) => p.startsWith('overlapped: "Chat Meeting Telefono"') && p.includes('"Chiamata in arrivo"'),
+      ),
+      overBar.join('\n'),
+    );
   });
 
   it('names clipped text and a button narrower than its label; leaves screen-reader-only text alone', async () => {

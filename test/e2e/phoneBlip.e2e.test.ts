@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { BaresipPhone, dominantTone, sineWav } from '../harness/baresip.js';
+import { dominantTone, type BaresipPhone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
-import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import {
+  lastPeer,
+  phoneE2eFixture,
+  TRACK_PEER_CONNECTIONS,
+  type PeerView,
+} from '../harness/phoneE2eFixture.js';
+import type { TestUser } from '../harness/serverFixture.js';
 
 const execFileP = promisify(execFile);
 
@@ -18,55 +21,6 @@ const BROWSER_TONE = 1_000;
 const DESK_TONE = 440;
 /** The server's (and so the browser's) grace for a call whose WebSocket is gone. */
 const GRACE_MS = 15_000;
-
-/** The page's globals, as page.evaluate sees them (this side has no DOM types). */
-declare const window: {
-  __pcs: {
-    getStats: () => Promise<Map<string, Record<string, unknown>>>;
-    iceConnectionState: string;
-    localDescription: { sdp: string } | null;
-    remoteDescription: { sdp: string } | null;
-  }[];
-};
-
-/** Every RTCPeerConnection the page makes, kept for its statistics (a string: see phone.e2e.test.ts). */
-const TRACK_PEER_CONNECTIONS = `
-  window.__pcs = [];
-  const Original = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) {
-      super(...args);
-      window.__pcs.push(this);
-    }
-  };
-`;
-
-interface MediaView {
-  packets: number;
-  ice: string;
-  localUfrag: string;
-  remoteUfrag: string;
-}
-
-/** The newest peer connection of the page: audio packets received, its ICE state and both ICE usernames. */
-async function media(page: Page): Promise<MediaView> {
-  return page.evaluate(async () => {
-    const pc = window.__pcs[window.__pcs.length - 1];
-    if (!pc) return { packets: 0, ice: 'none', localUfrag: '', remoteUfrag: '' };
-    const stats = await pc.getStats();
-    let packets = 0;
-    stats.forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') packets += Number(r.packetsReceived ?? 0);
-    });
-    // No helper function here: what the TypeScript loader adds to named functions does not exist in the page.
-    return {
-      packets,
-      ice: pc.iceConnectionState,
-      localUfrag: /a=ice-ufrag:(\S+)/.exec(pc.localDescription?.sdp ?? '')?.[1] ?? '',
-      remoteUfrag: /a=ice-ufrag:(\S+)/.exec(pc.remoteDescription?.sdp ?? '')?.[1] ?? '',
-    };
-  });
-}
 
 /**
  * Drops (or stops dropping) every UDP packet to and from `port` on this machine: the media path between the
@@ -90,26 +44,25 @@ function wavFrom(wav: Buffer, fromByte: number): Buffer {
 
 describe('web phone through a network blip: re-registers, keeps the call (ICE restart), or ends it cleanly', function () {
   this.timeout(150_000);
-  let edge: PhoneEdge;
-  let fx: ServerFixture;
-  let ui: UiPages;
-  let dir: string;
+  const px = phoneE2eFixture({
+    name: 'phone-blip',
+    noAnswerTimeoutMs: 8_000,
+    micToneHz: BROWSER_TONE,
+    initScript: TRACK_PEER_CONNECTIONS,
+    serverConfig: { webPhone: { reconnectGraceMs: GRACE_MS } },
+    people: {
+      // Mario's own desk phone: the browser must ring as well as it. The desk phones send their tones for a
+      // minute: the calls here end when the test says so.
+      mario: { firstName: 'Mario', lastName: 'Rossi', desk: { toneHz: 660, toneMs: 60_000 } },
+      giulia: { firstName: 'Giulia', lastName: 'Bianchi', desk: { toneHz: DESK_TONE, toneMs: 60_000 } },
+    },
+  });
   let mario: TestUser;
   let giulia: TestUser;
-  /** Mario's own desk phone: the browser must ring as well as it. */
   let marioDesk: BaresipPhone;
   let giuliaDesk: BaresipPhone;
   let page: Page;
-
-  async function rpc(method: string, params: (string | number)[] = []): Promise<unknown> {
-    const res = await fetch(`http://127.0.0.1:${edge.kamailio.endpoint.sipPort}/RPC`, {
-      method: 'POST',
-      headers: { 'X-Ucc-Rpc-Token': edge.kamailio.endpoint.rpcToken },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    const answer = (await res.json()) as { result?: unknown; error?: unknown };
-    return answer.result;
-  }
+  const rpc = (method: string, params: (string | number)[] = []): Promise<unknown> => px.rpc(method, params);
 
   /** Mario's bindings in Kamailio's usrloc (its `ul.dump`), as contact URIs. */
   async function contactsOf(extension: string): Promise<string[]> {
@@ -137,82 +90,36 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
     await page.locator(`[data-registration="${state}"]`).waitFor({ timeout });
   }
 
-  async function dial(number: string): Promise<void> {
-    await page.getByLabel('Numero da chiamare').fill(number);
-    await page.getByRole('button', { name: 'Chiama', exact: true }).click();
-  }
-
   /** Mario's browser calls Giulia's desk phone, which answers; audio arrives in the browser. */
-  async function connectedCall(): Promise<MediaView> {
-    await dial(giulia.extension);
+  async function connectedCall(): Promise<PeerView> {
+    await px.dial(giulia.extension);
     await giuliaDesk.next('CALL_INCOMING');
     await giuliaDesk.command('accept');
     await giuliaDesk.next('CALL_ESTABLISHED');
     await page.getByText('In conversazione').waitFor();
     return eventually('audio arrives in the browser', 10_000, async () => {
-      const m = await media(page);
-      return m.packets > 25 && m.ice === 'connected' ? m : undefined;
+      const m = await lastPeer(page);
+      return m.received > 25 && m.ice === 'connected' ? m : undefined;
     });
   }
 
   /** Bytes of what Giulia's desk phone has recorded of the current call so far (sndfile writes as it goes). */
   async function recordedBytes(): Promise<number> {
-    const recDir = path.join(dir, 'phones', giulia.extension, 'rec');
+    const recDir = path.join(px.phonesDir, giulia.extension, 'rec');
     const files = (await readdir(recDir)).filter((f) => f.endsWith('-dec.wav')).sort();
     const last = files.at(-1);
     return last ? (await stat(path.join(recDir, last))).size : 0;
   }
 
-  before(async function () {
-    this.timeout(90_000);
-    dir = await mkdtemp(path.join(tmpdir(), 'ucc-blip-'));
-    const wav = path.join(dir, 'mic.wav');
-    await writeFile(wav, sineWav(BROWSER_TONE, 10_000, 48_000));
-    edge = await startPhoneEdge({ noAnswerTimeoutMs: 8_000 });
-    fx = await startServer({
-      kamailio: edge.kamailio.endpoint,
-      config: { webPhone: { reconnectGraceMs: GRACE_MS } },
-    });
-    mario = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi' });
-    giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
-    const phones = path.join(dir, 'phones');
-    // Giulia's desk phone sends its tone for a minute: the calls here end when the test says so.
-    giuliaDesk = await deskPhoneFor(fx, edge, phones, giulia, DESK_TONE, 60_000);
-    marioDesk = await deskPhoneFor(fx, edge, phones, mario, 660, 60_000);
-    await Promise.all([giuliaDesk.next('REGISTER_OK'), marioDesk.next('REGISTER_OK')]);
-    ui = await UiPages.create(fx.baseUrl, [
-      `--use-file-for-fake-audio-capture=${wav}`,
-      '--allow-loopback-in-peer-connection',
-    ]);
-    page = await ui.open('mario', '/', { permissions: ['microphone', 'notifications'] });
-    await page.addInitScript(TRACK_PEER_CONNECTIONS);
-    if (process.env.PHONE_DEBUG) {
-      await page.addInitScript('localStorage.debug = "JsSIP:*"');
-      page.on('console', (m) => process.stderr.write(`[page] ${m.text().slice(0, 1500)}\n`));
-    }
-    await page.reload();
-    await ui.signIn(page, mario);
-    await page.getByRole('tab', { name: /^Telefono/ }).click();
-    await registration('registered');
+  before(async () => {
+    ({ page } = px);
+    ({ mario, giulia } = px.users);
+    marioDesk = px.desk('mario');
+    giuliaDesk = px.desk('giulia');
     await eventually('the browser and the desk phone both registered', 10_000, async () => {
       const contacts = await contactsOf(mario.extension);
       return contacts.length === 2 ? contacts : undefined;
     });
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await page?.context().setOffline(false);
-    await ui?.close(this.currentTest?.state === 'failed' ? 'phone-blip' : undefined);
-    await Promise.all([giuliaDesk?.stop(), marioDesk?.stop()]);
-    if (process.env.PHONE_DEBUG) {
-      await cp(path.join(edge.dataDir, 'kamailio.log'), '/tmp/phone-blip-kamailio.log');
-      await cp(path.join(edge.dataDir, 'rtpengine.log'), '/tmp/phone-blip-rtpengine.log');
-    }
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   beforeEach(async () => {
@@ -228,7 +135,7 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
     assert.equal(before.length, 1, JSON.stringify(before));
     await network(false);
     await registration('reconnecting');
-    await ui.screenshot(page, 'phone-blip-reconnecting.png');
+    await px.ui.screenshot(page, 'phone-blip-reconnecting.png');
     assert.match(
       (await page.locator('[data-registration]').textContent()) ?? '',
       /Connessione persa, riconnessione/,
@@ -260,21 +167,18 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
     await giuliaDesk.clearRecordings();
     const first = await connectedCall();
     // The blip: the page goes offline and the media path drops every packet for as long (see the file's end).
-    const relayPort = await page.evaluate(() => {
-      const pc = window.__pcs[window.__pcs.length - 1];
-      return /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(
-        pc?.remoteDescription?.sdp ?? '',
-      )?.[1];
-    });
+    const relayPort = /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(
+      (await lastPeer(page)).remoteSdp,
+    )?.[1];
     assert.ok(relayPort, "rtpengine's port for the browser");
     await network(false);
     await dropUdp(relayPort, true);
     try {
       await page.locator('.call-screen[data-reconnecting="true"]').waitFor();
       await page.getByText('Riconnessione in corso…').waitFor();
-      await ui.screenshot(page, 'phone-blip-call-reconnecting.png');
+      await px.ui.screenshot(page, 'phone-blip-call-reconnecting.png');
       await eventually('the browser sees the media path broken', 15_000, async () =>
-        (await media(page)).ice === 'disconnected' ? true : undefined,
+        (await lastPeer(page)).ice === 'disconnected' ? true : undefined,
       );
     } finally {
       await dropUdp(relayPort, false);
@@ -285,7 +189,7 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
       .locator('.call-screen[data-state="connected"][data-reconnecting="false"]')
       .waitFor({ timeout: 15_000 });
     const restarted = await eventually('ICE restarted and connected', 15_000, async () => {
-      const m = await media(page);
+      const m = await lastPeer(page);
       return m.ice === 'connected' && m.localUfrag !== first.localUfrag ? m : undefined;
     });
     // New ICE credentials on both sides: rtpengine accepted the restart and answered with its own.
@@ -293,7 +197,7 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
     await page.getByText('In conversazione').waitFor();
     // The browser receives again, and the desk phone hears the browser again (two seconds of it, at 8 kHz).
     await eventually('audio arrives in the browser again', 10_000, async () =>
-      (await media(page)).packets > restarted.packets + 50 ? true : undefined,
+      (await lastPeer(page)).received > restarted.received + 50 ? true : undefined,
     );
     const mark = await recordedBytes();
     await eventually('the desk phone records two more seconds', 15_000, async () =>
@@ -323,7 +227,7 @@ describe('web phone through a network blip: re-registers, keeps the call (ICE re
       .getByRole('alert')
       .filter({ hasText: 'Connessione persa: la chiamata è stata chiusa' })
       .waitFor({ timeout: 10_000 });
-    await ui.screenshot(page, 'phone-blip-call-lost.png');
+    await px.ui.screenshot(page, 'phone-blip-call-lost.png');
     assert.equal(await page.locator('.call-screen').getAttribute('data-state'), 'ended');
     assert.deepEqual(await rpc('dlg.list'), [], 'no dialog is left at the edge');
     await network(true);

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { dominantTone, sineWav, wavFrom, wavRms, wavSeconds, type BaresipPhone } from '../harness/baresip.js';
+import { dominantTone, wavFrom, wavRms, wavSeconds, type BaresipPhone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
-import { deskPhoneFor, startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import { lastPeer, phoneE2eFixture, TRACK_PEER_CONNECTIONS } from '../harness/phoneE2eFixture.js';
+import { TEST_SIP_DOMAIN } from '../harness/phoneEdge.js';
+import type { TestUser } from '../harness/serverFixture.js';
 
 /** What Chromium's fake microphone plays (a file it loops), and what each desk phone sends. */
 const BROWSER_TONE = 1_000;
@@ -17,91 +14,65 @@ const TONES = [BROWSER_TONE, DESK_A_TONE, DESK_B_TONE];
 /** The desk phones' tone files are long: a call here ends by a hang-up, never by the end of the file. */
 const DESK_TONE_MS = 90_000;
 
-/** The page's globals, as page.evaluate sees them (this side has no DOM types). */
-declare const window: {
-  __pcs: {
-    getStats: () => Promise<Map<string, Record<string, unknown>>>;
-    remoteDescription: { sdp: string } | null;
-    getSenders: () => { dtmf: { canInsertDTMF: boolean } | null }[];
-  }[];
-};
-
-/** Every RTCPeerConnection the page makes, for its statistics (a string: see phone.e2e.test.ts). */
-const TRACK_PEER_CONNECTIONS = `
-  window.__pcs = [];
-  const Original = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) {
-      super(...args);
-      window.__pcs.push(this);
-    }
-  };
-`;
-
-/** Audio packets sent by the newest peer connection of the page (its `outbound-rtp` statistics). */
-async function audioSent(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const pc = window.__pcs[window.__pcs.length - 1];
-    if (!pc) return 0;
-    let packets = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'audio') packets += Number(r.packetsSent ?? 0);
-    });
-    return packets;
-  });
-}
-
-/** Audio packets received by the newest peer connection of the page (its `inbound-rtp` statistics). */
-async function audioReceived(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const pc = window.__pcs[window.__pcs.length - 1];
-    if (!pc) return 0;
-    let packets = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'audio') packets += Number(r.packetsReceived ?? 0);
-    });
-    return packets;
-  });
-}
-
 /**
  * Hold, DTMF and blind transfer of the web phone, clicked on the call screen as a user would: Mario's Chromium
- * through Kamailio and rtpengine (opus ↔ PCMA) to the baresip desk phones of Giulia and Luca.
+ * through Kamailio and rtpengine (opus ↔ PCMA) to the baresip desk phones of Giulia and Luca, and Anna's, which
+ * sends back what it hears (an echo: what it records of that goes on after a hold, see BaresipPhone.echoFromNow).
  */
 describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with baresip desk phones', function () {
   this.timeout(120_000);
-  let edge: PhoneEdge;
-  let fx: ServerFixture;
-  let ui: UiPages;
-  let dir: string;
+  const px = phoneE2eFixture({
+    name: 'phone-controls',
+    noAnswerTimeoutMs: 10_000,
+    micToneHz: BROWSER_TONE,
+    initScript: TRACK_PEER_CONNECTIONS,
+    people: {
+      mario: { firstName: 'Mario', lastName: 'Rossi' },
+      giulia: {
+        firstName: 'Giulia',
+        lastName: 'Bianchi',
+        desk: { toneHz: DESK_A_TONE, toneMs: DESK_TONE_MS },
+      },
+      luca: { firstName: 'Luca', lastName: 'Verdi', desk: { toneHz: DESK_B_TONE, toneMs: DESK_TONE_MS } },
+      anna: {
+        firstName: 'Anna',
+        lastName: 'Neri',
+        desk: { toneHz: DESK_A_TONE, toneMs: DESK_TONE_MS, echo: true },
+      },
+    },
+  });
   let mario: TestUser;
   let giulia: TestUser;
   let luca: TestUser;
   let deskA: BaresipPhone;
   let deskB: BaresipPhone;
+  let echo: BaresipPhone;
   let page: Page;
 
   const screen = (): ReturnType<Page['locator']> => page.locator('.call-screen');
   const status = (): ReturnType<Page['locator']> => page.locator('.call-status');
 
-  async function dial(number: string): Promise<void> {
-    await page.getByLabel('Numero da chiamare').fill(number);
-    await page.getByRole('button', { name: 'Chiama', exact: true }).click();
-  }
-
   /** Mario calls `desk` from the browser, the desk phone answers: both see the call up. */
   async function connectTo(desk: BaresipPhone): Promise<void> {
-    await dial(desk.extension);
+    await px.dial(desk.extension);
     await desk.next('CALL_INCOMING');
     await desk.command('accept');
     await desk.next('CALL_ESTABLISHED');
     await status().getByText('In conversazione').waitFor();
   }
 
-  /** Waits until `desk`'s recording has `seconds` of audio after `from` (s), and returns that stretch. */
-  async function heardAfter(desk: BaresipPhone, from: number, seconds: number): Promise<Buffer> {
+  /**
+   * Waits until `desk`'s recording (of what it heard, `dec`; of what it sent, `enc`) has `seconds` of audio after
+   * `from` (s), and returns that stretch.
+   */
+  async function heardAfter(
+    desk: BaresipPhone,
+    from: number,
+    seconds: number,
+    kind: 'dec' | 'enc' = 'dec',
+  ): Promise<Buffer> {
     return eventually(`${desk.extension} records ${seconds} s after ${from} s`, 20_000, async () => {
-      const wav = await desk.lastRecording();
+      const wav = await desk.lastRecording(kind);
       return wavSeconds(wav) >= from + seconds ? wavFrom(wav, from) : undefined;
     });
   }
@@ -118,54 +89,18 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
     await page.getByLabel('Numero da chiamare').waitFor();
   }
 
-  before(async function () {
-    this.timeout(90_000);
-    dir = await mkdtemp(path.join(tmpdir(), 'ucc-phonectl-'));
-    const wav = path.join(dir, 'mic.wav');
-    await writeFile(wav, sineWav(BROWSER_TONE, 10_000, 48_000));
-    edge = await startPhoneEdge({ noAnswerTimeoutMs: 10_000 });
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
-    mario = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi' });
-    giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
-    luca = await fx.createUser({ firstName: 'Luca', lastName: 'Verdi' });
-    const res = await fx.api('POST', '/api/telephony/me/password', { token: mario.token });
-    assert.equal(res.status, 201);
-    deskA = await deskPhoneFor(fx, edge, dir, giulia, DESK_A_TONE, DESK_TONE_MS);
-    deskB = await deskPhoneFor(fx, edge, dir, luca, DESK_B_TONE, DESK_TONE_MS);
-    await Promise.all([deskA.next('REGISTER_OK'), deskB.next('REGISTER_OK')]);
-    ui = await UiPages.create(fx.baseUrl, [
-      `--use-file-for-fake-audio-capture=${wav}`,
-      // rtpengine and Chromium meet on loopback here.
-      '--allow-loopback-in-peer-connection',
-    ]);
-    page = await ui.open('mario', '/', { permissions: ['microphone', 'notifications'] });
-    await page.addInitScript(TRACK_PEER_CONNECTIONS);
-    if (process.env.PHONE_DEBUG) {
-      await page.addInitScript('localStorage.debug = "JsSIP:*"');
-      page.on('console', (m) => process.stderr.write(`[page] ${m.text().slice(0, 1500)}\n`));
-    }
-    await page.reload();
-    await ui.signIn(page, mario);
-    await page.getByRole('tab', { name: /^Telefono/ }).click();
-    await page.locator('[data-registration="registered"]').waitFor({ timeout: 20_000 });
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await ui?.close(this.currentTest?.state === 'failed' ? 'phone-controls' : undefined);
-    await deskA?.stop();
-    await deskB?.stop();
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    ({ page } = px);
+    ({ mario, giulia, luca } = px.users);
+    deskA = px.desk('giulia');
+    deskB = px.desk('luca');
+    echo = px.desk('anna');
   });
 
   // A failed test leaves no call behind for the next one.
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
-    await deskA.command('hangup');
-    await deskB.command('hangup');
+    for (const desk of [deskA, deskB, echo]) await desk.command('hangup');
     await page
       .getByLabel('Numero da chiamare')
       .or(page.getByRole('button', { name: 'Chiudi', exact: true }))
@@ -176,15 +111,15 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
   });
 
   beforeEach(async () => {
-    deskA.clearEvents();
-    deskB.clearEvents();
-    await deskA.clearRecordings();
-    await deskB.clearRecordings();
+    for (const desk of [deskA, deskB, echo]) {
+      desk.clearEvents();
+      await desk.clearRecordings();
+    }
   });
 
-  it('Attesa puts the call on hold (the desk phone stops hearing the browser) and takes it off again', async () => {
-    await connectTo(deskA);
-    const before = dominantTone(await heardAfter(deskA, 0, 1.5), TONES);
+  it('Attesa puts the call on hold (the desk phone stops hearing the browser); Riprendi: it hears the browser again', async () => {
+    await connectTo(echo);
+    const before = dominantTone(await heardAfter(echo, 0, 1.5), TONES);
     assert.equal(before.hz, BROWSER_TONE, `before hold the desk phone heard ${JSON.stringify(before)}`);
 
     const hold = screen().getByRole('button', { name: 'Attesa' });
@@ -192,35 +127,49 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
     await status().getByText('In attesa').waitFor();
     assert.equal(await hold.getAttribute('aria-pressed'), 'true');
     // baresip 1.0 reports no hold as such over ctrl_tcp: the re-INVITE shows as a new remote SDP offer.
-    assert.equal((await deskA.next('CALL_REMOTE_SDP')).param, 'offer');
-    await ui.screenshot(page, 'phone-call-on-hold.png');
+    assert.equal((await echo.next('CALL_REMOTE_SDP')).param, 'offer');
+    await px.ui.screenshot(page, 'phone-call-on-hold.png');
     // While the browser sends 2 s more of packets (its own clock, not a sleep), the desk phone hears nothing of
-    // it: its recording neither grows with the tone nor holds it.
-    const heldFrom = await recordedSeconds(deskA);
-    const sentAtHold = await audioSent(page);
+    // it: its recording neither grows with the tone nor holds it, and what it hears (its echo) is silence.
+    const heldFrom = await recordedSeconds(echo);
+    const echoHeldFrom = await echo.echoFromNow();
+    const sentAtHold = (await lastPeer(page)).sent;
     await eventually('the browser sends on while on hold', 15_000, async () =>
-      (await audioSent(page)) >= sentAtHold + 100 ? true : undefined,
+      (await lastPeer(page)).sent >= sentAtHold + 100 ? true : undefined,
     );
-    const during = wavFrom(await deskA.lastRecording(), heldFrom);
+    const during = wavFrom(await echo.lastRecording(), heldFrom);
     assert.ok(
       wavSeconds(during) < 0.5 || wavRms(during) < 300,
       `on hold the desk phone still hears the browser (${wavSeconds(during)} s, rms ${wavRms(during)})`,
     );
+    const heardOnHold = await heardAfter(echo, echoHeldFrom, 1.5, 'enc');
+    assert.ok(wavRms(heardOnHold) < 300, `on hold the desk phone hears rms ${wavRms(heardOnHold)}`);
     // The desk phone answered recvonly: it sends nothing to the browser either.
-    const receivedOnHold = await audioReceived(page);
+    const receivedOnHold = (await lastPeer(page)).received;
+    const rtpOnHold = await echo.rtpReceived();
 
     await hold.click();
     await status().getByText('In conversazione').waitFor();
     assert.equal(await hold.getAttribute('aria-pressed'), 'false');
-    assert.equal((await deskA.next('CALL_REMOTE_SDP')).param, 'offer');
-    // The desk phone sends again (sendrecv). What it hears after a recvonly phase cannot be checked here:
-    // baresip 1.0 records nothing more after it, while rtpengine's log shows the transcoded RTP reaching it.
+    assert.equal((await echo.next('CALL_REMOTE_SDP')).param, 'offer');
+    // Packets reach the desk phone on hold too (the browser sends silence then), so what it hears is the proof:
+    // the browser's tone again, decoded by the desk phone and recorded as it sends it back.
+    const echoFrom = await echo.echoFromNow();
+    const after = dominantTone(await heardAfter(echo, echoFrom, 1.5, 'enc'), TONES);
+    assert.equal(after.hz, BROWSER_TONE, `after Riprendi the desk phone heard ${JSON.stringify(after)}`);
+    assert.ok(after.ratio > 10, 'the browser tone dominates clearly');
+    const rtpAfter = await echo.rtpReceived();
+    assert.ok(
+      rtpAfter >= rtpOnHold + 50,
+      `RTP packets at the desk phone: ${rtpOnHold} on hold, ${rtpAfter} after`,
+    );
+    // The desk phone sends again (sendrecv): the browser's inbound-rtp grows again.
     await eventually('the desk phone sends to the browser again', 10_000, async () =>
-      (await audioReceived(page)) >= receivedOnHold + 50 ? true : undefined,
+      (await lastPeer(page)).received >= receivedOnHold + 50 ? true : undefined,
     );
 
-    await hangUpFromBrowser(deskA);
-    ui.assertNoConsoleErrors();
+    await hangUpFromBrowser(echo);
+    px.ui.assertNoConsoleErrors();
   });
 
   it('digits of the call screen keypad reach the desk phone, in order', async () => {
@@ -228,15 +177,9 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
     // RFC 4733 on both legs, so the digits go in the RTP (PhoneCall falls back to SIP INFO only without it):
     // rtpengine answered the browser with telephone-event/48000 next to opus and offered the desk phone
     // telephone-event/8000 next to PCMA.
-    const browserLeg = await page.evaluate(() => {
-      const pc = window.__pcs[window.__pcs.length - 1];
-      return {
-        sdp: pc?.remoteDescription?.sdp ?? '',
-        inband: pc?.getSenders().some((s) => s.dtmf?.canInsertDTMF === true) ?? false,
-      };
-    });
-    assert.match(browserLeg.sdp, /a=rtpmap:\d+ telephone-event\/48000/);
-    assert.ok(browserLeg.inband, 'the browser can send RFC 4733 events');
+    const browserLeg = await lastPeer(page);
+    assert.match(browserLeg.remoteSdp, /a=rtpmap:\d+ telephone-event\/48000/);
+    assert.ok(browserLeg.inbandDtmf, 'the browser can send RFC 4733 events');
     assert.match((await deskA.command('callstat')).data, /remote formats:[^]*telephone-event\/8000/);
     await screen().getByRole('button', { name: 'Tastiera DTMF' }).click();
     const keypad = screen().getByRole('group', { name: 'Tastiera DTMF' });
@@ -262,7 +205,7 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
     // The desk phone takes the REFER and calls 999 itself, which Kamailio answers 404.
     assert.equal((await deskA.next('TRANSFER')).param, `<sip:999@${TEST_SIP_DOMAIN}>`);
     await screen().getByRole('alert').filter({ hasText: 'Trasferimento non riuscito' }).waitFor();
-    await ui.screenshot(page, 'phone-transfer-failed.png');
+    await px.ui.screenshot(page, 'phone-transfer-failed.png');
     await status().getByText('In conversazione').waitFor();
     const from = await recordedSeconds(deskA);
     const still = dominantTone(await heardAfter(deskA, from + 0.5, 1.5), TONES);
@@ -278,7 +221,7 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
     await connectTo(deskA);
     await screen().getByRole('button', { name: 'Trasferisci' }).first().click();
     await screen().getByLabel('Trasferisci a interno').fill(luca.extension);
-    await ui.screenshot(page, 'phone-transfer-form.png');
+    await px.ui.screenshot(page, 'phone-transfer-form.png');
     await screen().locator('form.call-transfer').getByRole('button', { name: 'Trasferisci' }).click();
     assert.equal((await deskA.next('TRANSFER')).param, `<sip:${luca.extension}@${TEST_SIP_DOMAIN}>`);
     // Giulia's phone holds the browser while it calls Luca: the screen still says what is going on.
@@ -287,7 +230,7 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
       await screen().getByRole('button', { name: 'Attesa' }).getAttribute('aria-pressed'),
       'false',
     );
-    await ui.screenshot(page, 'phone-transfer-in-progress.png');
+    await px.ui.screenshot(page, 'phone-transfer-in-progress.png');
     // The new call comes from Giulia's desk phone, not from the browser.
     const incoming = await deskB.next('CALL_INCOMING');
     assert.equal(incoming.peeruri, `sip:${giulia.extension}@${TEST_SIP_DOMAIN}`);
@@ -304,6 +247,6 @@ describe('web phone call controls (Attesa, Tastiera DTMF, Trasferisci) with bare
     assert.ok(heard.ratio > 10, "Giulia's tone dominates clearly");
     await deskB.command('hangup');
     await deskA.next('CALL_CLOSED');
-    ui.assertNoConsoleErrors();
+    px.ui.assertNoConsoleErrors();
   });
 });

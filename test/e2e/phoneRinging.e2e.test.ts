@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { freePort, freeTcpUdpPort } from '../../server/stack/ports.js';
 import type { Preferences } from '../../shared/schemas/directory.js';
 import type { BaresipPhone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
-import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { UiPages } from '../harness/uiPages.js';
+import { phoneE2eFixture } from '../harness/phoneE2eFixture.js';
+import type { TestUser } from '../harness/serverFixture.js';
+import { runSipp } from '../harness/sipp.js';
+
+/** The trunk's DIDs ("+39 039 1234" + an extension), and an outside caller (Milano) that SIPp plays. */
+const DID_PREFIX = '+390391234';
+const OUTSIDE_CALLER = '+390212345678';
 
 /** The notes of each ringtone (client/src/app/phone/ringtones.ts): what tells them apart in the page. */
 const TONES = { ring1: [440, 480], ring2: [660, 880, 1100], ring3: [784, 1046] } as const;
@@ -124,13 +127,31 @@ const SPIES = `
 
 describe('web phone ringing: the ringtone per call type, the ring device, the desktop notification', function () {
   this.timeout(120_000);
-  let edge: PhoneEdge;
-  let fx: ServerFixture;
-  let ui: UiPages;
-  let dir: string;
+  /** Where SIPp stands in for the carrier: calls from there to a DID come in as external calls. */
+  let carrierPort: number;
+  const px = phoneE2eFixture({
+    name: 'ringing',
+    noAnswerTimeoutMs: 30_000,
+    dialPlan: async () => {
+      carrierPort = await freeTcpUdpPort();
+      const trunkUri = `sip:127.0.0.1:${carrierPort}`;
+      return { country: 'IT', trunkUri, outboundPrefix: '', didPrefix: DID_PREFIX };
+    },
+    initScript: SPIES,
+    people: {
+      mario: { firstName: 'Mario', lastName: 'Rossi' },
+      giulia: { firstName: 'Giulia', lastName: 'Bianchi', desk: { toneHz: 440, toneMs: 60_000 } },
+      // Extensions of up to 10 digits are in the directory: a colleague with a long one is still internal.
+      luca: {
+        firstName: 'Luca',
+        lastName: 'Verdi',
+        extension: '4100777',
+        desk: { toneHz: 660, toneMs: 60_000 },
+      },
+    },
+  });
   let mario: TestUser;
   let giulia: TestUser;
-  let luca: TestUser;
   let desk: BaresipPhone;
   let longDesk: BaresipPhone;
   let page: Page;
@@ -157,7 +178,7 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
   }
 
   async function preferences(): Promise<Preferences> {
-    const me = await fx.api('GET', '/api/me', { token: mario.token });
+    const me = await px.fx.api('GET', '/api/me', { token: mario.token });
     return (me.body as { preferences: Preferences }).preferences;
   }
 
@@ -195,37 +216,11 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     await banner().waitFor({ state: 'detached' });
   }
 
-  before(async function () {
-    this.timeout(90_000);
-    dir = await mkdtemp(path.join(tmpdir(), 'ucc-ringing-'));
-    edge = await startPhoneEdge({ noAnswerTimeoutMs: 30_000 });
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
-    mario = await fx.createUser({ firstName: 'Mario', lastName: 'Rossi' });
-    giulia = await fx.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
-    // Extensions of up to 10 digits are in the directory: a colleague with a long one is still internal.
-    luca = await fx.createUser({ firstName: 'Luca', lastName: 'Verdi', extension: '4100777' });
-    const res = await fx.api('POST', '/api/telephony/me/password', { token: mario.token });
-    assert.equal(res.status, 201);
-    desk = await deskPhoneFor(fx, edge, dir, giulia, 440, 60_000);
-    longDesk = await deskPhoneFor(fx, edge, dir, luca, 660, 60_000);
-    await Promise.all([desk.next('REGISTER_OK'), longDesk.next('REGISTER_OK')]);
-    ui = await UiPages.create(fx.baseUrl, ['--allow-loopback-in-peer-connection']);
-    page = await ui.open('mario', '/', { permissions: ['microphone', 'notifications'] });
-    await page.addInitScript(SPIES);
-    await page.reload();
-    await ui.signIn(page, mario);
-    await signedInAndRegistered();
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    await ui?.close(this.currentTest?.state === 'failed' ? 'ringing' : undefined);
-    await desk?.stop();
-    await longDesk?.stop();
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    ({ page } = px);
+    ({ mario, giulia } = px.users);
+    desk = px.desk('giulia');
+    longDesk = px.desk('luca');
   });
 
   beforeEach(() => {
@@ -245,12 +240,12 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     const phone = (await preferences()).phone;
     assert.equal(phone.ringInternal, 'ring3');
     assert.equal(phone.ringExternal, 'ring1');
-    // Choosing a ringtone plays it once: the external one is heard here, since no outside call reaches us.
+    // Choosing a ringtone plays it once (a call from outside rings the external one in the last test).
     const preview = await eventually('the preview of Suoneria 1 plays', 10_000, async () => {
       return (await rings()).slice(before).find((r) => r.freqs.length > 0);
     });
     assert.deepEqual(preview.freqs, TONES.ring1);
-    await ui.screenshot(page, 'ringing-settings.png');
+    await px.ui.screenshot(page, 'ringing-settings.png');
     await closeSettings();
     await silent('the preview ends by itself');
 
@@ -263,7 +258,7 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     );
     const ring = await ringing('a call from a colleague');
     assert.deepEqual(ring.freqs, TONES.ring3, 'the internal ringtone, Suoneria 3');
-    await ui.screenshot(page, 'ringing-banner-chat.png');
+    await px.ui.screenshot(page, 'ringing-banner-chat.png');
     await banner().getByRole('button', { name: 'Rispondi' }).click();
     await desk.next('CALL_ESTABLISHED');
     await page.getByText('In conversazione').waitFor();
@@ -304,7 +299,7 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     await eventually('the answer button has the focus', 5_000, async () =>
       (await page.evaluate(() => document.activeElement?.textContent)) === 'Rispondi' ? true : undefined,
     );
-    await ui.screenshot(page, 'ringing-banner-after-notification.png');
+    await px.ui.screenshot(page, 'ringing-banner-after-notification.png');
     await page.keyboard.press('Enter');
     await desk.next('CALL_ESTABLISHED');
     await page.getByText('In conversazione').waitFor();
@@ -354,7 +349,7 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
 
     // The headset chosen then is unplugged: its id is saved, the browser no longer has it.
     const gone = 'c0ffee'.repeat(10) + 'dead';
-    const res = await fx.api('PATCH', '/api/me/preferences', {
+    const res = await px.fx.api('PATCH', '/api/me/preferences', {
       token: mario.token,
       body: { phone: { ...(await preferences()).phone, ringDevice: gone } },
     });
@@ -365,7 +360,7 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
       .getByRole('tab', { name: /^Telefono/ })
       .or(login)
       .waitFor();
-    if (await login.isVisible()) await ui.signIn(page, mario);
+    if (await login.isVisible()) await px.ui.signIn(page, mario);
     await signedInAndRegistered();
     desk.clearEvents();
     await desk.dial(mario.extension);
@@ -392,6 +387,60 @@ describe('web phone ringing: the ringtone per call type, the ring device, the de
     await page.evaluate(() => window.__background(false));
     await reject(desk);
     await silent('rejected');
-    ui.assertNoConsoleErrors();
+    px.ui.assertNoConsoleErrors();
+  });
+  it('a call from outside through the trunk ("+39…") rings the external ringtone of "Suoni di avviso", a colleague the internal one', async () => {
+    await openSettings();
+    // Both unlike their defaults and unlike each other, so that each ring proves its setting.
+    await page.getByLabel('Ricezione chiamata interna').selectOption({ label: 'Suoneria 2' });
+    await saved();
+    await page.getByLabel('Ricezione chiamata esterna').selectOption({ label: 'Suoneria 3' });
+    await saved();
+    assert.deepEqual(
+      {
+        internal: (await preferences()).phone.ringInternal,
+        external: (await preferences()).phone.ringExternal,
+      },
+      { internal: 'ring2', external: 'ring3' },
+    );
+    await closeSettings();
+    await silent('the previews end by themselves');
+
+    // The carrier calls Mario's DID from a Milano number: Kamailio lets it in from the trunk's address only.
+    const sipp = runSipp({
+      scenario: 'carrier-call',
+      port: carrierPort,
+      mediaPort: await freePort(),
+      dir: path.join(px.dir, 'sipp-ringing'),
+      remote: `127.0.0.1:${px.edge.kamailio.endpoint.sipPort}`,
+      service: `${DID_PREFIX}${mario.extension}`,
+      vars: { caller: OUTSIDE_CALLER },
+    });
+    await banner().waitFor();
+    // An outside number is shown as it came, in E.164, with no name from the directory.
+    assert.match(
+      (await banner().textContent()) ?? '',
+      new RegExp(`Chiamata in arrivo da \\${OUTSIDE_CALLER}`),
+    );
+    const outside = await ringing('a call from outside');
+    assert.deepEqual(outside.freqs, TONES.ring3, 'the external ringtone, Suoneria 3');
+    await px.ui.screenshot(page, 'ringing-banner-external.png');
+    await banner().getByRole('button', { name: 'Rifiuta' }).click();
+    // The carrier got the browser's 603 (the scenario takes it as a refusal and ends).
+    const run = await sipp.done;
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    await banner().waitFor({ state: 'detached' });
+    await silent('the outside call rejected');
+
+    await desk.dial(mario.extension);
+    await banner().waitFor();
+    assert.deepEqual(
+      (await ringing('a call from a colleague')).freqs,
+      TONES.ring2,
+      'the internal one, Suoneria 2',
+    );
+    await reject(desk);
+    await silent('rejected');
+    px.ui.assertNoConsoleErrors();
   });
 });

@@ -30,6 +30,11 @@ export interface PhoneOptions {
    * `sip:<extension>@127.0.0.1:<sipPort>` (baresip refuses any other user), so a call it gets proves the URI.
    */
   carrier?: boolean;
+  /**
+   * Sends back what it hears (its player and source joined by `aubridge`) instead of the tone: its `enc`
+   * recording is then what it heard, and goes on after a hold, where the `dec` one stops (see echoFromNow).
+   */
+  echo?: boolean;
 }
 
 /**
@@ -49,6 +54,8 @@ export class BaresipPhone {
   readonly #history: string[] = [];
   readonly #waiters = new Set<() => void>();
   #nextToken = 1;
+  /** The aubridge device of the echo: a fresh name at each rewiring (see echoFromNow). */
+  #echoDevice = 0;
   readonly #responses = new Map<string, (r: { ok: boolean; data: string }) => void>();
   #output = '';
   #exited = false;
@@ -236,13 +243,42 @@ export class BaresipPhone {
     await this.command('uanew', accountLine(this.#options, this.sipPort));
   }
 
-  /** The newest recording of what this phone heard (sndfile's `-dec.wav`). */
-  async lastRecording(): Promise<Buffer> {
+  /**
+   * The newest recording of what this phone heard (sndfile's `-dec.wav`), or of what it sent (`enc`: for an echo
+   * phone, what it heard too).
+   */
+  async lastRecording(kind: 'dec' | 'enc' = 'dec'): Promise<Buffer> {
     const dir = path.join(this.#options.dir, 'rec');
-    const files = (await readdir(dir)).filter((f) => f.endsWith('-dec.wav')).sort();
+    const files = (await readdir(dir)).filter((f) => f.endsWith(`-${kind}.wav`)).sort();
     const last = files.at(-1);
     if (!last) throw new Error(`${this.extension}: no recording`);
     return readFile(path.join(dir, last));
+  }
+
+  /**
+   * An echo phone sends back, and records in its `enc` recording, what it hears from now on; returns where that
+   * recording is now (s). Needed after each re-INVITE that changes the direction (a hold): baresip 1.0 then
+   * restarts its player, aubridge unpairs the player from the source and the echo stops (so does the `dec`
+   * recording, for good: its filters are not set up again). Both are moved to a fresh aubridge device, where
+   * they pair again; the call's SIP and RTP are not touched.
+   */
+  async echoFromNow(): Promise<number> {
+    if (!this.#options.echo) throw new Error(`${this.extension} is not an echo phone`);
+    const device = `aubridge,echo-${this.extension}-${++this.#echoDevice}`;
+    for (const command of ['ausrc', 'auplay']) {
+      const r = await this.command(command, device);
+      if (!r.ok) throw new Error(`${this.extension}: ${command} ${device}: ${r.data}`);
+    }
+    return wavSeconds(await this.lastRecording('enc'));
+  }
+
+  /**
+   * RTP packets the phone has received in the current call, from every source (baresip's `audio_debug`, the
+   * `rcvd=` of each RTCP member): whether packets reach it, whatever they hold.
+   */
+  async rtpReceived(): Promise<number> {
+    const { data } = await this.command('audio_debug');
+    return [...data.matchAll(/\brcvd=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
   }
 
   async clearRecordings(): Promise<void> {
@@ -263,9 +299,12 @@ export class BaresipPhone {
 
 function accountLine(o: PhoneOptions, sipPort: number): string {
   if (o.carrier) return `<sip:${o.extension}@127.0.0.1:${sipPort}>;regint=0;audio_codecs=PCMA`;
+  const echo = o.echo
+    ? `;audio_source=aubridge,echo-${o.extension};audio_player=aubridge,echo-${o.extension}`
+    : '';
   return (
     `<sip:${o.extension}@${o.domain}>;auth_pass=${o.password};` +
-    `outbound="sip:127.0.0.1:${o.proxyPort};transport=udp";regint=600;audio_codecs=PCMA`
+    `outbound="sip:127.0.0.1:${o.proxyPort};transport=udp";regint=600;audio_codecs=PCMA${echo}`
   );
 }
 

@@ -16,7 +16,8 @@ export interface LayoutCheckOptions {
  * - `clipped`: visible text cut by an ancestor that hides overflow, or ended with an ellipsis that has no
  *   `title` to read the rest in;
  * - `overlapped`: visible text under another element (measured with elementFromPoint on the text's own boxes),
- *   unless that element is a sticky or fixed bar and the text can be scrolled out from under it;
+ *   unless that element is a sticky or fixed bar and the text can be scrolled out from under it (text that is
+ *   itself in a sticky or fixed bar, such as the tabs of the top bar, cannot);
  * - `squeezed`: text of three words or more laid out one word per line (a column squeezed to nothing);
  * - `narrow control`: a button, link, tab or select narrower than its content, or a text field narrower than
  *   its value (or placeholder) up to 8em.
@@ -171,8 +172,9 @@ const MEASURE = String.raw`function measure(opts) {
       for (const x of [v.part.left + Math.min(3, w / 2), (v.part.left + v.part.right) / 2, v.part.right - Math.min(3, w / 2)]) {
         const top = document.elementFromPoint(x, y);
         if (!top || top === el || el.contains(top) || top.contains(el)) continue;
-        // A sticky or fixed bar over content that scrolls out from under it hides nothing for good.
-        if (pinned(top) && scrolls(el)) continue;
+        // A sticky or fixed bar over content that scrolls out from under it hides nothing for good; over another
+        // bar that stays put (the top bar's tabs) it does.
+        if (pinned(top) && scrolls(el) && !pinned(el)) continue;
         report(
           'over' + name(el) + text,
           'overlapped: ' + quote(text) + ' in ' + name(el) + ' under ' + name(top) + ' ' + quote(top.textContent || '') +

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeTcpUdpPort } from '../../server/stack/ports.js';
 
 const SCENARIOS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sipp');
 
@@ -27,7 +28,7 @@ export function runSipp(options: {
   vars?: Record<string, string>;
   onStart?: () => void;
 }): { done: Promise<SippRun>; kill: () => void } {
-  const args = [
+  const args = (mediaPort: number): string[] => [
     ...(options.remote ? [options.remote] : []),
     '-sf',
     path.join(SCENARIOS, `${options.scenario}.xml`),
@@ -36,7 +37,7 @@ export function runSipp(options: {
     '-p',
     String(options.port),
     '-mp',
-    String(options.mediaPort),
+    String(mediaPort),
     '-rtp_echo',
     '-m',
     '1',
@@ -50,20 +51,37 @@ export function runSipp(options: {
     ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ['-set', k, v]),
   ];
   let child: ReturnType<typeof spawn> | undefined;
-  const done = mkdir(options.dir, { recursive: true }).then(
-    () =>
-      new Promise<SippRun>((resolve, reject) => {
-        child = spawn('sipp', args, { cwd: options.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('spawn', () => options.onStart?.());
-        child.on('exit', (code) => resolve({ code, stdout, stderr }));
-      }),
-  );
-  return { done, kill: () => child?.kill('SIGKILL') };
+  let killed = false;
+  const once = (mediaPort: number): Promise<SippRun> =>
+    new Promise<SippRun>((resolve, reject) => {
+      child = spawn('sipp', args(mediaPort), { cwd: options.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('spawn', () => options.onStart?.());
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  // The media port was free when picked, but another suite's UDP socket can take it before SIPp binds it (it
+  // then exits at once, before sending anything): SIPp runs again on a fresh one.
+  const done = mkdir(options.dir, { recursive: true }).then(async () => {
+    let run = await once(options.mediaPort);
+    for (
+      let attempt = 2;
+      attempt <= 3 && !killed && /Unable to bind audio RTP socket/.test(run.stderr);
+      attempt++
+    )
+      run = await once(await freeTcpUdpPort());
+    return run;
+  });
+  return {
+    done,
+    kill: () => {
+      killed = true;
+      child?.kill('SIGKILL');
+    },
+  };
 }
 
 /** The SIP messages SIPp received in a run (its -trace_msg log in `dir`), in order. */

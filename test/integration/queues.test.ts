@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { CallRecordView, CallsView } from '../../shared/schemas/calls.js';
-import { BaresipPhone, dominantTone } from '../harness/baresip.js';
+import { dominantTone, type BaresipPhone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
-import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import type { ServerFixture, TestUser } from '../harness/serverFixture.js';
+import { telephonySuite } from '../harness/telephonySuite.js';
 
 const TONE_CALLER = 440;
 const TONE_MEMBER = 660;
 
 describe('call queues: a number that rings its members (Kamailio + rtpengine, baresip desk phones)', function () {
   this.timeout(60_000);
-  let edge: PhoneEdge;
+  const suite = telephonySuite('queue', () => ({ noAnswerTimeoutMs: 2_000 }));
+  const { calls, rpc } = suite;
+  const recordOf = (user: TestUser, after: number): ReturnType<typeof suite.newestRecord> =>
+    suite.newestRecord(user, after);
   let fx: ServerFixture;
-  let phonesDir: string;
   let admin: TestUser;
   let caller: TestUser;
   let m1: TestUser;
@@ -27,47 +25,18 @@ describe('call queues: a number that rings its members (Kamailio + rtpengine, ba
   let p2: BaresipPhone;
   const phones: BaresipPhone[] = [];
 
-  async function calls(user: TestUser, query = ''): Promise<CallRecordView[]> {
-    const res = await fx.api('GET', `/api/calls${query}`, { token: user.token });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    return (res.body as CallsView).calls;
-  }
-
-  async function recordOf(user: TestUser, after: number): Promise<CallRecordView> {
-    return eventually(`a new call record for ${user.extension}`, 5_000, async () => {
-      const [latest] = await calls(user);
-      return latest && Date.parse(latest.startedAt) >= after ? latest : undefined;
-    });
-  }
-
-  before(async function () {
-    this.timeout(60_000);
-    phonesDir = await mkdtemp(path.join(tmpdir(), 'ucc-queue-'));
-    edge = await startPhoneEdge({ noAnswerTimeoutMs: 2_000 });
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
+  before(async () => {
+    ({ fx } = suite);
     admin = await fx.createUser({ firstName: 'Ada', lastName: 'Admin', role: 'admin' });
     caller = await fx.createUser({ firstName: 'Carlo', lastName: 'Cliente' });
     m1 = await fx.createUser({ firstName: 'Marta', lastName: 'Uno' });
     m2 = await fx.createUser({ firstName: 'Mario', lastName: 'Due' });
     absent = await fx.createUser({ firstName: 'Assente', lastName: 'Sempre' });
-    c = await deskPhoneFor(fx, edge, phonesDir, caller, TONE_CALLER);
-    p1 = await deskPhoneFor(fx, edge, phonesDir, m1, TONE_MEMBER);
-    p2 = await deskPhoneFor(fx, edge, phonesDir, m2, TONE_MEMBER);
+    c = await suite.phone(caller, TONE_CALLER);
+    p1 = await suite.phone(m1, TONE_MEMBER);
+    p2 = await suite.phone(m2, TONE_MEMBER);
     phones.push(c, p1, p2);
     await Promise.all(phones.map((p) => p.next('REGISTER_OK')));
-  });
-
-  after(async function () {
-    this.timeout(20_000);
-    await Promise.allSettled(phones.map((p) => p.stop()));
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(phonesDir, { recursive: true, force: true });
-  });
-
-  beforeEach(() => {
-    for (const p of phones) p.clearEvents();
   });
 
   it('validates queues: admin only, members must be users, the number must not be a user', async () => {
@@ -170,19 +139,16 @@ describe('call queues: a number that rings its members (Kamailio + rtpengine, ba
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const missing = await fx.api('PATCH', '/api/queues/699', { token: admin.token, body: { name: 'X' } });
     assert.equal(missing.status, 404);
-    const pid = edge.kamailio.pid;
+    const pid = suite.edge.kamailio.pid;
     assert.ok(pid);
-    const restarted = once(edge.kamailio, 'restarted');
+    const restarted = once(suite.edge.kamailio, 'restarted');
     process.kill(pid, 'SIGKILL');
     await restarted;
     // The queues are pushed after the credentials: once it is back, phones can register again.
     await eventually('the queue back in Kamailio', 10_000, async () => {
-      const r = await fetch(`http://127.0.0.1:${edge.kamailio.endpoint.sipPort}/RPC`, {
-        method: 'POST',
-        headers: { 'X-Ucc-Rpc-Token': edge.kamailio.endpoint.rpcToken },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'htable.get', params: ['queues', '600'] }),
-      });
-      const answer = (await r.json()) as { result?: { item?: { value?: string } } };
+      const answer = (await rpc('htable.get', ['queues', '600'])) as {
+        result?: { item?: { value?: string } };
+      };
       return answer.result?.item?.value === m2.extension ? true : undefined;
     });
     for (const p of phones) p.clearEvents();

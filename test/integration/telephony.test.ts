@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import JsSIP from 'jssip';
 import WebSocket from 'ws';
-import type {
-  CallRecordView,
-  CallsView,
-  SipPasswordView,
-  TelephonySettingsView,
-} from '../../shared/schemas/calls.js';
-import { BaresipPhone, dominantTone } from '../harness/baresip.js';
+import type { SipPasswordView, TelephonySettingsView } from '../../shared/schemas/calls.js';
+import { dominantTone, type BaresipPhone } from '../harness/baresip.js';
 import { eventually } from '../harness/eventually.js';
-import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { TEST_SIP_DOMAIN } from '../harness/phoneEdge.js';
+import type { ServerFixture, TestUser } from '../harness/serverFixture.js';
+import { telephonySuite } from '../harness/telephonySuite.js';
 
 // JsSIP needs a WebSocket; Node 20 has none built in (`ws` is what socket.io-client uses).
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -24,51 +17,19 @@ const TONE_B = 660;
 
 describe('telephony: Kamailio + rtpengine with baresip desk phones', function () {
   this.timeout(60_000);
-  let edge: PhoneEdge;
+  const suite = telephonySuite('phones');
+  const { phone, rpc, calls, newestRecord } = suite;
   let fx: ServerFixture;
-  let phonesDir: string;
   let alice: TestUser;
   let bob: TestUser;
   let admin: TestUser;
   let a: BaresipPhone;
   let b: BaresipPhone;
-  const phones: BaresipPhone[] = [];
 
   async function sipPassword(user: TestUser): Promise<string> {
     const res = await fx.api('POST', '/api/telephony/me/password', { token: user.token });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return (res.body as SipPasswordView).password;
-  }
-
-  async function phone(
-    user: TestUser,
-    password: string,
-    toneHz: number,
-    toneMs = 700,
-  ): Promise<BaresipPhone> {
-    const p = await BaresipPhone.start({
-      dir: path.join(phonesDir, user.extension),
-      extension: user.extension,
-      password,
-      domain: TEST_SIP_DOMAIN,
-      proxyPort: edge.kamailio.endpoint.sipPort,
-      toneHz,
-      toneMs,
-    });
-    phones.push(p);
-    return p;
-  }
-
-  async function rpc(
-    method: string,
-    params: (string | number)[],
-  ): Promise<{ result?: unknown; error?: unknown }> {
-    const r = await fetch(`http://127.0.0.1:${edge.kamailio.endpoint.sipPort}/RPC`, {
-      method: 'POST',
-      headers: { 'X-Ucc-Rpc-Token': edge.kamailio.endpoint.rpcToken },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    return (await r.json()) as { result?: unknown; error?: unknown };
   }
 
   /**
@@ -89,49 +50,20 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     }
   }
 
-  async function calls(user: TestUser, query = ''): Promise<CallRecordView[]> {
-    const res = await fx.api('GET', `/api/calls${query}`, { token: user.token });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    return (res.body as CallsView).calls;
-  }
-
-  async function newestRecord(user: TestUser, after: number): Promise<CallRecordView> {
-    return eventually(`a new call record for ${user.extension}`, 5_000, async () => {
-      const [latest] = await calls(user);
-      return latest && Date.parse(latest.startedAt) >= after ? latest : undefined;
-    });
-  }
-
-  before(async function () {
-    this.timeout(60_000);
-    phonesDir = await mkdtemp(path.join(tmpdir(), 'ucc-phones-'));
-    edge = await startPhoneEdge();
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
+  before(async () => {
+    ({ fx } = suite);
     alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
     bob = await fx.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
     admin = await fx.createUser({ firstName: 'Ada', lastName: 'Admin', role: 'admin' });
-    a = await phone(alice, await sipPassword(alice), TONE_A);
-    b = await phone(bob, await sipPassword(bob), TONE_B);
+    a = await phone(alice, TONE_A);
+    b = await phone(bob, TONE_B);
     await Promise.all([a.next('REGISTER_OK'), b.next('REGISTER_OK')]);
-  });
-
-  after(async function () {
-    this.timeout(20_000);
-    await Promise.allSettled(phones.map((p) => p.stop()));
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(phonesDir, { recursive: true, force: true });
-  });
-
-  beforeEach(() => {
-    for (const p of phones) p.clearEvents();
   });
 
   it('registers desk phones with digest auth and refuses a wrong password', async () => {
     const carla = await fx.createUser({ firstName: 'Carla', lastName: 'Verdi' });
     await sipPassword(carla);
-    const wrong = await phone(carla, 'not-the-password', TONE_A);
+    const wrong = await phone(carla, TONE_A, { password: 'not-the-password' });
     const fail = await wrong.next(['REGISTER_FAIL', 'REGISTER_OK']);
     assert.equal(fail.type, 'REGISTER_FAIL');
     assert.match(fail.param ?? '', /403/);
@@ -298,8 +230,7 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
 
   it("stops a disabled user's phone from registering and calling at once", async () => {
     const dario = await fx.createUser({ firstName: 'Dario', lastName: 'Neri' });
-    const password = await sipPassword(dario);
-    const d = await phone(dario, password, TONE_A);
+    const d = await phone(dario, TONE_A);
     await d.next('REGISTER_OK');
     const res = await fx.api('PATCH', `/api/directory/users/${dario.id}`, {
       token: admin.token,
@@ -308,17 +239,7 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     assert.equal(res.status, 200, JSON.stringify(res.body));
     // The revocation follows the directory event; Kamailio's own table says when it is done.
     await eventually('the credentials leave Kamailio', 5_000, async () => {
-      const r = await fetch(`http://127.0.0.1:${edge.kamailio.endpoint.sipPort}/RPC`, {
-        method: 'POST',
-        headers: { 'X-Ucc-Rpc-Token': edge.kamailio.endpoint.rpcToken },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'htable.get',
-          params: ['creds', dario.extension],
-        }),
-      });
-      const answer = (await r.json()) as { error?: unknown };
+      const answer = await rpc('htable.get', ['creds', dario.extension]);
       return answer.error ? true : undefined;
     });
     d.clearEvents();
@@ -335,8 +256,8 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     const elena = await fx.createUser({ firstName: 'Elena', lastName: 'Galli' });
     const fabio = await fx.createUser({ firstName: 'Fabio', lastName: 'Conti' });
     // Tones of a minute: the call can only end early because of the revocation.
-    const e = await phone(elena, await sipPassword(elena), TONE_A, 60_000);
-    const f = await phone(fabio, await sipPassword(fabio), TONE_B, 60_000);
+    const e = await phone(elena, TONE_A, { toneMs: 60_000 });
+    const f = await phone(fabio, TONE_B, { toneMs: 60_000 });
     await Promise.all([e.next('REGISTER_OK'), f.next('REGISTER_OK')]);
     const t0 = Date.now();
     await e.dial(fabio.extension);
@@ -394,7 +315,7 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
   });
 
   it('answers 503 while Kamailio does not answer, and /readyz says so', async () => {
-    const pid = edge.kamailio.pid;
+    const pid = suite.edge.kamailio.pid;
     assert.ok(pid);
     // The whole process group (the namespace wrapper and every Kamailio process): RPC hangs, nothing restarts.
     process.kill(-pid, 'SIGSTOP');
@@ -421,9 +342,9 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
   });
 
   it('restarts rtpengine after it is killed, and calls have audio both ways again', async () => {
-    const pid = edge.rtpengine.pid;
+    const pid = suite.edge.rtpengine.pid;
     assert.ok(pid);
-    const restarted = once(edge.rtpengine, 'restarted');
+    const restarted = once(suite.edge.rtpengine, 'restarted');
     process.kill(pid, 'SIGKILL');
     await restarted;
     await eventually('telephony ready after the restart', 10_000, async () => {
@@ -442,7 +363,7 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
   });
 
   it('answers 503 while rtpengine does not answer, and /readyz says so', async () => {
-    const pid = edge.rtpengine.pid;
+    const pid = suite.edge.rtpengine.pid;
     assert.ok(pid);
     process.kill(pid, 'SIGSTOP');
     try {
@@ -466,9 +387,9 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
   });
 
   it('brings Kamailio back after a crash, provisions the credentials again, and phones re-register and call', async () => {
-    const pid = edge.kamailio.pid;
+    const pid = suite.edge.kamailio.pid;
     assert.ok(pid);
-    const restarted = once(edge.kamailio, 'restarted');
+    const restarted = once(suite.edge.kamailio, 'restarted');
     process.kill(pid, 'SIGKILL');
     await restarted;
     await eventually('telephony ready after the restart', 10_000, async () => {

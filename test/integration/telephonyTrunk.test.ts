@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CallRecordView, CallsView, SipPasswordView } from '../../shared/schemas/calls.js';
 import { BaresipPhone, dominantTone } from '../harness/baresip.js';
-import { eventually } from '../harness/eventually.js';
-import { startPhoneEdge, TEST_SIP_DOMAIN, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import type { ServerFixture, TestUser } from '../harness/serverFixture.js';
+import { telephonySuite } from '../harness/telephonySuite.js';
 
 const TONE_DESK = 440;
 const TONE_CARRIER = 880;
@@ -17,24 +13,8 @@ const AT_TRUNK = `0${E164}`;
 describe('telephony: external numbers through a SIP trunk (a baresip standing in for the carrier)', function () {
   this.timeout(60_000);
   let carrier: BaresipPhone;
-  let edge: PhoneEdge;
-  let fx: ServerFixture;
-  let dir: string;
-  let alice: TestUser;
-  let a: BaresipPhone;
-
-  async function newestRecord(after: number): Promise<CallRecordView> {
-    return eventually('a new call record', 5_000, async () => {
-      const res = await fx.api('GET', '/api/calls', { token: alice.token });
-      const [latest] = (res.body as CallsView).calls;
-      return latest && Date.parse(latest.startedAt) >= after && latest.endedAt ? latest : undefined;
-    });
-  }
-
-  before(async function () {
-    this.timeout(60_000);
-    dir = await mkdtemp(path.join(tmpdir(), 'ucc-trunk-'));
-    // The carrier first: Kamailio's config names the trunk's port. It answers only calls to AT_TRUNK.
+  // The carrier first: Kamailio's config names the trunk's port. It answers only calls to AT_TRUNK.
+  const suite = telephonySuite('trunk', async (dir) => {
     carrier = await BaresipPhone.start({
       dir: path.join(dir, 'carrier'),
       extension: AT_TRUNK,
@@ -45,37 +25,19 @@ describe('telephony: external numbers through a SIP trunk (a baresip standing in
       toneMs: 700,
       carrier: true,
     });
-    edge = await startPhoneEdge({
-      dialPlan: { country: 'IT', trunkUri: `sip:127.0.0.1:${carrier.sipPort}`, outboundPrefix: '0' },
-    });
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
-    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
-    const res = await fx.api('POST', '/api/telephony/me/password', { token: alice.token });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    a = await BaresipPhone.start({
-      dir: path.join(dir, alice.extension),
-      extension: alice.extension,
-      password: (res.body as SipPasswordView).password,
-      domain: TEST_SIP_DOMAIN,
-      proxyPort: edge.kamailio.endpoint.sipPort,
-      toneHz: TONE_DESK,
-      toneMs: 700,
-    });
-    await a.next('REGISTER_OK');
+    suite.track(carrier);
+    return { dialPlan: { country: 'IT', trunkUri: `sip:127.0.0.1:${carrier.sipPort}`, outboundPrefix: '0' } };
   });
+  let fx: ServerFixture;
+  let alice: TestUser;
+  let a: BaresipPhone;
 
-  after(async function () {
-    this.timeout(20_000);
-    await Promise.allSettled([a?.stop(), carrier?.stop()]);
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  beforeEach(() => {
-    a.clearEvents();
-    carrier.clearEvents();
+  before(async () => {
+    ({ fx } = suite);
+    ({ user: alice, phone: a } = await suite.userWithPhone(
+      { firstName: 'Alice', lastName: 'Rossi' },
+      TONE_DESK,
+    ));
   });
 
   it('sends a national number to the trunk in E.164 with the outbound prefix, with audio both ways', async () => {
@@ -95,7 +57,7 @@ describe('telephony: external numbers through a SIP trunk (a baresip standing in
     assert.equal(heardByCarrier.hz, TONE_DESK, `the carrier heard ${JSON.stringify(heardByCarrier)}`);
     assert.ok(heardByDesk.ratio > 10 && heardByCarrier.ratio > 10);
 
-    const record = await newestRecord(t0);
+    const record = await suite.newestRecord(alice, t0, { ended: true });
     assert.equal(record.direction, 'outgoing');
     assert.equal(record.outcome, 'answered');
     assert.equal(record.external, true);
@@ -127,7 +89,7 @@ describe('telephony: external numbers through a SIP trunk (a baresip standing in
     await carrier.command('accept');
     await carrier.next('CALL_ESTABLISHED');
     await Promise.all([a.next('CALL_CLOSED'), carrier.next('CALL_CLOSED')]);
-    const record = await newestRecord(t0);
+    const record = await suite.newestRecord(alice, t0, { ended: true });
     assert.equal(record.clickToCall, true);
     assert.equal(record.external, true);
     assert.equal(record.outcome, 'answered');

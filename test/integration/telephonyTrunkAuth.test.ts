@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, freeTcpUdpPort } from '../../server/stack/ports.js';
-import type { CallRecordView, CallsView } from '../../shared/schemas/calls.js';
-import { BaresipPhone, dominantTone } from '../harness/baresip.js';
-import { eventually } from '../harness/eventually.js';
-import { deskPhoneFor, startPhoneEdge, type PhoneEdge } from '../harness/phoneEdge.js';
-import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
+import { dominantTone, type BaresipPhone } from '../harness/baresip.js';
+import type { TestUser } from '../harness/serverFixture.js';
 import { runSipp, sippReceived } from '../harness/sipp.js';
+import { telephonySuite } from '../harness/telephonySuite.js';
 
 const TONE_DESK = 440;
 const DID_PREFIX = '+390391234';
@@ -37,25 +33,9 @@ function header(message: string, name: string): string | undefined {
 describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SIPp as the carrier)', function () {
   this.timeout(60_000);
   let carrierPort: number;
-  let edge: PhoneEdge;
-  let fx: ServerFixture;
-  let dir: string;
-  let alice: TestUser;
-  let a: BaresipPhone;
-
-  async function newestRecord(after: number): Promise<CallRecordView> {
-    return eventually('a new call record', 5_000, async () => {
-      const res = await fx.api('GET', '/api/calls', { token: alice.token });
-      const [latest] = (res.body as CallsView).calls;
-      return latest && Date.parse(latest.startedAt) >= after && latest.endedAt ? latest : undefined;
-    });
-  }
-
-  before(async function () {
-    this.timeout(60_000);
-    dir = await mkdtemp(path.join(tmpdir(), 'ucc-trunkauth-'));
+  const suite = telephonySuite('trunkauth', async () => {
     carrierPort = await freeTcpUdpPort();
-    edge = await startPhoneEdge({
+    return {
       dialPlan: {
         country: 'IT',
         trunkUri: `sip:127.0.0.1:${carrierPort}`,
@@ -63,27 +43,24 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
         didPrefix: DID_PREFIX,
       },
       trunkAuth: { username: TRUNK_USER, password: TRUNK_PASS },
-    });
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
-    alice = await fx.createUser({ firstName: 'Alice', lastName: 'Rossi' });
-    a = await deskPhoneFor(fx, edge, dir, alice, TONE_DESK, 1_500);
-    await a.next('REGISTER_OK');
+    };
   });
+  let dir: string;
+  let alice: TestUser;
+  let a: BaresipPhone;
 
-  after(async function () {
-    this.timeout(20_000);
-    await a?.stop();
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(async () => {
+    ({ dir } = suite);
+    ({ user: alice, phone: a } = await suite.userWithPhone(
+      { firstName: 'Alice', lastName: 'Rossi' },
+      TONE_DESK,
+      { toneMs: 1_500 },
+    ));
   });
-
-  beforeEach(() => a.clearEvents());
 
   it('keeps the trunk password in the 0600 config file, off the command line', async () => {
     const { readFile, stat } = await import('node:fs/promises');
-    const file = path.join(edge.dataDir, 'kamailio', 'kamailio.cfg');
+    const file = path.join(suite.edge.dataDir, 'kamailio', 'kamailio.cfg');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.ok((await readFile(file, 'utf8')).includes(`"${TRUNK_PASS}"`));
     const { execFileSync } = await import('node:child_process');
@@ -104,7 +81,7 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
     await a.next('CALL_CLOSED');
     const run = await sipp.done;
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const record = await newestRecord(t0);
+    const record = await suite.newestRecord(alice, t0, { ended: true });
     assert.equal(record.outcome, 'answered');
     assert.equal(record.peerNumber, '+390391234567');
   });
@@ -159,7 +136,7 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
     const run = await sipp.done;
     // The scenario took one digest (the edge's) and its 403 was the end: the phone never got the 401.
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const record = await newestRecord(t0);
+    const record = await suite.newestRecord(alice, t0, { ended: true });
     assert.equal(record.direction, 'outgoing');
     assert.equal(record.outcome, 'failed');
     assert.equal(record.sipCode, 403);
@@ -173,7 +150,7 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
       port: carrierPort,
       mediaPort: await freePort(),
       dir: path.join(dir, 'sipp-in'),
-      remote: `127.0.0.1:${edge.kamailio.endpoint.sipPort}`,
+      remote: `127.0.0.1:${suite.edge.kamailio.endpoint.sipPort}`,
       service: `${DID_PREFIX}${alice.extension}`,
       vars: { caller: CALLER },
     });
@@ -188,7 +165,7 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
     const heard = dominantTone(await a.lastRecording(), [TONE_DESK, 880]);
     assert.equal(heard.hz, TONE_DESK, JSON.stringify(heard));
     assert.ok(heard.ratio > 10);
-    const record = await newestRecord(t0);
+    const record = await suite.newestRecord(alice, t0, { ended: true });
     assert.equal(record.direction, 'incoming');
     assert.equal(record.outcome, 'answered');
     assert.equal(record.external, true);
@@ -202,7 +179,7 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
         port: carrierPort,
         mediaPort: await freePort(),
         dir: path.join(dir, `sipp-404-${did}`),
-        remote: `127.0.0.1:${edge.kamailio.endpoint.sipPort}`,
+        remote: `127.0.0.1:${suite.edge.kamailio.endpoint.sipPort}`,
         service: did,
         vars: { caller: CALLER },
       }).done;
@@ -216,7 +193,7 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
       port: await freeTcpUdpPort(),
       mediaPort: await freePort(),
       dir: path.join(dir, 'sipp-elsewhere'),
-      remote: `127.0.0.1:${edge.kamailio.endpoint.sipPort}`,
+      remote: `127.0.0.1:${suite.edge.kamailio.endpoint.sipPort}`,
       service: `${DID_PREFIX}${alice.extension}`,
       vars: { caller: CALLER },
     }).done;
@@ -229,31 +206,14 @@ describe('telephony: a SIP trunk with digest auth, and calls from it to DIDs (SI
 describe('telephony: a trunk that challenges when the edge has no credentials for it', function () {
   this.timeout(60_000);
   let carrierPort: number;
-  let edge: PhoneEdge;
-  let fx: ServerFixture;
-  let dir: string;
+  const suite = telephonySuite('trunknoauth', async () => {
+    carrierPort = await freeTcpUdpPort();
+    return { dialPlan: { country: 'IT', trunkUri: `sip:127.0.0.1:${carrierPort}`, outboundPrefix: '' } };
+  });
   let a: BaresipPhone;
 
-  before(async function () {
-    this.timeout(60_000);
-    dir = await mkdtemp(path.join(tmpdir(), 'ucc-trunknoauth-'));
-    carrierPort = await freeTcpUdpPort();
-    edge = await startPhoneEdge({
-      dialPlan: { country: 'IT', trunkUri: `sip:127.0.0.1:${carrierPort}`, outboundPrefix: '' },
-    });
-    fx = await startServer({ kamailio: edge.kamailio.endpoint });
-    const bob = await fx.createUser({ firstName: 'Bruno', lastName: 'Bianchi' });
-    a = await deskPhoneFor(fx, edge, dir, bob, TONE_DESK);
-    await a.next('REGISTER_OK');
-  });
-
-  after(async function () {
-    this.timeout(20_000);
-    await a?.stop();
-    await fx?.close();
-    await fx?.db.close();
-    await edge?.stop();
-    await rm(dir, { recursive: true, force: true });
+  before(async () => {
+    ({ phone: a } = await suite.userWithPhone({ firstName: 'Bruno', lastName: 'Bianchi' }, TONE_DESK));
   });
 
   it('fails the call with 403 "Trunk authentication failed", and the 401 never reaches the phone', async () => {
@@ -261,7 +221,7 @@ describe('telephony: a trunk that challenges when the edge has no credentials fo
       scenario: 'carrier-challenge',
       port: carrierPort,
       mediaPort: await freePort(),
-      dir: path.join(dir, 'sipp'),
+      dir: path.join(suite.dir, 'sipp'),
       vars: { user: TRUNK_USER, pass: TRUNK_PASS },
     });
     await a.dial('0391234567');
