@@ -121,6 +121,8 @@ modparam("auth", "nonce_expire", 300)
 modparam("auth", "secret", "$RANDOM")
 # extension => HA1 (md5 of extension:domain:password); filled and emptied by the server over RPC only.
 modparam("htable", "htable", "creds=>size=10;autoexpire=0;")
+# Call-ID => how many BYEs this Kamailio sent itself (dlg.end_dlg): the server checks both legs got one.
+modparam("htable", "htable", "byes=>size=8;autoexpire=120;")
 ${queueModparams()}
 modparam("dialog", "dlg_flag", 4)
 modparam("dialog", "default_timeout", 43200)
@@ -422,6 +424,14 @@ event_route[xhttp:request] {
 		if (ws_handle_handshake()) { exit; }
 	}
 	xhttp_reply("404", "Not Found", "text/plain", "Not Found");
+}
+
+# Kamailio 5.6 skips the second BYE of dlg.end_dlg when the first one's answer is handled first (the dialog is
+# already ended by then; kamailio/kamailio#4169): counting them lets the server send the missing one.
+event_route[tm:local-request] {
+	if (is_method("BYE")) {
+		if ($sht(byes=>$ci) == $null) { $sht(byes=>$ci) = 1; } else { $sht(byes=>$ci) = $sht(byes=>$ci) + 1; }
+	}
 }
 
 event_route[evapi:connection-new] {

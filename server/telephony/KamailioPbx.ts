@@ -7,8 +7,10 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.js';
 import { ngPing } from '../stack/RtpengineService.js';
+import { calleeBye, DLG_STATE_CONFIRMED, DLG_STATE_CONFIRMED_NA } from './calleeBye.js';
 import { EvapiClient } from './EvapiClient.js';
 import { KamailioRpc, KamailioRpcError } from './KamailioRpc.js';
+import { byeCount, dialogsOf, type LiveDialog } from './liveDialogs.js';
 import type { CallQueueModel } from './CallQueue.js';
 import type { PbxAdapter, PbxAdapterEvents, PbxCallEvent, PbxUser, SipRegistration } from './PbxAdapter.js';
 import { registrationsOfDump, toRegistrationEvent } from './registrationEvents.js';
@@ -221,10 +223,27 @@ export class KamailioPbx extends EventEmitter<PbxAdapterEvents> implements PbxAd
       );
       if (!done) continue;
       ended += 1;
+      await this.#byeCalleeIfSkipped(d);
       // Kamailio's dialog:end event of an RPC-ended dialog has no SIP message, so no Call-ID: say it here.
       if (d.callId) this.emit('call', { type: 'ended', callId: d.callId, at: this.#clock.now() });
     }
     return ended;
+  }
+
+  /** See calleeBye.ts: Kamailio 5.6 may have sent the caller's BYE only. */
+  async #byeCalleeIfSkipped(d: LiveDialog): Promise<void> {
+    if (!d.callId || (d.state !== DLG_STATE_CONFIRMED && d.state !== DLG_STATE_CONFIRMED_NA)) return;
+    try {
+      const sent = byeCount(await this.#rpc.call('htable.get', ['byes', d.callId]).catch(() => undefined));
+      if (sent !== 1) return;
+      this.#log.warn(
+        { callId: d.callId },
+        'Kamailio ended the call at the caller only; sending the callee its BYE',
+      );
+      await this.#rpc.call('tm.t_uac_start', calleeBye(d));
+    } catch (err) {
+      this.#log.error({ err, callId: d.callId }, "could not send the callee's BYE");
+    }
   }
 
   async clickToCall(user: PbxUser, number: string): Promise<void> {
@@ -368,65 +387,6 @@ export function toCallEvent(
     default:
       return undefined;
   }
-}
-
-interface LiveDialog {
-  hEntry: number;
-  hId: number;
-  callId: string;
-  fromUser: string;
-  toUser: string;
-  /** The caller (callee) is on a WebSocket: that side is a web phone. */
-  callerWs: boolean;
-  calleeWs: boolean;
-}
-
-/**
- * `dlg.list`'s answer: one object a dialog, with `h_entry`, `h_id`, `call-id`, `from_uri`, `to_uri`, and the
- * dialog `variables` the config sets on a web phone's side (`ws_caller`, `ws_callee`).
- */
-export function dialogsOf(result: unknown): LiveDialog[] {
-  if (!Array.isArray(result)) return [];
-  const out: LiveDialog[] = [];
-  for (const d of result as Record<string, unknown>[]) {
-    const { h_entry: hEntry, h_id: hId, from_uri: from, to_uri: to, 'call-id': callId } = d;
-    if (typeof hEntry !== 'number' || typeof hId !== 'number') continue;
-    const callIdText = typeof callId === 'string' ? callId : '';
-    out.push({
-      hEntry,
-      hId,
-      callId: callIdText,
-      fromUser: userOf(from),
-      // A queue call's callee is the member who answered, not the queue's number.
-      toUser: dialogVarValue(d.variables, 'member') ?? userOf(to),
-      callerWs: dialogVar(d.variables, 'ws_caller'),
-      calleeWs: dialogVar(d.variables, 'ws_callee'),
-    });
-  }
-  return out;
-}
-
-/** Whether the generated config set a dialog variable (`variables`: `[{ name: value }, …]`). */
-function dialogVar(variables: unknown, name: string): boolean {
-  if (!Array.isArray(variables)) return false;
-  return variables.some((v) => typeof v === 'object' && v !== null && name in v);
-}
-
-function dialogVarValue(variables: unknown, name: string): string | undefined {
-  if (!Array.isArray(variables)) return undefined;
-  for (const v of variables as unknown[]) {
-    if (typeof v === 'object' && v !== null && name in v) {
-      const value = (v as Record<string, unknown>)[name];
-      if (typeof value === 'string') return value;
-    }
-  }
-  return undefined;
-}
-
-/** The user part of `sip:201@ucc.test` (or of `<sip:201@…>;tag`). */
-function userOf(uri: unknown): string {
-  if (typeof uri !== 'string') return '';
-  return /sips?:([^@;>]+)@/.exec(uri)?.[1] ?? '';
 }
 
 /** `ul.lookup`'s answer: `{ AoR, Contacts: [{ Contact: { Address, Expires, "User-Agent" } }] }`. */

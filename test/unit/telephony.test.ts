@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { clickToCallSchema, dialNumberSchema } from '../../shared/schemas/calls.js';
 import { kamailioConfig } from '../../server/stack/kamailioConfig.js';
-import { dialogsOf, toCallEvent } from '../../server/telephony/KamailioPbx.js';
+import { toCallEvent } from '../../server/telephony/KamailioPbx.js';
+import { calleeBye } from '../../server/telephony/calleeBye.js';
+import { byeCount, dialogsOf } from '../../server/telephony/liveDialogs.js';
 import { digestHa1 } from '../../server/telephony/SipCredential.js';
 
 describe('telephony: numbers, events and credentials', () => {
@@ -132,11 +134,75 @@ describe('telephony: numbers, events and credentials', () => {
       },
       { h_entry: 'x', h_id: 1 },
     ];
-    const plain = { callerWs: false, calleeWs: false };
-    assert.deepEqual(dialogsOf(list), [
-      { hEntry: 3, hId: 7, callId: 'c1', fromUser: '201', toUser: '202', ...plain },
-      { hEntry: 4, hId: 8, callId: 'c2', fromUser: '203', toUser: '201', ...plain, calleeWs: true },
-    ]);
+    const [first, second, ...rest] = dialogsOf(list);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(
+      [first, second].map(
+        (d) => d && [d.hEntry, d.hId, d.callId, d.fromUser, d.toUser, d.callerWs, d.calleeWs],
+      ),
+      [
+        [3, 7, 'c1', '201', '202', false, false],
+        [4, 8, 'c2', '203', '201', false, true],
+      ],
+    );
     assert.deepEqual(dialogsOf(null), []);
+  });
+
+  it("reads a dialog's two sides, so that the server can send the callee a BYE Kamailio did not", () => {
+    const side = (tag: string, contact: string, socket: string) => ({
+      tag,
+      contact,
+      cseq: '21',
+      route_set: '',
+      socket,
+    });
+    const [d] = dialogsOf([
+      {
+        h_entry: 1,
+        h_id: 2,
+        state: 4,
+        'call-id': 'abc@host',
+        from_uri: 'sip:201@ucc.test',
+        to_uri: 'sip:202@ucc.test',
+        caller: side('ft', 'sip:201@127.0.0.1:40000', 'udp:127.0.0.1:5060'),
+        callee: side('tt', 'sip:202@127.0.0.1:40002;transport=udp', 'udp:127.0.0.1:5060'),
+      },
+    ]);
+    assert.ok(d);
+    assert.equal(d.state, 4);
+    const [method, ruri, nexthop, socket, headers] = calleeBye(d);
+    assert.deepEqual(
+      [method, ruri, nexthop, socket],
+      ['BYE', 'sip:202@127.0.0.1:40002;transport=udp', '', 'udp:127.0.0.1:5060'],
+    );
+    assert.equal(
+      headers,
+      'From: <sip:201@ucc.test>;tag=ft\r\nTo: <sip:202@ucc.test>;tag=tt\r\nCall-ID: abc@host\r\n' +
+        'CSeq: 22 BYE\r\nMax-Forwards: 70\r\n',
+    );
+  });
+
+  it("sends the callee's BYE to a web phone over the connection its contact's alias names", () => {
+    const leg = { tag: 't', cseq: '5', routeSet: '', socket: 'tcp:127.0.0.1:5060' };
+    const d = {
+      callId: 'c',
+      fromUri: 'sip:201@ucc.test',
+      toUri: 'sip:202@ucc.test',
+      caller: { ...leg, contact: 'sip:201@127.0.0.1:40000' },
+      callee: { ...leg, contact: '<sip:x@df7jal23ls0d.invalid;transport=ws;alias=127.0.0.1~51234~5>' },
+    };
+    const [, ruri, nexthop] = calleeBye(d);
+    assert.equal(ruri, 'sip:x@df7jal23ls0d.invalid;transport=ws;alias=127.0.0.1~51234~5');
+    assert.equal(nexthop, 'sip:127.0.0.1:51234;transport=ws');
+    assert.equal(
+      calleeBye({ ...d, callee: { ...d.callee, contact: 'sip:x@[::1]:5;alias=::1~5~2' } })[2],
+      'sip:[::1]:5;transport=tcp',
+    );
+  });
+
+  it('reads how many BYEs Kamailio sent for a call', () => {
+    assert.equal(byeCount({ item: { name: 'c', value: 2 } }), 2);
+    assert.equal(byeCount(undefined), 0);
+    assert.equal(byeCount({ item: { value: 'x' } }), 0);
   });
 });
