@@ -15,6 +15,7 @@ import { createApp } from './http/createApp.js';
 import { createMetrics } from './http/metrics.js';
 import type { ReadinessProbe } from './http/readiness.js';
 import type { Logger } from './logger.js';
+import type { RedisClients } from './redis/RedisClients.js';
 import { SessionWatch } from './signaling/SessionWatch.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import type { MatrixEndpoint } from './chat/matrix/appservice.js';
@@ -65,6 +66,8 @@ export interface UccServerDependencies {
   clock?: Clock;
   /** The phone edge (the embedded Kamailio); without it the call APIs answer 503. */
   kamailio?: KamailioEndpoint | undefined;
+  /** Shared with the other server nodes (socket.io's adapter); given, it outlives the server. */
+  redis?: RedisClients | undefined;
   /** More /readyz checks, such as one per child of the embedded stack. */
   probes?: readonly ReadinessProbe[];
   /** Given the Matrix bridge once made: tests wait on its handled transactions instead of sleeping. */
@@ -106,6 +109,10 @@ export class UccServer {
       },
       ...(deps.probes ?? []),
     ];
+    const { redis } = deps;
+    // The embedded redis-server has its own probe under this name; an external one is probed here.
+    if (redis && !probes.some((p) => p.name === 'redis'))
+      probes.push({ name: 'redis', check: () => redis.ping() });
     const clock = deps.clock ?? systemClock;
     const users = userModel(db.connection);
     await users.init();
@@ -309,6 +316,7 @@ export class UccServer {
       meetingChat,
       limits: config.signaling,
       clock,
+      redis,
     });
     // The chat's events reach the sockets; nothing arrives before the HTTP server below listens.
     chat.events.on('message', (userIds, message) => signaling.emitToUsers(userIds, 'chat.message', message));

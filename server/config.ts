@@ -25,6 +25,7 @@ const stackManifestSchema = z.object({
   chromiumBin: z.string().optional(),
   kamailioBin: z.string().optional(),
   rtpengineBin: z.string().optional(),
+  redisServerBin: z.string().optional(),
 });
 
 export type StackManifest = z.infer<typeof stackManifestSchema>;
@@ -152,6 +153,14 @@ const envSchema = z.object({
   TURN_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   TURN_CREDENTIAL_TTL_MS: positiveMs.default(3_600_000),
   UCC_TURN: z.enum(['embedded', 'off']).default('embedded'),
+  /** Live state shared by server nodes: an external Redis (REDIS_URL), the embedded redis-server, or none. */
+  UCC_REDIS: z.enum(['embedded', 'off']).default('embedded'),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
 
   UCC_CONTACTS_IMPORT_MAX_BYTES: bodyBytes(64 * MIB).default(5 * MIB),
   UCC_CONTACTS_IMAGE_MAX_BYTES: bodyBytes(32 * MIB).default(5 * MIB),
@@ -352,6 +361,11 @@ export interface Config {
     | { mode: 'external'; urls: string[]; secret: string; credentialTtlMs: number }
     | { mode: 'embedded'; credentialTtlMs: number }
     | { mode: 'off' };
+  /**
+   * Redis for what several server nodes share (socket.io's adapter today). Off: one node, everything in memory
+   * (also when redis-server is not installed).
+   */
+  redis: { mode: 'external'; url: string } | { mode: 'embedded'; bin: string } | { mode: 'off' };
   chat: {
     /** Chat files above this size are refused with 413 FILE_TOO_LARGE (Synapse itself takes up to 50 MB). */
     maxUploadBytes: number;
@@ -515,6 +529,14 @@ export function loadConfig(
         : { mode: 'embedded', credentialTtlMs: e.TURN_CREDENTIAL_TTL_MS };
   }
 
+  const redisBin =
+    manifest?.redisServerBin || (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : '');
+  const redis: Config['redis'] = e.REDIS_URL
+    ? { mode: 'external', url: e.REDIS_URL }
+    : e.UCC_REDIS === 'embedded' && redisBin
+      ? { mode: 'embedded', bin: redisBin }
+      : { mode: 'off' };
+
   const workerBin = e.MEDIASOUP_WORKER_BIN ?? manifest?.mediasoupWorkerBin;
   if (!workerBin) {
     issues.push({
@@ -613,6 +635,7 @@ export function loadConfig(
       socketTimeoutMs: e.UCC_DB_SOCKET_TIMEOUT_MS,
     },
     mongodbUri: e.MONGODB_URI,
+    redis,
     matrix,
     mediasoup: {
       workerBin: workerBin ?? '',

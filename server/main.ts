@@ -10,6 +10,7 @@ import { seedDirectory, type SeedResult } from './directory/seedDirectory.js';
 import { userModel } from './directory/User.js';
 import { createLogger } from './logger.js';
 import { installProcessGuards } from './processGuards.js';
+import { RedisClients } from './redis/RedisClients.js';
 import { prepareDataDir } from './stack/dataDir.js';
 import { DataDirInUseError, DataDirLock } from './stack/DataDirLock.js';
 import { EmbeddedStack } from './stack/EmbeddedStack.js';
@@ -106,6 +107,10 @@ async function main(): Promise<void> {
     });
     closers.push(() => Promise.resolve(pool.close()));
 
+    const redisUrl = stack.endpoints.redisUrl;
+    const redis = redisUrl ? await RedisClients.create({ url: redisUrl, logger }) : undefined;
+    if (redis) closers.push(() => redis.close());
+
     const server = await UccServer.create({
       config,
       logger,
@@ -114,6 +119,7 @@ async function main(): Promise<void> {
       matrix: stack.endpoints.matrix,
       turn: stack.endpoints.turn,
       kamailio: stack.endpoints.kamailio,
+      redis,
       probes: stack.probes(),
     });
     closers.push(() => server.close());

@@ -1,3 +1,4 @@
+import { createAdapter } from '@socket.io/redis-adapter';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { AckCallback, RequestResponses, ServerToClientEvents } from '../../shared/protocol.js';
@@ -11,6 +12,7 @@ import type { MeetingChat } from '../chat/MeetingChat.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { RateLimitedError, toAppError, UnauthenticatedError, ValidationError } from '../errors.js';
+import type { RedisClients } from '../redis/RedisClients.js';
 import type { Logger } from '../logger.js';
 import type { AdmissionGate } from '../meetings/AdmissionGate.js';
 import type { MediaRooms } from '../meetings/MediaRooms.js';
@@ -42,6 +44,8 @@ export interface SignalingOptions {
   clock: Clock;
   /** Ends sockets whose session ends (expiry, logout, revocation) and renews their token (`auth.refresh`). */
   sessions: SessionWatch;
+  /** Set: emits to a room reach its sockets on every server node, through Redis. */
+  redis?: RedisClients | undefined;
 }
 
 /**
@@ -62,6 +66,9 @@ export class SignalingServer {
     this.io = new Server(httpServer, {
       serveClient: false,
       maxHttpBufferSize: options.limits.maxMessageBytes,
+      ...(options.redis
+        ? { adapter: createAdapter(options.redis.pub, options.redis.sub, { key: 'ucc:io' }) }
+        : {}),
     });
     // The handshake carries `auth: { token }`, a user or guest token, checked by the same code as HTTP.
     this.io.use((socket, next) => {
@@ -184,8 +191,9 @@ export class SignalingServer {
   /** Idempotent: tells clients why, then disconnects them. */
   async close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
-      this.io.emit('server.shutdown', { reason: 'server stopping' });
-      this.io.disconnectSockets(true);
+      // This node's sockets only: with the Redis adapter a plain emit would reach every node's.
+      this.io.local.emit('server.shutdown', { reason: 'server stopping' });
+      this.io.local.disconnectSockets(true);
       void this.io.close(() => {
         resolve();
       });

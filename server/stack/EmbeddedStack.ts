@@ -9,6 +9,7 @@ import { prepareDataDir } from './dataDir.js';
 import { CoturnService } from './CoturnService.js';
 import { FerretDbService } from './FerretDbService.js';
 import { BRIDGE_USER, KamailioService, kamailioRpcUp, type KamailioEndpoint } from './KamailioService.js';
+import { RedisService } from './RedisService.js';
 import { RtpengineService } from './RtpengineService.js';
 import { SynapseService } from './SynapseService.js';
 import type { SupervisedProcessEvents } from './SupervisedProcess.js';
@@ -27,6 +28,8 @@ export interface StackEndpoints {
   turn: TurnSettings | undefined;
   /** The embedded Kamailio or the customer's (UCC_TELEPHONY=external); undefined when telephony is off. */
   kamailio: KamailioEndpoint | undefined;
+  /** REDIS_URL or the embedded redis-server's; undefined when Redis is off. */
+  redisUrl: string | undefined;
 }
 
 export interface EmbeddedStackEvents {
@@ -56,6 +59,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
   readonly #synapse: SynapseService | undefined;
   readonly #coturn: CoturnService | undefined;
   readonly #phone: { kamailio: KamailioService; rtpengine: RtpengineService } | undefined;
+  readonly #redis: RedisService | undefined;
   #stopped: Promise<void> | undefined;
 
   private constructor(
@@ -64,9 +68,11 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
     synapse?: SynapseService,
     coturn?: CoturnService,
     phone?: { kamailio: KamailioService; rtpengine: RtpengineService },
+    redis?: RedisService,
   ) {
     super();
     this.#phone = phone;
+    this.#redis = redis;
     this.endpoints = endpoints;
     this.#ferret = ferret;
     this.#synapse = synapse;
@@ -85,6 +91,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
       ['coturn', this.#coturn],
       ['kamailio', this.#phone?.kamailio],
       ['rtpengine', this.#phone?.rtpengine],
+      ['redis', this.#redis],
     ];
     return children.filter((entry): entry is [string, StackChild] => entry[1] !== undefined);
   }
@@ -121,7 +128,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
 
     const turnBin = config.stack?.turnserverBin;
     const telephony = config.telephony;
-    const [ferretResult, synapseResult, coturnResult, phoneResult] = await Promise.allSettled([
+    const [ferretResult, synapseResult, coturnResult, phoneResult, redisResult] = await Promise.allSettled([
       needsDb && config.stack
         ? FerretDbService.create({
             bin: config.stack.ferretdbBin,
@@ -156,12 +163,16 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
           )
         : Promise.resolve(undefined),
       telephony.mode === 'embedded' ? startPhoneEdge(config, telephony, log) : Promise.resolve(undefined),
+      config.redis.mode === 'embedded'
+        ? startRedis(config, config.redis.bin, log)
+        : Promise.resolve(undefined),
     ]);
     const ferret = ferretResult.status === 'fulfilled' ? ferretResult.value : undefined;
     const synapse = synapseResult.status === 'fulfilled' ? synapseResult.value : undefined;
     const coturn = coturnResult.status === 'fulfilled' ? coturnResult.value : undefined;
     const phone = phoneResult.status === 'fulfilled' ? phoneResult.value : undefined;
-    const failure = [ferretResult, synapseResult, coturnResult, phoneResult].find(
+    const redis = redisResult.status === 'fulfilled' ? redisResult.value : undefined;
+    const failure = [ferretResult, synapseResult, coturnResult, phoneResult, redisResult].find(
       (r) => r.status === 'rejected',
     );
     if (failure) {
@@ -171,6 +182,7 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
         coturn?.coturn.stop(),
         phone?.kamailio.stop(),
         phone?.rtpengine.stop(),
+        redis?.stop(),
       ]);
       throw failure.reason;
     }
@@ -209,7 +221,15 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
           };
     const kamailio =
       telephony.mode === 'external' ? externalEndpoint(config, telephony) : phone?.kamailio.endpoint;
-    return new EmbeddedStack({ mongodbUri, matrix, turn, kamailio }, ferret, synapse, coturn?.coturn, phone);
+    const redisUrl = config.redis.mode === 'external' ? config.redis.url : redis?.url;
+    return new EmbeddedStack(
+      { mongodbUri, matrix, turn, kamailio, redisUrl },
+      ferret,
+      synapse,
+      coturn?.coturn,
+      phone,
+      redis,
+    );
   }
 
   /** Idempotent; stops every child this stack started (no restarts from then on). */
@@ -222,6 +242,17 @@ export class EmbeddedStack extends EventEmitter<EmbeddedStackEvents> {
   kill(): void {
     for (const [, child] of this.#children()) child.kill();
   }
+}
+
+async function startRedis(config: Config, bin: string, log: Logger): Promise<RedisService> {
+  return RedisService.create({
+    bin,
+    dataDir: config.dataDir,
+    password: await loadOrCreateSecret(path.join(config.dataDir, 'redis.secret')),
+    logger: log,
+    startTimeoutMs: config.stackStartTimeoutMs,
+    restart: config.restart,
+  });
 }
 
 /** rtpengine first: Kamailio's config names its control port. */

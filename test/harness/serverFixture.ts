@@ -7,6 +7,7 @@ import { Database } from '../../server/db/Database.js';
 import { userModel, type User, type UserModel } from '../../server/directory/User.js';
 import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
 import type { MatrixBridge } from '../../server/chat/matrix/MatrixBridge.js';
+import type { RedisClients } from '../../server/redis/RedisClients.js';
 import type { KamailioEndpoint } from '../../server/stack/KamailioService.js';
 import { UccServer } from '../../server/UccServer.js';
 import { TEST_JWT_SECRET, testStack } from './testStack.js';
@@ -56,6 +57,8 @@ export async function startServer(
     reuseDb?: Database;
     /** A Kamailio edge for the telephony suites (test/harness/phoneEdge.ts); without it the call APIs are 503. */
     kamailio?: KamailioEndpoint;
+    /** Shared with other nodes (the multi-node tests); the test closes it. */
+    redis?: RedisClients;
   } = {},
 ): Promise<ServerFixture> {
   const stack = testStack();
@@ -76,6 +79,7 @@ export async function startServer(
     matrix: options.matrix ?? stack.matrix,
     turn: stack.turn,
     kamailio: options.kamailio,
+    redis: options.redis,
     clock,
     onChatBridge: (made) => (bridge = made),
   });

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { RedisClients } from '../../server/redis/RedisClients.js';
+import { redisPing, RedisService } from '../../server/stack/RedisService.js';
+import { eventually } from '../harness/eventually.js';
+import { startServer, type ServerFixture } from '../harness/serverFixture.js';
+import { nextEvent, SocketPool } from '../harness/sockets.js';
+import { testStack } from '../harness/testStack.js';
+
+const PASSWORD = 'test-redis-password-0123456789';
+
+describe('Redis: the embedded redis-server, and socket.io across server nodes', function () {
+  this.timeout(60_000);
+  let dataDir: string;
+  let service: RedisService;
+  let clients: RedisClients;
+  const logger = pino({ level: 'silent' });
+
+  before(async () => {
+    const bin = testStack().config.stack?.redisServerBin;
+    if (!bin) throw new Error('redis-server is not installed: run scripts/bootstrap');
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-redis-'));
+    service = await RedisService.create({
+      bin,
+      dataDir,
+      password: PASSWORD,
+      logger,
+      startTimeoutMs: 20_000,
+      restart: { initialDelayMs: 50, maxDelayMs: 500, stableAfterMs: 60_000 },
+    });
+    clients = await RedisClients.create({ url: service.url, logger });
+  });
+
+  after(async () => {
+    await clients.close();
+    await service.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers only with its password, and keeps its files private', async () => {
+    assert.equal(await redisPing(service.port, PASSWORD), true);
+    assert.equal(await redisPing(service.port, 'not-the-password'), false);
+    await clients.ping();
+    const conf = await stat(path.join(dataDir, 'redis', 'redis.conf'));
+    assert.equal(conf.mode & 0o777, 0o600);
+    assert.equal((await stat(path.join(dataDir, 'redis'))).mode & 0o777, 0o700);
+  });
+
+  it('keeps what was written when killed (append-only file), and is restarted', async () => {
+    await clients.pub.set('ucc:test:kept', 'still here');
+    const restarted = once(service, 'restarted');
+    const pid = service.pid;
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await restarted;
+    assert.notEqual(service.pid, pid);
+    await service.check();
+    // The clients reconnect by themselves.
+    const kept = await eventually('the key back after the restart', 10_000, async () => {
+      const value = await clients.pub.get('ucc:test:kept');
+      return value ?? undefined;
+    });
+    assert.equal(kept, 'still here');
+  });
+
+  describe('two server nodes on one database and one Redis', () => {
+    let a: ServerFixture;
+    let b: ServerFixture;
+    let bClients: RedisClients;
+    let sockets: SocketPool;
+
+    before(async () => {
+      a = await startServer({ redis: clients });
+      // A node has its own connections, as a second process would.
+      bClients = await RedisClients.create({ url: service.url, logger });
+      b = await startServer({ reuseDb: a.db, redis: bClients });
+      sockets = new SocketPool(b.baseUrl);
+    });
+
+    after(async () => {
+      sockets.closeAll();
+      await b.close();
+      await a.close();
+      await bClients.close();
+    });
+
+    it("an invitation made on one node reaches the invitee's socket on the other", async () => {
+      const organizer = await a.createUser({ plan: 'pro' });
+      const invitee = await a.createUser();
+      const socket = await sockets.connect(invitee.token);
+      const invited = nextEvent(socket, 'meeting.invited');
+      const res = await a.api('POST', '/api/meetings', {
+        token: organizer.token,
+        body: {
+          title: 'Due nodi',
+          startAt: new Date(Date.now() + 3_600_000).toISOString(),
+          durationMinutes: 30,
+          inviteeIds: [invitee.id],
+        },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.deepEqual(await invited, { meetingId: (res.body as { id: string }).id });
+    });
+
+    it('both nodes say Redis is ready', async () => {
+      for (const node of [a, b]) {
+        const res = await node.api('GET', '/readyz');
+        const checks = (res.body as { checks: Record<string, { ok: boolean }> }).checks;
+        assert.deepEqual(checks.redis, { ok: true }, JSON.stringify(res.body));
+      }
+    });
+  });
+});
