@@ -205,6 +205,8 @@ async function main(): Promise<void> {
       TURN_SECRET: turnSecret,
       ...edgeEnv,
       UCC_JWT_SECRET: randomBytes(32).toString('base64url'),
+      // The smoke test signs in as demo user 200 (compose's default is off).
+      UCC_DEMO_DIRECTORY: 'on',
       UCC_DEMO_PASSWORD: demoPassword,
       MEDIASOUP_NUM_WORKERS: '1',
     };

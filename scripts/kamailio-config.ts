@@ -13,7 +13,8 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { isCountryCode } from '../server/contacts/phoneNumbers.js';
 import { BRIDGE_USER } from '../server/stack/KamailioService.js';
-import { kamailioConfig, type DialPlan } from '../server/stack/kamailioConfig.js';
+import { kamailioConfig } from '../server/stack/kamailioConfig.js';
+import type { DialPlan } from '../server/stack/kamailioDialPlan.js';
 import type { EdgeListen } from '../server/stack/kamailioListen.js';
 
 export const USAGE = `Usage: npx tsx scripts/kamailio-config.ts --domain <sip domain> --token <rpc token> [options] > kamailio.cfg

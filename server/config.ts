@@ -122,6 +122,8 @@ const envSchema = z.object({
   ),
   UCC_ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
   UCC_DEMO_PASSWORD: optionalString.pipe(z.string().min(6, 'must be at least 6 characters').optional()),
+  /** The demo users 200-205 on a new database: on for a trial (`npm start`), off for a deployment. */
+  UCC_DEMO_DIRECTORY: z.enum(['on', 'off'], 'must be on or off').default('on'),
 
   UCC_JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   UCC_ACCESS_TOKEN_TTL_MS: positiveMs.default(15 * 60_000),
@@ -330,6 +332,8 @@ export interface Config {
     maxPayloadNodes: number;
   };
   admin: { extension: string; password: string } | undefined;
+  /** Whether a new database gets the demo users (UCC_DEMO_DIRECTORY). */
+  demoDirectory: boolean;
   demoPassword: string | undefined;
   auth: {
     /** When unset, a secret is generated once and kept in the data dir. */
@@ -659,6 +663,7 @@ export function loadConfig(
       e.UCC_ADMIN_EXTENSION && e.UCC_ADMIN_PASSWORD
         ? { extension: e.UCC_ADMIN_EXTENSION, password: e.UCC_ADMIN_PASSWORD }
         : undefined,
+    demoDirectory: e.UCC_DEMO_DIRECTORY === 'on',
     demoPassword: e.UCC_DEMO_PASSWORD,
     auth: {
       jwtSecret: e.UCC_JWT_SECRET,

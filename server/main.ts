@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     const numbers = new NumberPlan(userModel(db.connection));
     numbers.register('queue', queueHolder(callQueueModel(db.connection)));
     const seed = await seedDirectory(db.connection, {
+      demo: config.demoDirectory,
       demoPassword: config.demoPassword,
       admin: config.admin,
       numbers,
@@ -140,6 +141,13 @@ function printWelcome(config: Config, port: number, seed: SeedResult, fixedPassw
       const password = fixedPassword ? '(UCC_DEMO_PASSWORD)' : c.password;
       out.push(`  ${c.extension}  ${c.name.padEnd(20)} ${c.plan.padEnd(6)} ${password}`);
     }
+  }
+  if (!config.demoDirectory) {
+    out.push(
+      config.admin
+        ? `Demo directory off (UCC_DEMO_DIRECTORY=off): sign in as the admin, extension ${config.admin.extension}.`
+        : 'Demo directory off (UCC_DEMO_DIRECTORY=off) and no admin: set UCC_ADMIN_EXTENSION and UCC_ADMIN_PASSWORD.',
+    );
   }
   process.stdout.write(`${out.join('\n')}\n\n`);
 }

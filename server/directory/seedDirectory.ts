@@ -36,11 +36,14 @@ export interface SeedResult {
 
 /**
  * First-run seeding of the demo directory, and the operator's admin account. The demo is seeded once per
- * database (a flag records it), so deleting demo users later does not bring them back.
+ * database (a flag records it), so deleting demo users later does not bring them back. With the demo off
+ * (UCC_DEMO_DIRECTORY=off) nothing is seeded and the flag is not set: turning it on later still seeds once.
  */
 export async function seedDirectory(
   connection: Connection,
   options: {
+    /** Seed the demo users on a database that never had them; default true (the embedded defaults). */
+    demo?: boolean | undefined;
     demoPassword?: string | undefined;
     admin?: { extension: string; password: string } | undefined;
     /** The numbering plan shared with call queues: a number a queue has is never given to a user here. */
@@ -55,8 +58,8 @@ export async function seedDirectory(
   await Users.init();
   const result: SeedResult = { adminRefreshed: false };
 
-  const alreadySeeded = await Flags.exists({ _id: 'demoDirectorySeeded' });
-  if (!alreadySeeded) {
+  const demoOn = options.demo ?? true;
+  if (demoOn && !(await Flags.exists({ _id: 'demoDirectorySeeded' }))) {
     const credentials: NonNullable<SeedResult['demoCredentials']> = [];
     for (const demo of DEMO_USERS) {
       if (await Users.exists({ extension: demo.extension })) continue;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import { EmbeddedChild } from './EmbeddedChild.js';
 import { runDir, writePrivateFile } from './dataDir.js';
-import { kamailioConfig, type DialPlan, type TrunkAuth } from './kamailioConfig.js';
+import { kamailioConfig } from './kamailioConfig.js';
+import type { DialPlan, TrunkAuth } from './kamailioDialPlan.js';
 import { freePort, freeTcpUdpPort } from './ports.js';
 import { DEFAULT_RESTART_POLICY, SupervisedProcess, type RestartPolicy } from './SupervisedProcess.js';
 

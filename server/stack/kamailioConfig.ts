@@ -3,9 +3,17 @@
  * and JSON-RPC over HTTP (`/RPC`), a registrar, digest auth against an `htable` our server fills over RPC (auth_db on
  * SQLite fails now and then under Kamailio's several processes), dialogs, evapi for live call events and rtpengine
  * for media. Call and registration events are JSON objects relayed to every evapi client; see KamailioPbx for their fields.
+ * This file assembles the config; its parts by job: kamailioListen (where it listens), kamailioDialPlan (external
+ * numbers and the trunk), kamailioQueues (call queues), kamailioEvents (the evapi events).
  */
-import type { CountryCode } from 'libphonenumber-js';
-import { nationalDialPlan } from '../../shared/phoneNumber.js';
+import {
+  dialRoutes,
+  trunkAuthBlock,
+  trunkRoutes,
+  type DialPlan,
+  type TrunkAuth,
+} from './kamailioDialPlan.js';
+import { callEventRoutes, registrationEventRoute } from './kamailioEvents.js';
 import {
   LOOPBACK_LISTEN,
   listenLines,
@@ -13,28 +21,7 @@ import {
   tlsModule,
   type EdgeListen,
 } from './kamailioListen.js';
-
-/** External numbers: how national numbers are read, and the trunk they go to (none: they fail with 503). */
-export interface DialPlan {
-  country: CountryCode;
-  /** `sip:host[:port]`. */
-  trunkUri: string | undefined;
-  /** Put before the E.164 number in the request URI sent to the trunk. */
-  outboundPrefix: string;
-  /**
-   * Incoming calls from the trunk: the company's number in E.164 whose following digits are the extension
-   * ("+390391234" + "200" → 200). Undefined: the trunk's calls are refused (404).
-   */
-  didPrefix?: string | undefined;
-  /** The extension the bare company number (didPrefix alone) rings; undefined: 404. */
-  didOperator?: string | undefined;
-}
-
-/** Digest credentials the edge answers the trunk's 401/407 with (kept in the 0600 config file only). */
-export interface TrunkAuth {
-  username: string;
-  password: string;
-}
+import { queueModparams, queueRoutes } from './kamailioQueues.js';
 
 export interface KamailioConfigOptions {
   sipPort: number;
@@ -215,19 +202,7 @@ route[REGISTRAR] {
 	exit;
 }
 
-# Presence: a binding was saved, refreshed or removed; the server reads the extension's contacts after it.
-route[REGEVENT] {
-	$var(exp) = -1;
-	if (is_present_hf("Expires")) { $var(exp) = $(hdr(Expires){s.int}); }
-	if ($ct =~ "expires=[0-9]+") { $var(exp) = $(ct{re.subst,/^.*expires=([0-9]+).*$/\\1/}{s.int}); }
-	$var(ev) = "{}";
-	jansson_set("string", "event", "registered", "$var(ev)");
-	jansson_set("string", "extension", "$tU", "$var(ev)");
-	jansson_set("integer", "expires", "$var(exp)", "$var(ev)");
-	if (($proto == "ws" || $proto == "wss")) { jansson_set("true", "webPhone", "", "$var(ev)"); }
-	else { jansson_set("false", "webPhone", "", "$var(ev)"); }
-	evapi_relay("$var(ev)");
-}
+${registrationEventRoute()}
 
 route[LOCATION] {
 	if ($var(external) == 1) { route(TRUNK); exit; }
@@ -277,7 +252,7 @@ route[MEDIA_OFFER] {
 ${dialRoutes(o.dialPlan)}
 
 ${queueRoutes(o.domain)}
-${trunkRoutes(o)}
+${trunkRoutes(o.dialPlan)}
 
 route[WITHINDLG] {
 	if (loose_route()) {
@@ -333,83 +308,7 @@ failure_route[FAILED] {
 	route(CALLEVENT_FAIL);
 }
 
-route[CALLEVENT_START] {
-	# A call from the trunk names its caller in E.164 (route[FROMTRUNK]; a From just rewritten still reads old).
-	if ($var(trunk_in) != 1) { $var(from) = $fU; }
-	$var(trunk_in) = 0;
-	$var(ev) = "{}";
-	jansson_set("string", "event", "start", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	jansson_set("string", "from", "$var(from)", "$var(ev)");
-	jansson_set("string", "to", "$rU", "$var(ev)");
-	if (is_present_hf("Referred-By")) { jansson_set("string", "referredBy", "$(hdr(Referred-By){nameaddr.uri}{uri.user})", "$var(ev)"); }
-	if ($fU == "${o.bridgeUser}") { jansson_set("true", "bridge", "", "$var(ev)"); }
-	if ($var(external) == 1) { jansson_set("true", "external", "", "$var(ev)"); }
-	if ($var(queue) == 1) { jansson_set("string", "queue", "$rU", "$var(ev)"); }
-	evapi_relay("$var(ev)");
-}
-
-# A blind transfer asked inside a call: its records say to whom, the transferee's new call by whom.
-route[CALLEVENT_REFER] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "transfer", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	jansson_set("string", "by", "$fU", "$var(ev)");
-	jansson_set("string", "to", "$(hdr(Refer-To){nameaddr.uri}{uri.user})", "$var(ev)");
-	evapi_relay("$var(ev)");
-}
-
-route[CALLEVENT_RINGING] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "ringing", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	evapi_relay("$var(ev)");
-}
-
-route[CALLEVENT_ANSWERED] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "answered", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	if ($dlg_var(member) != $null) { jansson_set("string", "member", "$dlg_var(member)", "$var(ev)"); }
-	evapi_relay("$var(ev)");
-}
-
-route[CALLEVENT_FAIL] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "failed", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	jansson_set("integer", "code", "$var(code)", "$var(ev)");
-	evapi_relay("$var(ev)");
-}
-
-route[CALLEVENT_FAIL_LOCAL] {
-	route(CALLEVENT_FAIL);
-}
-
-route[CALLEVENT_BYE] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "ended", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	jansson_set("string", "by", "$var(ender)", "$var(ev)");
-	evapi_relay("$var(ev)");
-}
-
-# A dialog that ends without a BYE we saw (its timeout, dlg.end_dlg): the server closes the record.
-event_route[dialog:end] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "ended", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	evapi_relay("$var(ev)");
-}
-
-# A binding ran out without a REGISTER (the phone went away): presence turns that extension offline.
-event_route[usrloc:contact-expired] {
-	$var(ev) = "{}";
-	jansson_set("string", "event", "expired", "$var(ev)");
-	jansson_set("string", "extension", "$ulc(exp=>aor)", "$var(ev)");
-	jansson_set("string", "contact", "$ulc(exp=>addr)", "$var(ev)");
-	evapi_relay("$var(ev)");
-}
+${callEventRoutes(o.bridgeUser)}
 
 event_route[xhttp:request] {
 	if ($hu =~ "^/RPC") {
@@ -442,240 +341,3 @@ event_route[evapi:connection-new] {
 
 /** Seconds a registration lasts at most: phones re-register within this after a restart emptied usrloc. */
 export const REGISTRATION_EXPIRES_SEC = 120;
-
-/**
- * route[NUMBER] and route[TRUNK]: an INVITE or MESSAGE to an extension that has credentials (a directory user's)
- * goes to its phones; any other number is read as an external one (the same rules as shared/phoneNumber.ts, for
- * the default country) and, when it looks like a dialable E.164 number, goes to the trunk with the outbound prefix.
- */
-function dialRoutes(plan: DialPlan): string {
-  const { callingCode, nationalPrefix } = nationalDialPlan(plan.country);
-  const stripNational = nationalPrefix
-    ? `if ($var(n) =~ "^${nationalPrefix}") { $var(n) = $(var(n){s.substr,${nationalPrefix.length},0}); }`
-    : '# the national prefix is kept in E.164 here';
-  const trunk = plan.trunkUri?.replace(/^sip:/, '');
-  const toTrunk = trunk
-    ? `$ru = "sip:${plan.outboundPrefix}" + $var(n) + "@${trunk}";
-	route(RELAY);`
-    : `$var(code) = "503";
-	route(CALLEVENT_FAIL);
-	t_reply("503", "No trunk for external numbers");`;
-  return `# Sets $var(external) and, for an external number, $rU to its E.164 form (what the call records show).
-route[NUMBER] {
-	$var(external) = 0;
-	$var(queue) = 0;
-	if ($sht(creds=>$rU) != $null) return;
-	if ($sht(queues=>$rU) != $null) { $var(queue) = 1; return; }
-	$var(n) = $rU;
-	if ($var(n) =~ "^00[1-9]") {
-		$var(n) = "+" + $(var(n){s.substr,2,0});
-	} else if ($var(n) =~ "^[0-9]") {
-		${stripNational}
-		$var(n) = "+${callingCode}" + $var(n);
-	}
-	# Too short or not digits: an unknown extension, which route[LOCATION] answers 404.
-	if (!($var(n) =~ "^[+][1-9][0-9]{7,14}$")) return;
-	$var(external) = 1;
-	$rU = $var(n);
-}
-
-route[TRUNK] {
-	# Before t_newtran: the transaction keeps the flags it is created with (failure_route[FAILED] reads it).
-	setflag(${TRUNK_FLAG});
-	t_newtran();
-	if (!is_method("INVITE")) { t_reply("404", "Not Found"); exit; }
-	${toTrunk}
-	exit;
-}`;
-}
-
-/** The htables of call queues: `queues` (number => "201,202", pushed by the server) and `qbr` (a queue call's branches). */
-function queueModparams(): string {
-  return `# queue number => its members' extensions, comma-separated; filled and emptied by the server over RPC only.
-modparam("htable", "htable", "queues=>size=6;autoexpire=0;")
-# "<Call-ID>::<contact>" and "<Call-ID>::<branch index>" => the member that phone or branch rings: who answered.
-modparam("htable", "htable", "qct=>size=8;autoexpire=600;")
-modparam("htable", "htable", "qbr=>size=8;autoexpire=600;")`;
-}
-
-/**
- * route[QUEUE] and route[QUEUE_REPLY]: a call to a queue's number rings every registered member at once (the
- * caller excepted), each member's phones as their own branches; the first to answer gets the call, tm cancels the
- * others. No member registered: 480. Nobody answers within fr_inv_timer: 408, as for an extension. The `queued`
- * event says which members rang; `answered` says which one took it.
- */
-function queueRoutes(domain: string): string {
-  return `route[QUEUE] {
-	if (!is_method("INVITE")) { t_newtran(); t_reply("404", "Not Found"); exit; }
-	$var(qnum) = $rU;
-	$var(rest) = $sht(queues=>$rU);
-	$var(rung) = "";
-	# Whether the R-URI holds a member's first phone not yet among the branches (it is forked as itself).
-	$var(held) = 0;
-	while ($var(rest) =~ "^[0-9]") {
-		$var(m) = $(var(rest){re.subst,/^([0-9]+).*$/\\1/});
-		$var(rest) = $(var(rest){re.subst,/^[0-9]+,?//});
-		$var(aor) = "sip:" + $var(m) + "@${domain}";
-		if ($var(m) != $fU && registered("location", "$var(aor)")) {
-			if ($var(held) == 1) { append_branch(); }
-			$var(before) = $T_branch_idx;
-			if (lookup("location", "$var(aor)")) {
-				handle_ruri_alias();
-				$var(held) = 1;
-				# Each phone (contact) of this member => the member, for branch_route[MEDIA_BRANCH].
-				$sht(qct=>$ci::$ru) = $var(m);
-				$var(j) = $var(before);
-				while ($var(j) < $T_branch_idx) {
-					$sht(qct=>$ci::$(branch(uri)[$var(j)])) = $var(m);
-					$var(j) = $var(j) + 1;
-				}
-				$var(rung) = $var(rung) + "," + $var(m);
-			}
-		}
-	}
-	if ($var(rung) == "") {
-		$var(code) = "480";
-		route(CALLEVENT_FAIL);
-		t_newtran();
-		t_reply("480", "No member of the queue is available");
-		exit;
-	}
-	$var(ev) = "{}";
-	jansson_set("string", "event", "queued", "$var(ev)");
-	jansson_set("string", "callId", "$ci", "$var(ev)");
-	jansson_set("string", "queue", "$var(qnum)", "$var(ev)");
-	jansson_set("string", "members", "$(var(rung){s.substr,1,0})", "$var(ev)");
-	evapi_relay("$var(ev)");
-	# A member's 603 Decline is that member's answer, not the queue's: the others keep ringing (tm would cancel
-	# every branch on a 6xx).
-	t_set_disable_6xx(1);
-	route(RELAY);
-}
-
-route[QUEUE_BRANCH] {
-	$var(qm) = $sht(qct=>$ci::$ru);
-	if ($var(qm) != $null) { $sht(qbr=>$ci::$T_branch_idx) = $var(qm); }
-}
-
-# The member whose branch answered: kept on the dialog (the answered event, and ending that member's calls).
-# A member whose phone turned the call down (busy, rejected) is told to the server: that member did not miss it.
-route[QUEUE_REPLY] {
-	if (($rs == "486" || $rs == "600" || $rs == "603") && is_method("INVITE")) {
-		$var(qm) = $sht(qbr=>$ci::$T_branch_idx);
-		if ($var(qm) != $null && $var(qm) != "") {
-			$var(ev) = "{}";
-			jansson_set("string", "event", "memberRefused", "$var(ev)");
-			jansson_set("string", "callId", "$ci", "$var(ev)");
-			jansson_set("string", "member", "$var(qm)", "$var(ev)");
-			jansson_set("integer", "code", "$rs", "$var(ev)");
-			evapi_relay("$var(ev)");
-		}
-		return;
-	}
-	if (!($rs =~ "^2" && is_method("INVITE")) || $dlg_var(member) != $null) return;
-	$var(qm) = $sht(qbr=>$ci::$T_branch_idx);
-	if ($var(qm) != $null && $var(qm) != "") { $dlg_var(member) = $var(qm); }
-}`;
-}
-
-/** A string literal in Kamailio's config: backslashes and quotes escaped. */
-function cfgString(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/**
- * route[FROMTRUNK]: a request from the trunk's address (its host and port, as in UCC_SIP_TRUNK_URI) is let in
- * without digest auth only as an INVITE to a mapped DID; anything else from there is refused with 404.
- */
-function trunkRoutes(o: KamailioConfigOptions): string {
-  const plan = o.dialPlan;
-  const m = plan.trunkUri?.match(/^sip:([^:;]+)(?::(\d+))?/);
-  const { callingCode, nationalPrefix } = nationalDialPlan(plan.country);
-  const fromTrunk = m
-    ? `if (!($si == "${m[1]}" && $sp == ${m[2] ?? '5060'})) return;
-	if (!is_method("INVITE")) { sl_send_reply("404", "Not Found"); exit; }
-	$var(n) = $rU;
-	route(E164);
-	$var(did) = $var(n);
-	$var(ext) = "";
-	${
-    plan.didPrefix
-      ? `if ($var(did) == "${plan.didPrefix}") {
-		$var(ext) = "${plan.didOperator ?? ''}";
-	} else if ($(var(did){s.substr,0,${plan.didPrefix.length}}) == "${plan.didPrefix}") {
-		$var(ext) = $(var(did){s.substr,${plan.didPrefix.length},0});
-	}`
-      : '# no DID prefix: every call from the trunk is refused'
-  }
-	if ($var(ext) == "" || $sht(creds=>$var(ext)) == $null) {
-		sl_send_reply("404", "Not Found");
-		exit;
-	}
-	# The caller id in E.164, as the web phone and the call records read an external number.
-	$var(n) = $fU;
-	route(E164);
-	if ($var(n) =~ "^[+][1-9][0-9]{5,14}$" && $var(n) != $fU) { $fU = $var(n); }
-	$rU = $var(ext);
-	$var(external) = 1;
-	$var(from) = $var(n);
-	$var(trunk_in) = 1;
-	record_route();
-	dlg_manage();
-	route(CALLEVENT_START);
-	$var(external) = 0;
-	route(LOCATION);
-	exit;`
-    : 'return; # no trunk: nothing comes from one';
-  const stripNational = nationalPrefix
-    ? `if ($var(n) =~ "^${nationalPrefix}") { $var(n) = $(var(n){s.substr,${nationalPrefix.length},0}); }`
-    : '';
-  return `route[FROMTRUNK] {
-	${fromTrunk}
-}
-
-# $var(n) to E.164 where it reads as a number ("0039…", "039…" for the default country), else unchanged.
-route[E164] {
-	if ($var(n) =~ "^00[1-9]") {
-		$var(n) = "+" + $(var(n){s.substr,2,0});
-	} else if ($var(n) =~ "^[0-9]{6,}$") {
-		${stripNational}
-		$var(n) = "+${callingCode}" + $var(n);
-	}
-}
-`;
-}
-
-/** In failure_route[FAILED] itself (uac_auth works in no sub-route): the trunk's 401/407 answered once. */
-function trunkAuthBlock(auth: TrunkAuth | undefined): string {
-  // A challenge the edge cannot (or could not) answer never reaches the phone: it would answer it with its own
-  // extension's credentials, to the carrier.
-  const refuseChallenge = `if (isflagset(${TRUNK_FLAG}) && t_check_status("401|407")) {
-		$var(code) = "403";
-		rtpengine_delete();
-		route(CALLEVENT_FAIL);
-		t_reply("403", "Trunk authentication failed");
-		exit;
-	}`;
-  return auth
-    ? `if (isflagset(${TRUNK_FLAG}) && !isflagset(${TRUNK_AUTH_FLAG}) && t_check_status("401|407")) {
-		setflag(${TRUNK_AUTH_FLAG});
-		# uac matches credentials by realm: the one the trunk asks for.
-		if (t_check_status("407")) { $var(ch) = $T_rpl($hdr(Proxy-Authenticate)); }
-		else { $var(ch) = $T_rpl($hdr(WWW-Authenticate)); }
-		$avp(trunk_realm) = $(var(ch){re.subst,/^.*realm="([^"]*)".*$/\\1/});
-		$avp(trunk_user) = ${cfgString(auth.username)};
-		$avp(trunk_pass) = ${cfgString(auth.password)};
-		if (uac_auth()) {
-			t_on_reply("REPLY");
-			t_on_failure("FAILED");
-			t_on_branch("MEDIA_BRANCH");
-			if (t_relay()) exit;
-		}
-	}
-	${refuseChallenge}`
-    : refuseChallenge;
-}
-
-/** Transaction flags: the INVITE went to the trunk; it was already answered with credentials once. */
-const TRUNK_FLAG = 10;
-const TRUNK_AUTH_FLAG = 11;

@@ -10,7 +10,7 @@ import type { UserModel } from '../directory/User.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import type { ReadinessProbe } from '../http/readiness.js';
 import type { Logger } from '../logger.js';
-import type { DialPlan } from '../stack/kamailioConfig.js';
+import type { DialPlan } from '../stack/kamailioDialPlan.js';
 import { edgeAddresses, type KamailioEndpoint } from '../stack/KamailioService.js';
 import { callRecordModel } from './CallRecord.js';
 import { CallLog } from './CallLog.js';

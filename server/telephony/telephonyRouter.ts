@@ -7,7 +7,7 @@ import type { UserModel } from '../directory/User.js';
 import { ServiceUnavailableError, ValidationError } from '../errors.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
-import type { DialPlan } from '../stack/kamailioConfig.js';
+import type { DialPlan } from '../stack/kamailioDialPlan.js';
 import type { CallLog } from './CallLog.js';
 import type { PbxAdapter } from './PbxAdapter.js';
 import { SIP_WS_PATH, type SipWebSocketProxy } from './SipWebSocketProxy.js';

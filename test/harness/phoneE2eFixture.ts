@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { Config } from '../../server/config.js';
-import type { DialPlan } from '../../server/stack/kamailioConfig.js';
+import type { DialPlan } from '../../server/stack/kamailioDialPlan.js';
 import { sineWav, type BaresipPhone } from './baresip.js';
 import { deskPhoneFor, edgeRpc, sipPasswordOf, startPhoneEdge, type PhoneEdge } from './phoneEdge.js';
 import { startServer, type ServerFixture, type TestUser } from './serverFixture.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KamailioService } from '../../server/stack/KamailioService.js';
-import type { DialPlan, TrunkAuth } from '../../server/stack/kamailioConfig.js';
+import type { DialPlan, TrunkAuth } from '../../server/stack/kamailioDialPlan.js';
 import { RtpengineService } from '../../server/stack/RtpengineService.js';
 import type { SipPasswordView } from '../../shared/schemas/calls.js';
 import { BaresipPhone } from './baresip.js';

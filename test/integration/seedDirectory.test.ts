@@ -46,6 +46,29 @@ describe('first-run directory seeding', () => {
     assert.equal(await Users.countDocuments(), 5);
   });
 
+  it('seeds no demo users with the demo off, and leaves the flag unset so turning it on seeds them once', async () => {
+    const { logger } = testStack();
+    const Users = userModel(db.connection);
+    // The flag seedDirectory keeps in the SystemFlag model's collection.
+    const seededFlag = () =>
+      db.connection.collection<{ _id: string }>('systemflags').countDocuments({ _id: 'demoDirectorySeeded' });
+
+    const off = await seedDirectory(db.connection, { logger, demo: false });
+    assert.equal(off.demoCredentials, undefined);
+    assert.equal(await Users.countDocuments(), 0);
+    assert.equal(await seededFlag(), 0);
+
+    const on = await seedDirectory(db.connection, { logger, demo: true });
+    assert.deepEqual(
+      on.demoCredentials?.map((c) => c.extension),
+      DEMO_USERS.map((u) => u.extension),
+    );
+    assert.equal(await seededFlag(), 1);
+    const again = await seedDirectory(db.connection, { logger, demo: true });
+    assert.equal(again.demoCredentials, undefined);
+    assert.equal(await Users.countDocuments(), DEMO_USERS.length);
+  });
+
   it('uses UCC_DEMO_PASSWORD for every demo user when given', async () => {
     await seedDirectory(db.connection, { logger: testStack().logger, demoPassword: 'demo-pass' });
     const users = await userModel(db.connection).find().lean();

@@ -84,6 +84,16 @@ describe('config', () => {
     assert.deepEqual(ok.admin, { extension: '900', password: 'long enough' });
   });
 
+  it('seeds the demo directory by default, not with UCC_DEMO_DIRECTORY=off, and refuses any other value', () => {
+    assert.equal(loadConfig({}, manifest).demoDirectory, true);
+    assert.equal(loadConfig({ UCC_DEMO_DIRECTORY: 'on' }, manifest).demoDirectory, true);
+    assert.equal(loadConfig({ UCC_DEMO_DIRECTORY: 'off' }, manifest).demoDirectory, false);
+    for (const bad of ['yes', 'OFF', '0', '']) {
+      const err = configError({ UCC_DEMO_DIRECTORY: bad });
+      assert.deepEqual(err.issues, [{ variable: 'UCC_DEMO_DIRECTORY', message: 'must be on or off' }], bad);
+    }
+  });
+
   it('requires the appservice tokens with an external homeserver, and then starts no Synapse', () => {
     const err = configError({ MATRIX_HOMESERVER_URL: 'https://matrix.example.org' });
     assert.deepEqual(err.issues.map((i) => i.variable).sort(), ['MATRIX_AS_TOKEN', 'MATRIX_HS_TOKEN']);
