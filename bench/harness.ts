@@ -14,6 +14,7 @@ import type { Logger } from '../server/logger.js';
 import { EmbeddedStack } from '../server/stack/EmbeddedStack.js';
 import type { KamailioEndpoint } from '../server/stack/KamailioService.js';
 import { freePort } from '../server/stack/ports.js';
+import { RedisClients } from '../server/redis/RedisClients.js';
 import { UccServer } from '../server/UccServer.js';
 import { WorkerPool } from '../sfu/WorkerPool.js';
 
@@ -131,6 +132,10 @@ export async function startBenchServer(
     });
     cleanup.unshift(() => pool.close());
     const kamailio = options.telephony ? stack.endpoints.kamailio : undefined;
+    // As main.ts: with Redis (the embedded one here), socket.io emits go through its adapter.
+    const redisUrl = stack.endpoints.redisUrl;
+    const redis = redisUrl ? await RedisClients.create({ url: redisUrl, logger }) : undefined;
+    if (redis) cleanup.unshift(() => redis.close());
     const server = await UccServer.create({
       config,
       logger,
@@ -138,6 +143,7 @@ export async function startBenchServer(
       pool,
       matrix: stack.endpoints.matrix,
       kamailio,
+      redis,
     });
     cleanup.unshift(() => server.close());
     return { config, logger, db, server, baseUrl: `http://127.0.0.1:${server.port}`, kamailio, close };

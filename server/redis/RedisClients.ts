@@ -53,6 +53,28 @@ export class RedisClients {
     return clients;
   }
 
+  /**
+   * The publishing connection as socket.io's adapter gets it. The adapter publishes without awaiting; while Redis
+   * is down that promise rejects, and unhandled it would be reported as our bug at every emit. The emit still
+   * reaches this node's sockets (the adapter delivers locally first); the other nodes miss it.
+   */
+  forAdapter(): Redis {
+    const pub = this.pub;
+    return new Proxy(pub, {
+      get: (target, prop) => {
+        if (prop === 'publish') {
+          return (...args: Parameters<Redis['publish']>) =>
+            target.publish(...args).catch((err: unknown) => {
+              this.#outage(err);
+              return 0;
+            });
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
   /** Readiness: a PING answered. */
   async ping(): Promise<void> {
     await this.pub.ping();

@@ -67,7 +67,7 @@ export class SignalingServer {
       serveClient: false,
       maxHttpBufferSize: options.limits.maxMessageBytes,
       ...(options.redis
-        ? { adapter: createAdapter(options.redis.pub, options.redis.sub, { key: 'ucc:io' }) }
+        ? { adapter: createAdapter(options.redis.forAdapter(), options.redis.sub, { key: 'ucc:io' }) }
         : {}),
     });
     // The handshake carries `auth: { token }`, a user or guest token, checked by the same code as HTTP.

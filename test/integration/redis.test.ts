@@ -67,6 +67,17 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
     assert.equal(kept, 'still here');
   });
 
+  it("a publish socket.io's adapter makes while Redis is unreachable is dropped, not an unhandled rejection", async () => {
+    const cut = await RedisClients.create({ url: service.url, logger });
+    try {
+      cut.pub.disconnect();
+      await assert.rejects(cut.pub.publish('ucc:test', 'x'));
+      assert.equal(await cut.forAdapter().publish('ucc:test', 'x'), 0);
+    } finally {
+      await cut.close();
+    }
+  });
+
   describe('two server nodes on one database and one Redis', () => {
     let a: ServerFixture;
     let b: ServerFixture;
