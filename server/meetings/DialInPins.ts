@@ -15,8 +15,8 @@ import { meetingState } from './MeetingService.js';
 /**
  * A PIN held by one meeting. The PIN is the document's `_id`: of two inserts of one `_id` exactly one succeeds,
  * on FerretDB v1 as on MongoDB (docs/architecture.md, "What FerretDB v1 does not guarantee"), so two meetings can
- * never hold one PIN, whatever runs at once. A unique index on the meeting would need a partial or sparse index
- * for the meetings without one, which FerretDB v1 cannot be relied on for.
+ * never hold one PIN, whatever runs at once. A unique index on the meeting would have to be partial or sparse (for
+ * the meetings without a PIN), which nothing measured on FerretDB v1 vouches for.
  */
 interface PinClaim {
   _id: string;
