@@ -43,6 +43,8 @@ import { meRouter } from './directory/meRouter.js';
 import { userModel } from './directory/User.js';
 import { Mailer } from './mail/Mailer.js';
 import { AdmissionGate } from './meetings/AdmissionGate.js';
+import { DialInPins } from './meetings/DialInPins.js';
+import { dialInExtensionTaken } from './meetings/errors.js';
 import { MediaRooms } from './meetings/MediaRooms.js';
 import { turnIceServers } from './meetings/turnCredentials.js';
 import { meetingModel } from './meetings/Meeting.js';
@@ -52,6 +54,7 @@ import { guestRouter, meetingsRouter } from './meetings/meetingsRouter.js';
 import { Presence } from './presence/Presence.js';
 import { presenceRouter } from './presence/presenceRouter.js';
 import type { KamailioEndpoint } from './stack/KamailioService.js';
+import { callQueueModel, queueHolder } from './telephony/CallQueue.js';
 import { Telephony } from './telephony/Telephony.js';
 import { KeyedSerial } from './util/KeyedSerial.js';
 
@@ -121,6 +124,12 @@ export class UccServer {
     const userWrites = new KeyedSerial();
     // Users' extensions and call queues' numbers: one plan (the telephony registers the queues in it).
     const numbers = new NumberPlan(users);
+    // The queues' holder is the one Telephony registers again later: it is needed now, for the check below.
+    numbers.register('queue', queueHolder(callQueueModel(db.connection)));
+    numbers.register('dialIn', DialInPins.numberHolder(config.dialIn.extension));
+    // Before anything is started: a user or queue already on the dial-in extension stops the start, naming it.
+    const dialInHeld = await numbers.heldByOther(config.dialIn.extension, 'dialIn');
+    if (dialInHeld) throw dialInExtensionTaken(config.dialIn.extension, dialInHeld);
     const directory = new DirectoryService({
       users,
       userWrites,
@@ -153,6 +162,15 @@ export class UccServer {
     const meetingModelOfDb = meetingModel(db.connection);
     await meetingModelOfDb.init();
     const meetingWrites = new KeyedSerial();
+    const pins = await DialInPins.create({
+      connection: db.connection,
+      meetings: meetingModelOfDb,
+      users,
+      writes: meetingWrites,
+      clock,
+      limits: config.dialIn,
+      logger,
+    });
     const gate = new AdmissionGate({
       writes: meetingWrites,
       meetings: meetingModelOfDb,
@@ -171,6 +189,8 @@ export class UccServer {
       mailer,
       clock,
       publicUrl: config.http.publicUrl,
+      pins,
+      dialInExtension: config.dialIn.extension,
       logger,
     });
     await gate.recover();

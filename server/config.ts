@@ -145,6 +145,13 @@ const envSchema = z.object({
   UCC_MEETING_MAX_WAITING: z.coerce.number().int().min(1).max(10_000).default(100),
   UCC_MEETING_MAX_DENYLIST: z.coerce.number().int().min(1).max(100_000).default(500),
   UCC_MEETING_MAX_PARTICIPANT_RECORDS: z.coerce.number().int().min(2).max(100_000).default(500),
+  /** The extension callers ring to join a meeting by phone; no user or call queue may have it. */
+  UCC_DIALIN_EXTENSION: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{2,10}$/, 'must be 2 to 10 digits (an extension such as 8000)')
+      .default('8000'),
+  ),
   UCC_GUEST_BROWSER_TTL_MS: z.coerce
     .number()
     .int()
@@ -273,6 +280,8 @@ const envSchema = z.object({
   UCC_RATE_LIMIT_RECOVER_PER_IP: z.coerce.number().int().min(1).default(20),
   UCC_RATE_LIMIT_RECOVER_PER_EXTENSION: z.coerce.number().int().min(1).default(5),
   UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK: z.coerce.number().int().min(1).default(20),
+  UCC_RATE_LIMIT_DIALIN_PER_CALLER: z.coerce.number().int().min(1).default(10),
+  UCC_RATE_LIMIT_DIALIN_GLOBAL: z.coerce.number().int().min(1).default(200),
 });
 
 export interface Config {
@@ -359,6 +368,16 @@ export interface Config {
     maxParticipantRecords: number;
     /** Lifetime of the browser-bound guest cookie that gives a browser the same guest id back. */
     guestBrowserTtlMs: number;
+  };
+  /** Joining a meeting by phone: the extension to ring, then the meeting's PIN (docs/architecture.md, Meetings). */
+  dialIn: {
+    /** Reserved in the numbering plan: creating a user or a call queue on it is 409 CONFLICT. */
+    extension: string;
+    /** Wrong PINs per caller number per window (a right one gives its attempt back); beyond: RATE_LIMITED. */
+    attemptsPerCaller: number;
+    /** Wrong PINs of all callers together per window: caller numbers are easy to fake, this bound is not. */
+    attemptsGlobal: number;
+    windowMs: number;
   };
   /** TURN for clients behind restrictive networks: an external coturn, the embedded one, or none. */
   turn:
@@ -680,6 +699,12 @@ export function loadConfig(
       maxDenylist: e.UCC_MEETING_MAX_DENYLIST,
       maxParticipantRecords: Math.max(e.UCC_MEETING_MAX_PARTICIPANT_RECORDS, e.UCC_MEETING_MAX_PARTICIPANTS),
       guestBrowserTtlMs: e.UCC_GUEST_BROWSER_TTL_MS,
+    },
+    dialIn: {
+      extension: e.UCC_DIALIN_EXTENSION,
+      attemptsPerCaller: e.UCC_RATE_LIMIT_DIALIN_PER_CALLER,
+      attemptsGlobal: e.UCC_RATE_LIMIT_DIALIN_GLOBAL,
+      windowMs: e.UCC_RATE_LIMIT_WINDOW_MS,
     },
     turn,
     chat: {

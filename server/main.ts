@@ -9,6 +9,7 @@ import { NumberPlan } from './directory/NumberPlan.js';
 import { seedDirectory, type SeedResult } from './directory/seedDirectory.js';
 import { userModel } from './directory/User.js';
 import { createLogger } from './logger.js';
+import { DialInPins } from './meetings/DialInPins.js';
 import { installProcessGuards } from './processGuards.js';
 import { RedisClients } from './redis/RedisClients.js';
 import { prepareDataDir } from './stack/dataDir.js';
@@ -90,6 +91,8 @@ async function main(): Promise<void> {
     closers.push(() => db.close());
     const numbers = new NumberPlan(userModel(db.connection));
     numbers.register('queue', queueHolder(callQueueModel(db.connection)));
+    // The seeded admin must not get the dial-in extension either (UccServer checks the existing numbers).
+    numbers.register('dialIn', DialInPins.numberHolder(config.dialIn.extension));
     const seed = await seedDirectory(db.connection, {
       demo: config.demoDirectory,
       demoPassword: config.demoPassword,

@@ -23,6 +23,10 @@ export const ERROR_STATUS = {
   MEETING_CANCELLED: 409,
   REMOVED_FROM_MEETING: 403,
   MEETING_FULL: 409,
+  /** A dial-in PIN that cannot be one (not digits, too short or too long): no lookup was made. */
+  PIN_INVALID: 400,
+  /** A well-formed dial-in PIN that no open meeting has. */
+  PIN_UNKNOWN: 404,
   /** The homeserver cannot be reached or failed: the chat request was not carried out. */
   CHAT_UNAVAILABLE: 503,
   FILE_TOO_LARGE: 413,

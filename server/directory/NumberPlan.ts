@@ -2,8 +2,11 @@ import { KeyedSerial } from '../util/KeyedSerial.js';
 import { numberInUse } from './errors.js';
 import type { UserModel } from './User.js';
 
-/** What holds a number: a directory user, or something of a domain above the directory (a call queue). */
-export type NumberKind = 'user' | 'queue';
+/**
+ * What holds a number: a directory user, or something of a domain above the directory (a call queue, the
+ * meetings' dial-in extension, which is reserved by configuration and never given out here).
+ */
+export type NumberKind = 'user' | 'queue' | 'dialIn';
 
 /** Says what of its kind holds `number` ("the call queue 300 (Vendite)"), or undefined when none does. */
 export type NumberHolder = (number: string) => Promise<string | undefined>;

@@ -44,6 +44,11 @@ export interface Meeting {
   guestCode: string;
   /** Bumped when the guest link is rotated; guest tokens carry it, so old ones stop working. */
   guestCodeVersion: number;
+  /**
+   * The dial-in PIN (DialInPins, which keeps PINs unique): rotated with the guest link. Unset only on meetings
+   * saved before PINs existed, until start-up gives them one.
+   */
+  dialInPin?: string;
   status: (typeof MEETING_STATUSES)[number];
   /** iCalendar SEQUENCE: bumped on every change that is mailed to invitees. */
   sequence: number;
@@ -99,6 +104,7 @@ const meetingSchema = new Schema<Meeting>(
     inviteeIds: { type: [String], default: [] },
     guestCode: { type: String, required: true },
     guestCodeVersion: { type: Number, default: 1 },
+    dialInPin: String,
     status: { type: String, enum: MEETING_STATUSES, default: 'scheduled' },
     sequence: { type: Number, default: 0 },
     live: { type: Boolean, default: false },

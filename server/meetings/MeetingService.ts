@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import type { DialInInfo } from '../../shared/dialIn.js';
 import type {
   CreateMeetingRequest,
   GuestMeetingView,
@@ -16,8 +18,9 @@ import type { Mailer } from '../mail/Mailer.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { AdmissionGate } from './AdmissionGate.js';
+import type { DialInPins } from './DialInPins.js';
 import { guestLinkNotValid, meetingCancelled, meetingNotFound, notInvited, organizerOnly } from './errors.js';
-import { buildInvitation } from './invitation.js';
+import { buildInvitation, dialInLine } from './invitation.js';
 import {
   isObjectId,
   meetingEndsAt,
@@ -43,6 +46,10 @@ export interface MeetingServiceOptions {
   mailer: Mailer;
   clock: Clock;
   publicUrl: string;
+  /** Each meeting's dial-in PIN: claimed at creation, a new one with each new guest link. */
+  pins: Pick<DialInPins, 'claim' | 'release'>;
+  /** The extension a caller rings before typing the PIN (UCC_DIALIN_EXTENSION). */
+  dialInExtension: string;
   /**
    * Writes to one meeting's document, one at a time, shared with the AdmissionGate: a load-modify-save must not
    * overlap another (a lost SEQUENCE increment; on FerretDB, whose updates rewrite the whole document, lost fields).
@@ -107,15 +114,26 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
 
   async create(organizer: UserAuth, req: CreateMeetingRequest): Promise<MeetingView> {
     const inviteeIds = await this.#activeInvitees(req.inviteeIds.filter((id) => id !== organizer.userId));
-    const meeting = await this.#o.meetings.create({
-      title: req.title,
-      description: req.description,
-      startAt: new Date(req.startAt),
-      durationMinutes: req.durationMinutes,
-      organizerId: organizer.userId,
-      inviteeIds,
-      guestCode: newGuestCode(),
-    });
+    // The id is made here so that the PIN can be claimed for it before the meeting is saved with it.
+    const _id = new Types.ObjectId();
+    const dialInPin = await this.#o.pins.claim(String(_id));
+    let meeting: MeetingDocument;
+    try {
+      meeting = await this.#o.meetings.create({
+        _id,
+        title: req.title,
+        description: req.description,
+        startAt: new Date(req.startAt),
+        durationMinutes: req.durationMinutes,
+        organizerId: organizer.userId,
+        inviteeIds,
+        guestCode: newGuestCode(),
+        dialInPin,
+      });
+    } catch (err) {
+      await this.#o.pins.release(String(_id), dialInPin);
+      throw err;
+    }
     await this.#invite(meeting, inviteeIds, 'REQUEST');
     this.#notify('meeting.invited', inviteeIds, String(meeting._id));
     return this.#view(meeting, organizer.userId);
@@ -195,12 +213,23 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
     this.#notify('meeting.cancelled', meeting.inviteeIds, String(meeting._id));
   }
 
+  /** A new guest link and a new dial-in PIN: whoever had the old link or PIN can no longer get in with it. */
   async rotateGuestLink(user: UserAuth, id: string): Promise<MeetingView> {
     const meeting = await this.#o.writes.run(id, async () => {
       const doc = await this.#ownMeeting(user, id);
+      const oldPin = doc.dialInPin;
+      const newPin = await this.#o.pins.claim(id);
       doc.guestCode = newGuestCode();
       doc.guestCodeVersion += 1;
-      await doc.save();
+      doc.dialInPin = newPin;
+      try {
+        await doc.save();
+      } catch (err) {
+        await this.#o.pins.release(id, newPin);
+        throw err;
+      }
+      // Released only once the meeting no longer has it: a failure here leaves a claim that opens nothing.
+      await this.#o.pins.release(id, oldPin);
       return doc;
     });
     // Guests who came with the old link are put out of the session and its waiting room.
@@ -219,12 +248,21 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
   async guestView(guestCode: string): Promise<GuestMeetingView> {
     const meeting = await this.#byGuestCode(guestCode);
     const organizer = await this.#o.users.findById(meeting.organizerId, { firstName: 1, lastName: 1 }).lean();
+    const state = meetingState(meeting, this.#o.clock.now());
+    const dialIn = this.#dialIn(meeting);
     return {
       title: meeting.title,
       organizerName: organizer ? displayName(organizer) : '',
       startAt: meeting.startAt.toISOString(),
-      state: meetingState(meeting, this.#o.clock.now()),
+      state,
+      // The guest page shows how to join by phone too: the PIN opens what the link opens, no more, and is rotated
+      // with it. Only while it can be used: a meeting that is over has nothing to dial into.
+      ...((state === 'waiting' || state === 'live') && dialIn ? { dialIn } : {}),
     };
+  }
+
+  #dialIn(meeting: Meeting): DialInInfo | undefined {
+    return meeting.dialInPin ? { extension: this.#o.dialInExtension, pin: meeting.dialInPin } : undefined;
   }
 
   /**
@@ -300,6 +338,8 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
       endAt: meetingEndsAt(meeting),
       sequence: meeting.sequence,
       joinUrl: this.joinUrl(String(meeting._id)),
+      // A cancellation says nothing of how to join.
+      dialIn: method === 'REQUEST' ? this.#dialIn(meeting) : undefined,
       organizer: { name: organizer ? displayName(organizer) : 'OpiVoice UCC', email: organizer?.email },
       attendees: attendeeIds.flatMap((id) => {
         const p = byId.get(id);
@@ -320,15 +360,16 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
       .find({ _id: { $in: attendeeIds }, email: { $exists: true } }, { email: 1 })
       .lean();
     const subject = method === 'CANCEL' ? `Annullato: ${meeting.title}` : `Invito: ${meeting.title}`;
+    const dialIn = this.#dialIn(meeting);
     const text = [
       meeting.title,
       `${meeting.startAt.toISOString()} (${meeting.durationMinutes} min)`,
       '',
       meeting.description,
       '',
-      method === 'CANCEL'
-        ? 'Il meeting è stato annullato.'
-        : `Partecipa: ${this.joinUrl(String(meeting._id))}`,
+      ...(method === 'CANCEL'
+        ? ['Il meeting è stato annullato.']
+        : [`Partecipa: ${this.joinUrl(String(meeting._id))}`, ...(dialIn ? [dialInLine(dialIn)] : [])]),
     ].join('\n');
     await Promise.all(
       recipients.map(async (r) => {
@@ -357,6 +398,7 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
       return { id, extension: p?.extension ?? '', displayName: p ? displayName(p) : '' };
     };
     const id = String(meeting._id);
+    const dialIn = this.#dialIn(meeting);
     return {
       id,
       title: meeting.title,
@@ -371,6 +413,7 @@ export class MeetingService extends SafeEmitter<MeetingServiceEvents> {
       state: meetingState(meeting, this.#o.clock.now()),
       joinUrl: this.joinUrl(id),
       guestUrl: this.guestUrl(meeting.guestCode),
+      ...(dialIn ? { dialIn } : {}),
       sequence: meeting.sequence,
     };
   }

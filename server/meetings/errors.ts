@@ -21,6 +21,17 @@ export const inAnotherMeeting = (): AppError =>
 export const noSuchParticipant = (): AppError => AppError.of('NOT_FOUND', 'No such participant');
 export const noSuchWaiter = (): AppError => new NotFoundError('Nobody with this id is waiting');
 
+/** Dial-in: a PIN of the wrong form, and one no open meeting has (the caller hears the same prompt for both). */
+export const pinInvalid = (): AppError => AppError.of('PIN_INVALID', 'A meeting PIN is 9 to 12 digits');
+export const pinUnknown = (): AppError => AppError.of('PIN_UNKNOWN', 'No open meeting has this PIN');
+/** Start-up: the configured dial-in extension is already someone's number. */
+export const dialInExtensionTaken = (extension: string, holder = 'taken'): AppError =>
+  AppError.of(
+    'CONFLICT',
+    `UCC_DIALIN_EXTENSION ${extension} is already ${holder}: set UCC_DIALIN_EXTENSION to a free number, or renumber that one`,
+    [{ path: 'UCC_DIALIN_EXTENSION', message: `is already ${holder}` }],
+  );
+
 export const notInvited = (): AppError => new ForbiddenError('You are not invited to this meeting');
 export const organizerOnly = (): AppError => new ForbiddenError('Only the organizer can do this');
 /** Media and in-call chat requests need an admitted participant. */

@@ -6,6 +6,7 @@ import ical, {
   ICalEventStatus,
   type ICalCalendar,
 } from 'ical-generator';
+import { groupPinDigits, type DialInInfo } from '../../shared/dialIn.js';
 
 export interface InvitationInput {
   meetingId: string;
@@ -16,6 +17,8 @@ export interface InvitationInput {
   endAt: Date;
   sequence: number;
   joinUrl: string;
+  /** How to join by phone; left out of a cancellation. */
+  dialIn?: DialInInfo | undefined;
   organizer: { name: string; email?: string | undefined };
   attendees: { name: string; extension: string; email?: string | undefined }[];
 }
@@ -26,6 +29,11 @@ export interface InvitationInput {
  */
 function addressOf(person: { extension: string; email?: string | undefined }): string {
   return person.email ?? `ext-${person.extension}@ucc.invalid`;
+}
+
+/** The invitation's line for joining by phone, the PIN grouped in threes as it is read and typed. */
+export function dialInLine(dialIn: DialInInfo): string {
+  return `Partecipa per telefono: chiama ${dialIn.extension}, PIN ${groupPinDigits(dialIn.pin)}`;
 }
 
 /** The iCalendar invitation (or cancellation) of a meeting: stable UID, SEQUENCE, UTC times, a 10-minute alarm. */
@@ -41,7 +49,14 @@ export function buildInvitation(input: InvitationInput): ICalCalendar {
     start: input.startAt,
     end: input.endAt,
     summary: input.title,
-    description: [input.description, '', `Partecipa al meeting: ${input.joinUrl}`].join('\n').trim(),
+    description: [
+      input.description,
+      '',
+      `Partecipa al meeting: ${input.joinUrl}`,
+      ...(input.dialIn ? [dialInLine(input.dialIn)] : []),
+    ]
+      .join('\n')
+      .trim(),
     url: input.joinUrl,
     status: input.method === 'CANCEL' ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
     organizer: { name: input.organizer.name, email: input.organizer.email ?? 'no-reply@ucc.invalid' },

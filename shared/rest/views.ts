@@ -99,6 +99,8 @@ const meetingPersonSchema = z.strictObject({
   displayName: z.string(),
 });
 
+const dialInSchema = z.strictObject({ extension: z.string(), pin: z.string() });
+
 export const meetingViewSchema = z.strictObject({
   id: z.string(),
   title: z.string(),
@@ -113,6 +115,7 @@ export const meetingViewSchema = z.strictObject({
   state: meetingStateSchema,
   joinUrl: z.string(),
   guestUrl: z.string(),
+  dialIn: dialInSchema.optional(),
   sequence: z.number().int(),
 });
 
@@ -121,6 +124,7 @@ export const guestMeetingViewSchema = z.strictObject({
   organizerName: z.string(),
   startAt: z.string(),
   state: meetingStateSchema,
+  dialIn: dialInSchema.optional(),
 });
 
 export const guestJoinResponseSchema = z.strictObject({

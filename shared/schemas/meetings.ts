@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DialInInfo } from '../dialIn.js';
 import { objectIdSchema } from './directory.js';
 
 /**
@@ -77,6 +78,11 @@ export interface MeetingView {
   state: MeetingState;
   joinUrl: string;
   guestUrl: string;
+  /**
+   * Joining by phone: ring `extension`, type `pin`. Every meeting has a PIN (start-up gives one to meetings saved
+   * before PINs existed); it changes with the guest link.
+   */
+  dialIn?: DialInInfo;
   sequence: number;
 }
 
@@ -86,4 +92,6 @@ export interface GuestMeetingView {
   organizerName: string;
   startAt: string;
   state: MeetingState;
+  /** Joining by phone, as the organizer and invitees see it; only while the meeting is waiting or live. */
+  dialIn?: DialInInfo;
 }

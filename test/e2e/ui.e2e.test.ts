@@ -91,6 +91,13 @@ describe('web client in Chromium', function () {
     assert.equal(meeting?.title, 'Riunione di reparto');
     assert.equal(meeting.durationMinutes, 90);
     assert.equal(meeting.invitedCount, 2);
+    // Joining by phone: the extension, and the PIN the API has, in groups of three.
+    const pin = meeting.dialIn?.pin ?? '';
+    assert.match(pin, /^\d{9}$/);
+    assert.equal(
+      await item.getByTestId('dial-in').textContent(),
+      `Partecipa per telefono: chiama 8000, PIN ${pin.slice(0, 3)} ${pin.slice(3, 6)} ${pin.slice(6)}`,
+    );
     assertNoConsoleErrors();
   });
 
@@ -219,6 +226,14 @@ describe('web client in Chromium', function () {
     const guest = await open('guest', `/m/${code}`);
     await guest.getByRole('heading', { name: 'Demo cliente' }).waitFor();
     assert.match((await guest.locator('main').textContent()) ?? '', /Organizzato da Rossi Mario/);
+    // The guest page says how to join by phone too, the PIN grouped for reading.
+    const pin = (meeting.dialIn?.pin ?? '').replace(/(\d{3})(?=\d)/g, '$1 ');
+    assert.match(pin, /^\d{3} \d{3} \d{3}$/);
+    assert.equal(
+      await guest.getByTestId('dial-in').textContent(),
+      `Partecipa per telefono: chiama 8000, PIN ${pin}`,
+    );
+    await s.ui.screenshot(guest, 'guest-form.png');
     await guest.getByLabel('Nome e cognome').fill('Anna Ospite');
     await guest.getByRole('button', { name: 'Partecipa' }).click();
     await guest.getByText("In attesa dell'organizzatore…").waitFor();

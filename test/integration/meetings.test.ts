@@ -192,6 +192,13 @@ describe('scheduled meetings', () => {
       assert.equal(event.startDate.zone?.tzid, 'UTC');
       assert.equal(vevent.getFirstPropertyValue('url'), meeting.joinUrl);
       assert.ok(event.description.includes(meeting.joinUrl));
+      const pin = meeting.dialIn?.pin ?? '';
+      assert.match(pin, /^\d{9}$/);
+      const grouped = `${pin.slice(0, 3)} ${pin.slice(3, 6)} ${pin.slice(6)}`;
+      assert.ok(
+        event.description.split('\n').includes(`Partecipa per telefono: chiama 8000, PIN ${grouped}`),
+        event.description,
+      );
       assert.match(String(vevent.getFirstPropertyValue('organizer')), /mailto:mario@example\.test/i);
       const attendees = event.attendees.map((a) => String(a.getFirstValue()).toLowerCase());
       assert.ok(attendees.includes('mailto:giulia@example.test'), attendees.join(','));
@@ -205,6 +212,11 @@ describe('scheduled meetings', () => {
       const meeting = await schedule();
       const [invite] = await smtp.waitFor(1);
       assert.equal(invite?.subject, 'Invito: Riunione settimanale');
+      const grouped = (meeting.dialIn?.pin ?? '').replace(/(\d{3})(?=\d)/g, '$1 ');
+      assert.match(
+        invite?.text ?? '',
+        new RegExp(`^Partecipa per telefono: chiama 8000, PIN ${grouped}$`, 'm'),
+      );
       const icsOf = (mail: (typeof smtp.messages)[number] | undefined): ICAL.Component => {
         const part = mail?.attachments.find((a) => a.contentType.startsWith('text/calendar'));
         assert.ok(part, 'no calendar part');
@@ -235,6 +247,11 @@ describe('scheduled meetings', () => {
       await cancelledEvent;
       const all = await smtp.waitFor(3);
       assert.equal(icsOf(all[2]).getFirstPropertyValue('method'), 'CANCEL');
+      // A cancellation says nothing of how to join.
+      const cancelDescription = String(
+        icsOf(all[2]).getFirstSubcomponent('vevent')?.getFirstPropertyValue('description') ?? '',
+      );
+      assert.doesNotMatch(cancelDescription, /telefono/);
       assert.ok(all.every((m) => (Array.isArray(m.to) ? '' : m.to?.text) === 'giulia@example.test'));
 
       const s = await sockets.connect(organizer.token);
@@ -246,8 +263,9 @@ describe('scheduled meetings', () => {
   });
 
   describe('guest links', () => {
-    it('shows a guest only the title, organizer, start and state', async () => {
+    it('shows a guest only the title, organizer, start, state and how to join by phone', async () => {
       const meeting = await schedule();
+      assert.ok(meeting.dialIn);
       const res = await fx.api('GET', `/api/guest/${guestCodeOf(meeting)}`);
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, {
@@ -255,6 +273,7 @@ describe('scheduled meetings', () => {
         organizerName: 'Rossi Mario',
         startAt: meeting.startAt,
         state: 'waiting',
+        dialIn: { extension: '8000', pin: meeting.dialIn.pin },
       });
     });
 

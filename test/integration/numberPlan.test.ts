@@ -4,6 +4,7 @@ import { Database } from '../../server/db/Database.js';
 import { NumberPlan } from '../../server/directory/NumberPlan.js';
 import { seedDirectory } from '../../server/directory/seedDirectory.js';
 import { userModel } from '../../server/directory/User.js';
+import { DialInPins } from '../../server/meetings/DialInPins.js';
 import { callQueueModel, queueHolder } from '../../server/telephony/CallQueue.js';
 import type { SyncResult } from '../../shared/schemas/directory.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
@@ -99,6 +100,29 @@ describe('one numbering plan for users and call queues', () => {
     assert.equal(await fx.users.countDocuments({ extension: '610' }), 1);
   });
 
+  it('keeps the meetings’ dial-in extension (8000) from users, queues and synchronised rows, with 409 CONFLICT', async () => {
+    const user = await fx.api('POST', '/api/directory/users', { token: admin.token, body: person('8000') });
+    conflict(user, 'extension', /dial-in number \(UCC_DIALIN_EXTENSION\)/);
+    conflict(await createQueue('8000'), 'number', /dial-in number/);
+    const sync = await fx.api('PUT', '/api/directory/sync', {
+      token: admin.token,
+      body: {
+        users: [
+          { extension: admin.extension, firstName: 'Ada', lastName: 'Admin' },
+          { extension: member.extension, firstName: 'Marta', lastName: 'Uno' },
+          { extension: '8000', firstName: 'Pia', lastName: 'Coda' },
+        ],
+      },
+    });
+    assert.equal(sync.status, 200, JSON.stringify(sync.body));
+    const result = sync.body as SyncResult;
+    assert.equal(result.errors.length, 1, JSON.stringify(result.errors));
+    assert.equal(result.errors[0]?.extension, '8000');
+    assert.match(result.errors[0]?.message ?? '', /dial-in number/);
+    assert.equal(await fx.users.countDocuments({ extension: '8000' }), 0);
+    assert.equal(await callQueueModel(fx.db.connection).countDocuments({ number: '8000' }), 0);
+  });
+
   it('lets exactly one of a user and a queue created at once on the same number through', async () => {
     const numbers = ['700', '701', '702', '703', '704', '705'];
     const outcomes = await Promise.all(
@@ -120,6 +144,77 @@ describe('one numbering plan for users and call queues', () => {
       const queues = await callQueueModel(fx.db.connection).countDocuments({ number: o.number });
       assert.equal(users + queues, 1, o.number);
     }
+  });
+});
+
+describe('the dial-in extension at start-up', () => {
+  let db: Database;
+
+  beforeEach(async () => {
+    const stack = testStack();
+    db = await Database.connect(stack.ferret.uri, {
+      dbName: `t_${randomUUID().slice(0, 8)}`,
+      logger: stack.logger,
+    });
+  });
+
+  afterEach(async () => {
+    await db.connection.dropDatabase();
+    await db.close();
+  });
+
+  /** The refusal a server start gives (it must refuse), as the operator reads it. */
+  async function startRefused(config: Parameters<typeof startServer>[0]): Promise<string> {
+    let refusal: unknown;
+    try {
+      const fx = await startServer({ reuseDb: db, ...config });
+      await fx.close();
+    } catch (err) {
+      refusal = err;
+    }
+    const err = refusal as { code?: string; message?: string; details?: { path: string }[] } | undefined;
+    assert.equal(err?.code, 'CONFLICT', String(refusal));
+    assert.equal(err.details?.[0]?.path, 'UCC_DIALIN_EXTENSION');
+    return err.message ?? '';
+  }
+
+  it('stops when a user already has it, naming the variable and the user', async () => {
+    await userModel(db.connection).create({
+      extension: '8000',
+      firstName: 'Pia',
+      lastName: 'Centralino',
+      passwordHash: 'x',
+    });
+    assert.match(
+      await startRefused({}),
+      /^UCC_DIALIN_EXTENSION 8000 is already the extension of Centralino Pia: set UCC_DIALIN_EXTENSION to a free number/,
+    );
+    // Another dial-in extension: the same data starts.
+    const dialIn = { ...testStack().config.dialIn, extension: '8001' };
+    const fx = await startServer({ reuseDb: db, config: { dialIn } });
+    await fx.close();
+  });
+
+  it('stops when a call queue already has it', async () => {
+    const queues = callQueueModel(db.connection);
+    await queues.init();
+    await queues.create({ number: '7900', name: 'Centralino', members: ['200'] });
+    const dialIn = { ...testStack().config.dialIn, extension: '7900' };
+    assert.match(await startRefused({ config: { dialIn } }), /call queue "Centralino"/);
+  });
+
+  it('is not given to the seeded admin either', async () => {
+    const numbers = new NumberPlan(userModel(db.connection));
+    numbers.register('dialIn', DialInPins.numberHolder('8000'));
+    await assert.rejects(
+      seedDirectory(db.connection, {
+        logger: testStack().logger,
+        numbers,
+        admin: { extension: '8000', password: 'admin-password' },
+      }),
+      (err: { code?: string; details?: { path: string }[] }) =>
+        err.code === 'CONFLICT' && err.details?.[0]?.path === 'UCC_ADMIN_EXTENSION',
+    );
   });
 });
 

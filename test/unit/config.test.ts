@@ -94,6 +94,39 @@ describe('config', () => {
     }
   });
 
+  it('reserves the dial-in extension 8000 by default; another must be digits, refused naming the variable', () => {
+    assert.deepEqual(loadConfig({}, manifest).dialIn, {
+      extension: '8000',
+      attemptsPerCaller: 10,
+      attemptsGlobal: 200,
+      windowMs: 15 * 60_000,
+    });
+    // Empty is unset, as for the other optional variables.
+    assert.equal(loadConfig({ UCC_DIALIN_EXTENSION: '' }, manifest).dialIn.extension, '8000');
+    const set = loadConfig(
+      {
+        UCC_DIALIN_EXTENSION: ' 7900 ',
+        UCC_RATE_LIMIT_DIALIN_PER_CALLER: '3',
+        UCC_RATE_LIMIT_DIALIN_GLOBAL: '50',
+      },
+      manifest,
+    ).dialIn;
+    assert.deepEqual([set.extension, set.attemptsPerCaller, set.attemptsGlobal], ['7900', 3, 50]);
+    for (const bad of ['80a0', '+8000', '8', '12345678901', '80 00']) {
+      const err = configError({ UCC_DIALIN_EXTENSION: bad });
+      assert.deepEqual(
+        err.issues.map((i) => i.variable),
+        ['UCC_DIALIN_EXTENSION'],
+        bad,
+      );
+      assert.match(err.message, /UCC_DIALIN_EXTENSION: must be 2 to 10 digits/, bad);
+    }
+    assert.equal(
+      configError({ UCC_RATE_LIMIT_DIALIN_GLOBAL: '0' }).issues[0]?.variable,
+      'UCC_RATE_LIMIT_DIALIN_GLOBAL',
+    );
+  });
+
   it('requires the appservice tokens with an external homeserver, and then starts no Synapse', () => {
     const err = configError({ MATRIX_HOMESERVER_URL: 'https://matrix.example.org' });
     assert.deepEqual(err.issues.map((i) => i.variable).sort(), ['MATRIX_AS_TOKEN', 'MATRIX_HS_TOKEN']);

@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 import { callsEn, callsIt, type CallsMessageKey } from '../calls/strings.js';
 import { contactsEn, contactsIt, type ContactsMessageKey } from '../contacts/strings.js';
+import { meetingsEn, meetingsIt, type MeetingsMessageKey } from '../meetings/strings.js';
 import { phoneEn, phoneIt, type PhoneMessageKey } from '../phone/strings.js';
 
 const it = {
@@ -223,7 +224,8 @@ const it = {
   addToCalendar: 'Aggiungi al calendario',
 } as const;
 
-export type MessageKey = keyof typeof it | ContactsMessageKey | CallsMessageKey | PhoneMessageKey;
+export type MessageKey =
+  keyof typeof it | ContactsMessageKey | CallsMessageKey | PhoneMessageKey | MeetingsMessageKey;
 export type Language = 'it' | 'en';
 
 const en: Record<keyof typeof it, string> = {
@@ -444,10 +446,10 @@ const en: Record<keyof typeof it, string> = {
   addToCalendar: 'Add to calendar',
 };
 
-// Each feature folder keeps its own strings (contacts/strings.ts, calls/strings.ts), merged here.
+// Each feature folder keeps its own strings (contacts/strings.ts, calls/strings.ts, …), merged here.
 const dictionaries: Record<Language, Record<MessageKey, string>> = {
-  it: { ...it, ...contactsIt, ...callsIt, ...phoneIt },
-  en: { ...en, ...contactsEn, ...callsEn, ...phoneEn },
+  it: { ...it, ...contactsIt, ...callsIt, ...phoneIt, ...meetingsIt },
+  en: { ...en, ...contactsEn, ...callsEn, ...phoneEn, ...meetingsEn },
 };
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;

@@ -5,6 +5,7 @@ import { DevicePreview } from '../settings/DevicePreview.js';
 import { storedGuestDevices, storeGuestDevices, type DeviceChoice } from '../settings/devices.js';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
 import { MeetingJoin, outcomeOf } from '../room/MeetingJoin.js';
+import { DialIn } from './DialIn.js';
 
 type View =
   | { kind: 'loading' }
@@ -100,6 +101,7 @@ export function Guest({ code }: { code: string }): React.JSX.Element {
           <p className="muted">{t('guestWelcome')}</p>
           <h2>{view.meeting.title}</h2>
           <p>{t('organizedBy', { name: view.meeting.organizerName })}</p>
+          {view.meeting.dialIn && <DialIn dialIn={view.meeting.dialIn} />}
           <div className="field">
             <label htmlFor="guest-name">{t('yourName')}</label>
             <input

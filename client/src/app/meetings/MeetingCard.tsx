@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { MeetingState, MeetingView } from '../../../../shared/schemas/meetings.js';
 import { api, apiBlob } from '../api/api.js';
 import { useI18n, type MessageKey } from '../i18n/i18n.js';
+import { DialIn } from './DialIn.js';
 import { MeetingForm } from './MeetingForm.js';
 
 const STATE_KEY: Record<MeetingState, MessageKey> = {
@@ -92,6 +93,7 @@ export function MeetingCard({
           <span className="pill">{t(STATE_KEY[m.state])}</span>{' '}
           <span className="invited">{t('invitedCount', { n: m.invitedCount })}</span>
         </p>
+        {upcoming && m.dialIn && <DialIn dialIn={m.dialIn} />}
         {organizer && (
           <label className="guest-link">
             <span>{t('guestLink')}</span>
