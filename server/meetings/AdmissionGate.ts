@@ -209,8 +209,8 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
         if (!outcome.isOrganizer) return outcome;
         // The organizer's arrival opens the session: everyone waiting for it comes in, in arrival order, and the
         // organizer's answer lists them (its socket is not in the meeting's room yet to hear them arrive).
-        await this.#admitWaiting(meeting);
-        return { ...outcome, participants: this.#present(meeting), lobby: this.#lobby(meetingId) };
+        const saved = await this.#admitWaiting(meeting);
+        return { ...outcome, participants: this.#present(saved), lobby: this.#lobby(meetingId) };
       });
     } finally {
       this.#seats.release(socketId);
@@ -396,8 +396,24 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
     req: JoinRequest,
     letIn: boolean,
   ): Promise<JoinOutcome> {
+    const decision = await this.#decide(meeting, socketId, auth, req, letIn);
+    if (decision.state === 'waiting') return decision;
+    await meeting.save();
+    return decision.commit();
+  }
+
+  /**
+   * The decision of #admit without its save: an admission changes the document (saved by the caller, once for
+   * any number of them) and is announced by `commit()` only after that save.
+   */
+  async #decide(
+    meeting: MeetingDocument,
+    socketId: string,
+    auth: Auth,
+    req: JoinRequest,
+    letIn: boolean,
+  ): Promise<Extract<JoinOutcome, { state: 'waiting' }> | { state: 'admit'; commit: () => JoinOutcome }> {
     const now = this.#o.clock.now();
-    const meetingId = String(meeting._id);
     checkAccess(meeting, auth, req.guestCode);
     const identity = identityOf(auth);
 
@@ -455,8 +471,37 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
       pruneParticipants(meeting, now, this.#o.limits.maxParticipantRecords - 1);
       meeting.participants.push(participant);
     }
-    await meeting.save();
+    // Who is in as of this decision: later admissions of the same batch reach this socket as arrivals.
+    const participants = this.#present(meeting);
+    return {
+      state: 'admit',
+      commit: () =>
+        this.#commit(meeting, socketId, auth, participant, {
+          isOrganizer,
+          reconnecting,
+          stillIn,
+          rejoinToken,
+          participants,
+        }),
+    };
+  }
 
+  /** After the save: the socket takes its seat and the meeting hears of the arrival. */
+  #commit(
+    meeting: MeetingDocument,
+    socketId: string,
+    auth: Auth,
+    participant: Participant,
+    d: {
+      isOrganizer: boolean;
+      reconnecting: boolean;
+      stillIn: boolean;
+      rejoinToken: string;
+      participants: ParticipantView[];
+    },
+  ): JoinOutcome {
+    const meetingId = String(meeting._id);
+    const { isOrganizer, reconnecting, stillIn, rejoinToken } = d;
     // One socket per participant: an older connection of the same person is replaced, never left as a ghost.
     for (const [sid, seat] of this.#seats.joinedIn(meetingId)) {
       if (sid !== socketId && seat.participantId === participant.participantId) {
@@ -482,7 +527,7 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
       isOrganizer,
       rejoinToken,
       rejoinWindowMs: this.#o.rejoinGraceMs,
-      participants: this.#present(meeting),
+      participants: d.participants,
     };
   }
 
@@ -492,17 +537,22 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
     return meeting.participants.filter((p) => isIn(p, now)).map((p) => viewOf(meeting, p));
   }
 
-  /** The organizer is in: whoever waited for that comes in, or (knock-to-enter) starts knocking. */
-  async #admitWaiting(meeting: MeetingDocument): Promise<void> {
+  /**
+   * The organizer is in: whoever waited for that comes in, or (knock-to-enter) starts knocking. All of them in
+   * one save: at nine o'clock a lobby of 200 is one write, not 200 rewrites of a growing document. Returns the
+   * meeting as saved (a failed save leaves the one given with admissions that never happened).
+   */
+  async #admitWaiting(meeting: MeetingDocument): Promise<MeetingDocument> {
     const meetingId = String(meeting._id);
     let lobbyChanged = false;
+    const admissions: { socketId: string; commit: () => JoinOutcome }[] = [];
     for (const [socketId, seat] of this.#seats.waitingIn(meetingId)) {
       if (seat.knocking) continue;
       try {
-        const outcome = await this.#admit(meeting, socketId, seat.auth, seat.req, false);
-        if (outcome.state === 'joined') {
-          this.safeEmit('admitted', socketId, infoOf(outcome));
-        } else if (outcome.waitingFor === 'admission') {
+        const decision = await this.#decide(meeting, socketId, seat.auth, seat.req, false);
+        if (decision.state === 'admit') {
+          admissions.push({ socketId, commit: decision.commit });
+        } else if (decision.waitingFor === 'admission') {
           seat.knocking = true;
           lobbyChanged = true;
           this.safeEmit('waiting', socketId, 'admission');
@@ -513,6 +563,23 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
       }
     }
     if (lobbyChanged) this.#emitLobby(meetingId);
+    if (admissions.length === 0) return meeting;
+    try {
+      await meeting.save();
+    } catch (err) {
+      // None of them is in; each is told, as one refused join would be. The organizer stays in (saved before).
+      const body = toAppError(err).toBody();
+      for (const { socketId } of admissions) {
+        this.#seats.free(socketId);
+        this.safeEmit('rejected', socketId, body);
+      }
+      return this.#load(meetingId);
+    }
+    for (const { socketId, commit } of admissions) {
+      const outcome = commit();
+      if (outcome.state === 'joined') this.safeEmit('admitted', socketId, infoOf(outcome));
+    }
+    return meeting;
   }
 
   async #nameOf(auth: Auth): Promise<string> {

@@ -289,6 +289,41 @@ describe('admission that holds', () => {
       );
     });
 
+    it("the organizer's arrival lets the whole lobby in at once; each sees who came in before them", async () => {
+      await start({ maxWaiting: 20 });
+      const m = await schedule();
+      const waiters: { name: string; token: string }[] = [
+        { name: 'Bianchi Giulia', token: giulia.token },
+        { name: 'Colombo Luca', token: luca.token },
+      ];
+      for (const name of ['Anna Ospite', 'Bea Ospite', 'Carlo Ospite']) {
+        const g = await mint(m, undefined, name);
+        assert.equal(g.status, 201);
+        waiters.push({ name, token: g.token });
+      }
+      const lobby: ClientSocket[] = [];
+      for (const w of waiters) {
+        const socket = await sockets.connect(w.token);
+        assert.equal((await request(socket, { type: 'meeting.join', meetingId: m.id })).ok, true);
+        lobby.push(socket);
+      }
+      const names = waiters.map((w) => w.name);
+      const admitted = lobby.map((g) => nextEvent(g, 'meeting.admitted'));
+      const { info } = await organizerIn(m);
+      assert.deepEqual(info.participants.map((p) => p.displayName).sort(), ['Rossi Mario', ...names].sort());
+      const infos = await Promise.all(admitted);
+      // In arrival order: the n-th is let in with the organizer and those before it.
+      infos.forEach((inner, n) => {
+        assert.deepEqual(
+          inner.participants.map((p) => p.displayName),
+          ['Rossi Mario', ...names.slice(0, n + 1)],
+        );
+      });
+      const doc = await stored(m);
+      assert.equal(doc.live, true);
+      assert.deepEqual(doc.participants.map((p) => p.displayName).sort(), ['Rossi Mario', ...names].sort());
+    });
+
     it('refuses a waiter past the waiting-room cap with MEETING_FULL', async () => {
       await start({ maxWaiting: 1 });
       const m = await schedule();
