@@ -85,7 +85,23 @@ export interface AdmissionGateOptions {
  * Over 500 lines on purpose: it is one state machine whose transitions share the per-meeting queue and the
  * invariants above; its pure parts are already apart (admissionRules, SocketSeats, Moderation, GraceTimers).
  */
+/** A join waiting for its meeting's queue; answered by the batch it is decided in. */
+interface PendingJoin {
+  socketId: string;
+  auth: Auth;
+  req: JoinRequest;
+  resolve: (outcome: JoinOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Joins of one meeting queued as one task; `ticket` is the queue's ticket of that task. */
+interface JoinBatch {
+  joins: PendingJoin[];
+  ticket: number | undefined;
+}
+
 export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
+  readonly #openBatches = new Map<string, JoinBatch>();
   readonly #o: AdmissionGateOptions;
   readonly #log: Logger;
   readonly #seats = new SocketSeats();
@@ -199,21 +215,69 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
     // Claimed before anything is awaited: a disconnect from here on is queued behind this decision.
     if (!this.#seats.claim(socketId, meetingId)) throw inAnotherMeeting();
     try {
-      return await this.#serial.run(meetingId, async () => {
-        const meeting = await this.#load(meetingId);
-        const outcome = await this.#admit(meeting, socketId, auth, request, false);
-        if (outcome.state === 'waiting') {
-          await this.#wait(meeting, socketId, auth, request, outcome.waitingFor);
-          return outcome;
+      return await new Promise<JoinOutcome>((resolve, reject) => {
+        const join: PendingJoin = { socketId, auth, req: request, resolve, reject };
+        // Joins that arrive while the meeting's queue is busy are decided together, in one save (group commit),
+        // as long as nothing else was queued behind them: a leave queued earlier still runs first.
+        const open = this.#openBatches.get(meetingId);
+        if (open && this.#serial.lastTicket(meetingId) === open.ticket) {
+          open.joins.push(join);
+          return;
         }
-        if (!outcome.isOrganizer) return outcome;
-        // The organizer's arrival opens the session: everyone waiting for it comes in, in arrival order, and the
-        // organizer's answer lists them (its socket is not in the meeting's room yet to hear them arrive).
-        const saved = await this.#admitWaiting(meeting);
-        return { ...outcome, participants: this.#present(saved), lobby: this.#lobby(meetingId) };
+        const batch: JoinBatch = { joins: [join], ticket: undefined };
+        this.#openBatches.set(meetingId, batch);
+        this.#serial
+          .run(meetingId, () => {
+            if (this.#openBatches.get(meetingId) === batch) this.#openBatches.delete(meetingId);
+            return this.#joinBatch(meetingId, batch.joins);
+          })
+          .catch((err: unknown) => {
+            for (const j of batch.joins) j.reject(err);
+          });
+        batch.ticket = this.#serial.lastTicket(meetingId);
       });
     } finally {
       this.#seats.release(socketId);
+    }
+  }
+
+  /**
+   * Decides each join in arrival order against the meeting as the ones before it left it, saves once, then seats
+   * and answers each. The organizer's arrival opens the session: everyone waiting for it comes in, and the
+   * organizer's answer lists them (its socket is not in the meeting's room yet to hear them arrive).
+   */
+  async #joinBatch(meetingId: string, joins: PendingJoin[]): Promise<void> {
+    const meeting = await this.#load(meetingId);
+    const admissions: { join: PendingJoin; commit: () => JoinOutcome }[] = [];
+    for (const join of joins) {
+      try {
+        const decision = await this.#decide(meeting, join.socketId, join.auth, join.req, false);
+        if (decision.state === 'admit') {
+          admissions.push({ join, commit: decision.commit });
+        } else {
+          await this.#wait(meeting, join.socketId, join.auth, join.req, decision.waitingFor);
+          join.resolve(decision);
+        }
+      } catch (err) {
+        join.reject(err);
+      }
+    }
+    if (admissions.length === 0) return;
+    try {
+      await meeting.save();
+    } catch (err) {
+      for (const { join } of admissions) join.reject(err);
+      return;
+    }
+    const answers = admissions.map(({ join, commit }) => ({ join, outcome: commit() }));
+    const organizer = answers.find(({ outcome }) => outcome.state === 'joined' && outcome.isOrganizer);
+    const saved = organizer ? await this.#admitWaiting(meeting) : meeting;
+    for (const { join, outcome } of answers) {
+      if (outcome.state === 'joined' && outcome.isOrganizer) {
+        join.resolve({ ...outcome, participants: this.#present(saved), lobby: this.#lobby(meetingId) });
+      } else {
+        join.resolve(outcome);
+      }
     }
   }
 

@@ -6,6 +6,9 @@
 export class KeyedSerial {
   /** The last task queued per key, settled either way (so a failure never reaches the next task). */
   readonly #tails = new Map<string, Promise<void>>();
+  /** Per key, the ticket of the last task queued (see lastTicket). */
+  readonly #tickets = new Map<string, number>();
+  #nextTicket = 0;
 
   /** Runs `task` after every earlier task of the same key has settled. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -16,10 +19,23 @@ export class KeyedSerial {
       () => undefined,
     );
     this.#tails.set(key, tail);
+    const ticket = ++this.#nextTicket;
+    this.#tickets.set(key, ticket);
     void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      if (this.#tails.get(key) === tail) {
+        this.#tails.delete(key);
+        this.#tickets.delete(key);
+      }
     });
     return result;
+  }
+
+  /**
+   * A number for the last task queued for `key` (undefined when none is queued or running): equal to what it was
+   * right after a caller's `run`, nothing was queued behind that caller's task since.
+   */
+  lastTicket(key: string): number | undefined {
+    return this.#tickets.get(key);
   }
 
   /** How many keys have a task queued or running. */

@@ -25,6 +25,7 @@ type Step =
   | { t: 'leave'; s: number }
   | { t: 'drop'; s: number }
   | { t: 'joinThenDrop'; s: number; m: number }
+  | { t: 'rush'; who: number[]; m: number; leaveAt: number }
   | { t: 'remove'; who: number }
   | { t: 'admit' }
   | { t: 'deny' }
@@ -47,6 +48,16 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
     arbitrary: fc.record({ t: fc.constant('joinThenDrop' as const), s: fc.nat(7), m: fc.nat(1) }),
     weight: 1,
+  },
+  {
+    // Several sockets join one meeting at once (the gate decides them together), one of them maybe leaving.
+    arbitrary: fc.record({
+      t: fc.constant('rush' as const),
+      who: fc.array(fc.nat(4), { minLength: 2, maxLength: 5 }),
+      m: fc.nat(1),
+      leaveAt: fc.integer({ min: -1, max: 4 }),
+    }),
+    weight: 2,
   },
   {
     arbitrary: fc.record({ t: fc.constant('remove' as const), who: fc.integer({ min: 1, max: 4 }) }),
@@ -264,6 +275,26 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
                   const leaving = gate.leave(x.id, 'dropped');
                   await Promise.all([joining, leaving]);
                 }
+                break;
+              }
+              case 'rush': {
+                // New connections of these people (a page opened on several devices at nine o'clock).
+                const chosen = step.who.flatMap((w) => {
+                  const auth = identities[w];
+                  if (!auth) return [];
+                  const x = { id: `s${sockets.length}-${randomUUID()}`, auth, alive: true };
+                  sockets.push(x);
+                  return [x];
+                });
+                const meetingId = ids[step.m] ?? '';
+                // Called in one go, so the gate decides them together; a leave among them comes between.
+                const work: Promise<unknown>[] = [];
+                for (const [i, x] of chosen.entries()) {
+                  work.push(tolerate(gate.join(x.id, x.auth, { meetingId })));
+                  const leaver = i === step.leaveAt ? chosen[i] : undefined;
+                  if (leaver) work.push(gate.leave(leaver.id, 'left'));
+                }
+                await Promise.all(work);
                 break;
               }
               case 'remove': {
