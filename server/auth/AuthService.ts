@@ -20,6 +20,7 @@ import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { SafeEmitter } from '../util/SafeEmitter.js';
 import type { TokenService } from './TokenService.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 
 /** Whose sessions ended: one session, or every session of the user (but one, when `exceptSessionId` is set). */
 export interface SessionTarget {
@@ -64,10 +65,6 @@ function sha256(token: string): string {
 
 function newOpaqueToken(): string {
   return randomBytes(32).toString('base64url');
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
 
 /** Login, rotating refresh tokens, logout, password change and recovery. */

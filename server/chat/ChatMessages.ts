@@ -7,7 +7,7 @@ import type {
 } from '../../shared/schemas/chat.js';
 import type { UserAuth } from '../auth/authMiddleware.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import { isDuplicateKey } from './dbErrors.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 import type { MediaDownload } from './matrix/MatrixClients.js';
 import type { MatrixRoomEvent } from './matrix/matrixEvents.js';
 import { userRateKey } from './MessageRateLimit.js';

@@ -9,7 +9,7 @@ import type { UserAuth } from '../auth/authMiddleware.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { ChatRoom } from './chatModels.js';
-import { isDuplicateKey } from './dbErrors.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 import type { MatrixRoomEvent } from './matrix/matrixEvents.js';
 import type { ChatContext, Me, RoomDoc } from './RoomCache.js';
 

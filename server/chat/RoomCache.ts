@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { SafeEmitter } from '../util/SafeEmitter.js';
 import type { ChatModels, ChatReadReceipt, ChatRoom } from './chatModels.js';
-import { isDuplicateKey } from './dbErrors.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 import type { MatrixBridge } from './matrix/MatrixBridge.js';
 import type { MessageRateLimit } from './MessageRateLimit.js';
 

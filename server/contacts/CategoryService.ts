@@ -20,6 +20,7 @@ import type { CategoryDocument, CategoryModel } from './Category.js';
 import type { ContactModel } from './Contact.js';
 import { ContactAccess, type Caller } from './ContactAccess.js';
 import { foldForSearch, searchWords } from './searchKeys.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 
 /** The built-in category's name as the API gives it; the UI translates it ("Nessuna categoria"). */
 export const NO_CATEGORY_NAME = 'No category';
@@ -303,14 +304,4 @@ function nameKeyOf(name: string): string {
   const key = categoryNameKey(name);
   if (RESERVED_NAMES.has(key)) throw new ConflictError(`"${name}" is the built-in category's name`);
   return key;
-}
-
-/**
- * A unique index refused the write. FerretDB v1 says so with 11000 on an insert, but an update that collides
- * comes back as InternalError (code 1) carrying SQLite's "UNIQUE constraint failed".
- */
-export function isDuplicateKey(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return false;
-  if (err.code === 11000) return true;
-  return err.code === 1 && 'message' in err && String(err.message).includes('UNIQUE constraint failed');
 }

@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors.js';
-import { isDuplicateKey } from './CategoryService.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 import type { ContactModel, SpeedDialModel } from './Contact.js';
 
 /**

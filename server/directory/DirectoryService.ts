@@ -32,6 +32,7 @@ import {
   type UserDocument,
   type UserModel,
 } from './User.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 
 /** The same cap as syncRequestSchema, for CSV uploads. */
 const MAX_SYNC_ROWS = 20_000;
@@ -379,10 +380,6 @@ function describeIssues(error: z.ZodError): string {
   return zodIssuesToDetails(error)
     .map((d) => (d.path ? `${d.path}: ${d.message}` : d.message))
     .join('; ');
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
 
 function escapeRegex(text: string): string {

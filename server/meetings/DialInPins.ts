@@ -11,6 +11,7 @@ import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { meetingCancelled, meetingEnded, meetingExpired, pinInvalid, pinUnknown } from './errors.js';
 import { isObjectId, type MeetingModel } from './Meeting.js';
 import { meetingState } from './MeetingService.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 
 /**
  * A PIN held by one meeting. The PIN is the document's `_id`: of two inserts of one `_id` exactly one succeeds,
@@ -82,10 +83,6 @@ function cryptoPin(): string {
   // One digit at a time: randomInt is uniform (no modulo bias), and leading zeros are digits like any other.
   for (let i = 0; i < DIAL_IN_PIN_DIGITS; i++) pin += String(randomInt(10));
   return pin;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
 
 /** Anonymous and withheld callers share one bucket, which is stricter for them, not looser. */

@@ -8,6 +8,7 @@ import { SafeEmitter } from '../util/SafeEmitter.js';
 import { toCallRecordView, type CallRecord, type CallRecordModel } from './CallRecord.js';
 import type { CallsSeenModel } from './CallsSeen.js';
 import type { PbxCallEvent } from './PbxAdapter.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 
 interface LiveCall {
   callId: string;
@@ -421,11 +422,6 @@ function callerOutcome(code: number | undefined): CallOutcome {
 /** The callee's side of a call that was not answered: missed, unless their phone turned it down. */
 function calleeOutcome(code: number | undefined): CallOutcome {
   return refusalOutcome(code) ?? 'missed';
-}
-
-/** A unique index refused a second document (MongoDB's and FerretDB's code). */
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }
 
 function escapeRegex(text: string): string {

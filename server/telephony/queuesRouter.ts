@@ -9,6 +9,7 @@ import type { BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
 import { toQueueView, type CallQueueModel } from './CallQueue.js';
 import type { PbxAdapter } from './PbxAdapter.js';
+import { isDuplicateKey } from '../db/duplicateKey.js';
 
 export interface QueuesRouterDeps {
   queues: CallQueueModel;
@@ -78,8 +79,4 @@ export function queuesRouter(deps: QueuesRouterDeps, body: Pick<BodyParsers, 'js
   });
 
   return router;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 11000;
 }

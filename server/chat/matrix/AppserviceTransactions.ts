@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import { SafeEmitter } from '../../util/SafeEmitter.js';
 import type { ChatModels } from '../chatModels.js';
-import { isDuplicateKey } from '../dbErrors.js';
+import { isDuplicateKey } from '../../db/duplicateKey.js';
 import { AppserviceError } from './AppserviceError.js';
 import {
   parseEphemeral,
