@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { WorkerPool } from '../../sfu/WorkerPool.js';
 import { loadConfig, type Config } from '../../server/config.js';
+import { Database } from '../../server/db/Database.js';
 import type { Logger } from '../../server/logger.js';
 import type { MatrixEndpoint } from '../../server/chat/matrix/appservice.js';
 import type { TurnSettings } from '../../server/stack/EmbeddedStack.js';
@@ -37,6 +39,20 @@ export function testStack(): TestStack {
 }
 
 /** A config as the server would build it, for tests: loopback, port 0, quiet. */
+/** A database of its own (a random name) on the suite's FerretDB; `dropTestDatabase` removes it. */
+export function connectTestDatabase(): Promise<Database> {
+  const stack = testStack();
+  return Database.connect(stack.ferret.uri, {
+    dbName: `t_${randomUUID().slice(0, 8)}`,
+    logger: stack.logger,
+  });
+}
+
+export async function dropTestDatabase(db: Database): Promise<void> {
+  await db.connection.dropDatabase();
+  await db.close();
+}
+
 export function testConfig(dataDir: string, env: Record<string, string> = {}): Config {
   return loadConfig({
     PORT: '0',

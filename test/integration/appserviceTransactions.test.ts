@@ -11,7 +11,7 @@ import { ManualClock } from '../../server/clock.js';
 import { Database } from '../../server/db/Database.js';
 import { DirectoryEvents } from '../../server/directory/DirectoryEvents.js';
 import { userModel } from '../../server/directory/User.js';
-import { testStack } from '../harness/testStack.js';
+import { connectTestDatabase, testStack } from '../harness/testStack.js';
 
 /**
  * The appservice's transaction handling, on the real database: a bridge of its own (or two, for a process that
@@ -24,11 +24,7 @@ describe('appservice transactions: acknowledged only once handled', function () 
   const open: { bridge: MatrixBridge; http: Server }[] = [];
 
   before(async () => {
-    const stack = testStack();
-    db = await Database.connect(stack.ferret.uri, {
-      dbName: `t_${randomUUID().slice(0, 8)}`,
-      logger: stack.logger,
-    });
+    db = await connectTestDatabase();
     models = await chatModels(db.connection);
   });
 

@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { Database } from '../../server/db/Database.js';
 import { userModel } from '../../server/directory/User.js';
-import { testStack } from '../harness/testStack.js';
+import { connectTestDatabase, dropTestDatabase } from '../harness/testStack.js';
 
 describe('database (real FerretDB over the MongoDB wire protocol)', () => {
   let db: Database;
 
   beforeEach(async () => {
-    const stack = testStack();
-    db = await Database.connect(stack.ferret.uri, {
-      dbName: `t_${randomUUID().slice(0, 8)}`,
-      logger: stack.logger,
-    });
+    db = await connectTestDatabase();
   });
 
   afterEach(async () => {
-    await db.connection.dropDatabase();
-    await db.close();
+    await dropTestDatabase(db);
   });
 
   it('answers a ping', async () => {

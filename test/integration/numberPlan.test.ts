@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { Database } from '../../server/db/Database.js';
 import { NumberPlan } from '../../server/directory/NumberPlan.js';
 import { seedDirectory } from '../../server/directory/seedDirectory.js';
@@ -8,7 +7,7 @@ import { DialInPins } from '../../server/meetings/DialInPins.js';
 import { callQueueModel, queueHolder } from '../../server/telephony/CallQueue.js';
 import type { SyncResult } from '../../shared/schemas/directory.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
-import { testStack } from '../harness/testStack.js';
+import { connectTestDatabase, dropTestDatabase, testStack } from '../harness/testStack.js';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: { path: string; message: string }[] };
@@ -151,16 +150,11 @@ describe('the dial-in extension at start-up', () => {
   let db: Database;
 
   beforeEach(async () => {
-    const stack = testStack();
-    db = await Database.connect(stack.ferret.uri, {
-      dbName: `t_${randomUUID().slice(0, 8)}`,
-      logger: stack.logger,
-    });
+    db = await connectTestDatabase();
   });
 
   afterEach(async () => {
-    await db.connection.dropDatabase();
-    await db.close();
+    await dropTestDatabase(db);
   });
 
   /** The refusal a server start gives (it must refuse), as the operator reads it. */
@@ -223,11 +217,7 @@ describe('first-run seeding and call queues', () => {
   let numbers: NumberPlan;
 
   beforeEach(async () => {
-    const stack = testStack();
-    db = await Database.connect(stack.ferret.uri, {
-      dbName: `t_${randomUUID().slice(0, 8)}`,
-      logger: stack.logger,
-    });
+    db = await connectTestDatabase();
     numbers = new NumberPlan(userModel(db.connection));
     const queues = callQueueModel(db.connection);
     await queues.init();
@@ -236,8 +226,7 @@ describe('first-run seeding and call queues', () => {
   });
 
   afterEach(async () => {
-    await db.connection.dropDatabase();
-    await db.close();
+    await dropTestDatabase(db);
   });
 
   it('leaves out a demo user whose extension is a queue’s number', async () => {

@@ -1,25 +1,19 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { verifyPassword } from '../../server/util/passwords.js';
 import { Database } from '../../server/db/Database.js';
 import { DEMO_USERS, seedDirectory } from '../../server/directory/seedDirectory.js';
 import { userModel } from '../../server/directory/User.js';
-import { testStack } from '../harness/testStack.js';
+import { connectTestDatabase, dropTestDatabase, testStack } from '../harness/testStack.js';
 
 describe('first-run directory seeding', () => {
   let db: Database;
 
   beforeEach(async () => {
-    const stack = testStack();
-    db = await Database.connect(stack.ferret.uri, {
-      dbName: `t_${randomUUID().slice(0, 8)}`,
-      logger: stack.logger,
-    });
+    db = await connectTestDatabase();
   });
 
   afterEach(async () => {
-    await db.connection.dropDatabase();
-    await db.close();
+    await dropTestDatabase(db);
   });
 
   it('creates extensions 200-205 once, with one PRO organizer and working passwords', async () => {

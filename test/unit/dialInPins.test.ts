@@ -9,7 +9,7 @@ import { DialInPins, type DialInPinsOptions } from '../../server/meetings/DialIn
 import { meetingModel, type MeetingModel } from '../../server/meetings/Meeting.js';
 import { KeyedSerial } from '../../server/util/KeyedSerial.js';
 import { groupPinDigits, isDialInPinFormat } from '../../shared/dialIn.js';
-import { testStack } from '../harness/testStack.js';
+import { connectTestDatabase, dropTestDatabase, testStack } from '../harness/testStack.js';
 
 const HOUR = 3_600_000;
 
@@ -34,11 +34,7 @@ describe('dial-in PINs', () => {
   let organizerId: string;
 
   beforeEach(async () => {
-    const stack = testStack();
-    db = await Database.connect(stack.ferret.uri, {
-      dbName: `t_${randomUUID().slice(0, 8)}`,
-      logger: stack.logger,
-    });
+    db = await connectTestDatabase();
     meetings = meetingModel(db.connection);
     users = userModel(db.connection);
     await Promise.all([meetings.init(), users.init()]);
@@ -54,8 +50,7 @@ describe('dial-in PINs', () => {
   });
 
   afterEach(async () => {
-    await db.connection.dropDatabase();
-    await db.close();
+    await dropTestDatabase(db);
   });
 
   function pinsWith(options: Partial<DialInPinsOptions> = {}): Promise<DialInPins> {
