@@ -39,10 +39,13 @@ export class UiPages {
     this.#baseUrl = baseUrl;
   }
 
-  /** `chromiumArgs`: more command-line flags (a fake microphone playing a file, for the phone tests). */
-  static async create(baseUrl: string, chromiumArgs: string[] = []): Promise<UiPages> {
+  /**
+   * `chromiumArgs`: more command-line flags (a fake microphone playing a file, for the phone tests);
+   * `chromiumBin`: the browser a bench's config names (tests find it through the test stack).
+   */
+  static async create(baseUrl: string, chromiumArgs: string[] = [], chromiumBin?: string): Promise<UiPages> {
     await mkdir(ARTIFACTS, { recursive: true });
-    return new UiPages(await launchChromium(undefined, chromiumArgs), baseUrl);
+    return new UiPages(await launchChromium(chromiumBin, chromiumArgs), baseUrl);
   }
 
   async open(name: string, urlPath: string, options: OpenOptions = {}): Promise<Page> {
