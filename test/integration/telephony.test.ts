@@ -293,22 +293,28 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
     return byeCount((await rpc('htable.get', ['byes', callId])).result);
   }
 
-  async function connect(caller: BaresipPhone, callee: BaresipPhone): Promise<void> {
+  /** Two new users whose desk phones (minute-long tones) are in a call: the caller's, the callee's, its dialog. */
+  async function liveCall(
+    callerName: [string, string],
+    calleeName: [string, string],
+  ): Promise<{ caller: BaresipPhone; callee: BaresipPhone; calleeUser: TestUser; d: LiveDialog }> {
+    const [from, calleeUser] = [
+      await fx.createUser({ firstName: callerName[0], lastName: callerName[1] }),
+      await fx.createUser({ firstName: calleeName[0], lastName: calleeName[1] }),
+    ];
+    const caller = await phone(from, TONE_A, { toneMs: 60_000 });
+    const callee = await phone(calleeUser, TONE_B, { toneMs: 60_000 });
+    await Promise.all([caller.next('REGISTER_OK'), callee.next('REGISTER_OK')]);
     await caller.dial(callee.extension);
     await callee.next('CALL_INCOMING');
     await callee.command('accept');
     await Promise.all([caller.next('CALL_ESTABLISHED'), callee.next('CALL_ESTABLISHED')]);
+    return { caller, callee, calleeUser, d: await liveDialog(caller, callee) };
   }
 
   it("the callee's BYE the server builds from Kamailio's dialog ends the call at the callee", async () => {
     // What the server sends when Kamailio 5.6 ended a dialog at the caller only (server/telephony/calleeBye.ts).
-    const gina = await fx.createUser({ firstName: 'Gina', lastName: 'Serra' });
-    const hugo = await fx.createUser({ firstName: 'Hugo', lastName: 'Villa' });
-    const g = await phone(gina, TONE_A, { toneMs: 60_000 });
-    const h = await phone(hugo, TONE_B, { toneMs: 60_000 });
-    await Promise.all([g.next('REGISTER_OK'), h.next('REGISTER_OK')]);
-    await connect(g, h);
-    const d = await liveDialog(g, h);
+    const { caller: g, callee: h, d } = await liveCall(['Gina', 'Serra'], ['Hugo', 'Villa']);
     const { error } = await rpc('tm.t_uac_start', calleeBye(d));
     assert.equal(error, undefined, JSON.stringify(error));
     await h.next('CALL_CLOSED', 10_000);
@@ -319,13 +325,12 @@ describe('telephony: Kamailio + rtpengine with baresip desk phones', function ()
   });
 
   it('when Kamailio sent one BYE fewer than it should, the server sends the callee its own', async () => {
-    const ivo = await fx.createUser({ firstName: 'Ivo', lastName: 'Marino' });
-    const lia = await fx.createUser({ firstName: 'Lia', lastName: 'Fontana' });
-    const i = await phone(ivo, TONE_A, { toneMs: 60_000 });
-    const l = await phone(lia, TONE_B, { toneMs: 60_000 });
-    await Promise.all([i.next('REGISTER_OK'), l.next('REGISTER_OK')]);
-    await connect(i, l);
-    const d = await liveDialog(i, l);
+    const {
+      caller: i,
+      callee: l,
+      calleeUser: lia,
+      d,
+    } = await liveCall(['Ivo', 'Marino'], ['Lia', 'Fontana']);
     // Kamailio's race cannot be forced: a counter one behind makes its two BYEs read as one.
     assert.equal((await rpc('htable.seti', ['byes', d.callId, -1])).error, undefined);
     const res = await fx.api('PATCH', `/api/directory/users/${lia.id}`, {
