@@ -26,6 +26,7 @@ import { authenticate, resolveAuth } from './auth/authMiddleware.js';
 import { authRouter } from './auth/authRouter.js';
 import { AuthService } from './auth/AuthService.js';
 import { loadOrCreateSecret } from './util/secrets.js';
+import { RateLimits } from './util/RateLimits.js';
 import { TokenService } from './auth/TokenService.js';
 import { systemClock, type Clock } from './clock.js';
 import { categoryModel } from './contacts/Category.js';
@@ -117,6 +118,8 @@ export class UccServer {
     if (redis && !probes.some((p) => p.name === 'redis'))
       probes.push({ name: 'redis', check: () => redis.ping() });
     const clock = deps.clock ?? systemClock;
+    // With Redis every node counts in the same buckets: a limit is the site's, not one process's.
+    const counters = redis ? RateLimits.onRedis(redis.pub, logger) : RateLimits.inMemory();
     const users = userModel(db.connection);
     await users.init();
     const events = new DirectoryEvents(logger.child({ component: 'directory' }));
@@ -169,6 +172,7 @@ export class UccServer {
       writes: meetingWrites,
       clock,
       limits: config.dialIn,
+      counters,
       logger,
     });
     const gate = new AdmissionGate({
@@ -214,7 +218,7 @@ export class UccServer {
       txnLeaseMs: config.chat.txnLeaseMs,
     });
     deps.onChatBridge?.(bridge);
-    const chatRateLimit = MessageRateLimit.inMemory(config.chat.rateLimit);
+    const chatRateLimit = MessageRateLimit.create(counters, config.chat.rateLimit);
     const chat = new ChatService({
       bridge,
       models: chatDb,
@@ -289,11 +293,11 @@ export class UccServer {
       // A logged-out access token stops at once, not at its expiry up to 15 minutes later.
       authenticate: authenticate({ tokens, users, sessions: auth }),
       routers: [
-        { path: '/auth', router: authRouter(auth, config, body) },
+        { path: '/auth', router: authRouter(auth, config, body, counters) },
         { path: '/me', router: meRouter(users, userWrites, body) },
         { path: '/directory', router: directoryRouter(directory, body) },
         { path: '/meetings', router: meetingsRouter(meetings, body) },
-        { path: '/guest', router: guestRouter(meetings, config, body) },
+        { path: '/guest', router: guestRouter(meetings, config, body, counters) },
         { path: '/chat', router: chatRouter(chat, { maxUploadBytes: config.chat.maxUploadBytes, body }) },
         {
           path: '/contacts',

@@ -8,6 +8,7 @@ import { on, reply } from '../http/typedRoute.js';
 import { parseInput } from '../http/validate.js';
 import { requireUser, userOf } from './authMiddleware.js';
 import type { AuthService, Session } from './AuthService.js';
+import type { RateLimits } from '../util/RateLimits.js';
 import { byExtension, byIp, ipKey, limiter, LoginThrottle } from './rateLimits.js';
 
 export const REFRESH_COOKIE = 'ucc_refresh';
@@ -21,10 +22,11 @@ export function authRouter(
   auth: AuthService,
   config: Pick<Config, 'http' | 'rateLimits'>,
   body: Pick<BodyParsers, 'publicJson' | 'json'>,
+  counters: RateLimits,
 ): Router {
   const router = Router();
   const limits = config.rateLimits;
-  const loginThrottle = new LoginThrottle(limits);
+  const loginThrottle = new LoginThrottle(limits, counters);
   const cookie: CookieOptions = {
     httpOnly: true,
     sameSite: 'strict',
@@ -44,7 +46,15 @@ export function authRouter(
   on(
     router,
     routes.login,
-    [limiter({ windowMs: limits.windowMs, limit: limits.loginPerIp, key: byIp('login') }), body.publicJson],
+    [
+      limiter(counters, {
+        name: 'login-ip',
+        windowMs: limits.windowMs,
+        limit: limits.loginPerIp,
+        key: byIp('login'),
+      }),
+      body.publicJson,
+    ],
     async ({ body: { extension, password } }, req, res) => {
       const attempt = await loginThrottle.begin(extension, ipKey(req));
       const session = await auth.login(extension, password);
@@ -77,10 +87,20 @@ export function authRouter(
     router,
     routes.recover,
     [
-      limiter({ windowMs: limits.windowMs, limit: limits.recoverPerIp, key: byIp('recover') }),
+      limiter(counters, {
+        name: 'recover-ip',
+        windowMs: limits.windowMs,
+        limit: limits.recoverPerIp,
+        key: byIp('recover'),
+      }),
       body.publicJson,
       validated(recoverRequestSchema),
-      limiter({ windowMs: limits.windowMs, limit: limits.recoverPerExtension, key: byExtension('recover') }),
+      limiter(counters, {
+        name: 'recover-extension',
+        windowMs: limits.windowMs,
+        limit: limits.recoverPerExtension,
+        key: byExtension('recover'),
+      }),
     ],
     // eslint-disable-next-line @typescript-eslint/require-await -- every typed handler returns a promise
     async ({ body: { extension } }) => {

@@ -1,9 +1,12 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../errors.js';
+import { consumeOrLimit, type RateLimits } from '../util/RateLimits.js';
 
 export interface LimitOptions {
+  /** The limiter's own namespace of keys (see RateLimits). */
+  name: string;
   windowMs: number;
   limit: number;
   /** Which bucket a request falls in; requests without a key are not counted here. */
@@ -13,11 +16,13 @@ export interface LimitOptions {
 }
 
 /**
- * A fixed-window limiter (express-rate-limit, in-memory store; a Redis store drops in for several instances).
+ * A fixed-window limiter (express-rate-limit, counting where `limits` says: Redis when several nodes share it).
  * Over the limit, the request fails with 429 RATE_LIMITED and Retry-After through the one error middleware.
  */
-export function limiter(options: LimitOptions): RequestHandler {
+export function limiter(limits: RateLimits, options: LimitOptions): RequestHandler {
+  const store = limits.store(options.name);
   return rateLimit({
+    ...(store ? { store } : {}),
     windowMs: options.windowMs,
     limit: options.limit,
     standardHeaders: 'draft-7',
@@ -61,23 +66,27 @@ export interface LoginAttempt {
 }
 
 /**
- * Limits failed logins so that an attacker cannot lock the owner out (rate-limiter-flexible, in memory). The hard
+ * Limits failed logins so that an attacker cannot lock the owner out (rate-limiter-flexible). The hard
  * limit is per extension and address; the per-extension limit across addresses is much higher, and an address
  * that logged in to the extension recently (the owner's) is exempt from it, so hammering an extension from
  * elsewhere never stops its owner. Callers pass a validated extension: the keys are never raw input.
  */
 export class LoginThrottle {
-  readonly #pair: RateLimiterMemory;
-  readonly #extension: RateLimiterMemory;
-  readonly #known: RateLimiterMemory;
+  readonly #pair: RateLimiterAbstract;
+  readonly #extension: RateLimiterAbstract;
+  readonly #known: RateLimiterAbstract;
   readonly #knownSeconds: number;
 
-  constructor(limits: LoginLimits) {
-    const duration = Math.max(1, Math.ceil(limits.windowMs / 1000));
-    this.#pair = new RateLimiterMemory({ points: limits.loginPerExtensionAndIp, duration });
-    this.#extension = new RateLimiterMemory({ points: limits.loginPerExtension, duration });
+  constructor(limits: LoginLimits, counters: RateLimits) {
+    const windowMs = limits.windowMs;
+    this.#pair = counters.counter({ name: 'login-pair', points: limits.loginPerExtensionAndIp, windowMs });
+    this.#extension = counters.counter({
+      name: 'login-extension',
+      points: limits.loginPerExtension,
+      windowMs,
+    });
     this.#knownSeconds = Math.max(1, Math.ceil(limits.loginKnownIpTtlMs / 1000));
-    this.#known = new RateLimiterMemory({ points: 1, duration: this.#knownSeconds });
+    this.#known = counters.counter({ name: 'login-known', points: 1, windowMs: limits.loginKnownIpTtlMs });
   }
 
   /**
@@ -103,16 +112,6 @@ export class LoginThrottle {
         await this.#known.set(pairKey, 1, this.#knownSeconds);
       },
     };
-  }
-}
-
-async function consumeOrLimit(limiter: RateLimiterMemory, key: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (err) {
-    if (err instanceof RateLimiterRes)
-      throw new RateLimitedError(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
-    throw err;
   }
 }
 

@@ -1,13 +1,13 @@
 import { randomInt } from 'node:crypto';
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { DIAL_IN_PIN_DIGITS, isDialInPinFormat } from '../../shared/dialIn.js';
 import type { Clock } from '../clock.js';
 import type { NumberHolder } from '../directory/NumberPlan.js';
 import { displayName, type UserModel } from '../directory/User.js';
-import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
+import { consumeOrLimit, type RateLimits } from '../util/RateLimits.js';
 import { meetingCancelled, meetingEnded, meetingExpired, pinInvalid, pinUnknown } from './errors.js';
 import { isObjectId, type MeetingModel } from './Meeting.js';
 import { meetingState } from './MeetingService.js';
@@ -67,6 +67,8 @@ export interface DialInPinsOptions {
   writes: KeyedSerial;
   clock: Clock;
   limits: DialInLimits;
+  /** Where the guesses are counted: shared by every node when Redis is. */
+  counters: RateLimits;
   logger: Logger;
   /** Where PINs come from; tests give a fixed sequence to force collisions. Default: crypto randomness. */
   randomPin?: () => string;
@@ -96,8 +98,8 @@ function callerKey(callerNumber: unknown): string {
  * when the guest link, and with it the PIN, is rotated), and `resolve` turns what a caller typed into the
  * meeting, with wrong guesses limited per caller number and over all callers.
  *
- * The rate limits count in rate-limiter-flexible's memory, which reads the wall clock (it takes no clock); the
- * meeting's state (expired or not) reads the injected one. Per process, like the other in-memory limiters.
+ * The rate limits count in rate-limiter-flexible (Redis or memory, see RateLimits), which reads the wall clock (it
+ * takes no clock); the meeting's state (expired or not) reads the injected one.
  */
 export class DialInPins {
   readonly #o: DialInPinsOptions;
@@ -112,16 +114,16 @@ export class DialInPins {
     this.#claims = claims;
     this.#log = options.logger.child({ component: 'dial-in' });
     this.#randomPin = options.randomPin ?? cryptoPin;
-    const duration = Math.max(1, Math.ceil(options.limits.windowMs / 1000));
-    this.#perCaller = new RateLimiterMemory({
+    const { windowMs } = options.limits;
+    this.#perCaller = options.counters.counter({
+      name: 'dialin-caller',
       points: options.limits.attemptsPerCaller,
-      duration,
-      keyPrefix: 'dialin-caller',
+      windowMs,
     });
-    this.#global = new RateLimiterMemory({
+    this.#global = options.counters.counter({
+      name: 'dialin-all',
       points: options.limits.attemptsGlobal,
-      duration,
-      keyPrefix: 'dialin-all',
+      windowMs,
     });
   }
 
@@ -209,8 +211,8 @@ export class DialInPins {
 
   /** One attempt against the caller's budget, then against everyone's (a caller out of budget spends no more). */
   async #count(caller: string): Promise<void> {
-    await take(this.#perCaller, caller);
-    await take(this.#global, 'all');
+    await consumeOrLimit(this.#perCaller, caller);
+    await consumeOrLimit(this.#global, 'all');
   }
 
   async #giveBack(caller: string): Promise<void> {
@@ -236,18 +238,5 @@ export class DialInPins {
       });
     }
     if (missing.length > 0) this.#log.info({ count: missing.length }, 'dial-in PINs given to older meetings');
-  }
-}
-
-/** Spends one point of `key`; RATE_LIMITED with the seconds to wait when there is none left. */
-async function take(limiter: RateLimiterAbstract, key: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (err) {
-    // The limiter rejects with its result when the points are spent, and with an Error when its store fails.
-    if (err instanceof RateLimiterRes) {
-      throw new RateLimitedError(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
-    }
-    throw err;
   }
 }

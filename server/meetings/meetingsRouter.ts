@@ -7,6 +7,7 @@ import { limiter } from '../auth/rateLimits.js';
 import type { Config } from '../config.js';
 import type { BodyParsers } from '../http/bodyParsers.js';
 import { on, reply } from '../http/typedRoute.js';
+import type { RateLimits } from '../util/RateLimits.js';
 import { newGuestBrowserKey, type MeetingService } from './MeetingService.js';
 
 /** The browser-bound guest credential: the same browser gets the same guest id back in a meeting. */
@@ -59,6 +60,7 @@ export function guestRouter(
   meetings: MeetingService,
   config: Pick<Config, 'http' | 'rateLimits' | 'meetings'>,
   body: Pick<BodyParsers, 'publicJson'>,
+  counters: RateLimits,
 ): Router {
   const router = Router();
   const cookie: CookieOptions = {
@@ -72,7 +74,8 @@ export function guestRouter(
     const parsed = guestBrowserKeySchema.safeParse((req.cookies as Record<string, unknown>)[GUEST_COOKIE]);
     return parsed.success ? parsed.data : undefined;
   };
-  const mintLimit = limiter({
+  const mintLimit = limiter(counters, {
+    name: 'guest-join',
     windowMs: config.rateLimits.windowMs,
     limit: config.rateLimits.guestJoinPerIpAndLink,
     key: (req) => `guest-join:${ipKeyGenerator(req.ip ?? 'unknown')}:${String(req.params.code)}`,

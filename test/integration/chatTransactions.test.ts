@@ -153,4 +153,49 @@ describe('chat: the appservice transactions Synapse pushes, verified and handled
       await restarted.close();
     }
   });
+
+  it('handles a transaction once when two server nodes receive it at the same time', async () => {
+    const { matrix } = testStack();
+    const ada = await user('Ada', 'Neri');
+    const ivo = await user('Ivo', 'Sala');
+    const { room } = await openDm(ada, ivo);
+    const body = JSON.stringify({
+      events: [
+        {
+          type: 'm.room.message',
+          room_id: room.roomId,
+          sender: mxidOf(ada),
+          event_id: `$synthetic-${randomUUID()}`,
+          origin_server_ts: Date.now(),
+          content: { msgtype: 'm.text', body: 'a due nodi' },
+        },
+      ],
+    });
+    const txnId = `nodes-${randomUUID()}`;
+    // As Synapse does: resent until acknowledged. A node that finds the other one handling it answers 503.
+    const deliver = async (baseUrl: string): Promise<number[]> => {
+      const statuses: number[] = [];
+      for (;;) {
+        const res = await fetch(`${baseUrl}/_matrix/app/v1/transactions/${txnId}`, {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${matrix.hsToken}`, 'Content-Type': 'application/json' },
+          body,
+        });
+        statuses.push(res.status);
+        if (res.status !== 503) return statuses;
+        await res.arrayBuffer();
+      }
+    };
+    const other = await startServer({ reuseDb: chat.fx.db });
+    try {
+      const before = chat.fx.bridge.transactions.handledCount + other.bridge.transactions.handledCount;
+      const [a, b] = await Promise.all([deliver(chat.fx.baseUrl), deliver(other.baseUrl)]);
+      assert.equal(a.at(-1), 200, JSON.stringify(a));
+      assert.equal(b.at(-1), 200, JSON.stringify(b));
+      const after = chat.fx.bridge.transactions.handledCount + other.bridge.transactions.handledCount;
+      assert.equal(after - before, 1);
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -6,6 +6,7 @@ import { AppError } from '../../server/errors.js';
 import { DialInPins } from '../../server/meetings/DialInPins.js';
 import { meetingModel } from '../../server/meetings/Meeting.js';
 import { KeyedSerial } from '../../server/util/KeyedSerial.js';
+import { RateLimits } from '../../server/util/RateLimits.js';
 import type { GuestMeetingView, MeetingView } from '../../shared/schemas/meetings.js';
 import { startServer, type ServerFixture, type TestUser } from '../harness/serverFixture.js';
 import { testStack } from '../harness/testStack.js';
@@ -35,6 +36,7 @@ describe('meetings by phone: the dial-in PIN', () => {
       writes: new KeyedSerial(),
       clock,
       limits: { attemptsPerCaller: 100, attemptsGlobal: 100, windowMs: HOUR },
+      counters: RateLimits.inMemory(),
       logger: testStack().logger,
     });
   });

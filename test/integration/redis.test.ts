@@ -4,8 +4,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { RateLimitedError } from '../../server/errors.js';
 import { RedisClients } from '../../server/redis/RedisClients.js';
 import { redisPing, RedisService } from '../../server/stack/RedisService.js';
+import { consumeOrLimit, RateLimits } from '../../server/util/RateLimits.js';
 import { eventually } from '../harness/eventually.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
 import { nextEvent, SocketPool } from '../harness/sockets.js';
@@ -78,6 +80,25 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
     }
   });
 
+  it('while Redis is unreachable a limit still holds, counted in memory, and nothing fails', async () => {
+    const cut = await RedisClients.create({ url: service.url, logger });
+    try {
+      cut.pub.disconnect();
+      const limits = RateLimits.onRedis(cut.pub, logger);
+      const counter = limits.counter({ name: 'outage-counter', points: 2, windowMs: 60_000 });
+      await consumeOrLimit(counter, 'k');
+      await consumeOrLimit(counter, 'k');
+      await assert.rejects(consumeOrLimit(counter, 'k'), (err: unknown) => err instanceof RateLimitedError);
+      const store = limits.store('outage-store');
+      assert.ok(store);
+      await store.init?.({ windowMs: 60_000 } as Parameters<NonNullable<typeof store.init>>[0]);
+      assert.equal((await store.increment('k')).totalHits, 1);
+      assert.equal((await store.increment('k')).totalHits, 2);
+    } finally {
+      await cut.close();
+    }
+  });
+
   describe('two server nodes on one database and one Redis', () => {
     let a: ServerFixture;
     let b: ServerFixture;
@@ -85,10 +106,12 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
     let sockets: SocketPool;
 
     before(async () => {
-      a = await startServer({ redis: clients });
+      // A low limit, so the test can spend it across the two nodes.
+      const config = { rateLimits: { ...testStack().config.rateLimits, guestJoinPerIpAndLink: 3 } };
+      a = await startServer({ redis: clients, config });
       // A node has its own connections, as a second process would.
       bClients = await RedisClients.create({ url: service.url, logger });
-      b = await startServer({ reuseDb: a.db, redis: bClients });
+      b = await startServer({ reuseDb: a.db, redis: bClients, config });
       sockets = new SocketPool(b.baseUrl);
     });
 
@@ -115,6 +138,26 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.deepEqual(await invited, { meetingId: (res.body as { id: string }).id });
+    });
+
+    it("a rate limit is the site's: guest tokens minted through either node count against one budget", async () => {
+      const organizer = await a.createUser({ plan: 'pro' });
+      const created = await a.api('POST', '/api/meetings', {
+        token: organizer.token,
+        body: { title: 'Limite condiviso', startAt: new Date().toISOString(), durationMinutes: 30 },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const code = (created.body as { guestUrl: string }).guestUrl.split('/m/')[1] ?? '';
+      const mint = (node: ServerFixture) =>
+        node.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Ospite' } });
+      const statuses = [(await mint(a)).status, (await mint(b)).status, (await mint(a)).status];
+      assert.deepEqual(statuses, [201, 201, 201]);
+      // The fourth from this address, through either node, is over the limit of three.
+      for (const node of [b, a]) {
+        const res = await mint(node);
+        assert.equal(res.status, 429, JSON.stringify(res.body));
+        assert.equal((res.body as { error: { code: string } }).error.code, 'RATE_LIMITED');
+      }
     });
 
     it('both nodes say Redis is ready', async () => {

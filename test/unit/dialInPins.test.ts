@@ -8,6 +8,7 @@ import { AppError } from '../../server/errors.js';
 import { DialInPins, type DialInPinsOptions } from '../../server/meetings/DialInPins.js';
 import { meetingModel, type MeetingModel } from '../../server/meetings/Meeting.js';
 import { KeyedSerial } from '../../server/util/KeyedSerial.js';
+import { RateLimits } from '../../server/util/RateLimits.js';
 import { groupPinDigits, isDialInPinFormat } from '../../shared/dialIn.js';
 import { connectTestDatabase, dropTestDatabase, testStack } from '../harness/testStack.js';
 
@@ -61,6 +62,7 @@ describe('dial-in PINs', () => {
       writes: new KeyedSerial(),
       clock,
       limits: { attemptsPerCaller: 5, attemptsGlobal: 50, windowMs: HOUR },
+      counters: RateLimits.inMemory(),
       logger: testStack().logger,
       ...options,
     });

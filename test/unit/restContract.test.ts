@@ -14,6 +14,7 @@ import { queuesRouter } from '../../server/telephony/queuesRouter.js';
 import { callsRouter, telephonyRouter } from '../../server/telephony/telephonyRouter.js';
 import { testConfig } from '../harness/testStack.js';
 import { OPENAPI_FILE, openApiText } from '../../scripts/openapi.js';
+import { RateLimits } from '../../server/util/RateLimits.js';
 
 const routes: RouteDef[] = (Object.values(restContract) as Record<string, RouteDef>[]).flatMap((group) =>
   Object.values(group),
@@ -27,11 +28,11 @@ function declared(): Set<string> {
   // The handlers are not run: the routers only need their dependencies to exist.
   const stub = {} as never;
   const mounted: [string, Router][] = [
-    ['/api/auth', authRouter(stub, config, body)],
+    ['/api/auth', authRouter(stub, config, body, RateLimits.inMemory())],
     ['/api/me', meRouter(stub, stub, body)],
     ['/api/directory', directoryRouter(stub, body)],
     ['/api/meetings', meetingsRouter(stub, body)],
-    ['/api/guest', guestRouter(stub, config, body)],
+    ['/api/guest', guestRouter(stub, config, body, RateLimits.inMemory())],
     ['/api/chat', chatRouter(stub, { maxUploadBytes: 1, body })],
     [
       '/api/contacts',
