@@ -281,7 +281,8 @@ export class UccServer {
       userOfSocket: (socketId) => signaling.userOfSocket(socketId),
       logger,
     });
-    const metrics = createMetrics(pool);
+    // Scraped only once the server listens, when `signaling` (below) exists.
+    const metrics = createMetrics(pool, { connected: () => signaling.io.of('/').sockets.size });
     const body = bodyParsers(config.http.body, metrics);
     const app = createApp({
       logger,

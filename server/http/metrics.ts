@@ -4,9 +4,19 @@ import type { WorkerPool, WorkerUsage } from '../../sfu/WorkerPool.js';
 /**
  * A registry per server instance. Worker gauges are read from mediasoup on each scrape, so they are never stale.
  */
-export function createMetrics(pool: WorkerPool): Registry {
+export function createMetrics(pool: WorkerPool, sockets: { connected: () => number }): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ucc_node_' });
+
+  // This node's own: behind a balancer, how the connections spread over the nodes.
+  new Gauge({
+    name: 'ucc_socketio_connected_sockets',
+    help: 'socket.io connections open on this node',
+    registers: [registry],
+    collect() {
+      this.set(sockets.connected());
+    },
+  });
 
   new Gauge({
     name: 'ucc_mediasoup_workers',

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
 import { RateLimitedError } from '../../server/errors.js';
 import { RedisClients } from '../../server/redis/RedisClients.js';
-import { redisPing, RedisService } from '../../server/stack/RedisService.js';
+import { redisPing, type RedisService } from '../../server/stack/RedisService.js';
 import { consumeOrLimit, RateLimits } from '../../server/util/RateLimits.js';
 import { eventually } from '../harness/eventually.js';
+import { startTestRedis, type TestRedis } from '../harness/redis.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
 import { nextEvent, SocketPool } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
@@ -17,39 +17,29 @@ const PASSWORD = 'test-redis-password-0123456789';
 
 describe('Redis: the embedded redis-server, and socket.io across server nodes', function () {
   this.timeout(60_000);
-  let dataDir: string;
+  let redis: TestRedis;
   let service: RedisService;
   let clients: RedisClients;
   const logger = pino({ level: 'silent' });
 
   before(async () => {
-    const bin = testStack().config.stack?.redisServerBin;
-    if (!bin) throw new Error('redis-server is not installed: run scripts/bootstrap');
-    dataDir = await mkdtemp(path.join(tmpdir(), 'ucc-redis-'));
-    service = await RedisService.create({
-      bin,
-      dataDir,
-      password: PASSWORD,
-      logger,
-      startTimeoutMs: 20_000,
-      restart: { initialDelayMs: 50, maxDelayMs: 500, stableAfterMs: 60_000 },
-    });
+    redis = await startTestRedis(PASSWORD);
+    service = redis.service;
     clients = await RedisClients.create({ url: service.url, logger });
   });
 
   after(async () => {
     await clients.close();
-    await service.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await redis.close();
   });
 
   it('answers only with its password, and keeps its files private', async () => {
     assert.equal(await redisPing(service.port, PASSWORD), true);
     assert.equal(await redisPing(service.port, 'not-the-password'), false);
     await clients.ping();
-    const conf = await stat(path.join(dataDir, 'redis', 'redis.conf'));
+    const conf = await stat(path.join(redis.dataDir, 'redis', 'redis.conf'));
     assert.equal(conf.mode & 0o777, 0o600);
-    assert.equal((await stat(path.join(dataDir, 'redis'))).mode & 0o777, 0o700);
+    assert.equal((await stat(path.join(redis.dataDir, 'redis'))).mode & 0o777, 0o700);
   });
 
   it('keeps what was written when killed (append-only file), and is restarted', async () => {
