@@ -26,8 +26,10 @@ export interface BalancerOptions {
 
 /**
  * A real load balancer in front of several server nodes, as a site runs them: Debian's HAProxy in HTTP mode,
- * `leastconn` (the WebSockets are long-lived: a new one goes to the node holding fewest), a health check on
- * /healthz, a refused connection retried on another node, no stickiness (the clients use socket.io over WebSocket only, so nothing needs it), and
+ * `leastconn` (the WebSockets are long-lived: a new one goes to the node holding fewest), except a meeting's
+ * connections, hashed on their `?meeting=` so one meeting lives on one node (see docs/architecture.md); a health
+ * check on /healthz, a refused connection retried on another node, no cookie stickiness (the clients use
+ * socket.io over WebSocket only, so nothing else needs it), and
  * X-Forwarded-For, which the nodes trust from loopback. Its configuration is written to a private temporary
  * directory and removed with it.
  */
@@ -37,6 +39,10 @@ export async function startBalancer(options: BalancerOptions): Promise<Balancer>
   const inter = options.checkIntervalMs ?? 500;
   const servers = options.nodePorts
     .map((p, i) => `  server node${i + 1} 127.0.0.1:${p} check inter ${inter} fall 2 rise 1`)
+    .join('\n');
+  // The meetings' backend has the same nodes, and follows the other's health checks rather than running its own.
+  const tracked = options.nodePorts
+    .map((p, i) => `  server node${i + 1} 127.0.0.1:${p} track nodes/node${i + 1}`)
     .join('\n');
   const config = `global
   maxconn 4096
@@ -55,6 +61,8 @@ defaults
 
 frontend ucc
   bind 127.0.0.1:${port}
+  acl meeting_socket url_param(meeting) -m found
+  use_backend meetings if meeting_socket
   default_backend nodes
 
 backend nodes
@@ -62,6 +70,13 @@ backend nodes
   option httpchk GET /healthz
   http-check expect status 200
 ${servers}
+
+# A meeting's sockets (the web app's meeting connection sends ?meeting=<id>, any case) all reach the same node, where the
+# meeting's admission and media are; consistent hashing moves only the meetings of a node that goes away.
+backend meetings
+  balance hash url_param(meeting),lower
+  hash-type consistent
+${tracked}
 `;
   const file = path.join(dir, 'haproxy.cfg');
   await writeFile(file, config, { mode: 0o600 });

@@ -19,10 +19,12 @@ export class SocketPool {
 
   constructor(readonly baseUrl: string) {}
 
-  async connect(token: string): Promise<ClientSocket> {
+  /** `meeting`: sent as `?meeting=`, as the web app's meeting connection does (balancers hash on it). */
+  async connect(token: string, options: { meeting?: string } = {}): Promise<ClientSocket> {
     const socket: ClientSocket = io(this.baseUrl, {
       transports: ['websocket'],
       auth: { token },
+      ...(options.meeting ? { query: { meeting: options.meeting } } : {}),
       reconnection: false,
     });
     this.#sockets.push(socket);

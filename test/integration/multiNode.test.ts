@@ -1,48 +1,23 @@
 import assert from 'node:assert/strict';
-import pino from 'pino';
-import { RedisClients } from '../../server/redis/RedisClients.js';
 import type { ChatRoomView } from '../../shared/schemas/chat.js';
 import { collect, mxidOf, nextMessage } from '../harness/chatServer.js';
 import { eventually } from '../harness/eventually.js';
 import { startBalancer, type Balancer } from '../harness/haproxy.js';
-import { startTestRedis, type TestRedis } from '../harness/redis.js';
+import { connectedOn, startNodes, type NodeSite } from '../harness/nodes.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
-import { roundTrip, SocketPool } from '../harness/sockets.js';
-import { testStack } from '../harness/testStack.js';
-
-/** This node's open socket.io connections, as its /metrics reports them. */
-async function connectedOn(node: ServerFixture): Promise<number> {
-  const res = await fetch(`${node.baseUrl}/metrics`);
-  const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith('ucc_socketio_connected_sockets '));
-  if (!line) throw new Error('no ucc_socketio_connected_sockets in /metrics');
-  return Number(line.split(' ')[1]);
-}
+import { nextEvent, request, roundTrip, SocketPool, type ClientSocket } from '../harness/sockets.js';
 
 describe('two server nodes behind HAProxy, on one database and one Redis', function () {
   this.timeout(90_000);
-  const logger = pino({ level: 'silent' });
-  let redis: TestRedis;
-  const nodeClients: RedisClients[] = [];
-  const nodes: ServerFixture[] = [];
+  let site: NodeSite;
+  let nodes: ServerFixture[];
   let balancer: Balancer;
-  let bridgeBalancer: Balancer;
   let sockets: SocketPool;
 
   before(async () => {
-    redis = await startTestRedis();
-    for (let i = 0; i < 2; i++) {
-      // Each node has its own connections to Redis, as a separate process would.
-      const clients = await RedisClients.create({ url: redis.url, logger });
-      nodeClients.push(clients);
-      nodes.push(await startServer({ redis: clients, ...(nodes[0] ? { reuseDb: nodes[0].db } : {}) }));
-    }
-    const nodePorts = nodes.map((n) => n.server.port);
-    balancer = await startBalancer({ nodePorts });
-    // Synapse pushes its transactions to the one URL it was started with: there a balancer spreads them too.
-    const { config } = testStack();
-    const bridgeUrl = config.matrix.mode === 'embedded' ? config.matrix.bridgeUrl : '';
-    bridgeBalancer = await startBalancer({ nodePorts, port: Number(new URL(bridgeUrl).port) });
+    site = await startNodes({ count: 2, bridge: true });
+    nodes = site.nodes;
+    balancer = site.balancer;
     sockets = new SocketPool(balancer.baseUrl);
   });
 
@@ -54,14 +29,7 @@ describe('two server nodes behind HAProxy, on one database and one Redis', funct
     );
   });
 
-  after(async () => {
-    await bridgeBalancer.close();
-    await balancer.close();
-    // The second node shares the first one's database: it goes first.
-    for (const node of nodes.reverse()) await node.close();
-    for (const clients of nodeClients) await clients.close();
-    await redis.close();
-  });
+  after(() => site.close());
 
   it('logs in through the balancer, and spreads the WebSockets over both nodes', async () => {
     const [a, b] = nodes as [ServerFixture, ServerFixture];
@@ -103,8 +71,47 @@ describe('two server nodes behind HAProxy, on one database and one Redis', funct
     assert.equal(seen.filter((m) => m.body === 'da un nodo all’altro').length, 1);
   });
 
+  it("a meeting's connections all reach one node, where the organizer's arrival admits everyone waiting", async () => {
+    const [a, b] = nodes as [ServerFixture, ServerFixture];
+    const organizer = await a.createUser({ plan: 'pro' });
+    const created = await a.api('POST', '/api/meetings', {
+      token: organizer.token,
+      body: { title: 'Su un nodo', startAt: new Date().toISOString(), durationMinutes: 30 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const meeting = created.body as { id: string; guestUrl: string };
+    const code = meeting.guestUrl.split('/m/')[1] ?? '';
+    // The organizer's own app socket (no meeting in its URL) goes wherever the balancer likes.
+    await sockets.connect(organizer.token);
+    const guests: ClientSocket[] = [];
+    for (let i = 0; i < 5; i++) {
+      const minted = await fetch(`${balancer.baseUrl}/api/guest/${code}/join`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ displayName: `Ospite ${i + 1}` }),
+      });
+      assert.equal(minted.status, 201);
+      const { guestToken } = (await minted.json()) as { guestToken: string };
+      // Upper case on some: the same meeting, so the same node.
+      const socket = await sockets.connect(guestToken, {
+        meeting: i % 2 === 0 ? meeting.id : meeting.id.toUpperCase(),
+      });
+      const ack = await request(socket, { type: 'meeting.join', meetingId: meeting.id, guestCode: code });
+      assert.deepEqual(ack, { ok: true, data: { state: 'waiting', waitingFor: 'organizer' } });
+      guests.push(socket);
+    }
+    const admitted = guests.map((g) => nextEvent(g, 'meeting.admitted'));
+    const org = await sockets.connect(organizer.token, { meeting: meeting.id });
+    const joined = await request(org, { type: 'meeting.join', meetingId: meeting.id });
+    assert.ok(joined.ok, JSON.stringify(joined));
+    for (const event of await Promise.all(admitted)) assert.equal(event.meetingId, meeting.id);
+    // Six meeting connections on one node, the app socket on either: 7 + 0 or 6 + 1.
+    const counts = [await connectedOn(a), await connectedOn(b)].sort((x, y) => x - y);
+    assert.ok(counts[1] === 7 || (counts[0] === 1 && counts[1] === 6), JSON.stringify(counts));
+  });
+
   it('a node that stops: connections the balancer still tries there go to the other node', async () => {
-    const third = await startServer({ reuseDb: nodes[0]?.db, redis: nodeClients[0] });
+    const third = await startServer({ reuseDb: nodes[0]?.db, redis: site.redisClients[0] });
     const pair = await startBalancer({ nodePorts: [nodes[0]?.server.port ?? 0, third.server.port] });
     try {
       await third.close();

@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   if (!token || !meetingId) throw new Error('The page needs ?token=&meetingId=');
   const guestCode = params.get('guestCode') ?? undefined;
 
-  connection = await MeetingConnection.connect({ token });
+  connection = await MeetingConnection.connect({ token, meetingId });
   connection.on('state', render);
   connection.on('error', fail);
   await connection.join(meetingId, guestCode ? { guestCode } : {});

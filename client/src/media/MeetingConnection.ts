@@ -70,6 +70,11 @@ export interface MeetingConnectionOptions {
   /** How long one request may take. */
   requestTimeoutMs?: number;
   /**
+   * The meeting this connection is for, sent as `?meeting=` on the WebSocket: a balancer in front of several
+   * server nodes hashes on it, so that every connection of one meeting reaches the node holding its media.
+   */
+  meetingId?: string;
+  /**
    * Subscribes to new tokens of the same user (each refresh): the connection moves onto them (`auth.refresh`)
    * before the server ends it at the current token's expiry. Returns the unsubscribe.
    */
@@ -150,6 +155,8 @@ export class MeetingConnection extends Emitter<MeetingConnectionEvents> {
     const socket: MeetingSocket = io(options.url ?? '', {
       transports: ['websocket'],
       autoConnect: false,
+      // Lower case, as the server keys meetings: one meeting, one hash, whatever case the link had.
+      ...(options.meetingId ? { query: { meeting: options.meetingId.toLowerCase() } } : {}),
       auth: (cb) => {
         void Promise.resolve(typeof token === 'function' ? token() : token).then((t) => cb({ token: t }));
       },

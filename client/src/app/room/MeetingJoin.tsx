@@ -73,7 +73,7 @@ export function MeetingJoin(props: {
     let cancelled = false;
     void (async () => {
       try {
-        conn = await MeetingConnection.connect({ token, ...(renewals ? { renewals } : {}) });
+        conn = await MeetingConnection.connect({ token, meetingId, ...(renewals ? { renewals } : {}) });
         if (cancelled) {
           conn.close();
           return;
