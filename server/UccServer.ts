@@ -26,6 +26,7 @@ import { authenticate, resolveAuth } from './auth/authMiddleware.js';
 import { authRouter } from './auth/authRouter.js';
 import { AuthService } from './auth/AuthService.js';
 import { loadOrCreateSecret } from './util/secrets.js';
+import { ClusterEvents } from './signaling/ClusterEvents.js';
 import { RateLimits } from './util/RateLimits.js';
 import { TokenService } from './auth/TokenService.js';
 import { systemClock, type Clock } from './clock.js';
@@ -186,7 +187,11 @@ export class UccServer {
     });
     const meetings = new MeetingService({
       writes: meetingWrites,
-      sessions: gate,
+      // Through the other nodes too: the meeting's sockets may be on another one (ClusterEvents, below).
+      sessions: {
+        meetingCancelled: (id) => cluster.meetingChanged(id, 'cancelled'),
+        guestLinkRotated: (id) => cluster.meetingChanged(id, 'linkRotated'),
+      },
       meetings: meetingModelOfDb,
       users,
       tokens,
@@ -329,7 +334,6 @@ export class UccServer {
       authenticate: authenticateSocket,
       leaveMeeting: (socketId) => gate.leave(socketId),
     });
-    auth.on('sessions.ended', (target, reason) => sessions.endSessions(target, reason));
     const signaling = new SignalingServer(http, {
       logger,
       version: VERSION,
@@ -343,6 +347,16 @@ export class UccServer {
       clock,
       redis,
     });
+    const cluster = new ClusterEvents({
+      io: signaling.io,
+      clustered: redis !== undefined,
+      logger,
+      endSessions: (target, reason) => sessions.endSessions(target, reason),
+      applyMeetingChange: (id, change) =>
+        change === 'cancelled' ? gate.meetingCancelled(id) : gate.guestLinkRotated(id),
+      holdsMeeting: (id) => gate.holds(id),
+    });
+    auth.on('sessions.ended', (target, reason) => cluster.sessionsEnded(target, reason));
     // The chat's events reach the sockets; nothing arrives before the HTTP server below listens.
     chat.events.on('message', (userIds, message) => signaling.emitToUsers(userIds, 'chat.message', message));
     chat.events.on('room', (userIds, payload) => signaling.emitToUsers(userIds, 'chat.room', payload));

@@ -228,7 +228,3 @@ export interface ServerToClientEvents {
   /** A colleague's presence changed (to every signed-in user's sockets; read the start with GET /api/presence). */
   'presence.changed': (payload: PresenceView) => void;
 }
-
-export interface InterServerEvents {
-  ping: () => void;
-}

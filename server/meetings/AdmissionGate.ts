@@ -204,6 +204,11 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
     };
   }
 
+  /** Whether this process holds any socket of the meeting, waiting or joined. */
+  holds(meetingId: string): boolean {
+    return this.#seats.waitingIn(meetingId).length > 0 || this.#seats.joinedIn(meetingId).length > 0;
+  }
+
   /** The sockets waiting in a meeting, in arrival order. */
   waitingIn(meetingId: string): { socketId: string; knocking: boolean }[] {
     return this.#seats.waitingIn(meetingId).map(([socketId, s]) => ({ socketId, knocking: s.knocking }));

@@ -1,6 +1,16 @@
 import type { Server, Socket } from 'socket.io';
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
+import type { ClientToServerEvents, SessionEndReason, ServerToClientEvents } from '../../shared/protocol.js';
 import type { Auth } from '../auth/authMiddleware.js';
+import type { SessionTarget } from '../auth/AuthService.js';
+
+/** A change to a meeting's session made through one node, which the node holding its seats must apply. */
+export type MeetingSessionChange = 'cancelled' | 'linkRotated';
+
+/** Between the server nodes, through socket.io's Redis adapter (`serverSideEmit`); see ClusterEvents. */
+export interface InterServerEvents {
+  'sessions.ended': (target: SessionTarget, reason: SessionEndReason) => void;
+  'meeting.session': (meetingId: string, change: MeetingSessionChange) => void;
+}
 
 export interface SocketData {
   auth: Auth;

@@ -110,6 +110,52 @@ describe('two server nodes behind HAProxy, on one database and one Redis', funct
     assert.ok(counts[1] === 7 || (counts[0] === 1 && counts[1] === 6), JSON.stringify(counts));
   });
 
+  it("logging out through one node ends that session's sockets on every node", async () => {
+    const [a, b] = nodes as [ServerFixture, ServerFixture];
+    const user = await a.createUser({ password: 'password-123' });
+    const login = await fetch(`${a.baseUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ extension: user.extension, password: 'password-123' }),
+    });
+    assert.equal(login.status, 200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const mine = [await sockets.connect(accessToken), await sockets.connect(accessToken)];
+    assert.deepEqual([await connectedOn(a), await connectedOn(b)], [1, 1]);
+    const ended = mine.map((s) => nextEvent(s, 'session.ended'));
+    const out = await fetch(`${b.baseUrl}/api/auth/logout`, { method: 'POST', headers: { cookie } });
+    assert.equal(out.status, 204);
+    assert.deepEqual(await Promise.all(ended), [{ reason: 'logout' }, { reason: 'logout' }]);
+  });
+
+  it("cancelling through one node puts the meeting's people out on the node that holds it", async () => {
+    const [a, b] = nodes as [ServerFixture, ServerFixture];
+    const organizer = await a.createUser({ plan: 'pro' });
+    const created = await a.api('POST', '/api/meetings', {
+      token: organizer.token,
+      body: { title: 'Da annullare', startAt: new Date().toISOString(), durationMinutes: 30 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const meeting = created.body as { id: string; guestUrl: string };
+    const code = meeting.guestUrl.split('/m/')[1] ?? '';
+    const org = await sockets.connect(organizer.token, { meeting: meeting.id });
+    assert.ok((await request(org, { type: 'meeting.join', meetingId: meeting.id })).ok);
+    const minted = await a.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Ospite' } });
+    const guest = await sockets.connect((minted.body as { guestToken: string }).guestToken, {
+      meeting: meeting.id,
+    });
+    const joined = await request(guest, { type: 'meeting.join', meetingId: meeting.id, guestCode: code });
+    assert.equal(joined.ok && joined.data.state, 'joined', JSON.stringify(joined));
+    // Cancelled through the node that holds none of it.
+    const other = (await connectedOn(a)) === 2 ? b : a;
+    assert.equal(await connectedOn(other), 0);
+    const removed = [org, guest].map((s) => nextEvent(s, 'meeting.removed'));
+    const res = await other.api('DELETE', `/api/meetings/${meeting.id}`, { token: organizer.token });
+    assert.equal(res.status, 204, JSON.stringify(res.body));
+    assert.deepEqual(await Promise.all(removed), [{ reason: 'cancelled' }, { reason: 'cancelled' }]);
+  });
+
   it('a node that stops: connections the balancer still tries there go to the other node', async () => {
     const third = await startServer({ reuseDb: nodes[0]?.db, redis: site.redisClients[0] });
     const pair = await startBalancer({ nodePorts: [nodes[0]?.server.port ?? 0, third.server.port] });

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { SessionEndReason } from '../../shared/protocol.js';
+import type { SessionTarget } from '../auth/AuthService.js';
+import type { Logger } from '../logger.js';
+import type { MeetingSessionChange, UccServerIo } from './sockets.js';
+
+export interface ClusterEventsOptions {
+  io: UccServerIo;
+  /** Several nodes share the adapter (Redis): events go to the others too. */
+  clustered: boolean;
+  logger: Logger;
+  /** Ends this node's sockets of the sessions. */
+  endSessions: (target: SessionTarget, reason: SessionEndReason) => void;
+  /** Applies a meeting's change to this node's seats in it (the gate's rules, on this node's sockets). */
+  applyMeetingChange: (meetingId: string, change: MeetingSessionChange) => Promise<void>;
+  /** Whether this node holds any socket of the meeting, waiting or joined. */
+  holdsMeeting: (meetingId: string) => boolean;
+}
+
+const sessionTargetSchema = z.object({
+  userId: z.string().min(1),
+  sessionId: z.string().min(1).optional(),
+  exceptSessionId: z.string().min(1).optional(),
+});
+const sessionEndReasonSchema = z.enum([
+  'logout',
+  'revoked',
+  'passwordChanged',
+  'disabled',
+  'deleted',
+  'expired',
+  'guestLinkRotated',
+  'meetingCancelled',
+]) satisfies z.ZodType<SessionEndReason>;
+const meetingChangeSchema = z.enum(['cancelled', 'linkRotated']) satisfies z.ZodType<MeetingSessionChange>;
+
+/**
+ * What one node decides and the other nodes' sockets must follow. A user's sockets may be on any node (the user
+ * socket goes wherever the balancer likes), so an ended session is ended on every node. A meeting's sockets are on
+ * the node the balancer hashes it to (docs/architecture.md), while a cancel or a link rotation arrives by REST on
+ * any node: the node holding the meeting's seats applies it, as the one node did before.
+ *
+ * The origin acts first, in its own process; the others hear it through socket.io's `serverSideEmit` (the Redis
+ * adapter's channel). Each payload is checked on arrival like any input.
+ */
+export class ClusterEvents {
+  readonly #o: ClusterEventsOptions;
+  readonly #log: Logger;
+
+  constructor(options: ClusterEventsOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'cluster' });
+    if (!options.clustered) return;
+    options.io.on('sessions.ended', (target: unknown, reason: unknown) => {
+      const t = sessionTargetSchema.safeParse(target);
+      const r = sessionEndReasonSchema.safeParse(reason);
+      if (!t.success || !r.success) return this.#log.warn('malformed sessions.ended from another node');
+      options.endSessions(t.data, r.data);
+    });
+    options.io.on('meeting.session', (meetingId: unknown, change: unknown) => {
+      const id = z.string().min(1).safeParse(meetingId);
+      const c = meetingChangeSchema.safeParse(change);
+      if (!id.success || !c.success) return this.#log.warn('malformed meeting.session from another node');
+      // Only where the meeting's seats are: the document itself was already changed by the origin.
+      if (!options.holdsMeeting(id.data)) return;
+      options.applyMeetingChange(id.data, c.data).catch((err: unknown) => {
+        this.#log.error({ err, meetingId: id.data, change: c.data }, 'applying a meeting change failed');
+      });
+    });
+  }
+
+  /** Sessions ended (logout, disable, password change…): their sockets go, on every node. */
+  sessionsEnded(target: SessionTarget, reason: SessionEndReason): void {
+    this.#o.endSessions(target, reason);
+    if (this.#o.clustered) this.#o.io.serverSideEmit('sessions.ended', target, reason);
+  }
+
+  /** A meeting was cancelled or its guest link rotated: here first, then wherever its seats are. */
+  async meetingChanged(meetingId: string, change: MeetingSessionChange): Promise<void> {
+    try {
+      await this.#o.applyMeetingChange(meetingId, change);
+    } finally {
+      if (this.#o.clustered) this.#o.io.serverSideEmit('meeting.session', meetingId, change);
+    }
+  }
+}
