@@ -15,6 +15,7 @@ import { createApp } from './http/createApp.js';
 import { createMetrics } from './http/metrics.js';
 import type { ReadinessProbe } from './http/readiness.js';
 import type { Logger } from './logger.js';
+import { NodeRegistry } from './redis/NodeRegistry.js';
 import type { RedisClients } from './redis/RedisClients.js';
 import { SessionWatch } from './signaling/SessionWatch.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
@@ -176,7 +177,15 @@ export class UccServer {
       counters,
       logger,
     });
+    // This node's id on the meeting records it makes; with Redis, its heartbeat there (the other nodes' view of it).
+    const nodes = await NodeRegistry.create({
+      redis: redis?.pub,
+      heartbeatMs: config.cluster.heartbeatMs,
+      ttlMs: config.cluster.nodeTtlMs,
+      logger,
+    });
     const gate = new AdmissionGate({
+      nodes,
       writes: meetingWrites,
       meetings: meetingModelOfDb,
       users,
@@ -388,6 +397,8 @@ export class UccServer {
       presence.close();
       telephony.close();
       await Promise.all([gate.close(), media.close(), sessions.close(), auth.close(), mailer.close()]);
+      // Last: from here on the other nodes take this one's meeting records for orphans.
+      await nodes.close();
     });
   }
 

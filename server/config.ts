@@ -170,6 +170,9 @@ const envSchema = z.object({
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
+  /** How often a node tells Redis it is alive, and after how long without that the others take it for dead. */
+  UCC_NODE_HEARTBEAT_MS: positiveMs.default(2_000),
+  UCC_NODE_TTL_MS: positiveMs.default(10_000),
 
   UCC_CONTACTS_IMPORT_MAX_BYTES: bodyBytes(64 * MIB).default(5 * MIB),
   UCC_CONTACTS_IMAGE_MAX_BYTES: bodyBytes(32 * MIB).default(5 * MIB),
@@ -389,6 +392,8 @@ export interface Config {
    * (also when redis-server is not installed).
    */
   redis: { mode: 'external'; url: string } | { mode: 'embedded'; bin: string } | { mode: 'off' };
+  /** Each node's heartbeat in Redis (NodeRegistry): a node silent for `nodeTtlMs` is dead to the others. */
+  cluster: { heartbeatMs: number; nodeTtlMs: number };
   chat: {
     /** Chat files above this size are refused with 413 FILE_TOO_LARGE (Synapse itself takes up to 50 MB). */
     maxUploadBytes: number;
@@ -559,6 +564,10 @@ export function loadConfig(
     : e.UCC_REDIS === 'embedded' && redisBin
       ? { mode: 'embedded', bin: redisBin }
       : { mode: 'off' };
+  // A node must beat several times within the time the others wait, or a slow beat would make it look dead.
+  if (e.UCC_NODE_TTL_MS < 2 * e.UCC_NODE_HEARTBEAT_MS) {
+    issues.push({ variable: 'UCC_NODE_TTL_MS', message: 'must be at least twice UCC_NODE_HEARTBEAT_MS' });
+  }
 
   const workerBin = e.MEDIASOUP_WORKER_BIN ?? manifest?.mediasoupWorkerBin;
   if (!workerBin) {
@@ -659,6 +668,7 @@ export function loadConfig(
     },
     mongodbUri: e.MONGODB_URI,
     redis,
+    cluster: { heartbeatMs: e.UCC_NODE_HEARTBEAT_MS, nodeTtlMs: e.UCC_NODE_TTL_MS },
     matrix,
     mediasoup: {
       workerBin: workerBin ?? '',

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { displayName, type UserModel } from '../directory/User.js';
 import { toAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { NodeLiveness } from '../redis/NodeRegistry.js';
 import type { KeyedSerial } from '../util/KeyedSerial.js';
 import { SafeEmitter } from '../util/SafeEmitter.js';
 import {
@@ -31,6 +32,7 @@ import {
 import { meetingEndsAt, type MeetingDocument, type MeetingModel, type Participant } from './Meeting.js';
 import { inAnotherMeeting, meetingExpired, meetingFull, meetingNotFound, notAdmitted } from './errors.js';
 import { GraceTimers } from './GraceTimers.js';
+import { adoptOrphans } from './adoptOrphans.js';
 import { Moderation } from './Moderation.js';
 import { SocketSeats, type JoinRequest } from './SocketSeats.js';
 
@@ -67,6 +69,8 @@ export interface AdmissionGateOptions {
   >;
   /** The per-meeting queue of writes, shared with MeetingService (see there). */
   writes: KeyedSerial;
+  /** This node's id on the records it makes, and which nodes are alive (see #adoptOrphans). */
+  nodes: NodeLiveness;
   logger: Logger;
 }
 
@@ -142,26 +146,26 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
   }
 
   /**
-   * After a restart no socket is connected: everyone still "in" a live session is marked as dropped, with the
-   * full grace window to come back; those who had dropped before keep what is left of theirs.
+   * After a restart this process holds no socket: everyone a dead node (an earlier run of this one included) had
+   * in a live session is marked as dropped, with the full grace window to come back; those who had dropped before
+   * keep what is left of theirs. A meeting another live node holds is left to it: it adopts them at its next
+   * decision, in its own queue, rather than racing it from here.
    */
   async recover(): Promise<void> {
-    const now = this.#o.clock.now();
     const live = await this.#o.meetings.find({ live: true });
     for (const meeting of live) {
-      for (const p of meeting.participants) {
-        if (!p.leftAt) {
-          p.leftAt = new Date(now);
-          p.rejoinUntil = new Date(now + this.#o.rejoinGraceMs);
-          p.dropped = true;
-        }
-      }
-      await meeting.save();
-      for (const p of meeting.participants) {
-        if (p.dropped && p.rejoinUntil)
-          this.#grace.start(String(meeting._id), p.participantId, p.rejoinUntil);
-      }
+      if (await this.#adoptOrphans(meeting, { unlessHosted: true })) await meeting.save();
     }
+  }
+
+  #adoptOrphans(meeting: MeetingDocument, options: { unlessHosted?: boolean } = {}): Promise<boolean> {
+    return adoptOrphans(meeting, {
+      nodes: this.#o.nodes,
+      now: this.#o.clock.now(),
+      rejoinGraceMs: this.#o.rejoinGraceMs,
+      grace: this.#grace,
+      unlessHosted: options.unlessHosted ?? false,
+    });
   }
 
   /** Stops the grace timers: nothing is decided after this. Idempotent. */
@@ -253,6 +257,8 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
    */
   async #joinBatch(meetingId: string, joins: PendingJoin[]): Promise<void> {
     const meeting = await this.#load(meetingId);
+    // A meeting moved here from a dead node: its people are reconnecting, not in (they come back as themselves).
+    const adopted = await this.#adoptOrphans(meeting);
     const admissions: { join: PendingJoin; commit: () => JoinOutcome }[] = [];
     for (const join of joins) {
       try {
@@ -267,7 +273,10 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
         join.reject(err);
       }
     }
-    if (admissions.length === 0) return;
+    if (admissions.length === 0) {
+      if (adopted) await meeting.save();
+      return;
+    }
     try {
       await meeting.save();
     } catch (err) {
@@ -526,6 +535,7 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
       participant.rejoinUntil = undefined;
       participant.dropped = false;
       participant.rejoinTokenHash = sha256(rejoinToken);
+      participant.node = this.#o.nodes.id;
       if (auth.kind === 'guest') participant.linkVersion = auth.linkVersion;
     } else {
       participant = {
@@ -535,6 +545,7 @@ export class AdmissionGate extends SafeEmitter<AdmissionGateEvents> {
         displayName: await this.#nameOf(auth),
         joinedAt: new Date(now),
         rejoinTokenHash: sha256(rejoinToken),
+        node: this.#o.nodes.id,
         ...(auth.kind === 'guest' ? { linkVersion: auth.linkVersion } : {}),
       };
       pruneParticipants(meeting, now, this.#o.limits.maxParticipantRecords - 1);

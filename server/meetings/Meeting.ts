@@ -25,6 +25,8 @@ export interface Participant {
   handRaised?: boolean;
   /** A guest's link version at admission: rotating the link puts guests of older versions out. */
   linkVersion?: number;
+  /** The server node that admitted this person (NodeRegistry): if it dies, another node ends the record. */
+  node?: string;
 }
 
 /** Who may never come back (the organizer removed them), by identity, not by connection. */
@@ -85,6 +87,7 @@ const participantSchema = new Schema<Participant>(
     dropped: Boolean,
     handRaised: Boolean,
     linkVersion: Number,
+    node: String,
   },
   { _id: false },
 );

@@ -9,6 +9,7 @@ import { AppError } from '../../server/errors.js';
 import { AdmissionGate } from '../../server/meetings/AdmissionGate.js';
 import { isIn } from '../../server/meetings/admissionRules.js';
 import { meetingModel, type MeetingModel } from '../../server/meetings/Meeting.js';
+import { NodeRegistry } from '../../server/redis/NodeRegistry.js';
 import { KeyedSerial } from '../../server/util/KeyedSerial.js';
 import { testStack } from '../harness/testStack.js';
 
@@ -114,6 +115,7 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
       rejoinGraceMs: GRACE_MS,
       limits: { maxParticipants: 10, maxWaiting: 10, maxDenylist: 10, maxParticipantRecords: 20 },
       writes: new KeyedSerial(),
+      nodes: await NodeRegistry.create({ heartbeatMs: 1_000, ttlMs: 5_000, logger: testStack().logger }),
       logger: testStack().logger,
     });
     const [organizer, giulia] = people as [UserAuth, UserAuth];
@@ -161,6 +163,7 @@ describe('admission invariants (property-based, real gate on FerretDB)', functio
           rejoinGraceMs: GRACE_MS,
           limits: { maxParticipants: 4, maxWaiting: 4, maxDenylist: 3, maxParticipantRecords: 6 },
           writes,
+          nodes: await NodeRegistry.create({ heartbeatMs: 1_000, ttlMs: 5_000, logger: testStack().logger }),
           logger: testStack().logger,
         });
         const [organizer, giulia, luca] = people as [UserAuth, UserAuth, UserAuth];
