@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { type TestUser } from '../harness/serverFixture.js';
 import { uiSuite } from '../harness/uiPages.js';
+import { framesFlow, remoteTile } from '../harness/videoFrames.js';
 
 /** The page's document, as page.evaluate sees it (this side has no DOM types). */
 declare const document: {
@@ -30,24 +31,6 @@ const speaking = (selector: string): boolean =>
   document.querySelectorAll('.tile.speaking').length === 1;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Frames keep arriving in the video under `selector`: its decoded frame count grows within half a second. */
-async function framesFlow(page: Page, selector: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // The tile may be drawn anew meanwhile (a new consumer): measure again on the new element.
-    const grown = await page.evaluate(async (sel) => {
-      // No named helpers in here: tsx would wrap them in a `__name` call the page does not have.
-      const video = document.querySelector(`${sel} video`);
-      const before = video?.getVideoPlaybackQuality?.().totalVideoFrames;
-      await new Promise((r) => setTimeout(r, 500));
-      const after = video?.getVideoPlaybackQuality?.().totalVideoFrames;
-      return before !== undefined && after !== undefined && after > before;
-    }, selector);
-    if (grown) return;
-    if (Date.now() > deadline) assert.fail(`no frames decoded in ${selector} for ${timeoutMs} ms`);
-  }
-}
 
 describe('meeting room in Chromium', function () {
   this.timeout(90_000);
@@ -83,7 +66,6 @@ describe('meeting room in Chromium', function () {
     return { org, guest, orgId, guestId };
   }
 
-  const remoteTile = (participantId: string): string => `.tile.remote[data-participant="${participantId}"]`;
   const toolbarButton = (page: Page, name: string) =>
     page.getByRole('toolbar').getByRole('button', { name, exact: true });
 

@@ -55,7 +55,7 @@ export async function startNodes(options: { count: number; bridge?: boolean }): 
 }
 
 /** A node's open socket.io connections, as its /metrics reports them. */
-export async function connectedOn(node: ServerFixture): Promise<number> {
+export async function connectedOn(node: { baseUrl: string }): Promise<number> {
   const res = await fetch(`${node.baseUrl}/metrics`);
   const text = await res.text();
   const line = text.split('\n').find((l) => l.startsWith('ucc_socketio_connected_sockets '));
