@@ -6,6 +6,8 @@ export interface RedisClientsOptions {
   logger: Logger;
   /** A command waits this long for a connection before it fails (instead of queueing while Redis is down). */
   connectTimeoutMs?: number;
+  /** A command Redis does not answer within this fails: a hung Redis must not hang a request. */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -39,6 +41,8 @@ export class RedisClients {
       // While Redis is down, commands fail at once rather than pile up; callers answer 503 or carry on.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // Connected but silent (stopped, swapping, a network partition that keeps the socket): fail, do not wait.
+      commandTimeout: options.commandTimeoutMs ?? 1_000,
       retryStrategy: (attempt: number) => Math.min(attempt * 200, 2_000),
     };
     const pub = new Redis(options.url, settings);

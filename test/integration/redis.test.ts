@@ -10,7 +10,7 @@ import { consumeOrLimit, RateLimits } from '../../server/util/RateLimits.js';
 import { eventually } from '../harness/eventually.js';
 import { startTestRedis, type TestRedis } from '../harness/redis.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
-import { nextEvent, SocketPool } from '../harness/sockets.js';
+import { nextEvent, request, SocketPool } from '../harness/sockets.js';
 import { testStack } from '../harness/testStack.js';
 
 const PASSWORD = 'test-redis-password-0123456789';
@@ -148,6 +148,59 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
         assert.equal(res.status, 429, JSON.stringify(res.body));
         assert.equal((res.body as { error: { code: string } }).error.code, 'RATE_LIMITED');
       }
+    });
+
+    it('while Redis hangs, requests are answered and meetings admit; once it answers, events cross nodes again', async () => {
+      const organizer = await a.createUser({ plan: 'pro' });
+      const invitee = await a.createUser();
+      const created = await a.api('POST', '/api/meetings', {
+        token: organizer.token,
+        body: { title: 'Redis fermo', startAt: new Date().toISOString(), durationMinutes: 30 },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const meeting = created.body as { id: string; guestUrl: string };
+      const code = meeting.guestUrl.split('/m/')[1] ?? '';
+      const pid = service.pid;
+      assert.ok(pid);
+      // Stopped, not dead: connections stay open and nothing answers, the worst case for a client.
+      process.kill(pid, 'SIGSTOP');
+      try {
+        // The rate limit's Redis call times out; it counts in memory meanwhile.
+        const minted = await a.api('POST', `/api/guest/${code}/join`, { body: { displayName: 'Ospite' } });
+        assert.equal(minted.status, 201, JSON.stringify(minted.body));
+        // Admission lives on the meeting's node and needs no Redis.
+        const nodeSockets = new SocketPool(a.baseUrl);
+        try {
+          const org = await nodeSockets.connect(organizer.token);
+          const guest = await nodeSockets.connect((minted.body as { guestToken: string }).guestToken);
+          const orgIn = await request(org, { type: 'meeting.join', meetingId: meeting.id });
+          assert.equal(orgIn.ok && orgIn.data.state, 'joined', JSON.stringify(orgIn));
+          const guestIn = await request(guest, {
+            type: 'meeting.join',
+            meetingId: meeting.id,
+            guestCode: code,
+          });
+          assert.equal(guestIn.ok && guestIn.data.state, 'joined', JSON.stringify(guestIn));
+        } finally {
+          nodeSockets.closeAll();
+        }
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      // Answering again: an invitation made on one node reaches the invitee on the other.
+      const socket = await sockets.connect(invitee.token);
+      const invited = nextEvent(socket, 'meeting.invited');
+      const res = await a.api('POST', '/api/meetings', {
+        token: organizer.token,
+        body: {
+          title: 'Dopo',
+          startAt: new Date(Date.now() + 3_600_000).toISOString(),
+          durationMinutes: 30,
+          inviteeIds: [invitee.id],
+        },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.deepEqual(await invited, { meetingId: (res.body as { id: string }).id });
     });
 
     it('both nodes say Redis is ready', async () => {
