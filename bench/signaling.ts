@@ -8,7 +8,9 @@
  * organizer start → each waiting guest admitted; errors; the server's RSS and CPU. Targets (issue 16): every
  * p99 ≤ 100 ms, zero errors.
  *
- * Usage: bash scripts/run tsx bench/signaling.ts [--meetings 100 --crowd 200]
+ * `--nodes N` (N ≥ 2): the same through HAProxy on N server processes (bench/nodes.ts); CPU and RSS are theirs.
+ *
+ * Usage: bash scripts/run tsx bench/signaling.ts [--meetings 100 --crowd 200 --nodes 1]
  * Writes bench/results/signaling-<date>.json and .md, and prints the summary. A benchmark, never a test.
  */
 import { fork } from 'node:child_process';
@@ -28,6 +30,7 @@ import {
   wholeNumberOption,
   type Summary,
 } from './harness.js';
+import { processUsage, startBenchNodes } from './nodes.js';
 import type { BenchMeeting, FromClients, SignalingSamples, ToClients } from './signalingClients.js';
 
 const TARGET_P99_MS = 100;
@@ -36,15 +39,31 @@ const GUESTS_PER_MEETING = 9;
 async function main(): Promise<void> {
   const meetingCount = wholeNumberOption('meetings', 100);
   const crowd = wholeNumberOption('crowd', 200);
+  const nodeCount = Math.max(1, wholeNumberOption('nodes', 1));
   (matrixSdkLogger as unknown as { setLevel: (level: string) => void }).setLevel('warn');
   const before = machine();
   const started = performance.now();
-  const { config, db, baseUrl, close } = await startBenchServer('signaling', {
+  const settings = {
     // The rush comes from one address and has a crowd bigger than the default lobby: those limits are not measured.
     UCC_RATE_LIMIT_GUEST_JOIN_PER_IP_LINK: String(Math.max(1_000, crowd * 2)),
     UCC_MEETING_MAX_WAITING: String(Math.max(100, crowd)),
     UCC_MEETING_MAX_PARTICIPANTS: String(Math.max(100, crowd + 1)),
-  });
+  };
+  // One node in this process; several as processes of their own behind HAProxy (bench/nodes.ts).
+  const site =
+    nodeCount > 1
+      ? await startBenchNodes('signaling', nodeCount, settings)
+      : { ...(await startBenchServer('signaling', settings)), pids: [] as number[] };
+  const { config, db, baseUrl, close } = site;
+  // The servers' CPU and memory: this process's, or the node processes' together.
+  const usage = async (): Promise<{ cpuMs: number; rssBytes: number }> => {
+    if (site.pids.length === 0) {
+      const cpu = process.cpuUsage();
+      return { cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss() };
+    }
+    const all = await Promise.all(site.pids.map(processUsage));
+    return all.reduce((a, u) => ({ cpuMs: a.cpuMs + u.cpuMs, rssBytes: a.rssBytes + u.rssBytes }));
+  };
   try {
     say(`stack and server up in ${Math.round(performance.now() - started)} ms`);
     const tokens = new TokenService({
@@ -110,11 +129,14 @@ async function main(): Promise<void> {
 
     const clientsFile = fileURLToPath(new URL('./signalingClients.ts', import.meta.url));
     const child = fork(clientsFile, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    let peakRssBytes = process.memoryUsage.rss();
+    const usageBefore = await usage();
+    let peakRssBytes = usageBefore.rssBytes;
     const sampler = setInterval(() => {
-      peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+      void usage().then(
+        (u) => (peakRssBytes = Math.max(peakRssBytes, u.rssBytes)),
+        () => undefined,
+      );
     }, 100);
-    const cpuBefore = process.cpuUsage();
     const wallStarted = performance.now();
     let samples: SignalingSamples;
     try {
@@ -133,8 +155,7 @@ async function main(): Promise<void> {
       child.kill();
     }
     const wallMs = performance.now() - wallStarted;
-    const cpu = process.cpuUsage(cpuBefore);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const cpuMs = (await usage()).cpuMs - usageBefore.cpuMs;
 
     const figures: Record<string, Summary> = {
       'socket connect': summarize(samples.connectMs),
@@ -149,7 +170,7 @@ async function main(): Promise<void> {
     const result = {
       date: when.toISOString(),
       machine: { before, after: machine() },
-      options: { meetings: meetingCount, crowd, guestsPerMeeting: GUESTS_PER_MEETING },
+      options: { meetings: meetingCount, crowd, guestsPerMeeting: GUESTS_PER_MEETING, nodes: nodeCount },
       sockets: samples.sockets,
       figures,
       errors: { count: samples.errors.length, first: samples.errors.slice(0, 10) },
@@ -166,7 +187,11 @@ async function main(): Promise<void> {
       '',
       `${meetingCount} meetings of ${GUESTS_PER_MEETING + 1} sockets (half with the guests waiting when the organizer ` +
         `starts, half joining a live meeting) and one meeting with ${crowd} guests waiting; ${samples.sockets} ` +
-        'sockets connected. One node (UccServer with the socket.io Redis adapter) on the embedded FerretDB, Synapse ' +
+        `sockets connected. ${
+          nodeCount > 1
+            ? `${nodeCount} nodes (server/main.ts processes) behind HAProxy with the meeting hash`
+            : 'One node (UccServer with the socket.io Redis adapter)'
+        } on the embedded FerretDB, Synapse ` +
         `and Redis; clients in a child process on loopback. Machine: ${before.cores} cores, load ` +
         `${before.loadavg.join(' / ')} before, ${result.machine.after.loadavg.join(' / ')} after.`,
       '',
@@ -176,7 +201,7 @@ async function main(): Promise<void> {
         ([name, f]) => `| ${name} | ${f.count} | ${f.p50} | ${f.p95} | ${f.p99} | ${f.max} |`,
       ),
       '',
-      `Errors: ${samples.errors.length}${samples.errors.length ? ` (first: ${samples.errors[0]})` : ''}. Server: peak RSS ` +
+      `Errors: ${samples.errors.length}${samples.errors.length ? ` (first: ${samples.errors[0]})` : ''}. ${nodeCount > 1 ? 'Nodes together' : 'Server'}: peak RSS ` +
         `${result.server.peakRssMiB} MiB, CPU ${result.server.cpuMs} ms in ${result.server.wallMs} ms ` +
         `(${result.server.cpuPercentOfOneCore}% of one core).`,
       '',

@@ -52,11 +52,13 @@ function send(m: FromClients): void {
   process.send?.(m);
 }
 
-async function connect(baseUrl: string, token: string): Promise<ClientSocket> {
+/** `meetingId`: sent as `?meeting=`, as the web app's meeting socket does, so a balancer keeps a meeting on one node. */
+async function connect(baseUrl: string, token: string, meetingId: string): Promise<ClientSocket> {
   const t0 = performance.now();
   const socket: ClientSocket = io(baseUrl, {
     transports: ['websocket'],
     auth: { token },
+    query: { meeting: meetingId },
     reconnection: false,
     timeout: timeoutMs,
   });
@@ -103,7 +105,7 @@ async function knock(baseUrl: string, m: BenchMeeting): Promise<Promise<number>[
   const waits = await Promise.all(
     m.guestTokens.map((token) =>
       attempt('waiting guest', async () => {
-        const socket = await connect(baseUrl, token);
+        const socket = await connect(baseUrl, token, m.meetingId);
         const admission = admitted(socket);
         // A rejection before anyone awaits it is not unhandled: it is awaited in start().
         admission.catch(() => undefined);
@@ -124,7 +126,7 @@ async function start(
   into: number[],
 ): Promise<void> {
   await attempt('organizer start', async () => {
-    const socket = await connect(baseUrl, m.organizerToken);
+    const socket = await connect(baseUrl, m.organizerToken, m.meetingId);
     const t0 = performance.now();
     const outcome = await join(socket, m.meetingId);
     if (outcome.state !== 'joined') throw new Error(`organizer got ${outcome.state}`);
@@ -139,7 +141,7 @@ async function liveGuests(baseUrl: string, m: BenchMeeting): Promise<void> {
   await Promise.all(
     m.guestTokens.map((token) =>
       attempt('live guest', async () => {
-        const socket = await connect(baseUrl, token);
+        const socket = await connect(baseUrl, token, m.meetingId);
         const t0 = performance.now();
         const outcome = await join(socket, m.meetingId);
         samples.joinAckMs.push(performance.now() - t0);

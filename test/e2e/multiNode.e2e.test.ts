@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { MeetingView } from '../../shared/schemas/meetings.js';
 import { eventually } from '../harness/eventually.js';
 import { connectedOn, startNodes, type NodeSite } from '../harness/nodes.js';
 import type { ServerFixture } from '../harness/serverFixture.js';
@@ -27,31 +26,47 @@ describe('the web app on two server nodes behind HAProxy', function () {
 
   after(() => site.close());
 
-  it("organizer and guest through the balancer: the organizer's sockets on two nodes, both decode each other's video", async () => {
+  it("two colleagues whose app sockets are on different nodes meet on one node and decode each other's video", async () => {
     const [a, b] = site.nodes as [ServerFixture, ServerFixture];
     const pro = await a.createUser({ firstName: 'Mario', lastName: 'Rossi', plan: 'pro' });
+    const giulia = await a.createUser({ firstName: 'Giulia', lastName: 'Bianchi' });
     const res = await a.api('POST', '/api/meetings', {
       token: pro.token,
-      body: { title: 'Due nodi', startAt: new Date().toISOString(), durationMinutes: 60 },
+      body: {
+        title: 'Due nodi',
+        startAt: new Date().toISOString(),
+        durationMinutes: 60,
+        inviteeIds: [giulia.id],
+      },
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    const meeting = res.body as MeetingView;
+    const total = async (): Promise<[number, number]> => [await connectedOn(a), await connectedOn(b)];
 
     ui = await UiPages.create(site.balancer.baseUrl);
-    const guest = await ui.guestWaiting(meeting, 'Anna Ospite');
-    const org = await ui.organizerStarts(pro, 'Due nodi');
+    const org = await ui.open('organizer', '/');
+    await ui.signIn(org, pro);
+    await eventually("the organizer's app socket", 5_000, async () => {
+      const [x, y] = await total();
+      return x + y === 1 ? true : undefined;
+    });
+    // Giulia's app socket goes to the node with fewer (leastconn): the other one. She waits for the organizer.
+    const colleague = await ui.organizerStarts(giulia, 'Due nodi');
+    await colleague.getByText("In attesa dell'organizzatore…").waitFor();
+    await org
+      .locator('li.meeting', { hasText: 'Due nodi' })
+      .getByRole('button', { name: 'Inizia meeting' })
+      .click();
     const decoding = (): boolean =>
       [...document.querySelectorAll('.tile.remote video')].some((v) => v.videoWidth > 0);
-    await guest.waitForFunction(decoding, undefined, { timeout: 30_000 });
+    await colleague.waitForFunction(decoding, undefined, { timeout: 30_000 });
     await org.waitForFunction(decoding, undefined, { timeout: 30_000 });
 
-    // The guest's and the organizer's meeting connections on the meeting's node; the organizer's app socket
-    // (chat, notices) on the other, which the balancer gave the fewest connections.
-    const counts = await eventually('three sockets open', 5_000, async () => {
-      const n: [number, number] = [await connectedOn(a), await connectedOn(b)];
-      return n[0] + n[1] === 3 ? n : undefined;
+    // One app socket on each node, and both meeting connections on the meeting's node: 1 + 3.
+    const counts = await eventually('four sockets open', 5_000, async () => {
+      const n = await total();
+      return n[0] + n[1] === 4 ? n : undefined;
     });
-    assert.deepEqual([...counts].sort(), [1, 2]);
+    assert.deepEqual([...counts].sort(), [1, 3]);
     ui.assertNoConsoleErrors();
   });
 });
