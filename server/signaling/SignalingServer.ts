@@ -58,6 +58,8 @@ export class SignalingServer {
   readonly #logger: Logger;
   readonly #handlers: RequestHandlerMap;
   #closed: Promise<void> | undefined;
+  /** Leaves of disconnected sockets still being saved: close() waits for them, before the database goes. */
+  readonly #leaving = new Set<Promise<void>>();
 
   constructor(httpServer: HttpServer, options: SignalingOptions) {
     this.#o = options;
@@ -182,13 +184,18 @@ export class SignalingServer {
       );
     });
     socket.on('disconnect', () => {
-      void this.#o.gate
+      const leaving = this.#o.gate
         .leave(socket.id, 'dropped')
-        .catch((err: unknown) => this.#logger.error({ err }, 'leave on disconnect failed'));
+        .then(
+          () => undefined,
+          (err: unknown) => this.#logger.error({ err }, 'leave on disconnect failed'),
+        )
+        .finally(() => this.#leaving.delete(leaving));
+      this.#leaving.add(leaving);
     });
   }
 
-  /** Idempotent: tells clients why, then disconnects them. */
+  /** Idempotent: tells clients why, disconnects them, and waits until their leaves are saved. */
   async close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
       // This node's sockets only: with the Redis adapter a plain emit would reach every node's.
@@ -199,5 +206,7 @@ export class SignalingServer {
       });
     });
     await this.#closed;
+    // Each socket's leave is saved (as dropped, with its grace window) while the database is still there.
+    await Promise.all([...this.#leaving]);
   }
 }
