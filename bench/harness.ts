@@ -108,16 +108,7 @@ export async function startBenchServer(
     UCC_TURN: 'off',
     ...env,
   });
-  const cleanup: (() => Promise<void> | void)[] = [() => rm(dataDir, { recursive: true, force: true })];
-  const close = async (): Promise<void> => {
-    for (const step of cleanup.splice(0)) {
-      try {
-        await step();
-      } catch (err) {
-        process.stderr.write(`clean-up step failed: ${describe(err)}\n`);
-      }
-    }
-  };
+  const { cleanup, close } = cleanupSteps(() => rm(dataDir, { recursive: true, force: true }));
   try {
     const stack = await EmbeddedStack.create(config, logger);
     cleanup.unshift(() => stack.stop());
@@ -151,6 +142,27 @@ export async function startBenchServer(
     await close();
     throw err;
   }
+}
+
+/**
+ * A bench's clean-up: steps run last-added first (`cleanup.unshift`), each failure reported and the rest still run.
+ * `first` runs last (the data dir, say).
+ */
+export function cleanupSteps(first: () => Promise<void> | void): {
+  cleanup: (() => Promise<void> | void)[];
+  close: () => Promise<void>;
+} {
+  const cleanup: (() => Promise<void> | void)[] = [first];
+  const close = async (): Promise<void> => {
+    for (const step of cleanup.splice(0)) {
+      try {
+        await step();
+      } catch (err) {
+        process.stderr.write(`clean-up step failed: ${describe(err)}\n`);
+      }
+    }
+  };
+  return { cleanup, close };
 }
 
 /** `--name N` from the command line, a whole number, or the fallback. */

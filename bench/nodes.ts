@@ -15,7 +15,7 @@ import { Database } from '../server/db/Database.js';
 import { EmbeddedStack } from '../server/stack/EmbeddedStack.js';
 import { freePort } from '../server/stack/ports.js';
 import { startBalancer } from '../test/harness/haproxy.js';
-import { describe } from './harness.js';
+import { cleanupSteps } from './harness.js';
 
 export interface BenchNodes {
   config: Config;
@@ -59,16 +59,7 @@ export async function startBenchNodes(
     UCC_TURN: 'off',
     UCC_TELEPHONY: 'off',
   });
-  const cleanup: (() => Promise<void> | void)[] = [() => rm(dataDir, { recursive: true, force: true })];
-  const close = async (): Promise<void> => {
-    for (const step of cleanup.splice(0)) {
-      try {
-        await step();
-      } catch (err) {
-        process.stderr.write(`clean-up step failed: ${describe(err)}\n`);
-      }
-    }
-  };
+  const { cleanup, close } = cleanupSteps(() => rm(dataDir, { recursive: true, force: true }));
   try {
     const stack = await EmbeddedStack.create(config, logger);
     cleanup.unshift(() => stack.stop());
