@@ -16,6 +16,7 @@ import { createMetrics } from './http/metrics.js';
 import type { ReadinessProbe } from './http/readiness.js';
 import type { Logger } from './logger.js';
 import { NodeRegistry } from './redis/NodeRegistry.js';
+import { RedisLock } from './redis/RedisLock.js';
 import type { RedisClients } from './redis/RedisClients.js';
 import { SessionWatch } from './signaling/SessionWatch.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
@@ -240,6 +241,7 @@ export class UccServer {
       rateLimit: chatRateLimit,
       clock,
       logger: chatLogger,
+      nodeLock: redis ? new RedisLock({ redis: redis.pub, logger: chatLogger }) : undefined,
     });
     const meetingChat = new MeetingChat({
       bridge,

@@ -22,6 +22,7 @@ import { ChatTyping } from './ChatTyping.js';
 import type { MatrixBridge } from './matrix/MatrixBridge.js';
 import type { MediaDownload } from './matrix/MatrixClients.js';
 import type { MatrixEphemeral, MatrixRoomEvent } from './matrix/matrixEvents.js';
+import type { NodeLock } from '../redis/RedisLock.js';
 import type { MessageRateLimit } from './MessageRateLimit.js';
 import { RoomCache, type ChatEvents } from './RoomCache.js';
 
@@ -35,6 +36,8 @@ export interface ChatServiceOptions {
   rateLimit: MessageRateLimit;
   clock: Clock;
   logger: Logger;
+  /** With several nodes: the room cache's writes are ordered across them too (RoomCache.write). */
+  nodeLock?: NodeLock | undefined;
 }
 
 /**

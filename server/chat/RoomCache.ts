@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import { toPublicUser, type UserModel } from '../directory/User.js';
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { NodeLock } from '../redis/RedisLock.js';
 import { KeyedSerial } from '../util/KeyedSerial.js';
 import type { SafeEmitter } from '../util/SafeEmitter.js';
 import type { ChatModels, ChatReadReceipt, ChatRoom } from './chatModels.js';
@@ -66,12 +67,20 @@ export class RoomCache {
   readonly #clock: Clock;
   /** Writes of `chatrooms` documents, one at a time per room (see write). */
   readonly #writes = new KeyedSerial();
+  readonly #nodeLock: NodeLock | undefined;
 
-  constructor(options: { bridge: MatrixBridge; models: ChatModels; users: UserModel; clock: Clock }) {
+  constructor(options: {
+    bridge: MatrixBridge;
+    models: ChatModels;
+    users: UserModel;
+    clock: Clock;
+    nodeLock?: NodeLock | undefined;
+  }) {
     this.#bridge = options.bridge;
     this.#models = options.models;
     this.#users = options.users;
     this.#clock = options.clock;
+    this.#nodeLock = options.nodeLock;
   }
 
   // --- who ---
@@ -142,10 +151,12 @@ export class RoomCache {
    * Runs a write (or a read-then-write) of a room's cache document after every earlier one of that room. FerretDB
    * v1 applies an update by reading and rewriting the whole document, so two overlapping updates of one room
    * (a message's unread `$inc` and a read receipt's reset, two members added at once) would keep only one. This
-   * orders writes within this process only. Keep Matrix calls out of `write`: they would hold up the room.
+   * orders writes within this process, and with several nodes across them too (a lock per room in Redis, taken by
+   * this process's one waiting write of the room). Keep Matrix calls out of `write`: they would hold up the room.
    */
   write<T>(roomId: string, write: () => Promise<T>): Promise<T> {
-    return this.#writes.run(roomId, write);
+    const lock = this.#nodeLock;
+    return this.#writes.run(roomId, lock ? () => lock.run(`chatroom:${roomId}`, write) : write);
   }
 
   /** A plain update of the room's document, in the room's turn. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { RateLimitedError } from '../../server/errors.js';
 import { RedisClients } from '../../server/redis/RedisClients.js';
+import { RedisLock } from '../../server/redis/RedisLock.js';
 import { redisPing, type RedisService } from '../../server/stack/RedisService.js';
 import { consumeOrLimit, RateLimits } from '../../server/util/RateLimits.js';
 import { eventually } from '../harness/eventually.js';
@@ -86,6 +87,33 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
       assert.equal((await store.increment('k')).totalHits, 2);
     } finally {
       await cut.close();
+    }
+  });
+
+  it('a lock per key is held by one node at a time; while Redis is unreachable the work runs unlocked', async () => {
+    const other = await RedisClients.create({ url: service.url, logger });
+    try {
+      const locks = [
+        new RedisLock({ redis: clients.pub, logger }),
+        new RedisLock({ redis: other.pub, logger }),
+      ];
+      // A read-then-write with a wait in between: two at once would lose one of the increments.
+      let value = 0;
+      const bump = async (): Promise<void> => {
+        const read = value;
+        await clients.pub.ping();
+        value = read + 1;
+      };
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => locks[i % 2 === 0 ? 0 : 1].run('test:counter', bump)),
+      );
+      assert.equal(value, 40);
+      assert.equal(await clients.pub.exists('ucc:lock:test:counter'), 0);
+
+      other.pub.disconnect();
+      assert.equal(await locks[1].run('test:counter', () => Promise.resolve('ran')), 'ran');
+    } finally {
+      await other.close();
     }
   });
 
