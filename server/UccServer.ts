@@ -366,7 +366,10 @@ export class UccServer {
       applyMeetingChange: (id, change) =>
         change === 'cancelled' ? gate.meetingCancelled(id) : gate.guestLinkRotated(id),
       holdsMeeting: (id) => gate.holds(id),
+      typingElsewhere: (change) => chat.typingElsewhere(change),
     });
+    chat.events.on('typingRecorded', (roomId, mxid, typing) => cluster.typingRecorded(roomId, mxid, typing));
+    chat.events.on('typingPushed', (roomId, mxids) => cluster.typingPushed(roomId, mxids));
     auth.on('sessions.ended', (target, reason) => cluster.sessionsEnded(target, reason));
     // The chat's events reach the sockets; nothing arrives before the HTTP server below listens.
     chat.events.on('message', (userIds, message) => signaling.emitToUsers(userIds, 'chat.message', message));

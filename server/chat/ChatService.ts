@@ -152,6 +152,14 @@ export class ChatService {
     return this.#typing.typing(auth, roomId, typing);
   }
 
+  /** What another node recorded or was pushed of a room's typing (its `typingRecorded` / `typingPushed`). */
+  typingElsewhere(
+    change: { roomId: string; mxid: string; typing: boolean } | { roomId: string; mxids: string[] },
+  ): void {
+    if ('mxids' in change) this.#typing.pushedElsewhere(change.roomId, change.mxids);
+    else this.#typing.recordedElsewhere(change.roomId, change.mxid, change.typing);
+  }
+
   // --- inbound: what Synapse pushed to the bridge ---
 
   async #inbound(events: MatrixRoomEvent[]): Promise<void> {

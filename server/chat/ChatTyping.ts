@@ -26,8 +26,10 @@ export class ChatTyping {
     const { cache, bridge } = this.#c;
     const me = await cache.me(auth);
     const room = await cache.memberRoom(roomId, me.mxid);
-    // Recorded before the call, since Synapse's echo of it may arrive first and must not be told again.
+    // Recorded before the call, since Synapse's echo of it may arrive first and must not be told again; on the
+    // other nodes too, as Synapse may push the echo to any of them.
     const undo = this.#state.set(roomId, me.mxid, typing);
+    this.#c.events.safeEmit('typingRecorded', roomId, me.mxid, typing);
     try {
       await bridge.rooms.typing(me.mxid, roomId, typing, typing ? TYPING_TIMEOUT_MS : 0);
     } catch (err) {
@@ -43,13 +45,23 @@ export class ChatTyping {
   async onTyping(roomId: string, userIds: string[]): Promise<void> {
     const joined = await this.#c.cache.joinedOf(roomId);
     if (!joined) return;
-    const changes = this.#state.push(
-      roomId,
-      userIds.filter((m) => m !== this.#c.bridge.botMxid),
-    );
+    const typers = userIds.filter((m) => m !== this.#c.bridge.botMxid);
+    const changes = this.#state.push(roomId, typers);
+    // The next list may reach another node: it must compare it with this one, not with an older one it saw.
+    this.#c.events.safeEmit('typingPushed', roomId, typers);
     if (changes.length === 0) return;
     await this.#tell(roomId, joined, changes);
     this.#remind(roomId);
+  }
+
+  /** A change made through another node's API: recorded here as that node did, not told (that node told). */
+  recordedElsewhere(roomId: string, mxid: string, typing: boolean): void {
+    this.#state.set(roomId, mxid, typing);
+  }
+
+  /** A list Synapse pushed to another node: this node's view follows it, untold (that node told the changes). */
+  pushedElsewhere(roomId: string, mxids: string[]): void {
+    this.#state.push(roomId, mxids);
   }
 
   /**

@@ -26,6 +26,13 @@ export interface ChatEvents {
   room: [userIds: string[], payload: { roomId: string }];
   typing: [userIds: string[], payload: ChatTypingView];
   read: [userIds: string[], payload: ChatReadView];
+  /**
+   * For the other server nodes (ClusterEvents), not for users: a typing change made through this node's API, and a
+   * typing list Synapse pushed to this node. The others record them (ChatService.typingElsewhere) so that their
+   * view of each room's typing is the same as this node's and nobody is told a change twice.
+   */
+  typingRecorded: [roomId: string, mxid: string, typing: boolean];
+  typingPushed: [roomId: string, mxids: string[]];
 }
 
 /** What every part of the chat service shares. */

@@ -15,6 +15,10 @@ export interface ClusterEventsOptions {
   applyMeetingChange: (meetingId: string, change: MeetingSessionChange) => Promise<void>;
   /** Whether this node holds any socket of the meeting, waiting or joined. */
   holdsMeeting: (meetingId: string) => boolean;
+  /** Records a room's typing as another node recorded or was pushed it (ChatService.typingElsewhere). */
+  typingElsewhere: (
+    change: { roomId: string; mxid: string; typing: boolean } | { roomId: string; mxids: string[] },
+  ) => void;
 }
 
 const sessionTargetSchema = z.object({
@@ -33,12 +37,19 @@ const sessionEndReasonSchema = z.enum([
   'meetingCancelled',
 ]) satisfies z.ZodType<SessionEndReason>;
 const meetingChangeSchema = z.enum(['cancelled', 'linkRotated']) satisfies z.ZodType<MeetingSessionChange>;
+const idSchema = z.string().min(1).max(500);
+const typingRecordedSchema = z.tuple([idSchema, idSchema, z.boolean()]);
+const typingPushedSchema = z.tuple([idSchema, z.array(idSchema).max(1_000)]);
 
 /**
  * What one node decides and the other nodes' sockets must follow. A user's sockets may be on any node (the user
  * socket goes wherever the balancer likes), so an ended session is ended on every node. A meeting's sockets are on
  * the node the balancer hashes it to (docs/architecture.md), while a cancel or a link rotation arrives by REST on
  * any node: the node holding the meeting's seats applies it, as the one node did before.
+ *
+ * The chat's typing too: who is typing in a room is known from our users' API calls (on any node) and Synapse's
+ * pushes (to any node), so each node records what the others recorded or were pushed, and tells nobody of it
+ * (the node that had it told the members).
  *
  * The origin acts first, in its own process; the others hear it through socket.io's `serverSideEmit` (the Redis
  * adapter's channel). Each payload is checked on arrival like any input.
@@ -67,6 +78,28 @@ export class ClusterEvents {
         this.#log.error({ err, meetingId: id.data, change: c.data }, 'applying a meeting change failed');
       });
     });
+    options.io.on('chat.typingRecorded', (...args: unknown[]) => {
+      const parsed = typingRecordedSchema.safeParse(args);
+      if (!parsed.success) return this.#log.warn('malformed chat.typingRecorded from another node');
+      const [roomId, mxid, typing] = parsed.data;
+      options.typingElsewhere({ roomId, mxid, typing });
+    });
+    options.io.on('chat.typingPushed', (...args: unknown[]) => {
+      const parsed = typingPushedSchema.safeParse(args);
+      if (!parsed.success) return this.#log.warn('malformed chat.typingPushed from another node');
+      const [roomId, mxids] = parsed.data;
+      options.typingElsewhere({ roomId, mxids });
+    });
+  }
+
+  /** A typing change made through this node's API, for the other nodes' view of the room. */
+  typingRecorded(roomId: string, mxid: string, typing: boolean): void {
+    if (this.#o.clustered) this.#o.io.serverSideEmit('chat.typingRecorded', roomId, mxid, typing);
+  }
+
+  /** A typing list Synapse pushed to this node, for the other nodes' view of the room. */
+  typingPushed(roomId: string, mxids: string[]): void {
+    if (this.#o.clustered) this.#o.io.serverSideEmit('chat.typingPushed', roomId, mxids);
   }
 
   /** Sessions ended (logout, disable, password change…): their sockets go, on every node. */

@@ -10,6 +10,8 @@ export type MeetingSessionChange = 'cancelled' | 'linkRotated';
 export interface InterServerEvents {
   'sessions.ended': (target: SessionTarget, reason: SessionEndReason) => void;
   'meeting.session': (meetingId: string, change: MeetingSessionChange) => void;
+  'chat.typingRecorded': (roomId: string, mxid: string, typing: boolean) => void;
+  'chat.typingPushed': (roomId: string, mxids: string[]) => void;
 }
 
 export interface SocketData {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChatRoomView } from '../../shared/schemas/chat.js';
-import { collect, mxidOf, nextMessage } from '../harness/chatServer.js';
+import { collect, mxidOf, nextMessage, nextTransaction } from '../harness/chatServer.js';
 import { eventually } from '../harness/eventually.js';
 import { startBalancer, type Balancer } from '../harness/haproxy.js';
 import { connectedOn, startNodes, type NodeSite } from '../harness/nodes.js';
@@ -154,6 +154,47 @@ describe('two server nodes behind HAProxy, on one database and one Redis', funct
     const res = await other.api('DELETE', `/api/meetings/${meeting.id}`, { token: organizer.token });
     assert.equal(res.status, 204, JSON.stringify(res.body));
     assert.deepEqual(await Promise.all(removed), [{ reason: 'cancelled' }, { reason: 'cancelled' }]);
+  });
+
+  it('typing through either node is told once, whichever node Synapse pushes its echo to', async () => {
+    const [a, b] = nodes as [ServerFixture, ServerFixture];
+    const teo = await a.createUser({ firstName: 'Teo', lastName: 'Sala' });
+    const ines = await a.createUser({ firstName: 'Ines', lastName: 'Riva' });
+    const dm = await a.api('POST', '/api/chat/dms', { token: teo.token, body: { userId: ines.id } });
+    assert.ok(dm.status === 201 || dm.status === 200, JSON.stringify(dm.body));
+    const room = dm.body as ChatRoomView;
+    const inesSocket = await sockets.connect(ines.token);
+    // Teo types through one node, then through the other: at least once, the echo goes to the node he did not use.
+    for (const via of [b, a]) {
+      const teoSockets = new SocketPool(via.baseUrl);
+      try {
+        const teoSocket = await teoSockets.connect(teo.token);
+        const told: boolean[] = [];
+        const listener = (v: { typing: boolean }): void => void told.push(v.typing);
+        inesSocket.on('chat.typing', listener);
+        const stopEchoed = Promise.race(
+          nodes.map((n) =>
+            nextTransaction(n, "the echo of Teo's stop", (txn) =>
+              txn.ephemeral.some(
+                (e) => e.type === 'm.typing' && e.roomId === room.roomId && !e.userIds.includes(mxidOf(teo)),
+              ),
+            ),
+          ),
+        );
+        const started = nextEvent(inesSocket, 'chat.typing');
+        assert.ok((await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: true })).ok);
+        assert.equal((await started).typing, true);
+        const stopped = nextEvent(inesSocket, 'chat.typing');
+        assert.ok((await request(teoSocket, { type: 'chat.typing', roomId: room.roomId, typing: false })).ok);
+        assert.equal((await stopped).typing, false);
+        await stopEchoed;
+        await roundTrip(inesSocket);
+        inesSocket.off('chat.typing', listener);
+        assert.deepEqual(told, [true, false]);
+      } finally {
+        teoSockets.closeAll();
+      }
+    }
   });
 
   it('a node that stops: connections the balancer still tries there go to the other node', async () => {

@@ -93,7 +93,7 @@ describe('Redis: the embedded redis-server, and socket.io across server nodes', 
   it('a lock per key is held by one node at a time; while Redis is unreachable the work runs unlocked', async () => {
     const other = await RedisClients.create({ url: service.url, logger });
     try {
-      const locks = [
+      const locks: [RedisLock, RedisLock] = [
         new RedisLock({ redis: clients.pub, logger }),
         new RedisLock({ redis: other.pub, logger }),
       ];
