@@ -367,7 +367,10 @@ export class UccServer {
         change === 'cancelled' ? gate.meetingCancelled(id) : gate.guestLinkRotated(id),
       holdsMeeting: (id) => gate.holds(id),
       typingElsewhere: (change) => chat.typingElsewhere(change),
+      seatElsewhere: (change) => presence.seatElsewhere(change),
+      ownSeats: () => presence.ownSeats(),
     });
+    presence.on('seat', (change) => cluster.presenceSeat(change));
     chat.events.on('typingRecorded', (roomId, mxid, typing) => cluster.typingRecorded(roomId, mxid, typing));
     chat.events.on('typingPushed', (roomId, mxids) => cluster.typingPushed(roomId, mxids));
     auth.on('sessions.ended', (target, reason) => cluster.sessionsEnded(target, reason));
@@ -380,7 +383,8 @@ export class UccServer {
     telephony.callLog.on('changed', (userIds, reason) =>
       signaling.emitToUsers(userIds, 'calls.changed', { reason }),
     );
-    presence.on('changed', (view) => signaling.emitToAllUsers('presence.changed', view));
+    // Every node knows every seat and the PBX's events, so each tells its own sockets (see ClusterEvents).
+    presence.on('changed', (view) => signaling.emitToAllLocalUsers('presence.changed', view));
     for (const event of ['meeting.invited', 'meeting.updated', 'meeting.cancelled'] as const) {
       meetings.on(event, (userIds, meetingId) => signaling.notifyUsers(userIds, event, meetingId));
     }
@@ -391,6 +395,8 @@ export class UccServer {
         resolve();
       });
     });
+    // Who is in a meeting on the other nodes, for presence; not waited for (changes arrive meanwhile anyway).
+    void cluster.learnSeats();
     // Only now can the homeserver reach us; a failure (it is down, or cannot reach our URL) is not fatal.
     await bridge
       .pingHomeserver()

@@ -8,9 +8,20 @@ import { KeyedSerial } from '../util/KeyedSerial.js';
 import { SafeEmitter } from '../util/SafeEmitter.js';
 import { presenceOf } from './presenceRules.js';
 
+/** A directory user's seat in a meeting as this node's gate decided it, for the other nodes' presence. */
+export type SeatChange =
+  | { type: 'joined'; participantId: string; userId: string; meetingId: string }
+  | { type: 'left'; participantId: string }
+  | { type: 'closed'; meetingId: string };
+
 export interface PresenceEvents {
   /** A user's state changed (only real changes: the same state twice is not sent). */
   changed: [view: PresenceView];
+  /**
+   * A seat this node's gate gave or took (a meeting lives on one node): the other nodes apply it (`seatElsewhere`),
+   * so that every node knows who is in a meeting and all compute the same states.
+   */
+  seat: [change: SeatChange];
 }
 
 export interface PresenceOptions {
@@ -27,6 +38,8 @@ export interface PresenceOptions {
 interface Seat {
   userId: string;
   meetingId: string;
+  /** Given by this node's gate (not heard from another node). */
+  own: boolean;
 }
 
 /**
@@ -133,21 +146,13 @@ export class Presence extends SafeEmitter<PresenceEvents> {
       if (p.kind !== 'user') return;
       const userId = this.#o.userOfSocket(socketId);
       if (!userId) return;
-      this.#seats.set(p.participantId, { userId, meetingId });
-      this.#update(userId);
+      this.#applySeat({ type: 'joined', participantId: p.participantId, userId, meetingId });
     };
     const onLeft = (_meetingId: string, participantId: string): void => {
-      const seat = this.#seats.get(participantId);
-      if (!seat) return;
-      this.#seats.delete(participantId);
-      this.#update(seat.userId);
+      this.#applySeat({ type: 'left', participantId });
     };
     const onClosed = (meetingId: string): void => {
-      for (const [participantId, seat] of [...this.#seats]) {
-        if (seat.meetingId !== meetingId) continue;
-        this.#seats.delete(participantId);
-        this.#update(seat.userId);
-      }
+      this.#applySeat({ type: 'closed', meetingId });
     };
     gate.on('participantJoined', onJoined);
     gate.on('participantLeft', onLeft);
@@ -157,6 +162,44 @@ export class Presence extends SafeEmitter<PresenceEvents> {
       gate.off('participantLeft', onLeft);
       gate.off('sessionClosed', onClosed);
     });
+  }
+
+  /** A seat another node's gate gave or took (its `seat` event): applied here, not sent on. */
+  seatElsewhere(change: SeatChange): void {
+    this.#applySeat(change, false);
+  }
+
+  #applySeat(change: SeatChange, own = true): void {
+    const touched = new Set<string>();
+    if (change.type === 'joined') {
+      this.#seats.set(change.participantId, { userId: change.userId, meetingId: change.meetingId, own });
+      touched.add(change.userId);
+    } else if (change.type === 'left') {
+      const seat = this.#seats.get(change.participantId);
+      if (seat) touched.add(seat.userId);
+      this.#seats.delete(change.participantId);
+    } else {
+      for (const [participantId, seat] of [...this.#seats]) {
+        if (seat.meetingId !== change.meetingId) continue;
+        this.#seats.delete(participantId);
+        touched.add(seat.userId);
+      }
+    }
+    // Guests have no seat here: nothing to tell the other nodes of.
+    if (own && touched.size > 0) this.safeEmit('seat', change);
+    for (const userId of touched) this.#update(userId);
+  }
+
+  /** The seats this node's gate gave, for a node that starts and asks who is in a meeting. */
+  ownSeats(): SeatChange[] {
+    return [...this.#seats]
+      .filter(([, s]) => s.own)
+      .map(([participantId, s]) => ({
+        type: 'joined',
+        participantId,
+        userId: s.userId,
+        meetingId: s.meetingId,
+      }));
   }
 
   #onCall(e: PbxCallEvent): void {

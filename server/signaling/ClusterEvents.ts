@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SessionEndReason } from '../../shared/protocol.js';
 import type { SessionTarget } from '../auth/AuthService.js';
 import type { Logger } from '../logger.js';
+import type { SeatChange } from '../presence/Presence.js';
 import type { MeetingSessionChange, UccServerIo } from './sockets.js';
 
 export interface ClusterEventsOptions {
@@ -19,6 +20,10 @@ export interface ClusterEventsOptions {
   typingElsewhere: (
     change: { roomId: string; mxid: string; typing: boolean } | { roomId: string; mxids: string[] },
   ) => void;
+  /** Applies a seat another node's gate gave or took (Presence.seatElsewhere). */
+  seatElsewhere: (change: SeatChange) => void;
+  /** The seats this node's gate gave (Presence.ownSeats), for a node that starts. */
+  ownSeats: () => SeatChange[];
 }
 
 const sessionTargetSchema = z.object({
@@ -40,6 +45,11 @@ const meetingChangeSchema = z.enum(['cancelled', 'linkRotated']) satisfies z.Zod
 const idSchema = z.string().min(1).max(500);
 const typingRecordedSchema = z.tuple([idSchema, idSchema, z.boolean()]);
 const typingPushedSchema = z.tuple([idSchema, z.array(idSchema).max(1_000)]);
+const seatChangeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('joined'), participantId: idSchema, userId: idSchema, meetingId: idSchema }),
+  z.object({ type: z.literal('left'), participantId: idSchema }),
+  z.object({ type: z.literal('closed'), meetingId: idSchema }),
+]) satisfies z.ZodType<SeatChange>;
 
 /**
  * What one node decides and the other nodes' sockets must follow. A user's sockets may be on any node (the user
@@ -90,6 +100,40 @@ export class ClusterEvents {
       const [roomId, mxids] = parsed.data;
       options.typingElsewhere({ roomId, mxids });
     });
+    options.io.on('presence.seat', (change: unknown) => {
+      const parsed = seatChangeSchema.safeParse(change);
+      if (!parsed.success) return this.#log.warn('malformed presence.seat from another node');
+      options.seatElsewhere(parsed.data);
+    });
+    options.io.on('presence.seats', (answer: unknown) => {
+      if (typeof answer === 'function') (answer as (seats: SeatChange[]) => void)(options.ownSeats());
+    });
+  }
+
+  /** A seat this node's gate gave or took, for the other nodes' presence. */
+  presenceSeat(change: SeatChange): void {
+    if (this.#o.clustered) this.#o.io.serverSideEmit('presence.seat', change);
+  }
+
+  /**
+   * At start: the seats the other nodes' gates hold now, so this node's presence starts knowing who is in a
+   * meeting. If a node does not answer in time, none is learned (later changes still arrive).
+   */
+  async learnSeats(): Promise<void> {
+    if (!this.#o.clustered) return;
+    let answers: unknown[];
+    try {
+      // The Redis adapter gives up on nodes that do not answer within its requestsTimeout (5 s).
+      answers = (await this.#o.io.serverSideEmitWithAck('presence.seats'));
+    } catch (err) {
+      this.#log.warn({ err }, 'not every node told its meeting seats');
+      return;
+    }
+    for (const answer of answers) {
+      const seats = z.array(seatChangeSchema).max(100_000).safeParse(answer);
+      if (!seats.success) continue;
+      for (const seat of seats.data) this.#o.seatElsewhere(seat);
+    }
   }
 
   /** A typing change made through this node's API, for the other nodes' view of the room. */

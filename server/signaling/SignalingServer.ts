@@ -125,8 +125,12 @@ export class SignalingServer {
   }
 
   /** A colleague's presence, to every signed-in user (guests get none). */
-  emitToAllUsers(event: 'presence.changed', payload: PresenceView): void {
-    this.io.to(USERS_ROOM).emit(event, payload);
+  /**
+   * To this node's signed-in users only: for what every node knows alike (presence), where each node tells its own
+   * sockets, so that nobody hears it once per node.
+   */
+  emitToAllLocalUsers(event: 'presence.changed', payload: PresenceView): void {
+    this.io.local.to(USERS_ROOM).emit(event, payload);
   }
 
   /** The directory user a connected socket belongs to, if it is a user's. */

@@ -2,6 +2,7 @@ import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, SessionEndReason, ServerToClientEvents } from '../../shared/protocol.js';
 import type { Auth } from '../auth/authMiddleware.js';
 import type { SessionTarget } from '../auth/AuthService.js';
+import type { SeatChange } from '../presence/Presence.js';
 
 /** A change to a meeting's session made through one node, which the node holding its seats must apply. */
 export type MeetingSessionChange = 'cancelled' | 'linkRotated';
@@ -12,6 +13,9 @@ export interface InterServerEvents {
   'meeting.session': (meetingId: string, change: MeetingSessionChange) => void;
   'chat.typingRecorded': (roomId: string, mxid: string, typing: boolean) => void;
   'chat.typingPushed': (roomId: string, mxids: string[]) => void;
+  'presence.seat': (change: SeatChange) => void;
+  /** A node that starts asks the others for the seats their gates gave. */
+  'presence.seats': (answer: (seats: SeatChange[]) => void) => void;
 }
 
 export interface SocketData {

@@ -12,6 +12,8 @@ export interface NodeSite {
   balancer: Balancer;
   /** Each node's own connections to Redis (a third node may borrow one). */
   redisClients: RedisClients[];
+  /** The suite's redis-server, for connections of a node a test adds. */
+  redisUrl: string;
   close: () => Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export async function startNodes(options: { count: number; bridge?: boolean }): 
     await close();
     throw err;
   }
-  return { nodes, balancer: balancers[0] as Balancer, redisClients, close };
+  return { nodes, balancer: balancers[0] as Balancer, redisClients, redisUrl: redis.url, close };
 }
 
 /** A node's open socket.io connections, as its /metrics reports them. */

@@ -80,7 +80,7 @@ export function ackData<T>(ack: Ack<T>): T {
 }
 
 /** The next payload of `event` on `socket` that `matches` (others are let through). */
-export function nextEventWhere<E extends 'chat.message' | 'meeting.chat.message'>(
+export function nextEventWhere<E extends 'chat.message' | 'meeting.chat.message' | 'presence.changed'>(
   socket: ClientSocket,
   event: E,
   matches: (payload: Parameters<ServerToClientEvents[E]>[0]) => boolean,

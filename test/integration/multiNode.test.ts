@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
+import pino from 'pino';
+import { RedisClients } from '../../server/redis/RedisClients.js';
 import type { ChatRoomView } from '../../shared/schemas/chat.js';
 import { collect, mxidOf, nextMessage, nextTransaction } from '../harness/chatServer.js';
 import { eventually } from '../harness/eventually.js';
 import { startBalancer, type Balancer } from '../harness/haproxy.js';
 import { connectedOn, startNodes, type NodeSite } from '../harness/nodes.js';
 import { startServer, type ServerFixture } from '../harness/serverFixture.js';
-import { nextEvent, request, roundTrip, SocketPool, type ClientSocket } from '../harness/sockets.js';
+import {
+  nextEvent,
+  nextEventWhere,
+  request,
+  roundTrip,
+  SocketPool,
+  type ClientSocket,
+} from '../harness/sockets.js';
 
 describe('two server nodes behind HAProxy, on one database and one Redis', function () {
   this.timeout(90_000);
@@ -194,6 +203,77 @@ describe('two server nodes behind HAProxy, on one database and one Redis', funct
       } finally {
         teoSockets.closeAll();
       }
+    }
+  });
+
+  it('being in a meeting on one node shows on the other, to REST and to sockets, told once', async () => {
+    const [a, b] = nodes as [ServerFixture, ServerFixture];
+    const alice = await a.createUser({ plan: 'pro' });
+    const carla = await a.createUser();
+    const created = await a.api('POST', '/api/meetings', {
+      token: alice.token,
+      body: { title: 'Presenze', startAt: new Date().toISOString(), durationMinutes: 30 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const meeting = created.body as { id: string };
+    const meetingSocket = await sockets.connect(alice.token, { meeting: meeting.id });
+    const host = (await connectedOn(a)) === 1 ? a : b;
+    const other = host === a ? b : a;
+    // Carla watches from the node that does not hold the meeting.
+    const watcher = await new SocketPool(other.baseUrl).connect(carla.token);
+    try {
+      const told: string[] = [];
+      watcher.on('presence.changed', (v) => {
+        if (v.userId === alice.id) told.push(v.state);
+      });
+      const inMeeting = nextEventWhere(watcher, 'presence.changed', (v) => v.userId === alice.id, 'alice in');
+      assert.ok((await request(meetingSocket, { type: 'meeting.join', meetingId: meeting.id })).ok);
+      assert.equal((await inMeeting).state, 'inMeeting');
+      const read = await other.api('GET', `/api/presence?ids=${alice.id}`, { token: carla.token });
+      assert.deepEqual(
+        (read.body as { presence: { state: string }[] }).presence.map((v) => v.state),
+        ['inMeeting'],
+      );
+      const out = nextEventWhere(watcher, 'presence.changed', (v) => v.userId === alice.id, 'alice out');
+      assert.ok((await request(meetingSocket, { type: 'meeting.leave' })).ok);
+      assert.equal((await out).state, 'offline');
+      await roundTrip(watcher);
+      // Once per change, not once per node.
+      assert.deepEqual(told, ['inMeeting', 'offline']);
+    } finally {
+      watcher.disconnect();
+    }
+  });
+
+  it('a node that starts learns who is in a meeting on the others', async () => {
+    const [a] = nodes as [ServerFixture, ServerFixture];
+    const alice = await a.createUser({ plan: 'pro' });
+    const carla = await a.createUser();
+    const created = await a.api('POST', '/api/meetings', {
+      token: alice.token,
+      body: { title: 'Dopo', startAt: new Date().toISOString(), durationMinutes: 30 },
+    });
+    const meeting = created.body as { id: string };
+    const direct = new SocketPool(a.baseUrl);
+    const clients = await RedisClients.create({ url: site.redisUrl, logger: pino({ level: 'silent' }) });
+    try {
+      const s = await direct.connect(alice.token);
+      assert.ok((await request(s, { type: 'meeting.join', meetingId: meeting.id })).ok);
+      // A third node, started after Alice is in: nobody tells it of her seat but its own question at start.
+      const third = await startServer({ reuseDb: a.db, redis: clients });
+      try {
+        const state = await eventually('the new node knows', 10_000, async () => {
+          const read = await third.api('GET', `/api/presence?ids=${alice.id}`, { token: carla.token });
+          const v = (read.body as { presence: { state: string }[] }).presence[0]?.state;
+          return v === 'inMeeting' ? v : undefined;
+        });
+        assert.equal(state, 'inMeeting');
+      } finally {
+        await third.close();
+      }
+    } finally {
+      direct.closeAll();
+      await clients.close();
     }
   });
 
