@@ -124,7 +124,7 @@ export class ClusterEvents {
     let answers: unknown[];
     try {
       // The Redis adapter gives up on nodes that do not answer within its requestsTimeout (5 s).
-      answers = (await this.#o.io.serverSideEmitWithAck('presence.seats'));
+      answers = await this.#o.io.serverSideEmitWithAck('presence.seats');
     } catch (err) {
       this.#log.warn({ err }, 'not every node told its meeting seats');
       return;
