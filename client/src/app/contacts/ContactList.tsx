@@ -56,7 +56,8 @@ export function ContactList({
   const [filter, setFilter] = useState<ContactFilter>({ q: '' });
   const [sort, setSort] = useState<{ by: Column; desc: boolean }>({ by: 'lastName', desc: false });
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<{ items: Contact[]; total: number } | undefined>();
+  // `page`: the page these items are, which the pager shows (the one asked for may still be loading).
+  const [data, setData] = useState<{ items: Contact[]; total: number; page: number } | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [selected, setSelected] = useState<Map<string, Contact>>(new Map());
   const [action, setAction] = useState<Action>('');
@@ -85,7 +86,7 @@ export function ContactList({
     }).then(
       (r) => {
         if (!live) return;
-        setData({ items: r.items, total: r.total });
+        setData({ items: r.items, total: r.total, page });
         setError(undefined);
       },
       (err: unknown) => {
@@ -369,7 +370,7 @@ export function ContactList({
             <button disabled={page <= 1} onClick={() => setPage(page - 1)} aria-label={t('prevPage')}>
               ‹
             </button>
-            <span>{t('pageOf', { page, pages })}</span>
+            <span>{t('pageOf', { page: data.page, pages })}</span>
             <button disabled={page >= pages} onClick={() => setPage(page + 1)} aria-label={t('nextPage')}>
               ›
             </button>
