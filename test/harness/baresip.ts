@@ -227,6 +227,11 @@ export class BaresipPhone {
     }
   }
 
+  /** Every event this phone reported and the tail of its output: what a failing test prints of it. */
+  report(): string {
+    return `${this.extension}: events ${this.#history.join(' ')}; output: ${this.#output.slice(-600)}`;
+  }
+
   /** Drops the events seen so far (a test starts from a clean slate). */
   clearEvents(): void {
     this.#events.length = 0;
