@@ -17,6 +17,17 @@ import { freePort } from '../server/stack/ports.js';
 import { startBalancer } from '../test/harness/haproxy.js';
 import { cleanupSteps } from './harness.js';
 
+/** One node process: its address, and how to kill it and start it again on the same port. */
+export interface BenchNode {
+  port: number;
+  baseUrl: string;
+  pid: () => number;
+  /** Kills the process with `signal` and waits for its exit. */
+  kill: (signal: NodeJS.Signals) => Promise<void>;
+  /** Starts the node again (same port, same data dir) and waits until it is ready. */
+  restart: () => Promise<void>;
+}
+
 export interface BenchNodes {
   config: Config;
   /** The database the nodes use (`ucc`, as main.ts names it). */
@@ -24,6 +35,7 @@ export interface BenchNodes {
   /** The balancer's address: what the clients use. */
   baseUrl: string;
   pids: number[];
+  nodes: BenchNode[];
   close: () => Promise<void>;
 }
 
@@ -75,9 +87,10 @@ export async function startBenchNodes(
         await once(child, 'exit');
       }
     });
-    for (let i = 0; i < count; i++) {
-      const nodeDir = path.join(dataDir, `node${i + 1}`);
-      const port = await freePort();
+    const spawnNode = (
+      i: number,
+      port: number,
+    ): { child: ChildProcess; port: number; output: () => string } => {
       let output = '';
       const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
         cwd: REPO_ROOT,
@@ -87,7 +100,7 @@ export async function startBenchNodes(
           PORT: String(port),
           HOST: '127.0.0.1',
           LOG_LEVEL: 'warn',
-          UCC_DATA_DIR: nodeDir,
+          UCC_DATA_DIR: path.join(dataDir, `node${i + 1}`),
           MEDIASOUP_NUM_WORKERS: '1',
           MEDIASOUP_WORKER_BIN: config.mediasoup.workerBin,
           MONGODB_URI: mongodbUri,
@@ -106,9 +119,27 @@ export async function startBenchNodes(
       });
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-      children.push({ child, port, output: () => output });
-    }
+      return { child, port, output: () => output };
+    };
+    for (let i = 0; i < count; i++) children.push(spawnNode(i, await freePort()));
     await Promise.all(children.map((c) => ready(c)));
+    const nodes: BenchNode[] = children.map((_, i) => ({
+      port: children[i]?.port ?? 0,
+      baseUrl: `http://127.0.0.1:${children[i]?.port ?? 0}`,
+      pid: () => children[i]?.child.pid ?? 0,
+      kill: async (signal) => {
+        const c = children[i];
+        if (!c || c.child.exitCode !== null || c.child.signalCode !== null) return;
+        const exited = once(c.child, 'exit');
+        c.child.kill(signal);
+        await exited;
+      },
+      restart: async () => {
+        const fresh = spawnNode(i, children[i]?.port ?? 0);
+        children[i] = fresh;
+        await ready(fresh);
+      },
+    }));
     const balancer = await startBalancer({ nodePorts: children.map((c) => c.port) });
     cleanup.unshift(() => balancer.close());
     return {
@@ -116,6 +147,7 @@ export async function startBenchNodes(
       db,
       baseUrl: balancer.baseUrl,
       pids: children.map((c) => c.child.pid ?? 0),
+      nodes,
       close,
     };
   } catch (err) {
