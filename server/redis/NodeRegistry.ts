@@ -45,13 +45,17 @@ export class NodeRegistry implements NodeLiveness {
     const registry = new NodeRegistry(options);
     if (options.redis) {
       await registry.#beat();
-      registry.#timer = setInterval(() => {
-        registry.#beat().catch((err: unknown) => registry.#log.warn({ err }, 'node heartbeat not written'));
-      }, options.heartbeatMs);
+      registry.#timer = setInterval(registry.#beatNow, options.heartbeatMs);
       registry.#timer.unref();
+      // Back from an outage longer than the TTL, the key is gone: beat at once, not at the next tick.
+      options.redis.on('ready', registry.#beatNow);
     }
     return registry;
   }
+
+  readonly #beatNow = (): void => {
+    this.#beat().catch((err: unknown) => this.#log.warn({ err }, 'node heartbeat not written'));
+  };
 
   async alive(ids: readonly string[]): Promise<Set<string>> {
     const others = [...new Set(ids)].filter((id) => id !== this.id);
@@ -81,6 +85,7 @@ export class NodeRegistry implements NodeLiveness {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#o.redis?.off('ready', this.#beatNow);
     await this.#o.redis?.del(KEY_PREFIX + this.id).catch(() => undefined);
   }
 }
