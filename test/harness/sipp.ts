@@ -63,13 +63,14 @@ export function runSipp(options: {
       child.on('spawn', () => options.onStart?.());
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
-  // The media port was free when picked, but another suite's UDP socket can take it before SIPp binds it (it
-  // then exits at once, before sending anything): SIPp runs again on a fresh one.
+  // The media port was free when picked, but another suite's UDP socket can take it, or the video port SIPp binds
+  // two above it, before SIPp binds them (it then exits at once, before sending anything; the video case failed
+  // a clean run on 2026-12-03): SIPp runs again on a fresh one.
   const done = mkdir(options.dir, { recursive: true }).then(async () => {
     let run = await once(options.mediaPort);
     for (
       let attempt = 2;
-      attempt <= 3 && !killed && /Unable to bind audio RTP socket/.test(run.stderr);
+      attempt <= 3 && !killed && /Unable to bind (audio|video) RTP socket/.test(run.stderr);
       attempt++
     )
       run = await once(await freeTcpUdpPort());
