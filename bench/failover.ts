@@ -17,7 +17,7 @@ import { connectedOn } from '../test/harness/nodes.js';
 import type { TestUser } from '../test/harness/serverFixture.js';
 import { UiPages } from '../test/harness/uiPages.js';
 import { framesFlow, newVideoTrack, remoteTile, videoTrackId } from '../test/harness/videoFrames.js';
-import { machine, publish, run, say, summarize, wholeNumberOption } from './harness.js';
+import { figuresTable, machine, publish, run, say, summarize, wholeNumberOption } from './harness.js';
 import { startBenchNodes } from './nodes.js';
 
 const TARGET_MS = 5_000;
@@ -123,11 +123,7 @@ async function main(): Promise<void> {
         `the meeting's node SIGKILLed. Machine: ${before.cores} cores, load ${before.loadavg.join(' / ')} before, ` +
         `${result.machine.after.loadavg.join(' / ')} after.`,
       '',
-      '| measure | n | p50 ms | p95 ms | max ms |',
-      '| --- | --- | --- | --- | --- |',
-      ...Object.entries(figures).map(
-        ([name, f]) => `| ${name} | ${f.count} | ${f.p50} | ${f.p95} | ${f.max} |`,
-      ),
+      ...figuresTable(figures),
       '',
       `Target (issue 16): media back within ${TARGET_MS} ms in every run: ${met ? 'met' : 'NOT met'}.`,
       '',

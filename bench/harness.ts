@@ -165,6 +165,17 @@ export function cleanupSteps(first: () => Promise<void> | void): {
   return { cleanup, close };
 }
 
+/** The Markdown table of a bench's figures: n, p50, p95 and max of each measure. */
+export function figuresTable(figures: Record<string, Summary>): string[] {
+  return [
+    '| measure | n | p50 ms | p95 ms | max ms |',
+    '| --- | --- | --- | --- | --- |',
+    ...Object.entries(figures).map(
+      ([name, f]) => `| ${name} | ${f.count} | ${f.p50} | ${f.p95} | ${f.max} |`,
+    ),
+  ];
+}
+
 /** `--name N` from the command line, a whole number, or the fallback. */
 export function wholeNumberOption(name: string, fallback: number): number {
   const argv = process.argv.slice(2);

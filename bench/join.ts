@@ -20,7 +20,16 @@ import { hashPassword } from '../server/util/passwords.js';
 import type { MeetingView } from '../shared/schemas/meetings.js';
 import type { TestUser } from '../test/harness/serverFixture.js';
 import { UiPages } from '../test/harness/uiPages.js';
-import { machine, publish, run, say, startBenchServer, summarize, wholeNumberOption } from './harness.js';
+import {
+  figuresTable,
+  machine,
+  publish,
+  run,
+  say,
+  startBenchServer,
+  summarize,
+  wholeNumberOption,
+} from './harness.js';
 
 const TARGET_P50_MS = 400;
 const FRAME_TIMEOUT_MS = 30_000;
@@ -162,11 +171,7 @@ async function main(): Promise<void> {
         `polling and IPC included). Live meeting: ${publishers} people in it with cameras on. Machine: ` +
         `${before.cores} cores, load ${before.loadavg.join(' / ')} before, ${after.loadavg.join(' / ')} after.`,
       '',
-      '| measure | n | p50 ms | p95 ms | max ms |',
-      '| --- | --- | --- | --- | --- |',
-      ...Object.entries(figures).map(
-        ([name, f]) => `| ${name} | ${f.count} | ${f.p50} | ${f.p95} | ${f.max} |`,
-      ),
+      ...figuresTable(figures),
       '',
       `Target p50 ≤ ${TARGET_P50_MS} ms to the first remote frame for a guest joining a live meeting: ` +
         `${met ? 'met' : 'NOT met'}.`,

@@ -18,7 +18,7 @@ import { ChatMessages } from './ChatMessages.js';
 import type { ChatModels } from './chatModels.js';
 import { ChatReceipts } from './ChatReceipts.js';
 import { ChatRooms } from './ChatRooms.js';
-import { ChatTyping } from './ChatTyping.js';
+import { ChatTyping, type TypingElsewhere } from './ChatTyping.js';
 import type { MatrixBridge } from './matrix/MatrixBridge.js';
 import type { MediaDownload } from './matrix/MatrixClients.js';
 import type { MatrixEphemeral, MatrixRoomEvent } from './matrix/matrixEvents.js';
@@ -153,9 +153,7 @@ export class ChatService {
   }
 
   /** What another node recorded or was pushed of a room's typing (its `typingRecorded` / `typingPushed`). */
-  typingElsewhere(
-    change: { roomId: string; mxid: string; typing: boolean } | { roomId: string; mxids: string[] },
-  ): void {
+  typingElsewhere(change: TypingElsewhere): void {
     if ('mxids' in change) this.#typing.pushedElsewhere(change.roomId, change.mxids);
     else this.#typing.recordedElsewhere(change.roomId, change.mxid, change.typing);
   }

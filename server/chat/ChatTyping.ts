@@ -9,6 +9,10 @@ const TYPING_TIMEOUT_MS = 30_000;
  */
 const TYPING_RELAY_MS = 3_000;
 
+/** What another node recorded (a change through its API) or was pushed (Synapse's list) of a room's typing. */
+export type TypingElsewhere =
+  { roomId: string; mxid: string; typing: boolean } | { roomId: string; mxids: string[] };
+
 /** "Sta scrivendo…": our users' typing sent to Matrix, and everyone's typing (Synapse's pushes) told to members. */
 export class ChatTyping {
   readonly #c: ChatContext;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SessionEndReason } from '../../shared/protocol.js';
 import type { SessionTarget } from '../auth/AuthService.js';
+import type { TypingElsewhere } from '../chat/ChatTyping.js';
 import type { Logger } from '../logger.js';
 import type { SeatChange } from '../presence/Presence.js';
 import type { MeetingSessionChange, UccServerIo } from './sockets.js';
@@ -17,9 +18,7 @@ export interface ClusterEventsOptions {
   /** Whether this node holds any socket of the meeting, waiting or joined. */
   holdsMeeting: (meetingId: string) => boolean;
   /** Records a room's typing as another node recorded or was pushed it (ChatService.typingElsewhere). */
-  typingElsewhere: (
-    change: { roomId: string; mxid: string; typing: boolean } | { roomId: string; mxids: string[] },
-  ) => void;
+  typingElsewhere: (change: TypingElsewhere) => void;
   /** Applies a seat another node's gate gave or took (Presence.seatElsewhere). */
   seatElsewhere: (change: SeatChange) => void;
   /** The seats this node's gate gave (Presence.ownSeats), for a node that starts. */

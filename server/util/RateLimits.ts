@@ -54,10 +54,6 @@ export class RateLimits {
     return new RateLimits(redis, logger.child({ component: 'rate-limits' }));
   }
 
-  get shared(): boolean {
-    return this.#redis !== undefined;
-  }
-
   /** A rate-limiter-flexible limiter: `points` per `windowMs` per key. */
   counter(options: CounterOptions): RateLimiterAbstract {
     this.#claim(options.name);
