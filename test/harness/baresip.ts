@@ -59,6 +59,8 @@ export class BaresipPhone {
   readonly #responses = new Map<string, (r: { ok: boolean; data: string }) => void>();
   #output = '';
   #exited = false;
+  /** The accounts baresip holds for this phone: 0 after unregister(), else 1 (2 for a moment in reRegister). */
+  #accounts = 0;
 
   private constructor(options: PhoneOptions, child: ChildProcess, socket: Socket, sipPort: number) {
     this.#options = options;
@@ -103,6 +105,7 @@ export class BaresipPhone {
       const started = await BaresipPhone.#attempt(options, tone);
       if (started instanceof BaresipPhone) {
         await started.command('uanew', accountLine(options, started.sipPort));
+        started.#accounts = 1;
         return started;
       }
       failures.push(`attempt ${attempt}: ${started}`);
@@ -241,11 +244,25 @@ export class BaresipPhone {
     return this.command('dial', target.includes('@') ? target : `sip:${target}@${this.#options.domain}`);
   }
 
-  /** Re-creates the account: a fresh REGISTER, as a phone does when it reboots. */
+  /**
+   * Re-creates the account: a fresh REGISTER, as a phone does when it reboots. The new account is made before the
+   * old one goes: baresip names the Contact after the account's address in memory (`<user>-<pointer>`), so an
+   * account made after the old one is freed gets the same Contact, and the old account's un-REGISTER, when
+   * Kamailio's workers save it after the new REGISTER, deletes the new binding. Made first, it has a Contact of
+   * its own, and the two requests may land in any order.
+   */
   async reRegister(password = this.#options.password): Promise<void> {
     this.#options.password = password;
-    await this.command('uadel', `sip:${this.extension}@${this.#options.domain}`);
     await this.command('uanew', accountLine(this.#options, this.sipPort));
+    this.#accounts++;
+    // uadel takes the oldest account of that address: the one made before.
+    if (this.#accounts > 1) await this.unregister();
+  }
+
+  /** Deletes the account: baresip sends its un-REGISTER. */
+  async unregister(): Promise<void> {
+    await this.command('uadel', `sip:${this.extension}@${this.#options.domain}`);
+    this.#accounts = Math.max(0, this.#accounts - 1);
   }
 
   /**

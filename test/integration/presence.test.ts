@@ -222,7 +222,7 @@ describe('presence: phones through Kamailio, meetings, and the socket push', fun
     const b = phones.find((p) => p.extension === bob.extension);
     assert.ok(b);
     feed.mark();
-    await b.command('uadel', `sip:${bob.extension}@${TEST_SIP_DOMAIN}`);
+    await b.unregister();
     await feed.next(bob, 'offline');
     assert.equal((await presenceOf(bob))[bob.extension], 'offline');
   });
