@@ -43,6 +43,8 @@ export interface PhoneOptions {
  * hears with `sndfile`. Waits are on its events, never on sleeps.
  */
 export class BaresipPhone {
+  /** Every phone started and not stopped yet: see stopAll. */
+  static readonly #live = new Set<BaresipPhone>();
   readonly extension: string;
   /** Where it listens for SIP over UDP on loopback. */
   readonly sipPort: number;
@@ -106,6 +108,7 @@ export class BaresipPhone {
       if (started instanceof BaresipPhone) {
         await started.command('uanew', accountLine(options, started.sipPort));
         started.#accounts = 1;
+        BaresipPhone.#live.add(started);
         return started;
       }
       failures.push(`attempt ${attempt}: ${started}`);
@@ -308,7 +311,18 @@ export class BaresipPhone {
     for (const f of await readdir(dir)) await rm(path.join(dir, f), { force: true });
   }
 
+  /**
+   * Stops the phones a suite left running (a hook that failed before its teardown): their processes and sockets
+   * would otherwise keep mocha from exiting once the suite is done. Resolves with their extensions.
+   */
+  static async stopAll(): Promise<string[]> {
+    const left = [...BaresipPhone.#live];
+    await Promise.all(left.map((phone) => phone.stop()));
+    return left.map((phone) => phone.extension);
+  }
+
   async stop(): Promise<void> {
+    BaresipPhone.#live.delete(this);
     this.#socket.destroy();
     if (this.#exited) return;
     const exited = once(this.#child, 'exit');

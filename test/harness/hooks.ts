@@ -1,5 +1,6 @@
 import { logger as matrixSdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Context } from 'mocha';
+import { BaresipPhone } from './baresip.js';
 import { startTestStack, stopTestStack } from './testStack.js';
 
 /** Mocha root hooks: the real services start once before the suite and are always torn down after it. */
@@ -14,6 +15,9 @@ export const mochaHooks = {
   },
   async afterAll(this: Context): Promise<void> {
     this.timeout(60_000);
+    const left = await BaresipPhone.stopAll();
+    if (left.length > 0)
+      process.stderr.write(`desk phones left running by their suites, stopped: ${left.join(', ')}\n`);
     await stopTestStack();
   },
 };
