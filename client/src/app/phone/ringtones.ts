@@ -51,9 +51,6 @@ export function ring(tone: PhoneRingtone, deviceId?: string, times = Infinity): 
   const out = ctx.createMediaStreamDestination();
   const audio = new Audio();
   audio.srcObject = out.stream;
-  void routeAudio(audio, deviceId);
-  void audio.play().catch(() => undefined);
-  if (ctx.state === 'suspended') void ctx.resume().catch(() => undefined);
   const pattern = PATTERNS[tone];
   let count = 0;
   const once = (): void => {
@@ -72,9 +69,17 @@ export function ring(tone: PhoneRingtone, deviceId?: string, times = Infinity): 
       osc.stop(start + note.length + 0.02);
     }
   };
-  once();
-  const timer = setInterval(once, pattern.every * 1000);
+  let timer: ReturnType<typeof setInterval> | undefined;
   let stopped = false;
+  // The ring starts once the chosen device is set: started before setSinkId answers, its first notes would sound
+  // on the default output (the speakers, when a headset was chosen).
+  void routeAudio(audio, deviceId).then(() => {
+    if (stopped) return;
+    void audio.play().catch(() => undefined);
+    if (ctx.state === 'suspended') void ctx.resume().catch(() => undefined);
+    once();
+    timer = setInterval(once, pattern.every * 1000);
+  });
   return () => {
     if (stopped) return;
     stopped = true;
