@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { createConnection, createServer, type Socket } from 'node:net';
 import path from 'node:path';
-import { freePort } from '../../server/stack/ports.js';
 
 /** One event of baresip's ctrl_tcp (`{"event":true,"type":"CALL_INCOMING",...}`). */
 export interface PhoneEvent {
@@ -99,9 +100,8 @@ export class BaresipPhone {
     await writeFile(tone, sineWav(options.toneHz, options.toneMs, 8000));
     // No account at start: it is added over ctrl_tcp once connected, so that no REGISTER event is missed.
     await writeFile(path.join(options.dir, 'accounts'), '', { mode: 0o600 });
-    // The ports are picked free but bound only later by baresip, and the SIP port is UDP while freePort checks
-    // TCP: a mediasoup or coturn socket of another test can take it meanwhile, and baresip then exits. A fresh
-    // set of ports is tried when that happens.
+    // The ports are checked free but bound only later by baresip: a mediasoup or coturn socket of another test can
+    // take one meanwhile, and baresip then exits. A fresh set of ports is tried when that happens.
     const failures: string[] = [];
     for (let attempt = 1; attempt <= 3; attempt++) {
       const started = await BaresipPhone.#attempt(options, tone);
@@ -118,9 +118,7 @@ export class BaresipPhone {
 
   /** One start of baresip on fresh ports: the phone, or why it failed. */
   static async #attempt(options: PhoneOptions, tone: string): Promise<BaresipPhone | string> {
-    // baresip also binds TLS on the SIP port + 1 in some builds: the ports are checked apart.
-    const sipPort = await freePort();
-    const ctrlPort = await freePort();
+    const { sipPort, ctrlPort } = await phonePorts();
     const rtpBase = 30_000 + Math.floor(Math.random() * 300) * 100;
     await writeFile(
       path.join(options.dir, 'config'),
@@ -331,6 +329,43 @@ export class BaresipPhone {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** Where baresip's ports are drawn: below rtpengine's (20000+) and the kernel's ephemeral range (32768+). */
+const PHONE_PORTS = { min: 12_000, max: 19_997 };
+
+/**
+ * Ports for one phone: SIP on UDP and TCP, TLS on the SIP port + 1 (baresip 1.0 always opens all three, whatever
+ * `sip_transports` says) and ctrl_tcp on + 2. Outside the ephemeral range, because a client socket there, or one
+ * of the thousands in TIME_WAIT after the API fuzzer, can hold the port after a free one: the kernel checks only
+ * the port it hands out, and Node's test bind (SO_REUSEADDR) does not see TIME_WAIT, where baresip's bind fails.
+ */
+async function phonePorts(): Promise<{ sipPort: number; ctrlPort: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const sipPort = PHONE_PORTS.min + randomInt(PHONE_PORTS.max - PHONE_PORTS.min);
+    const free = await Promise.all([
+      bindable('udp4', sipPort),
+      bindable('tcp', sipPort),
+      bindable('tcp', sipPort + 1),
+      bindable('tcp', sipPort + 2),
+    ]);
+    if (free.every(Boolean)) return { sipPort, ctrlPort: sipPort + 2 };
+  }
+  throw new Error(`no three free ports in a row for a phone in ${PHONE_PORTS.min}-${PHONE_PORTS.max}`);
+}
+
+function bindable(kind: 'tcp' | 'udp4', port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (kind === 'udp4') {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+      return;
+    }
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function accountLine(o: PhoneOptions, sipPort: number): string {
